@@ -1,0 +1,30 @@
+# Run `make help` to list the targets.
+GO ?= go
+PKGS ?= ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets with what they do
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
+
+.PHONY: deps
+deps: ## Install what the tests need (redis-server, chromium, playwright-core)
+	./.ci/deps
+
+.PHONY: test
+test: ## Run every test with the race detector (needs redis-server on PATH)
+	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks with allocation figures
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt check and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+.PHONY: fuzz
+fuzz: ## Fuzz the validator for 30 seconds
+	$(GO) test -run '^$$' -fuzz Fuzz -fuzztime 30s ./validate/

@@ -1,0 +1,226 @@
+package sign
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ErrKeyFormat reports key or certificate bytes that cannot be understood.
+// Its messages never include the key material.
+var ErrKeyFormat = errors.New("sign: unrecognised key format")
+
+// ParsePrivateKey parses an RSA private key in PKCS#1 or PKCS#8 form, either
+// PEM-armoured or bare Base64 DER (whitespace ignored).
+func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
+	der, err := derOf(data, "PRIVATE KEY", "RSA PRIVATE KEY")
+	if err != nil {
+		return nil, err
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a PKCS#1 or PKCS#8 private key", ErrKeyFormat)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: private key is %T, want RSA", ErrKeyFormat, k)
+	}
+	return rk, nil
+}
+
+// ParsePublicKey parses an RSA public key given as a SubjectPublicKeyInfo
+// (PEM "PUBLIC KEY" or bare Base64 DER), a PKCS#1 "RSA PUBLIC KEY", or an
+// X.509 certificate (PEM or DER), whose key is returned.
+func ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
+	if block, _ := pem.Decode(bytes.TrimSpace(data)); block != nil && block.Type == "CERTIFICATE" {
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate: %v", ErrKeyFormat, err)
+		}
+		return certRSAKey(c)
+	}
+	der, err := derOf(data, "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE")
+	if err != nil {
+		return nil, err
+	}
+	if k, err := x509.ParsePKIXPublicKey(der); err == nil {
+		rk, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("%w: public key is %T, want RSA", ErrKeyFormat, k)
+		}
+		return rk, nil
+	}
+	if k, err := x509.ParsePKCS1PublicKey(der); err == nil {
+		return k, nil
+	}
+	if c, err := x509.ParseCertificate(der); err == nil {
+		return certRSAKey(c)
+	}
+	return nil, fmt.Errorf("%w: not an RSA public key or certificate", ErrKeyFormat)
+}
+
+// LoadPrivateKeyFile reads and parses a private key file. Errors name the
+// file, never its content.
+func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sign: read private key: %w", err)
+	}
+	k, err := ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("private key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// LoadPublicKeyFile reads and parses a public key or certificate file.
+func LoadPublicKeyFile(path string) (*rsa.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sign: read public key: %w", err)
+	}
+	k, err := ParsePublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("public key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// ParseCertificates parses every certificate in a PEM bundle (or a single
+// DER certificate).
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	rest := bytes.TrimSpace(data)
+	for len(rest) > 0 {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate %d: %v", ErrKeyFormat, len(certs)+1, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: no certificate found", ErrKeyFormat)
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}
+
+// CertSN returns Alipay's serial-number string for a certificate: the
+// lowercase hex MD5 of the issuer's RFC 2253 name followed by the decimal
+// serial number.
+func CertSN(c *x509.Certificate) string {
+	sum := md5.Sum([]byte(c.Issuer.ToRDNSequence().String() + c.SerialNumber.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// RootCertSN returns alipay_root_cert_sn for a PEM root bundle: the [CertSN]
+// of each RSA-signed certificate, joined with '_'.
+func RootCertSN(bundle []byte) (string, error) {
+	certs, err := ParseCertificates(bundle)
+	if err != nil {
+		return "", err
+	}
+	var sns []string
+	for _, c := range certs {
+		switch c.SignatureAlgorithm {
+		case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.SHA256WithRSA,
+			x509.SHA384WithRSA, x509.SHA512WithRSA,
+			x509.SHA256WithRSAPSS, x509.SHA384WithRSAPSS, x509.SHA512WithRSAPSS:
+			sns = append(sns, CertSN(c))
+		}
+	}
+	if len(sns) == 0 {
+		return "", fmt.Errorf("%w: root bundle holds no RSA-signed certificate", ErrKeyFormat)
+	}
+	return strings.Join(sns, "_"), nil
+}
+
+// CertFileSN reads a certificate file and returns the [CertSN] of its first
+// certificate.
+func CertFileSN(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("sign: read certificate: %w", err)
+	}
+	certs, err := ParseCertificates(data)
+	if err != nil {
+		return "", fmt.Errorf("certificate file %s: %w", path, err)
+	}
+	return CertSN(certs[0]), nil
+}
+
+// RootCertFileSN reads a root bundle file and returns its [RootCertSN].
+func RootCertFileSN(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("sign: read root certificate: %w", err)
+	}
+	sn, err := RootCertSN(data)
+	if err != nil {
+		return "", fmt.Errorf("root certificate file %s: %w", path, err)
+	}
+	return sn, nil
+}
+
+func certRSAKey(c *x509.Certificate) (*rsa.PublicKey, error) {
+	k, ok := c.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: certificate key is %T, want RSA", ErrKeyFormat, c.PublicKey)
+	}
+	return k, nil
+}
+
+// derOf returns the DER bytes of PEM data of one of the given block types,
+// or of bare Base64 text.
+func derOf(data []byte, types ...string) ([]byte, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrKeyFormat)
+	}
+	if bytes.HasPrefix(data, []byte("-----BEGIN")) {
+		block, _ := pem.Decode(data)
+		if block == nil {
+			return nil, fmt.Errorf("%w: broken PEM armour", ErrKeyFormat)
+		}
+		for _, t := range types {
+			if block.Type == t {
+				return block.Bytes, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: PEM block %q, want one of %s", ErrKeyFormat, block.Type, strings.Join(types, ", "))
+	}
+	clean := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\n', '\r', '\t':
+			return -1
+		}
+		return r
+	}, string(data))
+	der, err := base64.StdEncoding.DecodeString(clean)
+	if err != nil {
+		return nil, fmt.Errorf("%w: neither PEM nor Base64", ErrKeyFormat)
+	}
+	return der, nil
+}
