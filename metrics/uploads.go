@@ -1,0 +1,111 @@
+package metrics
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// maxReasonLen bounds a reason label value; reasons are short codes, so a
+// longer one is a bug upstream and is cut rather than exploding the series.
+const maxReasonLen = 64
+
+// DurationBuckets are the upper bounds, in seconds, of the upload duration
+// histogram: from a quick small photo on loopback to a slow 5 MB video.
+var DurationBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+
+// Uploads counts what the upload handler does. It implements the tasks
+// package's Observer interface and prometheus.Collector; build it with
+// [NewUploads] and register it once. All methods are safe for concurrent
+// use.
+type Uploads struct {
+	finished   *prometheus.CounterVec
+	bytes      prometheus.Counter
+	duration   *prometheus.HistogramVec
+	retries    *prometheus.CounterVec
+	throttled  prometheus.Counter
+	rejections *prometheus.CounterVec
+}
+
+// NewUploads returns zeroed upload metrics.
+func NewUploads() *Uploads {
+	return &Uploads{
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alipay_media_uploads_total",
+			Help: "Upload attempts by outcome (success, retry, throttled, rejected) and reason (empty on success).",
+		}, []string{"outcome", "reason"}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "alipay_media_upload_bytes_total",
+			Help: "Bytes of media uploaded successfully.",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "alipay_media_upload_duration_seconds",
+			Help:    "Duration of upload attempts (open, validate, send, read the answer), by outcome.",
+			Buckets: DurationBuckets,
+		}, []string{"outcome"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alipay_media_upload_retries_total",
+			Help: "Attempts that failed transiently and will be retried, by reason.",
+		}, []string{"reason"}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "alipay_media_upload_throttled_total",
+			Help: "Attempts the gateway throttled (code 40005); retried later without spending the retry budget.",
+		}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alipay_media_upload_rejections_total",
+			Help: "Tasks failed permanently (archived), by reason: validation reasons such as type_mismatch or too_large, or the gateway's code.",
+		}, []string{"reason"}),
+	}
+}
+
+// UploadFinished records one attempt: its outcome, reason, the bytes sent
+// (counted only when positive) and its duration.
+func (u *Uploads) UploadFinished(outcome, reason string, bytes int64, d time.Duration) {
+	outcome = label(outcome)
+	u.finished.WithLabelValues(outcome, label(reason)).Inc()
+	if bytes > 0 {
+		u.bytes.Add(float64(bytes))
+	}
+	u.duration.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// Retrying records an attempt that failed transiently.
+func (u *Uploads) Retrying(reason string) { u.retries.WithLabelValues(label(reason)).Inc() }
+
+// Throttled records an attempt the gateway throttled.
+func (u *Uploads) Throttled() { u.throttled.Inc() }
+
+// Rejected records a task that failed permanently.
+func (u *Uploads) Rejected(reason string) { u.rejections.WithLabelValues(label(reason)).Inc() }
+
+func (u *Uploads) collectors() []prometheus.Collector {
+	return []prometheus.Collector{u.finished, u.bytes, u.duration, u.retries, u.throttled, u.rejections}
+}
+
+// Describe implements prometheus.Collector.
+func (u *Uploads) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range u.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (u *Uploads) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range u.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// label makes s a safe, bounded label value.
+func label(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) > maxReasonLen {
+		s = s[:maxReasonLen]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	return s
+}
