@@ -1,0 +1,42 @@
+// Package tasks defines the store media upload job: its asynq task type,
+// its payload, how to build one, and (in handler.go) how a worker runs it.
+//
+// # Queuing a job
+//
+// A job names a file by path; the file itself never travels through Redis.
+// The enqueuing side computes the file's SHA-256 and size with [Digest],
+// fills an [UploadPayload] and calls [NewUploadTask], which validates the
+// payload and applies the defaults: the "default" queue, a retry budget of
+// [DefaultMaxRetry], a per-attempt [DefaultTimeout], and a
+// [DefaultRetention] so the task's result stays readable after it
+// completes.
+//
+// The task ID comes from the content hash and the merchant identity (see
+// [TaskID]): the same file queued twice for the same merchant is refused by
+// asynq with ErrTaskIDConflict, which callers should read as "already
+// known", and look the task up instead. The merchant's app_auth_token only
+// enters the ID through a hash.
+//
+// # Payload versions
+//
+// Payloads carry a version. A worker archives a payload whose version it
+// does not know rather than guessing, so the format can change with a new
+// version while old and new workers share a queue.
+//
+// # Retry policy
+//
+// Transient failures (network errors, HTTP 5xx, gateway code 20000) are
+// retried by asynq with exponential backoff and jitter, computed by
+// [RetryPolicy.Delay]. Throttling (gateway code 40005) comes back as a
+// [*ThrottledError]: [IsFailure] tells asynq not to count it against the
+// retry budget, and the policy waits the longer ThrottleDelay. Permanent
+// failures wrap asynq.SkipRetry so the task is archived at once, with the
+// reason in its error message.
+//
+// # Secrets
+//
+// Error messages end up in Redis and in the dashboard. Nothing in this
+// package puts an app_auth_token, a signature or a key into an error
+// message or a log record; [FormatPayload] masks the token when a payload
+// is shown.
+package tasks

@@ -1,0 +1,47 @@
+package tasks_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storemedia/alipay-media-worker/tasks"
+)
+
+func ExampleNewUploadTask() {
+	// The enqueuing side records the file's digest and size, so the worker
+	// can refuse a file that changed in between.
+	content := strings.NewReader("pretend these are JPEG bytes")
+	sum, size, err := tasks.Digest(content)
+	if err != nil {
+		panic(err)
+	}
+	task, err := tasks.NewUploadTask(tasks.UploadPayload{
+		Path:      "/srv/media/shop-42/front.jpg",
+		ImageName: "shop-42 front",
+		ImageType: "jpg",
+		SHA256:    sum,
+		Size:      size,
+	}, asynq.Queue(tasks.QueueCritical))
+	if err != nil {
+		panic(err)
+	}
+	// Enqueue with an asynq.Client; a second Enqueue of the same file for
+	// the same merchant fails with asynq.ErrTaskIDConflict.
+	fmt.Println(task.Type())
+	fmt.Println(string(task.Payload()))
+	// Output:
+	// alipay:material_image_upload
+	// {"version":1,"path":"/srv/media/shop-42/front.jpg","image_name":"shop-42 front","image_type":"jpg","sha256":"aea8219678329ac6ce57247690d2ed7c815f5851fa2f03c44b982e050ba284ee","size":28}
+}
+
+func ExampleTaskID() {
+	p := tasks.UploadPayload{
+		SHA256:       "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+		AppAuthToken: "202401BB-merchant-token",
+	}
+	id := tasks.TaskID(p)
+	fmt.Println(strings.HasPrefix(id, "upload:"+p.SHA256+":"), strings.Contains(id, p.AppAuthToken))
+	// Output: true false
+}

@@ -1,0 +1,172 @@
+package tasks
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// TypeUpload is the asynq task type of a store media upload.
+const TypeUpload = "alipay:material_image_upload"
+
+// PayloadVersion is the payload version [NewUploadTask] writes and the
+// [Handler] understands. A payload with any other version is rejected
+// permanently, so an old worker never misreads a newer job.
+const PayloadVersion = 1
+
+// Limits checked when a payload is built; they mirror the gateway's field
+// limits so a job that can never succeed is refused at enqueue time.
+const (
+	maxImageNameLen = 128
+	maxImageTypeLen = 8
+	maxImagePIDLen  = 16
+)
+
+// UploadPayload is the JSON payload of a [TypeUpload] task.
+//
+// The file is referred to by path, never embedded: the worker opens it inside
+// its configured media roots. SHA256 and Size record what the file looked
+// like when the job was queued; the worker refuses to upload anything else.
+type UploadPayload struct {
+	// Version is the payload version. [NewUploadTask] sets it to
+	// [PayloadVersion] when it is zero.
+	Version int `json:"version"`
+	// Path is the absolute path of the file, inside one of the worker's
+	// media roots. Required.
+	Path string `json:"path"`
+	// ImageName is the name Alipay stores (image_name). Required, at most
+	// 128 characters.
+	ImageName string `json:"image_name"`
+	// ImageType is the declared format (image_type), e.g. "jpg", "mp4".
+	// Optional: when empty the worker uses the type found in the content;
+	// when set, content of another type is rejected.
+	ImageType string `json:"image_type,omitempty"`
+	// ImagePID is the optional partner id the image belongs to (image_pid).
+	ImagePID string `json:"image_pid,omitempty"`
+	// AppAuthToken is the optional merchant token of an ISV acting for a
+	// merchant. It is a secret: it is never logged, never put into error
+	// messages or task IDs, and [FormatPayload] masks it.
+	AppAuthToken string `json:"app_auth_token,omitempty"`
+	// SHA256 is the lowercase hex SHA-256 of the file at enqueue time.
+	// Required.
+	SHA256 string `json:"sha256"`
+	// Size is the file's size in bytes at enqueue time. Required (> 0).
+	Size int64 `json:"size"`
+}
+
+// Sentinel errors of the payload. Both are permanent: a handler that meets
+// them archives the task at once.
+var (
+	// ErrInvalidPayload reports a payload that cannot be decoded or that
+	// misses or breaks a required field.
+	ErrInvalidPayload = errors.New("tasks: invalid payload")
+	// ErrPayloadVersion reports a payload version this code does not know.
+	ErrPayloadVersion = errors.New("tasks: unknown payload version")
+)
+
+// Validate checks the payload's fields. Errors wrap [ErrInvalidPayload] or
+// [ErrPayloadVersion] and never contain the app_auth_token.
+func (p *UploadPayload) Validate() error {
+	if p.Version != PayloadVersion {
+		return fmt.Errorf("%w %d (this worker understands %d)", ErrPayloadVersion, p.Version, PayloadVersion)
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidPayload, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case p.Path == "":
+		return bad("path is empty")
+	case !filepath.IsAbs(p.Path):
+		return bad("path %q is not absolute", p.Path)
+	case strings.ContainsRune(p.Path, 0):
+		return bad("path contains a NUL byte")
+	case p.ImageName == "":
+		return bad("image_name is empty")
+	case utf8.RuneCountInString(p.ImageName) > maxImageNameLen:
+		return bad("image_name is longer than %d characters", maxImageNameLen)
+	case !utf8.ValidString(p.ImageName):
+		return bad("image_name is not valid UTF-8")
+	case len(p.ImageType) > maxImageTypeLen:
+		return bad("image_type is longer than %d characters", maxImageTypeLen)
+	case len(p.ImagePID) > maxImagePIDLen:
+		return bad("image_pid is longer than %d characters", maxImagePIDLen)
+	case p.Size <= 0:
+		return bad("size %d is not positive", p.Size)
+	case !isSHA256Hex(p.SHA256):
+		return bad("sha256 is not 64 lowercase hex digits")
+	}
+	return nil
+}
+
+// DecodeUploadPayload decodes and validates a [TypeUpload] payload. Unknown
+// JSON fields are rejected. Errors wrap [ErrInvalidPayload] or
+// [ErrPayloadVersion].
+func DecodeUploadPayload(data []byte) (UploadPayload, error) {
+	var p UploadPayload
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		// Decoder errors quote offsets and types, never field values.
+		return UploadPayload{}, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
+	}
+	if dec.More() {
+		return UploadPayload{}, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidPayload)
+	}
+	if err := p.Validate(); err != nil {
+		return UploadPayload{}, err
+	}
+	return p, nil
+}
+
+// Digest reads r to the end and returns the lowercase hex SHA-256 and the
+// number of bytes read: the SHA256 and Size fields of an [UploadPayload].
+func Digest(r io.Reader) (sum string, size int64, err error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", n, fmt.Errorf("tasks: digest: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// FormatPayload renders a task payload for display with the app_auth_token
+// masked. Its signature fits asynqmon's PayloadFormatterFunc, so a dashboard
+// can show upload jobs without exposing merchant tokens. Payloads that are
+// not upload payloads, or not JSON, are summarised by their size.
+func FormatPayload(taskType string, payload []byte) string {
+	if taskType != TypeUpload {
+		return fmt.Sprintf("(%d bytes)", len(payload))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return fmt.Sprintf("(undecodable payload, %d bytes)", len(payload))
+	}
+	if _, ok := m["app_auth_token"]; ok {
+		m["app_auth_token"] = "[redacted]"
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Sprintf("(%d bytes)", len(payload))
+	}
+	return string(out)
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,145 @@
+package tasks
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+const sumHello = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" // sha256("hello")
+
+func validPayload() UploadPayload {
+	return UploadPayload{
+		Version:   PayloadVersion,
+		Path:      "/srv/media/shop/front.jpg",
+		ImageName: "front",
+		SHA256:    sumHello,
+		Size:      5,
+	}
+}
+
+func TestPayloadValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		modify func(*UploadPayload)
+		want   error
+		text   string
+	}{
+		{"valid", func(*UploadPayload) {}, nil, ""},
+		{"version 0", func(p *UploadPayload) { p.Version = 0 }, ErrPayloadVersion, "version 0"},
+		{"version 2", func(p *UploadPayload) { p.Version = 2 }, ErrPayloadVersion, "version 2"},
+		{"empty path", func(p *UploadPayload) { p.Path = "" }, ErrInvalidPayload, "path is empty"},
+		{"relative path", func(p *UploadPayload) { p.Path = "media/a.jpg" }, ErrInvalidPayload, "not absolute"},
+		{"NUL in path", func(p *UploadPayload) { p.Path = "/a\x00b" }, ErrInvalidPayload, "NUL"},
+		{"no name", func(p *UploadPayload) { p.ImageName = "" }, ErrInvalidPayload, "image_name is empty"},
+		{"long name", func(p *UploadPayload) { p.ImageName = strings.Repeat("名", 129) }, ErrInvalidPayload, "longer than 128"},
+		{"128 runes ok", func(p *UploadPayload) { p.ImageName = strings.Repeat("名", 128) }, nil, ""},
+		{"bad utf8 name", func(p *UploadPayload) { p.ImageName = "a\xffb" }, ErrInvalidPayload, "UTF-8"},
+		{"long type", func(p *UploadPayload) { p.ImageType = "verylongtype" }, ErrInvalidPayload, "image_type"},
+		{"long pid", func(p *UploadPayload) { p.ImagePID = "20880000000000000" }, ErrInvalidPayload, "image_pid"},
+		{"zero size", func(p *UploadPayload) { p.Size = 0 }, ErrInvalidPayload, "size 0"},
+		{"short sum", func(p *UploadPayload) { p.SHA256 = "abc" }, ErrInvalidPayload, "sha256"},
+		{"upper sum", func(p *UploadPayload) { p.SHA256 = strings.ToUpper(sumHello) }, ErrInvalidPayload, "sha256"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := validPayload()
+			tt.modify(&p)
+			err := p.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Validate() = %v, want %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("Validate() = %q, want it to mention %q", err, tt.text)
+			}
+		})
+	}
+}
+
+func TestDecodeUploadPayload(t *testing.T) {
+	t.Parallel()
+	good := validPayload()
+	good.AppAuthToken = "202401BBsecret"
+	data, err := json.Marshal(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeUploadPayload(data)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if got != good {
+		t.Errorf("round trip: got %+v, want %+v", got, good)
+	}
+
+	for name, in := range map[string]string{
+		"not json":      "not json",
+		"unknown field": `{"version":1,"path":"/a","image_name":"n","sha256":"` + sumHello + `","size":5,"extra":1}`,
+		"trailing":      `{"version":1,"path":"/a","image_name":"n","sha256":"` + sumHello + `","size":5} {}`,
+		"wrong type":    `{"version":"1"}`,
+	} {
+		if _, err := DecodeUploadPayload([]byte(in)); !errors.Is(err, ErrInvalidPayload) {
+			t.Errorf("%s: err = %v, want ErrInvalidPayload", name, err)
+		}
+	}
+	_, err = DecodeUploadPayload([]byte(`{"version":7,"path":"/a","image_name":"n","sha256":"` + sumHello + `","size":5}`))
+	if !errors.Is(err, ErrPayloadVersion) {
+		t.Errorf("version 7: err = %v, want ErrPayloadVersion", err)
+	}
+}
+
+func TestDecodeErrorsNeverShowToken(t *testing.T) {
+	t.Parallel()
+	const token = "202401BBsecrettoken"
+	for _, in := range []string{
+		`{"version":1,"app_auth_token":"` + token + `","path":"rel","image_name":"n","sha256":"` + sumHello + `","size":5}`,
+		`{"version":9,"app_auth_token":"` + token + `"}`,
+		`{"version":1,"app_auth_token":` + token + `}`,
+		`{"app_auth_token":"` + token + `","bogus":"x"}`,
+	} {
+		_, err := DecodeUploadPayload([]byte(in))
+		if err == nil {
+			t.Fatalf("decode %s: no error", in)
+		}
+		if strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("error %q reveals the token", err)
+		}
+	}
+}
+
+func TestDigest(t *testing.T) {
+	t.Parallel()
+	sum, n, err := Digest(strings.NewReader("hello"))
+	if err != nil || sum != sumHello || n != 5 {
+		t.Fatalf("Digest = %q, %d, %v; want %q, 5, nil", sum, n, err, sumHello)
+	}
+}
+
+func TestFormatPayloadMasksToken(t *testing.T) {
+	t.Parallel()
+	p := validPayload()
+	p.AppAuthToken = "202401BBsecret"
+	data, _ := json.Marshal(p)
+	out := FormatPayload(TypeUpload, data)
+	if strings.Contains(out, "secret") {
+		t.Fatalf("FormatPayload shows the token: %s", out)
+	}
+	if !strings.Contains(out, `"app_auth_token":"[redacted]"`) || !strings.Contains(out, `"image_name":"front"`) {
+		t.Errorf("FormatPayload = %s, want the masked token and the other fields", out)
+	}
+	if got := FormatPayload("other", []byte("abc")); got != "(3 bytes)" {
+		t.Errorf("other type: %q", got)
+	}
+	if got := FormatPayload(TypeUpload, []byte("{")); !strings.Contains(got, "undecodable") {
+		t.Errorf("broken payload: %q", got)
+	}
+}
