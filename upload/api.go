@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -18,6 +19,9 @@ const (
 	// SandboxGateway is Alipay's sandbox gateway.
 	SandboxGateway = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 )
+
+// DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
+const DefaultUserAgent = "alipay-media-worker/1"
 
 // Method is the API method this package calls.
 const Method = "alipay.offline.material.image.upload"
@@ -33,29 +37,56 @@ const (
 	MaxImagePIDLen  = 16      // characters of image_pid
 )
 
-// Config configures a [Client]. Zero values take the documented defaults.
+// Config configures a [Client]. Zero values take the documented defaults;
+// [New] validates it.
 type Config struct {
-	// GatewayURL is the classic gateway endpoint. Default [ProductionGateway].
+	// GatewayURL is the classic gateway endpoint. Default
+	// [ProductionGateway]; use [SandboxGateway] for Alipay's sandbox or the
+	// URL of an alipaytest emulator in tests.
 	GatewayURL string
 	// AppID is the application's app_id. Required.
 	AppID string
 	// Signer signs requests (RSA2). Required; usually sign.RSA2{Key: k}.
+	// [KeysFromFiles] and [CertKeysFromFiles] build it from key files.
 	Signer sign.Signer
-	// AlipayPublicKey verifies response signatures. Required.
+	// AlipayPublicKey verifies response signatures. Required unless
+	// Verifier is set.
 	AlipayPublicKey *rsa.PublicKey
-	// AppCertSN and AlipayRootCertSN switch on certificate mode when set.
+	// Verifier verifies response signatures instead of AlipayPublicKey
+	// when set. Default sign.RSA2Verifier{Key: AlipayPublicKey}.
+	Verifier sign.Verifier
+	// AppCertSN and AlipayRootCertSN switch on certificate mode when set;
+	// set both or neither.
 	AppCertSN        string
 	AlipayRootCertSN string
-	// HTTPClient sends requests. Default: a client with Timeout and sane
-	// transport timeouts. Its Timeout is not changed when supplied.
+	// HTTPClient sends requests. Default: a client of its own whose
+	// transport bounds dialling (DialTimeout), the TLS handshake and the
+	// wait for response headers (ResponseHeaderTimeout), and which does
+	// not follow redirects. A supplied client is used as it is.
 	HTTPClient *http.Client
-	// Timeout bounds one whole request (send and response). Default 60s.
+	// Timeout bounds one whole Upload (sending the file and reading the
+	// answer), applied as a context deadline, also with a supplied
+	// HTTPClient. Default 60s; negative means no limit beyond the
+	// caller's context.
 	Timeout time.Duration
-	// UserAgent is sent as User-Agent. Default "alipay-media-worker/<version>".
+	// DialTimeout bounds opening a connection (default client only).
+	// Default 10s.
+	DialTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for the response headers once
+	// the whole body is sent (default client only). Default 30s.
+	ResponseHeaderTimeout time.Duration
+	// UserAgent is sent as User-Agent. Default [DefaultUserAgent].
 	UserAgent string
+	// MaxFileSize is the largest Request.Size accepted. Default
+	// [MaxFileSize] (5 MB), Alipay's documented limit.
+	MaxFileSize int64
+	// Logger receives debug records about each upload (never keys, signs
+	// or app_auth_token values). Default: discard.
+	Logger *slog.Logger
 	// Now is the clock used for the timestamp. Default time.Now.
 	Now func() time.Time
-	// Boundary returns the multipart boundary. Default: random.
+	// Boundary returns the multipart boundary (1 to 70 characters of the
+	// RFC 2046 alphabet). Default: random.
 	Boundary func() string
 }
 
@@ -126,6 +157,15 @@ var (
 	ErrBadResponse = errors.New("upload: malformed gateway response")
 	// ErrInvalidRequest: the request was rejected before sending (permanent).
 	ErrInvalidRequest = errors.New("upload: invalid request")
+	// ErrContent: Request.Content failed while it was being sent, or
+	// yielded a different number of bytes than Request.Size (permanent,
+	// unless the reader's error is a context cancellation or deadline,
+	// which is retryable). The request is aborted, never completed. The
+	// error also wraps the reader's own error, or [ErrSizeMismatch].
+	ErrContent = errors.New("upload: reading content")
+	// ErrSizeMismatch: Request.Content yielded fewer or more bytes than
+	// Request.Size. Always found together with [ErrContent].
+	ErrSizeMismatch = errors.New("upload: content size does not match Request.Size")
 )
 
 // APIError is an error answer from the gateway (a response node whose code
@@ -163,17 +203,7 @@ func (e *APIError) Class() Class {
 }
 
 // Is lets errors.Is match an APIError against the class sentinels.
-func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrRetryable:
-		return e.Class() == Retryable
-	case ErrThrottled:
-		return e.Class() == Throttled
-	case ErrPermanent:
-		return e.Class() == Permanent
-	}
-	return false
-}
+func (e *APIError) Is(target error) bool { return classIs(e.Class(), target) }
 
 // Classify returns the class of any error returned by [Client.Upload]. Errors
 // of unknown origin are Permanent; nil is Permanent too (nothing to retry).
@@ -186,4 +216,67 @@ func Classify(err error) Class {
 	default:
 		return Permanent
 	}
+}
+
+// HTTPError is a gateway answer whose HTTP status is not 200. Status 5xx and
+// 408 are retryable, 429 throttled, anything else permanent.
+type HTTPError struct {
+	StatusCode int    `json:"status_code"`
+	TraceID    string `json:"trace_id,omitempty"`
+	// Body is the start of the response body (at most 256 bytes), for
+	// diagnosis.
+	Body string `json:"body,omitempty"`
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("upload: gateway answered HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.TraceID != "" {
+		s += " trace_id=" + e.TraceID
+	}
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// Class classifies the error by its status code.
+func (e *HTTPError) Class() Class {
+	switch {
+	case e.StatusCode == http.StatusTooManyRequests:
+		return Throttled
+	case e.StatusCode >= 500, e.StatusCode == http.StatusRequestTimeout:
+		return Retryable
+	default:
+		return Permanent
+	}
+}
+
+// Is lets errors.Is match an HTTPError against the class sentinels.
+func (e *HTTPError) Is(target error) bool { return classIs(e.Class(), target) }
+
+// TraceID returns the gateway trace id carried by an error returned by
+// [Client.Upload] (from the trace_id response header), or "" when the
+// failure happened before an answer arrived.
+func TraceID(err error) string {
+	var t interface{ traceID() string }
+	if errors.As(err, &t) {
+		return t.traceID()
+	}
+	return ""
+}
+
+func (e *APIError) traceID() string  { return e.TraceID }
+func (e *HTTPError) traceID() string { return e.TraceID }
+
+// classIs reports whether target is the sentinel of class c.
+func classIs(c Class, target error) bool {
+	switch target {
+	case ErrRetryable:
+		return c == Retryable
+	case ErrThrottled:
+		return c == Throttled
+	case ErrPermanent:
+		return c == Permanent
+	}
+	return false
 }

@@ -1,5 +1,85 @@
 // Package upload is a streaming client for Alipay's
-// alipay.offline.material.image.upload method (materialImageUpload).
+// alipay.offline.material.image.upload method (materialImageUpload): one
+// call sends one store photo or video and returns the image_id and
+// image_url Alipay assigned to it, with the gateway's trace id.
 //
-// TODO(issue 2): narrative documentation.
+// # Setting up
+//
+// Keys are loaded once, at start-up. [KeysFromFiles] reads the application
+// private key (PKCS#1 or PKCS#8, PEM or the bare Base64 that Alipay's key
+// tool writes) and Alipay's public key; [CertKeysFromFiles] reads the
+// certificate-mode set instead (application certificate, Alipay's public
+// key certificate and the root bundle) and derives app_cert_sn and
+// alipay_root_cert_sn from them. [Keys.Apply] puts either into a [Config],
+// and [New] checks the Config and fills in its defaults:
+//
+//	keys, err := upload.KeysFromFiles("app_private_key.pem", "alipay_public_key.pem")
+//	...
+//	cfg := upload.Config{AppID: "2021...", GatewayURL: upload.SandboxGateway}
+//	keys.Apply(&cfg)
+//	client, err := upload.New(cfg)
+//
+// GatewayURL defaults to [ProductionGateway]; [SandboxGateway] is Alipay's
+// sandbox, and tests point it at an alipaytest emulator. A [Client] holds
+// no per-upload state and is meant to be shared by all workers.
+//
+// # Streaming
+//
+// [Client.Upload] takes the file as an io.Reader plus its exact size. The
+// multipart body (text parts image_type, image_name and, when set,
+// image_pid, then the file part image_content with a filename and a real
+// content type) is written into an io.Pipe by a goroutine while the HTTP
+// transport sends it, 32 KiB at a time through a pooled buffer, so the file
+// is never held in memory. The body's length is computed beforehand by
+// laying out the same parts into a byte counter, and sent as an exact
+// Content-Length: the request is never chunked.
+//
+// The reader must yield exactly Request.Size bytes. If it fails, comes up
+// short or goes on past Size, the pipe is closed with that error before the
+// closing boundary is written, so the transport aborts the request and the
+// gateway never sees a complete body. The error then wraps [ErrContent] and
+// the reader's own error (or [ErrSizeMismatch]): a caller that wraps its
+// file in a checking reader can recognise its own error with errors.Is.
+// Cancelling the context aborts the request the same way. Upload returns
+// only after it has stopped reading the reader.
+//
+// # Signing
+//
+// Requests are signed with RSA2 as every official SDK does: the system
+// parameters (app_id, method, format, charset, sign_type, timestamp in
+// Beijing time, version, and app_auth_token, app_cert_sn and
+// alipay_root_cert_sn when used) travel in the URL query; the text fields
+// travel in the body; all of them with a non-empty value, sorted by key and
+// joined as key=value pairs, are signed; the file is not. Config.Now and
+// Config.Boundary make the request bytes reproducible in tests.
+//
+// # Answers
+//
+// The answer's response node (or the legacy error_response node) is taken
+// from the body as raw bytes by a token-level walk, and its signature is
+// checked over exactly those bytes, retrying once with "\/" unescaped. A
+// body naming a node twice, holding both nodes, or not being JSON is
+// rejected. Every success must be signed; failures are verified when they
+// carry a sign.
+//
+// # Errors
+//
+// Every error from Upload matches exactly one of [ErrRetryable],
+// [ErrThrottled] and [ErrPermanent], and [Classify] says which:
+//
+//   - retryable: network failures, timeouts, a cancelled context, HTTP 5xx
+//     and 408, code 20000;
+//   - throttled: code 40005 and HTTP 429 — retry later, more slowly,
+//     without spending the retry budget;
+//   - permanent: everything else, including [ErrBadSignature],
+//     [ErrBadResponse], [ErrInvalidRequest] and content failures.
+//
+// Gateway refusals are [*APIError] values (code, msg, sub_code, sub_msg,
+// trace id) and non-200 answers [*HTTPError] values; [TraceID] digs the
+// trace id out of any error. Error texts never include the request URL's
+// query, which carries sign and app_auth_token: transport errors are
+// redacted before they are wrapped, so they are safe to log and to store.
+//
+// The upload is not idempotent: when an answer is lost, a retry may create
+// a second image_id.
 package upload

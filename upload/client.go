@@ -1,0 +1,380 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/storemedia/alipay-media-worker/sign"
+)
+
+// Defaults of the [Config] fields.
+const (
+	DefaultTimeout               = 60 * time.Second
+	DefaultDialTimeout           = 10 * time.Second
+	DefaultResponseHeaderTimeout = 30 * time.Second
+)
+
+// maxResponseBytes bounds how much of an answer is read. Real answers are
+// well under a kilobyte.
+const maxResponseBytes = 1 << 20
+
+// TimestampLayout is the layout of the timestamp parameter, in Beijing time.
+const TimestampLayout = "2006-01-02 15:04:05"
+
+// beijing is UTC+8 without relying on tzdata being installed.
+var beijing = time.FixedZone("CST", 8*3600)
+
+// errAbandoned closes the reading end of a body pipe once the request is
+// over, which releases the goroutine writing into it.
+var errAbandoned = errors.New("upload: request finished before its body was sent")
+
+// Client uploads files to the gateway. It holds no per-upload state and is
+// safe for concurrent use.
+type Client struct {
+	gateway    *url.URL
+	appID      string
+	signer     sign.Signer
+	verifier   sign.Verifier
+	appCertSN  string
+	rootCertSN string
+	hc         *http.Client
+	timeout    time.Duration
+	userAgent  string
+	maxSize    int64
+	log        *slog.Logger
+	now        func() time.Time
+	boundary   func() string
+}
+
+// New validates cfg, applies its defaults and returns a Client.
+func New(cfg Config) (*Client, error) {
+	c := &Client{
+		appID:      cfg.AppID,
+		signer:     cfg.Signer,
+		verifier:   cfg.Verifier,
+		appCertSN:  cfg.AppCertSN,
+		rootCertSN: cfg.AlipayRootCertSN,
+		hc:         cfg.HTTPClient,
+		timeout:    cfg.Timeout,
+		userAgent:  cfg.UserAgent,
+		maxSize:    cfg.MaxFileSize,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		boundary:   cfg.Boundary,
+	}
+	gw := cfg.GatewayURL
+	if gw == "" {
+		gw = ProductionGateway
+	}
+	u, err := url.Parse(gw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("upload: config: GatewayURL %q is not an http(s) URL", redactURL(gw))
+	}
+	if u.Fragment != "" {
+		return nil, errors.New("upload: config: GatewayURL has a fragment")
+	}
+	c.gateway = u
+	switch {
+	case cfg.AppID == "":
+		return nil, errors.New("upload: config: AppID is required")
+	case cfg.Signer == nil:
+		return nil, errors.New("upload: config: Signer is required")
+	case cfg.Verifier == nil && cfg.AlipayPublicKey == nil:
+		return nil, errors.New("upload: config: AlipayPublicKey or Verifier is required")
+	case (cfg.AppCertSN == "") != (cfg.AlipayRootCertSN == ""):
+		return nil, errors.New("upload: config: certificate mode needs both AppCertSN and AlipayRootCertSN")
+	case cfg.MaxFileSize < 0:
+		return nil, errors.New("upload: config: MaxFileSize is negative")
+	case cfg.DialTimeout < 0 || cfg.ResponseHeaderTimeout < 0:
+		return nil, errors.New("upload: config: negative DialTimeout or ResponseHeaderTimeout")
+	}
+	if c.verifier == nil {
+		c.verifier = sign.RSA2Verifier{Key: cfg.AlipayPublicKey}
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.userAgent == "" {
+		c.userAgent = DefaultUserAgent
+	}
+	if c.maxSize == 0 {
+		c.maxSize = MaxFileSize
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.hc == nil {
+		dial, header := cfg.DialTimeout, cfg.ResponseHeaderTimeout
+		if dial == 0 {
+			dial = DefaultDialTimeout
+		}
+		if header == 0 {
+			header = DefaultResponseHeaderTimeout
+		}
+		c.hc = newHTTPClient(dial, header)
+	}
+	return c, nil
+}
+
+// newHTTPClient is the default client: bounded dialling, TLS handshake and
+// wait for headers, keep-alive, and no redirects (a redirected upload is an
+// error to report, not a POST to replay).
+func newHTTPClient(dial, header time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = dial
+	tr.ResponseHeaderTimeout = header
+	tr.MaxIdleConnsPerHost = 16
+	return &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Upload sends one file and returns what the gateway assigned to it.
+//
+// The body is streamed: Content is read while the request is being sent,
+// in pieces of 32 KiB, and exactly Size bytes of it go out under an exact
+// Content-Length. Upload reads Content only until it returns; it never
+// closes it.
+//
+// Errors: every error matches exactly one of [ErrRetryable],
+// [ErrThrottled] and [ErrPermanent] (see [Classify]). Gateway answers come
+// back as [*APIError] or [*HTTPError]; an answer that is not signed
+// correctly wraps [ErrBadSignature], one that cannot be read wraps
+// [ErrBadResponse]; a request that fails validation wraps
+// [ErrInvalidRequest]; a failing or wrongly sized Content wraps
+// [ErrContent] and the reader's error (or [ErrSizeMismatch]), and the
+// request is aborted before its body is complete. Cancelling ctx aborts the
+// request too; the error then wraps ctx.Err() and is retryable. No error
+// text contains the request URL's query (sign, app_auth_token).
+func (c *Client) Upload(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	res, err := c.upload(ctx, &req, c.now())
+	if err != nil {
+		c.log.DebugContext(ctx, "upload failed", "image_name", req.ImageName, "size", req.Size,
+			"class", Classify(err).String(), "trace_id", TraceID(err), "err", err)
+		return Result{}, err
+	}
+	c.log.DebugContext(ctx, "upload done", "image_name", req.ImageName, "size", req.Size,
+		"image_id", res.ImageID, "trace_id", res.TraceID, "elapsed", time.Since(start))
+	return res, nil
+}
+
+func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Result, error) {
+	if err := c.check(req); err != nil {
+		return Result{}, permanent(err)
+	}
+	u, err := c.requestURL(req, now)
+	if err != nil {
+		return Result{}, permanent(err)
+	}
+	boundary := ""
+	if c.boundary != nil {
+		boundary = c.boundary()
+	}
+	plan, err := planBody(boundary, textFields(req), fileName(req), contentType(req), req.Size)
+	if err != nil {
+		return Result{}, permanent(err)
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+
+	pr, pw := io.Pipe()
+	produced := make(chan *contentError, 1)
+	go func() { produced <- plan.produce(pw, req.Content) }()
+	// finish releases the producer, if it is still writing, and waits for
+	// it: Content must not be touched once Upload has returned.
+	finish := func() *contentError {
+		pr.CloseWithError(errAbandoned)
+		return <-produced
+	}
+
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, pr)
+	if err != nil {
+		finish()
+		return Result{}, permanent(redact(err))
+	}
+	hreq.ContentLength = plan.length
+	hreq.Header.Set("Content-Type", plan.contentType())
+	hreq.Header.Set("User-Agent", c.userAgent)
+	hreq.Header.Set("Accept", "application/json")
+
+	resp, err := c.hc.Do(hreq)
+	if err != nil {
+		if cerr := finish(); cerr != nil {
+			return Result{}, &failure{class: cerr.class(), err: cerr}
+		}
+		return Result{}, transportFailure(err)
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	resp.Body.Close()
+	if cerr := finish(); cerr != nil {
+		return Result{}, &failure{class: cerr.class(), err: cerr}
+	}
+	trace := resp.Header.Get("trace_id")
+	if rerr != nil {
+		return Result{}, withTrace(transportFailure(fmt.Errorf("upload: reading answer: %w", rerr)), trace)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Result{}, &HTTPError{StatusCode: resp.StatusCode, TraceID: trace, Body: excerpt(body)}
+	}
+	if len(body) > maxResponseBytes {
+		return Result{}, withTrace(permanent(fmt.Errorf("%w: answer longer than %d bytes", ErrBadResponse, maxResponseBytes)), trace)
+	}
+	return interpret(body, c.verifier, trace)
+}
+
+// check validates a request before anything is sent.
+func (c *Client) check(r *Request) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, a...)...)
+	}
+	switch {
+	case r.Content == nil:
+		return bad("Content is nil")
+	case r.Size <= 0:
+		return bad("Size %d is not positive", r.Size)
+	case r.Size > c.maxSize:
+		return bad("Size %d exceeds the limit of %d bytes", r.Size, c.maxSize)
+	}
+	for _, f := range []struct {
+		name, value string
+		max         int
+		required    bool
+	}{
+		{"image_type", r.ImageType, MaxImageTypeLen, true},
+		{"image_name", r.ImageName, MaxImageNameLen, true},
+		{"image_pid", r.ImagePID, MaxImagePIDLen, false},
+	} {
+		switch n := utf8.RuneCountInString(f.value); {
+		case f.required && n == 0:
+			return bad("%s is required", f.name)
+		case n > f.max:
+			return bad("%s has %d characters, at most %d allowed", f.name, n, f.max)
+		case !utf8.ValidString(f.value):
+			return bad("%s is not valid UTF-8", f.name)
+		}
+	}
+	if !utf8.ValidString(r.AppAuthToken) {
+		return bad("app_auth_token is not valid UTF-8")
+	}
+	if strings.ContainsFunc(r.ContentType, unicode.IsControl) {
+		return bad("ContentType holds control characters")
+	}
+	return nil
+}
+
+// requestURL returns the gateway URL with the signed system parameters in
+// its query.
+func (c *Client) requestURL(r *Request, now time.Time) (string, error) {
+	params := map[string]string{
+		"app_id":              c.appID,
+		"method":              Method,
+		"format":              "JSON",
+		"charset":             "utf-8",
+		"sign_type":           "RSA2",
+		"timestamp":           now.In(beijing).Format(TimestampLayout),
+		"version":             "1.0",
+		"app_auth_token":      r.AppAuthToken,
+		"app_cert_sn":         c.appCertSN,
+		"alipay_root_cert_sn": c.rootCertSN,
+	}
+	// Only system parameters travel in the query; the text fields are
+	// signed too but sent in the body.
+	q := make(url.Values, len(params)+1)
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	for _, f := range textFields(r) {
+		params[f.name] = f.value
+	}
+	sig, err := c.signer.Sign([]byte(sign.Content(params)))
+	if err != nil {
+		return "", fmt.Errorf("upload: signing: %w", err)
+	}
+	q.Set("sign", sig)
+	u := *c.gateway
+	if u.RawQuery != "" {
+		u.RawQuery += "&" + q.Encode()
+	} else {
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// textFields are the body's text parts, in the order they are sent.
+func textFields(r *Request) []field {
+	fs := []field{{"image_type", r.ImageType}, {"image_name", r.ImageName}}
+	if r.ImagePID != "" {
+		fs = append(fs, field{"image_pid", r.ImagePID})
+	}
+	return fs
+}
+
+// fileName is the file part's filename: Request.FileName, or ImageName with
+// ImageType as extension when it has none. Control characters become '_'.
+func fileName(r *Request) string {
+	name := r.FileName
+	if name == "" {
+		name = r.ImageName
+		if path.Ext(name) == "" {
+			name += "." + strings.ToLower(r.ImageType)
+		}
+	}
+	return strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return '_'
+		}
+		return c
+	}, name)
+}
+
+// contentTypes maps image_type values to the file part's content type.
+var contentTypes = map[string]string{
+	"jpg":  "image/jpeg",
+	"jpeg": "image/jpeg",
+	"png":  "image/png",
+	"gif":  "image/gif",
+	"bmp":  "image/bmp",
+	"mp4":  "video/mp4",
+}
+
+// contentType is Request.ContentType or the one ImageType implies.
+func contentType(r *Request) string {
+	if r.ContentType != "" {
+		return r.ContentType
+	}
+	if ct, ok := contentTypes[strings.ToLower(r.ImageType)]; ok {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// excerpt is the start of a non-200 body, safe to put in an error.
+func excerpt(body []byte) string {
+	const max = 256
+	if len(body) > max {
+		body = body[:max]
+	}
+	return strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD"))
+}

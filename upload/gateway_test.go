@@ -1,0 +1,307 @@
+package upload
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/sign"
+)
+
+// This file holds a tiny gateway for the tests of this package: it reads
+// the multipart body as a stream, records what arrived and how, checks the
+// request signature with the app's public key, and answers with whatever
+// the test asks for (a signed success by default).
+
+var (
+	keysOnce                    sync.Once
+	appKey, alipayKey, otherKey *rsa.PrivateKey
+	errKeysLoad                 error
+)
+
+var (
+	testNow        = time.Date(2024, 5, 1, 4, 0, 0, 0, time.UTC) // 12:00:00 in Beijing
+	testBoundary   = "testboundary0123456789"
+	testTrace      = "0b1a2c3d17145600000001234e5f6a"
+	testAppID      = "2021000000000001"
+	testContent    = bytes.Repeat([]byte("alipay media worker test bytes\n"), 4000) // 124,000 bytes
+	testContentSum = sha256.Sum256(testContent)
+)
+
+func keys(t testing.TB) (app, alipay, other *rsa.PrivateKey) {
+	t.Helper()
+	keysOnce.Do(func() {
+		load := func(name string) *rsa.PrivateKey {
+			k, err := sign.LoadPrivateKeyFile("testdata/" + name)
+			if err != nil {
+				errKeysLoad = err
+			}
+			return k
+		}
+		appKey = load("app_private_key.pem")
+		alipayKey = load("alipay_private_key.pem")
+		otherKey = load("other_private_key.pem")
+	})
+	if errKeysLoad != nil {
+		t.Fatal(errKeysLoad)
+	}
+	return appKey, alipayKey, otherKey
+}
+
+// received is what the test gateway saw of one request.
+type received struct {
+	Query            url.Values
+	Fields           map[string]string
+	FileName         string
+	FileType         string
+	Size             int64
+	Sum              [32]byte
+	ContentLength    int64
+	BodyBytes        int64 // bytes actually read from the body
+	TransferEncoding []string
+	UserAgent        string
+	SignContent      string
+	SignErr          error // nil when the request signature verified
+	Complete         bool  // the multipart body ended properly
+	BodyErr          error // why it did not
+}
+
+type gateway struct {
+	t      testing.TB
+	srv    *httptest.Server
+	appPub *rsa.PublicKey
+	key    *rsa.PrivateKey // signs answers
+
+	mu      sync.Mutex
+	reqs    []*received
+	answer  func(w http.ResponseWriter, r *received)
+	arrived chan *received // every request, complete or not, once handled
+}
+
+func newGateway(t testing.TB) *gateway {
+	t.Helper()
+	app, alipay, _ := keys(t)
+	g := &gateway{t: t, appPub: &app.PublicKey, key: alipay, arrived: make(chan *received, 64)}
+	g.answer = func(w http.ResponseWriter, r *received) {
+		g.writeNode(w, ResponseNode, `{"code":"10000","msg":"Success","image_id":"img-`+r.Fields["image_name"]+`","image_url":"http:\/\/oalipay-dl-django.alicdn.com\/rest\/1.0\/image?fileIds=abc&zoom=original"}`, true)
+	}
+	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// setAnswer replaces the answer function.
+func (g *gateway) setAnswer(f func(w http.ResponseWriter, r *received)) {
+	g.mu.Lock()
+	g.answer = f
+	g.mu.Unlock()
+}
+
+// received returns the requests that came in so far.
+func (g *gateway) received() []*received {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]*received(nil), g.reqs...)
+}
+
+// countingBody counts what the handler reads of the request body.
+type countingBody struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (g *gateway) serve(w http.ResponseWriter, r *http.Request) {
+	rec := &received{
+		Query:            r.URL.Query(),
+		Fields:           map[string]string{},
+		ContentLength:    r.ContentLength,
+		TransferEncoding: r.TransferEncoding,
+		UserAgent:        r.UserAgent(),
+	}
+	defer func() { g.arrived <- rec }()
+	cb := &countingBody{r: r.Body}
+	r.Body = io.NopCloser(cb)
+	rec.BodyErr = g.readBody(r, rec)
+	rec.BodyBytes = cb.n
+	rec.Complete = rec.BodyErr == nil
+	if !rec.Complete {
+		// An aborted request: there is nobody to answer.
+		http.Error(w, "incomplete body", http.StatusBadRequest)
+		return
+	}
+	params := map[string]string{}
+	for k, v := range rec.Query {
+		params[k] = v[0]
+	}
+	for k, v := range rec.Fields {
+		params[k] = v
+	}
+	rec.SignContent = sign.Content(params)
+	rec.SignErr = sign.RSA2Verifier{Key: g.appPub}.Verify([]byte(rec.SignContent), rec.Query.Get("sign"))
+	g.mu.Lock()
+	g.reqs = append(g.reqs, rec)
+	answer := g.answer
+	g.mu.Unlock()
+	w.Header().Set("trace_id", testTrace)
+	answer(w, rec)
+}
+
+// readBody parses the multipart stream part by part, hashing the file
+// without keeping it.
+func (g *gateway) readBody(r *http.Request, rec *received) error {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return err
+	}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if p.FormName() == "image_content" {
+			rec.FileName = p.FileName()
+			rec.FileType = p.Header.Get("Content-Type")
+			h := sha256.New()
+			n, err := io.Copy(h, p)
+			if err != nil {
+				return err
+			}
+			rec.Size = n
+			copy(rec.Sum[:], h.Sum(nil))
+			continue
+		}
+		v, err := io.ReadAll(p)
+		if err != nil {
+			return err
+		}
+		rec.Fields[p.FormName()] = string(v)
+	}
+	// Whatever follows the closing boundary must arrive too.
+	_, err = io.Copy(io.Discard, r.Body)
+	return err
+}
+
+// signWith signs raw with key and returns the Base64 signature.
+func signWith(t testing.TB, key *rsa.PrivateKey, raw string) string {
+	t.Helper()
+	s, err := sign.RSA2{Key: key}.Sign([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeNode answers {"<node>":<raw>,"sign":"..."}, signing raw exactly as
+// written when signed is true.
+func (g *gateway) writeNode(w http.ResponseWriter, node, raw string, signed bool) {
+	body := `{"` + node + `":` + raw
+	if signed {
+		body += `,"sign":"` + signWith(g.t, g.key, raw) + `"`
+	}
+	body += "}"
+	w.Header().Set("Content-Type", "text/html;charset=utf-8")
+	io.WriteString(w, body)
+}
+
+// testConfig is a Config aimed at g, deterministic in time and boundary.
+func testConfig(t testing.TB, g *gateway) Config {
+	t.Helper()
+	app, alipay, _ := keys(t)
+	return Config{
+		GatewayURL:      g.srv.URL + "/gateway.do",
+		AppID:           testAppID,
+		Signer:          sign.RSA2{Key: app},
+		AlipayPublicKey: &alipay.PublicKey,
+		Logger:          slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:             func() time.Time { return testNow },
+		Boundary:        func() string { return testBoundary },
+	}
+}
+
+func newClient(t testing.TB, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// testWriter sends log output to t.Log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// testRequest uploads testContent as name.jpg.
+func testRequest(name string) Request {
+	return Request{
+		Content:   bytes.NewReader(testContent),
+		Size:      int64(len(testContent)),
+		ImageType: "jpg",
+		ImageName: name,
+	}
+}
+
+// assertClass checks that err matches exactly one class sentinel, want's,
+// and that Classify agrees.
+func assertClass(t testing.TB, err error, want Class) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("err = nil, want a %v error", want)
+	}
+	matches := 0
+	for _, s := range []error{ErrRetryable, ErrThrottled, ErrPermanent} {
+		if errors.Is(err, s) {
+			matches++
+		}
+	}
+	if matches != 1 {
+		t.Errorf("%v matches %d class sentinels, want exactly 1", err, matches)
+	}
+	if got := Classify(err); got != want {
+		t.Errorf("Classify(%v) = %v, want %v", err, got, want)
+	}
+}
+
+// waitArrived returns the next request the gateway finished handling.
+func (g *gateway) waitArrived(t testing.TB) *received {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	select {
+	case r := <-g.arrived:
+		return r
+	case <-ctx.Done():
+		t.Fatal("the gateway saw no request")
+		return nil
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
