@@ -1,0 +1,125 @@
+package alipaytest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// AdminPrefix is the path prefix of the admin API.
+const AdminPrefix = "/_emulator/"
+
+// maxAdminBody bounds admin request bodies.
+const maxAdminBody = 1 << 20
+
+func (g *Gateway) routeAdmin(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+AdminPrefix+"{$}", g.adminIndex)
+	mux.HandleFunc("GET "+AdminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, g.Uploads())
+	})
+	mux.HandleFunc("DELETE "+AdminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.uploads = nil
+		g.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET "+AdminPrefix+"stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, g.Stats())
+	})
+	mux.HandleFunc("GET "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, g.faults.Settings())
+	})
+	mux.HandleFunc("POST "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+		g.adminFaults(w, r, false)
+	})
+	mux.HandleFunc("PUT "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+		g.adminFaults(w, r, true)
+	})
+	mux.HandleFunc("DELETE "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+		g.faults.Clear()
+		writeJSON(w, http.StatusOK, g.faults.Settings())
+	})
+	reset := func(w http.ResponseWriter, r *http.Request) {
+		g.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	}
+	mux.HandleFunc("POST "+AdminPrefix+"reset", reset)
+	mux.HandleFunc("DELETE "+AdminPrefix+"reset", reset)
+	mux.HandleFunc("GET "+AdminPrefix+"public-key", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(PublicKeyPEM(g.PublicKey()))
+	})
+	mux.HandleFunc("POST "+AdminPrefix+"sink", g.sink)
+}
+
+// adminFaults applies (POST) or replaces (PUT) the fault settings with a
+// JSON [FaultSettings] body and answers with the resulting settings.
+func (g *Gateway) adminFaults(w http.ResponseWriter, r *http.Request, replace bool) {
+	var s FaultSettings
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil && err != io.EOF {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "fault settings: " + err.Error()})
+		return
+	}
+	if replace {
+		// Validate before clearing, so a bad PUT changes nothing.
+		probe := newFaults(1, 0)
+		if err := probe.Apply(s); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		g.faults.Clear()
+	}
+	if err := g.faults.Apply(s); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, g.faults.Settings())
+}
+
+// sink drains the body and answers 200 with the byte count: a plain
+// endpoint for measuring the client's transfer cost without the gateway's
+// checks, hashing and signing.
+func (g *Gateway) sink(w http.ResponseWriter, r *http.Request) {
+	n, err := io.Copy(io.Discard, r.Body)
+	g.mu.Lock()
+	g.stats.SinkRequests++
+	g.stats.SinkBytes += n
+	g.mu.Unlock()
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"bytes":` + strconv.FormatInt(n, 10) + "}\n"))
+}
+
+func (g *Gateway) adminIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, `alipaytest gateway emulator
+POST   /gateway.do              the gateway (alipay.offline.material.image.upload)
+GET    /_emulator/uploads       recorded uploads (JSON)
+DELETE /_emulator/uploads       forget recorded uploads
+GET    /_emulator/stats         counters (JSON)
+GET    /_emulator/faults        fault settings (JSON)
+POST   /_emulator/faults        merge fault settings, e.g. {"rates":{"503":0.2},"next":[{"kind":"reset","count":3}],"slow_delay":"2s","specs":["20000=next:1"]}
+PUT    /_emulator/faults        replace fault settings
+DELETE /_emulator/faults        clear fault settings
+POST   /_emulator/reset         forget uploads, zero counters, clear faults (DELETE works too)
+GET    /_emulator/public-key    the gateway public key (PEM)
+POST   /_emulator/sink          drain the body, answer {"bytes":N}
+`)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

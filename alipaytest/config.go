@@ -1,0 +1,158 @@
+package alipaytest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// ErrConfig reports an invalid [Config].
+var ErrConfig = errors.New("alipaytest: invalid config")
+
+// Defaults used for zero [Config] fields.
+const (
+	// DefaultMaxFileSize is the documented 5 MB limit of image_content.
+	DefaultMaxFileSize = 5 << 20
+	// DefaultMaxSkew is the timestamp tolerance.
+	DefaultMaxSkew = 10 * time.Minute
+	// DefaultImageURLBase prefixes the image_id in image_url.
+	DefaultImageURLBase = "http://alipaytest.invalid/images/"
+	// DefaultSlowDelay is how long a "slow" fault holds the response.
+	DefaultSlowDelay = 3 * time.Second
+	// TestAppID is the app_id [Start] configures when none is given.
+	TestAppID = "2021000000000001"
+)
+
+// DefaultAllowedTypes are the image_type values accepted by default: the
+// image formats of Alipay's integration guides plus mp4 for video.
+var DefaultAllowedTypes = []string{"jpg", "jpeg", "png", "gif", "bmp", "mp4"}
+
+// Config configures a [Gateway]. Zero values take the documented defaults.
+type Config struct {
+	// AppID is the only app_id the gateway accepts. Required.
+	AppID string
+	// AppPublicKey verifies request signatures (in certificate mode, the
+	// key of the app certificate). Required.
+	AppPublicKey *rsa.PublicKey
+	// GatewayKey signs responses ("Alipay's private key"). Nil: a fresh
+	// 2048-bit key is generated; read it back with [Gateway.PublicKey].
+	GatewayKey *rsa.PrivateKey
+
+	// AppCertSN switches on certificate mode: requests must carry this
+	// app_cert_sn and RootCertSN as alipay_root_cert_sn, and responses
+	// carry GatewayCertSN as alipay_cert_sn. Empty: public-key mode, in
+	// which a request carrying app_cert_sn is rejected.
+	AppCertSN string
+	// RootCertSN is the expected alipay_root_cert_sn. Required with AppCertSN.
+	RootCertSN string
+	// GatewayCertSN is the alipay_cert_sn sent in certificate mode.
+	// Required with AppCertSN.
+	GatewayCertSN string
+
+	// AppAuthTokens, when not empty, lists the app_auth_token values the
+	// gateway accepts; any other token gets 20001
+	// aop.invalid-app-auth-token. Empty: every token is accepted.
+	AppAuthTokens []string
+
+	// MaxFileSize is the largest accepted image_content in bytes.
+	// Default [DefaultMaxFileSize].
+	MaxFileSize int64
+	// MaxSkew is how far timestamp may be from Now. Default [DefaultMaxSkew].
+	MaxSkew time.Duration
+	// AllowedTypes lists the accepted image_type values (lower case; jpg
+	// and jpeg are the same format). Default [DefaultAllowedTypes].
+	AllowedTypes []string
+	// ImageURLBase prefixes the image_id to form image_url.
+	// Default [DefaultImageURLBase].
+	ImageURLBase string
+	// LegacyErrors lists sub_codes answered in the legacy error_response
+	// node without a sign, as the real gateway does when it cannot tell
+	// which application is calling (e.g. [SubMissingAppID],
+	// [SubInvalidAppID]). Empty: every answer uses the method's node.
+	LegacyErrors []string
+
+	// SlowDelay is how long a "slow" fault holds the response; changeable
+	// later with [Faults.SetSlowDelay]. Default [DefaultSlowDelay].
+	SlowDelay time.Duration
+	// Seed seeds the random choice of rate-based faults, so a run can be
+	// repeated. Zero: seeded from crypto/rand.
+	Seed int64
+
+	// Now is the clock for timestamp checks and upload records.
+	// Default time.Now.
+	Now func() time.Time
+	// Rand is the entropy for image_id and trace_id values (and for a
+	// generated GatewayKey). Default crypto/rand.
+	Rand io.Reader
+	// Logger receives one line per request (never an app_auth_token or a
+	// key). Default: discard.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of c with defaults filled in.
+func (c Config) withDefaults() Config {
+	if c.MaxFileSize == 0 {
+		c.MaxFileSize = DefaultMaxFileSize
+	}
+	if c.MaxSkew == 0 {
+		c.MaxSkew = DefaultMaxSkew
+	}
+	if len(c.AllowedTypes) == 0 {
+		c.AllowedTypes = DefaultAllowedTypes
+	}
+	if c.ImageURLBase == "" {
+		c.ImageURLBase = DefaultImageURLBase
+	}
+	if c.SlowDelay == 0 {
+		c.SlowDelay = DefaultSlowDelay
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var problems []string
+	if c.AppID == "" {
+		problems = append(problems, "AppID is required")
+	}
+	if c.AppPublicKey == nil {
+		problems = append(problems, "AppPublicKey is required")
+	}
+	if c.MaxFileSize < 0 {
+		problems = append(problems, "MaxFileSize is negative")
+	}
+	if c.MaxSkew < 0 {
+		problems = append(problems, "MaxSkew is negative")
+	}
+	if c.SlowDelay < 0 {
+		problems = append(problems, "SlowDelay is negative")
+	}
+	if c.AppCertSN != "" && (c.RootCertSN == "" || c.GatewayCertSN == "") {
+		problems = append(problems, "certificate mode needs AppCertSN, RootCertSN and GatewayCertSN")
+	}
+	if c.AppCertSN == "" && (c.RootCertSN != "" || c.GatewayCertSN != "") {
+		problems = append(problems, "RootCertSN and GatewayCertSN need AppCertSN")
+	}
+	for _, t := range c.AllowedTypes {
+		if t == "" || len(t) > 8 || t != strings.ToLower(t) {
+			problems = append(problems, fmt.Sprintf("AllowedTypes entry %q must be 1-8 lower-case characters", t))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
+	}
+	return nil
+}

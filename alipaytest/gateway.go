@@ -1,0 +1,368 @@
+package alipaytest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/sign"
+)
+
+// GatewayPath is the path of the gateway endpoint, as on openapi.alipay.com.
+const GatewayPath = "/gateway.do"
+
+// Upload records one upload the gateway accepted.
+type Upload struct {
+	ImageID  string `json:"image_id"`
+	ImageURL string `json:"image_url"`
+	AppID    string `json:"app_id"`
+	// AppAuthToken is the app_auth_token sent, if any. It is kept so tests
+	// can assert it; the emulator never logs it.
+	AppAuthToken string `json:"app_auth_token,omitempty"`
+	ImageType    string `json:"image_type"`
+	ImageName    string `json:"image_name"`
+	ImagePID     string `json:"image_pid,omitempty"`
+	// FileName and ContentType are those of the image_content part.
+	FileName    string `json:"file_name"`
+	ContentType string `json:"content_type"`
+	// DetectedType is the format found in the file's first bytes.
+	DetectedType string `json:"detected_type"`
+	Size         int64  `json:"size"`
+	// SHA256 is the lowercase hex SHA-256 of the file.
+	SHA256  string    `json:"sha256"`
+	TraceID string    `json:"trace_id"`
+	Time    time.Time `json:"time"`
+	// Fault is the fault applied to the answer (slow, badsign or
+	// malformed), if any: the upload happened, the client may not know.
+	Fault FaultKind `json:"fault,omitempty"`
+}
+
+// Stats counts what the gateway saw since it started or was reset.
+type Stats struct {
+	// Requests counts gateway requests (not admin or sink requests).
+	Requests int64 `json:"requests"`
+	// Successes counts correct 10000 answers.
+	Successes int64 `json:"successes"`
+	// Rejections counts error answers by sub_code.
+	Rejections map[string]int64 `json:"rejections"`
+	// Faults counts applied faults by kind.
+	Faults map[FaultKind]int64 `json:"faults"`
+	// Aborted counts requests whose client went away before the answer.
+	Aborted int64 `json:"aborted"`
+	// BytesReceived counts file bytes of gateway requests.
+	BytesReceived int64 `json:"bytes_received"`
+	// SinkRequests and SinkBytes count POST /_emulator/sink.
+	SinkRequests int64 `json:"sink_requests"`
+	SinkBytes    int64 `json:"sink_bytes"`
+}
+
+func (s Stats) clone() Stats {
+	c := s
+	c.Rejections = make(map[string]int64, len(s.Rejections))
+	for k, v := range s.Rejections {
+		c.Rejections[k] = v
+	}
+	c.Faults = make(map[FaultKind]int64, len(s.Faults))
+	for k, v := range s.Faults {
+		c.Faults[k] = v
+	}
+	return c
+}
+
+// Gateway emulates Alipay's classic gateway for
+// alipay.offline.material.image.upload. It is an http.Handler serving
+// [GatewayPath] and the admin API under /_emulator/; see the package
+// documentation. It is safe for concurrent use.
+type Gateway struct {
+	cfg      Config
+	key      *rsa.PrivateKey
+	signer   sign.RSA2
+	verifier sign.RSA2Verifier
+	faults   *Faults
+	allowed  map[string]bool
+	legacy   map[string]bool
+	tokens   map[string]bool
+	log      *slog.Logger
+	mux      *http.ServeMux
+	inflight sync.WaitGroup
+
+	randMu sync.Mutex // guards cfg.Rand
+
+	mu      sync.Mutex
+	uploads []Upload
+	stats   Stats
+}
+
+// New validates cfg and returns a Gateway.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	g := &Gateway{
+		cfg:      cfg,
+		key:      cfg.GatewayKey,
+		verifier: sign.RSA2Verifier{Key: cfg.AppPublicKey},
+		allowed:  map[string]bool{},
+		legacy:   map[string]bool{},
+		tokens:   map[string]bool{},
+		log:      cfg.Logger,
+	}
+	if g.key == nil {
+		k, err := rsa.GenerateKey(cfg.Rand, KeyBits)
+		if err != nil {
+			return nil, fmt.Errorf("alipaytest: generate gateway key: %w", err)
+		}
+		g.key = k
+	}
+	g.signer = sign.RSA2{Key: g.key}
+	for _, t := range cfg.AllowedTypes {
+		g.allowed[normType(t)] = true
+	}
+	for _, s := range cfg.LegacyErrors {
+		g.legacy[s] = true
+	}
+	for _, t := range cfg.AppAuthTokens {
+		g.tokens[t] = true
+	}
+	seed := uint64(cfg.Seed)
+	if seed == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("alipaytest: seed: %w", err)
+		}
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
+	g.faults = newFaults(seed, cfg.SlowDelay)
+	g.resetStats()
+	g.mux = http.NewServeMux()
+	g.mux.HandleFunc(GatewayPath, g.serveGateway)
+	g.routeAdmin(g.mux)
+	return g, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.inflight.Add(1)
+	defer g.inflight.Done()
+	g.mux.ServeHTTP(w, r)
+}
+
+// Wait blocks until no request is being handled. Servers that do not wait
+// for their handlers on close (http.Server.Close does not) can call it.
+func (g *Gateway) Wait() { g.inflight.Wait() }
+
+// PublicKey is the gateway's public key, which clients verify responses
+// with ("Alipay's public key").
+func (g *Gateway) PublicKey() *rsa.PublicKey { return &g.key.PublicKey }
+
+// Faults returns the gateway's fault settings.
+func (g *Gateway) Faults() *Faults { return g.faults }
+
+// Uploads returns a copy of the recorded uploads, oldest first.
+func (g *Gateway) Uploads() []Upload {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]Upload, len(g.uploads))
+	copy(out, g.uploads)
+	return out
+}
+
+// Stats returns a copy of the counters.
+func (g *Gateway) Stats() Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stats.clone()
+}
+
+// Reset forgets the recorded uploads, zeroes the counters and clears the
+// faults.
+func (g *Gateway) Reset() {
+	g.resetStats()
+	g.faults.Clear()
+}
+
+func (g *Gateway) resetStats() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.uploads = nil
+	g.stats = Stats{Rejections: map[string]int64{}, Faults: map[FaultKind]int64{}}
+}
+
+// serveGateway handles one call of the method.
+func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	traceID := g.newID(hexID)
+	w.Header()["trace_id"] = []string{traceID}
+	kind, delay := g.faults.pick()
+	g.mu.Lock()
+	g.stats.Requests++
+	if kind != "" {
+		g.stats.Faults[kind]++
+	}
+	g.mu.Unlock()
+	log := g.log.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr))
+	if kind != "" {
+		log = log.With(slog.String("fault", string(kind)))
+	}
+	body := &bodyReader{r: r.Body, limit: 2*g.cfg.MaxFileSize + 1<<20}
+
+	switch kind {
+	case Fault502, Fault503:
+		body.drain()
+		status := http.StatusBadGateway
+		if kind == Fault503 {
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", status, http.StatusText(status))
+		log.Info("gateway request", slog.Int("status", status), slog.Duration("took", time.Since(start)))
+		return
+	case FaultReset:
+		g.resetConnection(w, r, body)
+		log.Info("gateway request", slog.String("result", "connection reset"), slog.Int64("body_read", body.n))
+		return
+	case FaultUnavailable, FaultThrottled:
+		body.drain()
+		rj := reject(CodeUnavailable, SubUnknownError, "系统繁忙")
+		if kind == FaultThrottled {
+			rj = reject(CodeCallLimited, SubAppCallLimited, "应用调用频率超限")
+		}
+		g.answer(w, errorNode(rj), false, "")
+		log.Info("gateway request", slog.String("code", rj.code), slog.String("sub_code", rj.subCode), slog.Duration("took", time.Since(start)))
+		return
+	}
+
+	in, err := g.read(r, body)
+	g.mu.Lock()
+	g.stats.BytesReceived += in.size
+	g.mu.Unlock()
+	var rj *rejection
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		w.Header().Set("Connection", "close")
+		rj = reject(CodeInvalidParam, SubInvalidFileSize, fmt.Sprintf("文件大小无效 (request body beyond %d bytes)", body.limit))
+	case err != nil:
+		g.aborted()
+		log.Info("gateway request", slog.String("result", "client went away"), slog.String("error", err.Error()))
+		return
+	default:
+		rj = g.check(in)
+	}
+	attrs := []slog.Attr{
+		slog.String("app_id", in.params["app_id"]),
+		slog.Bool("app_auth_token", in.params["app_auth_token"] != ""),
+		slog.String("image_type", in.params["image_type"]),
+		slog.Int64("size", in.size),
+	}
+
+	if kind == FaultSlow {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			g.aborted()
+			log.LogAttrs(r.Context(), slog.LevelInfo, "gateway request", append(attrs, slog.String("result", "client gave up during slow answer"))...)
+			return
+		}
+	}
+
+	if rj != nil {
+		legacy := g.legacy[rj.subCode]
+		g.mu.Lock()
+		g.stats.Rejections[rj.subCode]++
+		g.mu.Unlock()
+		g.answer(w, errorNode(rj), legacy, kind)
+		log.LogAttrs(r.Context(), slog.LevelInfo, "gateway request", append(attrs,
+			slog.String("code", rj.code), slog.String("sub_code", rj.subCode), slog.String("sub_msg", rj.subMsg),
+			slog.Bool("legacy", legacy), slog.Duration("took", time.Since(start)))...)
+		return
+	}
+
+	u := g.record(in, traceID, kind)
+	g.answer(w, successNode(u.ImageID, u.ImageURL), false, kind)
+	log.LogAttrs(r.Context(), slog.LevelInfo, "gateway request", append(attrs,
+		slog.String("code", CodeSuccess), slog.String("image_id", u.ImageID), slog.String("sha256", u.SHA256),
+		slog.Duration("took", time.Since(start)))...)
+}
+
+func (g *Gateway) aborted() {
+	g.mu.Lock()
+	g.stats.Aborted++
+	g.mu.Unlock()
+}
+
+// record stores an accepted upload and returns it.
+func (g *Gateway) record(in *incoming, traceID string, kind FaultKind) Upload {
+	p := in.params
+	id := g.newID(imageID)
+	u := Upload{
+		ImageID:      id,
+		ImageURL:     g.cfg.ImageURLBase + id,
+		AppID:        p["app_id"],
+		AppAuthToken: p["app_auth_token"],
+		ImageType:    p["image_type"],
+		ImageName:    p["image_name"],
+		ImagePID:     p["image_pid"],
+		FileName:     in.fileName,
+		ContentType:  in.fileType,
+		DetectedType: detect(in.head[:in.headLen]),
+		Size:         in.size,
+		SHA256:       hex.EncodeToString(in.sum[:]),
+		TraceID:      traceID,
+		Time:         g.cfg.Now(),
+	}
+	switch kind {
+	case FaultSlow, FaultBadSignature, FaultMalformed:
+		u.Fault = kind
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.uploads = append(g.uploads, u)
+	if kind != FaultBadSignature && kind != FaultMalformed {
+		g.stats.Successes++
+	}
+	return u
+}
+
+type idKind int
+
+const (
+	hexID   idKind = iota // trace ids: 32 hex digits
+	imageID               // image ids: 32 letters and digits
+)
+
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newID returns a fresh trace or image id from cfg.Rand.
+func (g *Gateway) newID(k idKind) string {
+	var b [32]byte
+	n := 32
+	if k == hexID {
+		n = 16
+	}
+	g.randMu.Lock()
+	_, err := io.ReadFull(g.cfg.Rand, b[:n])
+	g.randMu.Unlock()
+	if err != nil {
+		// Only an injected Rand can fail; fall back to crypto/rand.
+		_, _ = rand.Read(b[:n])
+	}
+	if k == hexID {
+		return hex.EncodeToString(b[:n])
+	}
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return string(b[:])
+}

@@ -1,0 +1,328 @@
+package alipaytest
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/h2non/filetype"
+	"github.com/storemedia/alipay-media-worker/sign"
+)
+
+// Field limits of the method, as Alipay documents them.
+const (
+	maxImageTypeLen = 8
+	maxImageNameLen = 128
+	maxImagePIDLen  = 16
+	// maxTextPart bounds one multipart text part; longer ones are rejected.
+	maxTextPart = 64 << 10
+	// sniffLen is how many leading bytes of the file are kept for type
+	// detection (what filetype needs at most).
+	sniffLen = 262
+	// fileField is the multipart name of the file.
+	fileField = "image_content"
+)
+
+// beijing is UTC+8, the zone of the timestamp parameter. A fixed zone, so no
+// tzdata is needed.
+var beijing = time.FixedZone("CST", 8*3600)
+
+// TimestampLayout is the layout of the timestamp parameter (Beijing time).
+const TimestampLayout = "2006-01-02 15:04:05"
+
+// errBodyTooLarge stops reading a body far beyond the file size limit.
+var errBodyTooLarge = errors.New("alipaytest: request body too large")
+
+// bufPool holds the copy buffers used to hash file parts.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// bodyReader counts what it reads, stops at a cap, and remembers a
+// transport error (as opposed to a malformed body).
+type bodyReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+	err   error // first non-EOF error of r, or errBodyTooLarge
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.n >= b.limit {
+		b.err = errBodyTooLarge
+		return 0, b.err
+	}
+	if rest := b.limit - b.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// drain reads and discards the rest of the body.
+func (b *bodyReader) drain() {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	for {
+		if _, err := b.Read(*bp); err != nil {
+			return
+		}
+	}
+}
+
+// incoming is what a gateway request carried.
+type incoming struct {
+	params   map[string]string // text parameters, query and body merged
+	problem  *rejection        // a structural problem found while reading
+	dup      string            // a parameter sent twice
+	file     bool              // an image_content part was present
+	fileName string
+	fileType string // the part's Content-Type
+	size     int64
+	sum      [sha256.Size]byte
+	head     [sniffLen]byte
+	headLen  int
+}
+
+// read parses the query and streams the multipart body: text parts are
+// kept, the file part is hashed and counted, never stored. A non-nil error
+// means the body could not be read (the client went away, or the body
+// exceeded the hard cap); the body is always consumed.
+func (g *Gateway) read(r *http.Request, body *bodyReader) (*incoming, error) {
+	in := &incoming{params: map[string]string{}}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		in.problem = reject(CodeInvalidParam, SubInvalidParameter, "请求参数无效 (query string: "+err.Error()+")")
+	}
+	for k, vs := range q {
+		if len(vs) > 1 && in.dup == "" {
+			in.dup = k
+		}
+		in.params[k] = vs[0]
+	}
+	defer body.drain()
+	mt, mp, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		return in, body.err
+	}
+	if mp["boundary"] == "" {
+		in.problem = reject(CodeInvalidParam, SubUploadFail, "文件上传失败 (multipart body without boundary)")
+		return in, body.err
+	}
+	mr := multipart.NewReader(body, mp["boundary"])
+	seen := map[string]bool{}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if body.err != nil {
+				return in, body.err
+			}
+			in.problem = reject(CodeInvalidParam, SubUploadFail, "文件上传失败 (multipart: "+err.Error()+")")
+			return in, nil
+		}
+		name := p.FormName()
+		if seen[name] {
+			in.dup = name
+		}
+		seen[name] = true
+		if _, inQuery := q[name]; inQuery && in.dup == "" {
+			in.dup = name
+		}
+		if name == fileField {
+			err = g.readFile(p, in)
+		} else {
+			err = readText(p, name, in)
+		}
+		if err != nil {
+			if body.err != nil {
+				return in, body.err
+			}
+			in.problem = reject(CodeInvalidParam, SubUploadFail, "文件上传失败 (multipart: "+err.Error()+")")
+			return in, nil
+		}
+		if in.problem != nil {
+			return in, body.err
+		}
+	}
+	return in, body.err
+}
+
+func readText(p *multipart.Part, name string, in *incoming) error {
+	if p.FileName() != "" {
+		in.problem = reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (unexpected file part "+name+")")
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(p, maxTextPart+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > maxTextPart {
+		in.problem = reject(CodeInvalidParam, SubInvalidParameter, fmt.Sprintf("参数无效 (text part %s longer than %d bytes)", name, maxTextPart))
+		return nil
+	}
+	in.params[name] = string(b)
+	return nil
+}
+
+// readFile hashes and counts the file part with a pooled buffer, keeping
+// only its first bytes for type detection. Bytes beyond MaxFileSize are
+// counted, not hashed.
+func (g *Gateway) readFile(p *multipart.Part, in *incoming) error {
+	in.file = true
+	in.fileName = p.FileName()
+	in.fileType = p.Header.Get("Content-Type")
+	h := sha256.New()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := p.Read(buf)
+		if n > 0 {
+			if in.headLen < sniffLen {
+				in.headLen += copy(in.head[in.headLen:], buf[:n])
+			}
+			if in.size+int64(n) <= g.cfg.MaxFileSize {
+				h.Write(buf[:n])
+			}
+			in.size += int64(n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	h.Sum(in.sum[:0])
+	return nil
+}
+
+// check applies the gateway's checks in the order the package
+// documentation lists them. It returns nil for an acceptable upload.
+func (g *Gateway) check(in *incoming) *rejection {
+	if in.problem != nil {
+		return in.problem
+	}
+	if in.dup != "" {
+		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (parameter "+in.dup+" sent more than once)")
+	}
+	p := in.params
+	for _, m := range []struct{ name, sub, msg string }{
+		{"app_id", SubMissingAppID, "缺少AppID参数"},
+		{"method", SubMissingMethod, "缺少方法名参数"},
+		{"sign_type", SubMissingSignatureType, "缺少签名类型参数"},
+		{"sign", SubMissingSignature, "缺少签名参数"},
+		{"timestamp", SubMissingTimestamp, "缺少时间戳参数"},
+		{"version", SubMissingVersion, "缺少版本参数"},
+		{"format", SubMissingParameter, "缺少必选参数 (format)"},
+		{"charset", SubMissingParameter, "缺少必选参数 (charset)"},
+	} {
+		if p[m.name] == "" {
+			return reject(CodeMissingParam, m.sub, m.msg)
+		}
+	}
+	switch {
+	case p["app_id"] != g.cfg.AppID:
+		return reject(CodeInvalidParam, SubInvalidAppID, "无效的AppID参数")
+	case p["method"] != Method:
+		return reject(CodeInvalidParam, SubInvalidMethod, "不存在的方法名")
+	case !strings.EqualFold(p["format"], "JSON"):
+		return reject(CodeInvalidParam, SubInvalidFormat, "无效的数据格式 (format must be JSON)")
+	case !strings.EqualFold(p["charset"], "utf-8"):
+		return reject(CodeInvalidParam, SubInvalidCharset, "字符集错误 (charset must be utf-8)")
+	case p["sign_type"] != "RSA2":
+		return reject(CodeInvalidParam, SubInvalidSignatureType, "无效签名类型 (sign_type must be RSA2)")
+	case p["version"] != "1.0":
+		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (version must be 1.0)")
+	}
+	ts, err := time.ParseInLocation(TimestampLayout, p["timestamp"], beijing)
+	if err != nil {
+		return reject(CodeInvalidParam, SubInvalidTimestamp, "非法的时间戳参数 (layout "+TimestampLayout+", Beijing time)")
+	}
+	if skew := g.cfg.Now().Sub(ts).Abs(); skew > g.cfg.MaxSkew {
+		return reject(CodeInvalidParam, SubInvalidTimestamp, fmt.Sprintf("非法的时间戳参数 (off by %s, tolerance %s)", skew.Round(time.Second), g.cfg.MaxSkew))
+	}
+	if p["app_cert_sn"] != g.cfg.AppCertSN {
+		return reject(CodeInvalidParam, SubAppCertNotExist, "应用公钥证书不存在")
+	}
+	if g.cfg.AppCertSN != "" && p["alipay_root_cert_sn"] != g.cfg.RootCertSN {
+		return reject(CodeInvalidParam, SubInvalidRootCertSN, "无效支付宝根证书序列号")
+	}
+	content := sign.Content(p)
+	if err := g.verifier.Verify([]byte(content), p["sign"]); err != nil {
+		return reject(CodeInvalidParam, SubInvalidSignature, "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
+	}
+	if tok := p["app_auth_token"]; tok != "" && len(g.tokens) > 0 && !g.tokens[tok] {
+		return reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
+	}
+	return g.checkBiz(in)
+}
+
+// checkBiz checks the method's own fields and the file.
+func (g *Gateway) checkBiz(in *incoming) *rejection {
+	p := in.params
+	for _, f := range []struct {
+		name     string
+		max      int
+		required bool
+	}{
+		{"image_type", maxImageTypeLen, true},
+		{"image_name", maxImageNameLen, true},
+		{"image_pid", maxImagePIDLen, false},
+	} {
+		v := p[f.name]
+		if v == "" && f.required {
+			return reject(CodeMissingParam, SubMissingParameter, "缺少必选参数 ("+f.name+")")
+		}
+		if n := utf8.RuneCountInString(v); n > f.max {
+			return reject(CodeInvalidParam, SubInvalidParameter, fmt.Sprintf("参数无效 (%s has %d characters, at most %d)", f.name, n, f.max))
+		}
+	}
+	if !in.file {
+		return reject(CodeMissingParam, SubMissingParameter, "缺少必选参数 ("+fileField+")")
+	}
+	want := normType(p["image_type"])
+	if !g.allowed[want] {
+		return reject(CodeInvalidParam, SubInvalidFileExtension, "文件扩展名无效 (image_type "+p["image_type"]+" is not allowed)")
+	}
+	if in.size == 0 || in.size > g.cfg.MaxFileSize {
+		return reject(CodeInvalidParam, SubInvalidFileSize, fmt.Sprintf("文件大小无效 (%d bytes, at most %d)", in.size, g.cfg.MaxFileSize))
+	}
+	if got := detect(in.head[:in.headLen]); got != want {
+		return reject(CodeInvalidParam, SubInvalidFileExtension, "文件扩展名无效 (content is "+got+", image_type says "+p["image_type"]+")")
+	}
+	return nil
+}
+
+// detect returns the normalised format of a file's first bytes, or
+// "unknown".
+func detect(head []byte) string {
+	k, err := filetype.Match(head)
+	if err != nil || k == filetype.Unknown {
+		return "unknown"
+	}
+	return normType(k.Extension)
+}
+
+// normType lower-cases an image type and folds jpeg into jpg.
+func normType(t string) string {
+	t = strings.ToLower(t)
+	if t == "jpeg" {
+		return "jpg"
+	}
+	return t
+}
