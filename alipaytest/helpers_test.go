@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -13,10 +14,12 @@ import (
 	"io"
 	"maps"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -281,4 +284,19 @@ func samples(t testing.TB) map[string][]byte {
 // rsaKey asserts a certificate's key is RSA.
 func rsaKey(k any) *rsa.PublicKey {
 	return k.(*rsa.PublicKey)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// isReset reports whether err comes from a connection reset. A reset that
+// arrives while the client is still writing can also surface as a broken
+// pipe, or as net.ErrClosed when the transport's reader saw the RST first
+// and closed the connection under the writer.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
