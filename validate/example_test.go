@@ -1,0 +1,83 @@
+package validate_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/storemedia/alipay-media-worker/validate"
+)
+
+func Example() {
+	v, err := validate.New(validate.Config{}) // jpg, png, gif, bmp, mp4; 5 MiB
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range []string{"photo.jpg", "clip.mp4", "bad/quicktime.mov", "bad/truncated.png"} {
+		f, err := os.Open("../testdata/media/" + name)
+		if err != nil {
+			panic(err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			panic(err)
+		}
+		// An empty declared type asks Check to report the real one.
+		info, err := v.Check(f, st.Size(), "", "shop front")
+		f.Close()
+		switch {
+		case errors.Is(err, validate.ErrUnsupportedType), errors.Is(err, validate.ErrCorrupt):
+			fmt.Printf("%s: rejected (%s)\n", name, validate.ReasonOf(err))
+		case err != nil:
+			fmt.Printf("%s: %v\n", name, err)
+		default:
+			fmt.Printf("%s: image_type=%s content-type=%s %dx%d\n", name, info.Type, info.MIME, info.Width, info.Height)
+		}
+	}
+	// Output:
+	// photo.jpg: image_type=jpg content-type=image/jpeg 64x48
+	// clip.mp4: image_type=mp4 content-type=video/mp4 0x0
+	// bad/quicktime.mov: rejected (unsupported_type)
+	// bad/truncated.png: rejected (corrupt)
+}
+
+func ExampleValidator_CheckType() {
+	v, _ := validate.New(validate.Config{})
+	for _, t := range []string{"JPEG", "png", "mov", "image/jpeg"} {
+		c, err := v.CheckType(t)
+		if err != nil {
+			fmt.Printf("%q -> rejected (%s)\n", t, validate.ReasonOf(err))
+			continue
+		}
+		fmt.Printf("%q -> %q\n", t, c)
+	}
+	// Output:
+	// "JPEG" -> "jpg"
+	// "png" -> "png"
+	// "mov" -> rejected (unsupported_type)
+	// "image/jpeg" -> rejected (bad_image_type)
+}
+
+func ExampleValidator_CheckSize() {
+	v, _ := validate.New(validate.Config{})
+	fmt.Println(v.CheckSize(5 << 20))
+	fmt.Println(v.CheckSize(5<<20 + 1))
+	// Output:
+	// <nil>
+	// validate: image_content: too_large: the file has 5242881 bytes, over the limit of 5242880 bytes (5 MiB); compress or resize the photo, or shorten the video, to fit the limit
+}
+
+func ExampleContentType() {
+	fmt.Println(validate.ContentType("jpeg"), validate.ContentType("mp4"), validate.ContentType("heic"))
+	// Output: image/jpeg video/mp4 application/octet-stream
+}
+
+func ExampleReasonOf() {
+	v, _ := validate.New(validate.Config{})
+	err := v.CheckName("line\nbreak")
+	fmt.Println(validate.ReasonOf(err))
+	fmt.Println(err)
+	// Output:
+	// bad_name
+	// validate: image_name: bad_name: image_name holds the control character U+000A at byte 4; remove control characters (tabs, line breaks, escape codes) from the name
+}
