@@ -27,4 +27,4 @@ lint: ## gofmt check and go vet
 
 .PHONY: fuzz
 fuzz: ## Fuzz the validator for 30 seconds
-	$(GO) test -run '^$$' -fuzz Fuzz -fuzztime 30s ./validate/
+	$(GO) test -run '^$$' -fuzz Fuzz -fuzztime 30s -fuzzminimizetime 5s ./validate/
