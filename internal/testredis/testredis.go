@@ -31,6 +31,9 @@ type Server struct {
 	opts Options
 	dir  string
 	port int
+	// sentinelConf, when set, runs the process as a Sentinel with this
+	// (rewritable) configuration file instead of as a data server.
+	sentinelConf string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -103,15 +106,20 @@ func (s *Server) start() {
 	if err != nil {
 		s.t.Fatalf("testredis: %s not found (install Debian's redis-server or set REDIS_SERVER): %v", bin, err)
 	}
-	args := []string{
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--dir", s.dir, "--save", "", "--daemonize", "no",
-		"--logfile", filepath.Join(s.dir, "redis.log"),
-	}
-	if s.opts.AppendOnly {
-		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	var args []string
+	if s.sentinelConf != "" {
+		args = sentinelArgs(s)
 	} else {
-		args = append(args, "--appendonly", "no")
+		args = []string{
+			"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+			"--dir", s.dir, "--save", "", "--daemonize", "no",
+			"--logfile", filepath.Join(s.dir, "redis.log"),
+		}
+		if s.opts.AppendOnly {
+			args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+		} else {
+			args = append(args, "--appendonly", "no")
+		}
 	}
 	args = append(args, s.opts.Args...)
 	cmd := exec.Command(path, args...)

@@ -1,0 +1,250 @@
+package testredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultMasterName is the master name a [Sentinel] monitors when
+// SentinelOptions.MasterName is empty.
+const DefaultMasterName = "mymaster"
+
+// SentinelOptions tune a Sentinel setup. The zero value gives one master,
+// no replica and one Sentinel.
+type SentinelOptions struct {
+	// MasterName is the name the Sentinels know the master by. Default
+	// [DefaultMasterName].
+	MasterName string
+	// Sentinels is the number of redis-server --sentinel processes.
+	// Default 1. The quorum is a majority of them.
+	Sentinels int
+	// Replicas is the number of replicas of the master. Default 0; a
+	// [Sentinel.Failover] needs at least one.
+	Replicas int
+	// AppendOnly turns on append-only persistence on the master and the
+	// replicas.
+	AppendOnly bool
+	// DownAfter is down-after-milliseconds. Default 1s.
+	DownAfter time.Duration
+	// FailoverTimeout is failover-timeout. Default 5s.
+	FailoverTimeout time.Duration
+}
+
+// Sentinel is a private master, its replicas and the Sentinels that
+// monitor it, all on free loopback ports.
+type Sentinel struct {
+	// MasterName is the name the Sentinels know the master by.
+	MasterName string
+	// Master is the server the Sentinels monitored at start. After a
+	// [Sentinel.Failover] it is a replica; ask [Sentinel.MasterAddr].
+	Master *Server
+	// Replicas replicate Master.
+	Replicas []*Server
+	// Sentinels are the redis-server --sentinel processes.
+	Sentinels []*Server
+}
+
+// StartSentinel launches a master, its replicas and the Sentinels, and
+// waits until every Sentinel reports the master (and, with replicas, until
+// every replica is in sync and known to the Sentinels). Every process is
+// killed when the test ends.
+func StartSentinel(t testing.TB, opts ...SentinelOptions) *Sentinel {
+	t.Helper()
+	var o SentinelOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.MasterName == "" {
+		o.MasterName = DefaultMasterName
+	}
+	if o.Sentinels == 0 {
+		o.Sentinels = 1
+	}
+	if o.DownAfter == 0 {
+		o.DownAfter = time.Second
+	}
+	if o.FailoverTimeout == 0 {
+		o.FailoverTimeout = 5 * time.Second
+	}
+	s := &Sentinel{MasterName: o.MasterName}
+	s.Master = Start(t, Options{AppendOnly: o.AppendOnly})
+	for i := 0; i < o.Replicas; i++ {
+		s.Replicas = append(s.Replicas, Start(t, Options{
+			AppendOnly: o.AppendOnly,
+			Args:       []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port())},
+		}))
+	}
+	quorum := o.Sentinels/2 + 1
+	for i := 0; i < o.Sentinels; i++ {
+		srv := &Server{t: t, dir: t.TempDir(), port: FreePort(t)}
+		srv.sentinelConf = filepath.Join(srv.dir, "sentinel.conf")
+		conf := strings.Join([]string{
+			"port " + strconv.Itoa(srv.port),
+			"bind 127.0.0.1",
+			"daemonize no",
+			"dir " + srv.dir,
+			"logfile " + filepath.Join(srv.dir, "redis.log"),
+			fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d %d", o.MasterName, s.Master.Port(), quorum),
+			fmt.Sprintf("sentinel down-after-milliseconds %s %d", o.MasterName, o.DownAfter.Milliseconds()),
+			fmt.Sprintf("sentinel failover-timeout %s %d", o.MasterName, o.FailoverTimeout.Milliseconds()),
+			fmt.Sprintf("sentinel parallel-syncs %s 1", o.MasterName),
+			"",
+		}, "\n")
+		if err := os.WriteFile(srv.sentinelConf, []byte(conf), 0o600); err != nil {
+			t.Fatalf("testredis: write sentinel.conf: %v", err)
+		}
+		srv.start()
+		t.Cleanup(srv.Kill)
+		s.Sentinels = append(s.Sentinels, srv)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.waitReady(ctx, s.Master.Addr()); err != nil {
+		t.Fatalf("testredis: sentinel setup not ready: %v%s", err, s.logs())
+	}
+	return s
+}
+
+func sentinelArgs(s *Server) []string {
+	return []string{s.sentinelConf, "--sentinel"}
+}
+
+// waitReady waits until every Sentinel names master as the master and
+// knows every replica as connected, and every replica's link is up.
+func (s *Sentinel) waitReady(ctx context.Context, master string) error {
+	for {
+		err := s.ready(ctx, master)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Sentinel) ready(ctx context.Context, master string) error {
+	for _, sn := range s.Sentinels {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: sn.Addr(), Protocol: 2})
+		addr, err := sc.GetMasterAddrByName(ctx, s.MasterName).Result()
+		if err != nil {
+			sc.Close()
+			return fmt.Errorf("sentinel %s: get-master-addr-by-name: %w", sn.Addr(), err)
+		}
+		if got := net.JoinHostPort(addr[0], addr[1]); got != master {
+			sc.Close()
+			return fmt.Errorf("sentinel %s names master %s, want %s", sn.Addr(), got, master)
+		}
+		replicas, err := sc.Replicas(ctx, s.MasterName).Result()
+		sc.Close()
+		if err != nil {
+			return fmt.Errorf("sentinel %s: replicas: %w", sn.Addr(), err)
+		}
+		healthy := 0
+		for _, r := range replicas {
+			if !strings.Contains(r["flags"], "disconnected") && !strings.Contains(r["flags"], "s_down") &&
+				r["master-link-status"] == "ok" {
+				healthy++
+			}
+		}
+		if healthy != len(s.Replicas) {
+			return fmt.Errorf("sentinel %s sees %d healthy replicas of %d", sn.Addr(), healthy, len(s.Replicas))
+		}
+	}
+	return nil
+}
+
+// Addrs are the host:port addresses of the Sentinels.
+func (s *Sentinel) Addrs() []string {
+	out := make([]string, len(s.Sentinels))
+	for i, sn := range s.Sentinels {
+		out[i] = sn.Addr()
+	}
+	return out
+}
+
+// URL is a redis-sentinel://sentinel1,sentinel2?master=name URL, the form
+// asynq.ParseRedisURI (and so the worker's REDIS_URL) accepts.
+func (s *Sentinel) URL() string {
+	return "redis-sentinel://" + strings.Join(s.Addrs(), ",") + "?master=" + s.MasterName
+}
+
+// MasterAddr asks the first Sentinel which address the master has now.
+func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
+	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), Protocol: 2})
+	defer sc.Close()
+	addr, err := sc.GetMasterAddrByName(ctx, s.MasterName).Result()
+	if err != nil {
+		return "", fmt.Errorf("testredis: get-master-addr-by-name: %w", err)
+	}
+	return net.JoinHostPort(addr[0], addr[1]), nil
+}
+
+// Client returns a go-redis failover client that finds the master through
+// the Sentinels, closed when the test ends.
+func (s *Sentinel) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	cl := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: s.MasterName, SentinelAddrs: s.Addrs()})
+	t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// Failover asks the first Sentinel for a forced failover (SENTINEL
+// FAILOVER) and waits until every Sentinel names a new master and the old
+// master has rejoined as a replica. It needs at least one replica, and
+// returns the new master's address.
+func (s *Sentinel) Failover(t testing.TB) string {
+	t.Helper()
+	if len(s.Replicas) == 0 {
+		t.Fatal("testredis: Failover needs SentinelOptions.Replicas > 0")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	old, err := s.MasterAddr(ctx)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), Protocol: 2})
+	defer sc.Close()
+	if err := sc.Failover(ctx, s.MasterName).Err(); err != nil {
+		t.Fatalf("testredis: SENTINEL FAILOVER: %v", err)
+	}
+	var now string
+	for {
+		now, err = s.MasterAddr(ctx)
+		if err == nil && now != old {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("testredis: failover did not finish: master still %s (%v)%s", old, errors.Join(err, ctx.Err()), s.logs())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := s.waitReady(ctx, now); err != nil {
+		t.Fatalf("testredis: after failover: %v%s", err, s.logs())
+	}
+	return now
+}
+
+func (s *Sentinel) logs() string {
+	var b strings.Builder
+	all := append(append([]*Server{s.Master}, s.Replicas...), s.Sentinels...)
+	for _, n := range all {
+		data, _ := os.ReadFile(filepath.Join(n.Dir(), "redis.log"))
+		fmt.Fprintf(&b, "\n--- %s redis.log ---\n%s", n.Addr(), tail(data, 4096))
+	}
+	return b.String()
+}
