@@ -1,0 +1,41 @@
+// Package dashboard is the worker's HTTP surface: the asynq web dashboard,
+// Prometheus metrics and health probes, on one listener bound to loopback by
+// default.
+//
+// # Routes
+//
+//	/             redirects to the dashboard
+//	/monitoring/  asynqmon: queues, pending, active, scheduled, retry,
+//	              archived (with their error) and completed tasks (with
+//	              their result), servers, Redis
+//	/metrics      Prometheus text format (see package metrics)
+//	/healthz      {"status":"ok"} while the process serves HTTP
+//	/readyz       200 {"status":"ready",...} when Redis answers a PING and
+//	              every configured check passes, else 503 "not ready"
+//
+// # Secrets stay out of the browser
+//
+// Upload payloads may carry a merchant's app_auth_token, and error messages
+// of failed HTTP calls may quote a URL with sign and app_auth_token in it.
+// The dashboard's payload and result formatters ([FormatPayload],
+// [FormatResult]) pretty-print JSON with the value of every key containing
+// token, secret, sign, key or password replaced by "[redacted]", at any
+// depth; a payload that is not JSON is shown only by its length. On top of
+// that every JSON answer of the dashboard's API passes through [ScrubText]
+// string by string, so a secret quoted inside an error message is hidden
+// too.
+//
+// # Exposing it beyond loopback
+//
+// [Config.User] and [Config.Password] turn on HTTP basic authentication
+// (compared in constant time) for everything except the two probes, and
+// [Config.ReadOnly] refuses every request that could change a queue or a
+// task. [New] refuses a listen address that is not loopback unless
+// authentication is on or [Config.Insecure] says to go ahead: a dashboard
+// can delete and re-run jobs, so it must not be open to a network by
+// accident.
+//
+// [ConfigFromEnv] reads HTTP_ADDR (default 127.0.0.1:8090, "off" to
+// disable), DASHBOARD_USER, DASHBOARD_PASSWORD or DASHBOARD_PASSWORD_FILE,
+// DASHBOARD_READONLY and DASHBOARD_INSECURE.
+package dashboard

@@ -1,0 +1,224 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// Redacted replaces every secret value the dashboard would otherwise show.
+const Redacted = "[redacted]"
+
+// sensitiveWords mark a JSON key, or a key=value parameter name, as secret.
+var sensitiveWords = []string{"token", "secret", "sign", "key", "password"}
+
+// SensitiveKey reports whether a JSON key names a secret: its lower-cased
+// form contains token, secret, sign, key or password. The rule is broad on
+// purpose (it also catches "signature" and "api_key"); hiding a harmless
+// field costs less than showing a merchant's app_auth_token.
+func SensitiveKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range sensitiveWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	// queryParam matches name=value where name ends in a sensitive word,
+	// as in a URL query (…?app_auth_token=…&sign=…) quoted by an error.
+	// Names merely containing a word ("keys=5", "sign_type=RSA2") are left
+	// alone so Redis and protocol details stay readable.
+	queryParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:token|secret|sign|key|password|passwd))=[^&\s"'\\<>]+`)
+	// jsonField matches "name": "value" with a sensitive name, as found in a
+	// JSON document quoted inside a string.
+	jsonField = regexp.MustCompile(`(?i)("[^"\\]*(?:token|secret|sign|key|password)[^"\\]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+)
+
+// ScrubText hides secrets inside free text such as an error message: the
+// value of every name=value pair whose name ends in token, secret, sign, key
+// or password, and the value of every quoted JSON field whose name contains
+// one of those words.
+func ScrubText(s string) string {
+	if !strings.ContainsAny(s, "=:") {
+		return s
+	}
+	s = queryParam.ReplaceAllString(s, "${1}="+Redacted)
+	return jsonField.ReplaceAllString(s, `${1}"`+Redacted+`"`)
+}
+
+// FormatPayload renders a task payload for the dashboard. JSON is
+// pretty-printed in its original key order, with the value of every
+// [SensitiveKey] replaced by [Redacted] at any depth and every string
+// passed through [ScrubText]. Anything else is shown only by its length, so
+// no raw bytes of an unknown payload ever reach the browser. Its signature
+// fits asynqmon.PayloadFormatterFunc.
+func FormatPayload(_ string, payload []byte) string {
+	return format("payload", payload)
+}
+
+// FormatResult renders a task result (for uploads, image_id and image_url)
+// the same way as [FormatPayload]. Its signature fits
+// asynqmon.ResultFormatterFunc.
+func FormatResult(_ string, result []byte) string {
+	return format("result", result)
+}
+
+func format(what string, data []byte) string {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return fmt.Sprintf("(empty %s)", what)
+	}
+	out, err := RedactJSON(data, "  ")
+	if err != nil {
+		return fmt.Sprintf("(%s of %d bytes, not JSON)", what, len(data))
+	}
+	return string(out)
+}
+
+// errTrailing reports data after the first JSON value.
+var errTrailing = errors.New("dashboard: trailing data after JSON value")
+
+// RedactJSON re-encodes one JSON document with secrets hidden: the value of
+// every [SensitiveKey] becomes "[redacted]" and every string goes through
+// [ScrubText]. Keys keep their order and numbers their text. A non-empty
+// indent pretty-prints with it; an empty one writes compact JSON. Invalid
+// JSON, or anything after the first value, is an error.
+func RedactJSON(data []byte, indent string) ([]byte, error) {
+	return rewrite(data, indent, true)
+}
+
+// scrubJSON is RedactJSON without key-based redaction: only strings are
+// scrubbed. The API filter uses it, because asynqmon's own field names (such
+// as Redis's "expired_keys") are not secrets.
+func scrubJSON(data []byte) ([]byte, error) {
+	return rewrite(data, "", false)
+}
+
+func rewrite(data []byte, indent string, byKey bool) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	w := &writer{indent: indent, byKey: byKey}
+	if err := w.value(dec, 0); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errTrailing
+	}
+	return w.buf.Bytes(), nil
+}
+
+type writer struct {
+	buf    bytes.Buffer
+	indent string
+	byKey  bool
+}
+
+func (w *writer) newline(depth int) {
+	if w.indent == "" {
+		return
+	}
+	w.buf.WriteByte('\n')
+	for range depth {
+		w.buf.WriteString(w.indent)
+	}
+}
+
+func (w *writer) str(s string) {
+	enc := json.NewEncoder(&w.buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)               // a string always encodes
+	w.buf.Truncate(w.buf.Len() - 1) // Encode appends a newline
+}
+
+// value copies one JSON value from dec to the buffer.
+func (w *writer) value(dec *json.Decoder, depth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		closer := byte('}')
+		if t == '[' {
+			closer = ']'
+		}
+		w.buf.WriteByte(byte(t))
+		n := 0
+		for dec.More() {
+			if n > 0 {
+				w.buf.WriteByte(',')
+			}
+			n++
+			w.newline(depth + 1)
+			if t == '[' {
+				if err := w.value(dec, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			ktok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := ktok.(string) // object keys are always strings
+			w.str(key)
+			w.buf.WriteByte(':')
+			if w.indent != "" {
+				w.buf.WriteByte(' ')
+			}
+			if w.byKey && SensitiveKey(key) {
+				if err := skip(dec); err != nil {
+					return err
+				}
+				w.str(Redacted)
+				continue
+			}
+			if err := w.value(dec, depth+1); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return err
+		}
+		if n > 0 {
+			w.newline(depth)
+		}
+		w.buf.WriteByte(closer)
+	case string:
+		w.str(ScrubText(t))
+	case json.Number:
+		w.buf.WriteString(t.String())
+	case bool:
+		fmt.Fprint(&w.buf, t)
+	case nil:
+		w.buf.WriteString("null")
+	}
+	return nil
+}
+
+// skip consumes one JSON value without writing it.
+func skip(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestFormatPayloadRedactsAndPrettyPrints(t *testing.T) {
+	t.Parallel()
+	in := `{"version":1,"path":"/media/a.jpg","app_auth_token":"tokSECRET","image_pid":"2088",` +
+		`"nested":{"Merchant_Secret":{"deep":"tokSECRET"},"list":[{"api_key":"tokSECRET"},2.50,null,true]},` +
+		`"signature":["tokSECRET"],"note":"see https://gw/x?app_auth_token=tokSECRET&sign=abc&charset=utf-8"}`
+	got := FormatPayload("alipay:material_image_upload", []byte(in))
+	want := `{
+  "version": 1,
+  "path": "/media/a.jpg",
+  "app_auth_token": "[redacted]",
+  "image_pid": "2088",
+  "nested": {
+    "Merchant_Secret": "[redacted]",
+    "list": [
+      {
+        "api_key": "[redacted]"
+      },
+      2.50,
+      null,
+      true
+    ]
+  },
+  "signature": "[redacted]",
+  "note": "see https://gw/x?app_auth_token=[redacted]&sign=[redacted]&charset=utf-8"
+}`
+	if got != want {
+		t.Errorf("FormatPayload:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(got, "tokSECRET") {
+		t.Error("token leaked")
+	}
+}
+
+func TestFormatPayloadNonJSON(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"app_auth_token=tokSECRET", "(payload of 24 bytes, not JSON)"},
+		{"\xff\x00binary", "(payload of 8 bytes, not JSON)"},
+		{`{"a":1} {"b":2}`, "(payload of 15 bytes, not JSON)"},
+		{`{"a":`, "(payload of 5 bytes, not JSON)"},
+		{"", "(empty payload)"},
+		{"  \n", "(empty payload)"},
+		{`"just a string"`, `"just a string"`},
+		{`{}`, `{}`},
+		{`[]`, `[]`},
+	} {
+		if got := FormatPayload("t", []byte(tc.in)); got != tc.want {
+			t.Errorf("FormatPayload(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestFormatResultShowsImageID(t *testing.T) {
+	t.Parallel()
+	got := FormatResult("", []byte(`{"image_id":"img_123","image_url":"http://example.test/i/1?a=1&b=2"}`))
+	want := "{\n  \"image_id\": \"img_123\",\n  \"image_url\": \"http://example.test/i/1?a=1&b=2\"\n}"
+	if got != want {
+		t.Errorf("FormatResult = %q, want %q", got, want)
+	}
+}
+
+func TestScrubText(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{
+			`Post "http://127.0.0.1:9/gateway.do?app_auth_token=tok%2BX&app_id=1&sign=ab%2F%3D&sign_type=RSA2": dial tcp: refused`,
+			`Post "http://127.0.0.1:9/gateway.do?app_auth_token=[redacted]&app_id=1&sign=[redacted]&sign_type=RSA2": dial tcp: refused`,
+		},
+		{`body {"app_auth_token": "tok", "code":"40002"}`, `body {"app_auth_token": "[redacted]", "code":"40002"}`},
+		{`{"x":"a\"b","client_secret":"s\"t"}`, `{"x":"a\"b","client_secret":"[redacted]"}`},
+		{"db0:keys=5,expires=0", "db0:keys=5,expires=0"},
+		{"password=hunter2 user=bob", "password=[redacted] user=bob"},
+		{"nothing to see", "nothing to see"},
+	} {
+		if got := ScrubText(tc.in); got != tc.want {
+			t.Errorf("ScrubText(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSensitiveKey(t *testing.T) {
+	t.Parallel()
+	for k, want := range map[string]bool{
+		"app_auth_token": true, "sign": true, "Signature": true, "privateKey": true,
+		"PASSWORD": true, "client_secret": true, "image_id": false, "path": false, "size": false,
+	} {
+		if SensitiveKey(k) != want {
+			t.Errorf("SensitiveKey(%q) = %v, want %v", k, !want, want)
+		}
+	}
+}
+
+func TestScrubJSONKeepsFieldNames(t *testing.T) {
+	t.Parallel()
+	out, err := scrubJSON([]byte(`{"expired_keys":"3","error_message":"GET /x?app_auth_token=tok failed"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"expired_keys":"3","error_message":"GET /x?app_auth_token=[redacted] failed"}`
+	if string(out) != want {
+		t.Errorf("scrubJSON = %s, want %s", out, want)
+	}
+}
+
+// FuzzRedactJSON checks that redaction of any valid JSON yields valid JSON
+// and never returns the value of a sensitive key.
+func FuzzRedactJSON(f *testing.F) {
+	f.Add([]byte(`{"app_auth_token":"zzSECRETzz","a":[1,{"b":"c"}]}`), "zzSECRETzz")
+	f.Add([]byte(`[{"x":{"sign":"zzSECRETzz"}}]`), "zzSECRETzz")
+	f.Fuzz(func(t *testing.T, data []byte, secret string) {
+		if !json.Valid(data) {
+			if _, err := RedactJSON(data, "  "); err == nil {
+				t.Fatalf("RedactJSON accepted invalid JSON %q", data)
+			}
+			return
+		}
+		out, err := RedactJSON(data, "  ")
+		if err != nil {
+			t.Fatalf("RedactJSON(%q): %v", data, err)
+		}
+		if !json.Valid(out) {
+			t.Fatalf("RedactJSON(%q) = invalid JSON %q", data, out)
+		}
+		if len(secret) < 4 || strings.ContainsAny(secret, `"\`) || !strings.Contains(string(data), `"`+secret+`"`) {
+			return
+		}
+		wrapped := []byte(`{"outer":[` + string(data) + `],"app_auth_token":"` + secret + `"}`)
+		if !json.Valid(wrapped) {
+			return
+		}
+		out, err = RedactJSON(wrapped, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Token string `json:"app_auth_token"`
+		}
+		if err := json.Unmarshal(out, &v); err != nil || v.Token != Redacted {
+			t.Fatalf("token not redacted in %s (%v)", out, err)
+		}
+	})
+}
