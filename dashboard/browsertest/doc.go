@@ -1,0 +1,16 @@
+// Package browsertest checks the asynq dashboard in a real browser.
+//
+// Its test starts a private Redis, the Alipay gateway emulator and a worker
+// serving the dashboard, uploads one good and one bad file, and then runs
+// script.js (Node with playwright-core) against Debian's headless Chromium
+// at /usr/bin/chromium. The script opens the completed and archived task
+// lists as a person would, reads the completed task's image_id and the
+// archived task's error from the rendered page, saves screenshots, and
+// prints one JSON report that the Go test asserts on.
+//
+// The test never skips: without node, npm or chromium it fails and says to
+// run `make deps`. It installs playwright-core itself with `npm ci` when
+// node_modules is missing. Screenshots go to $TEST_ARTIFACTS/browsertest
+// when TEST_ARTIFACTS is set, else to the test's temporary directory; set
+// CHROMIUM to use another browser binary.
+package browsertest
