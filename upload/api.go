@@ -180,8 +180,11 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("alipay %s %s", e.Code, e.Msg)
-	if e.SubCode != "" {
+	switch {
+	case e.SubCode != "" && e.SubMsg != "":
 		s += fmt.Sprintf(" (%s: %s)", e.SubCode, e.SubMsg)
+	case e.SubCode != "":
+		s += " (" + e.SubCode + ")"
 	}
 	if e.TraceID != "" {
 		s += " trace_id=" + e.TraceID

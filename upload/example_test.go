@@ -1,0 +1,193 @@
+package upload_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/upload"
+)
+
+// Upload one PNG to a gateway emulator standing in for Alipay.
+func Example() {
+	keys := alipaytest.TestKeys()
+	srv, err := alipaytest.NewServer(alipaytest.Config{
+		AppID:        "2021000000000001",
+		AppPublicKey: &keys.App.PublicKey,
+		GatewayKey:   keys.Gateway,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	dir, err := os.MkdirTemp("", "upload-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	files, err := keys.WriteFiles(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// At start-up: load the keys once, build one shared client.
+	k, err := upload.KeysFromFiles(files.AppPrivateKey, files.GatewayPublicKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := upload.Config{AppID: "2021000000000001", GatewayURL: srv.URL}
+	k.Apply(&cfg)
+	client, err := upload.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Per file: a reader and its exact size.
+	var photo bytes.Buffer
+	if err := png.Encode(&photo, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		log.Fatal(err)
+	}
+	res, err := client.Upload(context.Background(), upload.Request{
+		Content:   &photo,
+		Size:      int64(photo.Len()),
+		ImageType: "png",
+		ImageName: "storefront.png",
+	})
+	if err != nil {
+		log.Fatalf("upload failed (%v): %v", upload.Classify(err), err)
+	}
+	got := srv.Uploads()[0]
+	fmt.Println("image_id returned:", res.ImageID == got.ImageID)
+	fmt.Println("gateway received:", got.ImageName, got.ImageType, got.ContentType)
+	// Output:
+	// image_id returned: true
+	// gateway received: storefront.png png image/png
+}
+
+// Certificate mode: the app certificate and Alipay's root bundle give the
+// app_cert_sn and alipay_root_cert_sn parameters, and Alipay's public key
+// comes from its certificate.
+func ExampleCertKeysFromFiles() {
+	dir, err := os.MkdirTemp("", "upload-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	keyFiles, err := alipaytest.TestKeys().WriteFiles(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	certs := alipaytest.TestCerts()
+	certFiles, err := certs.WriteFiles(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	k, err := upload.CertKeysFromFiles(
+		keyFiles.AppPrivateKey,
+		filepath.Join(dir, alipaytest.AppCertFile),
+		filepath.Join(dir, alipaytest.AlipayCertFile),
+		certFiles.RootCert,
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("app_cert_sn matches:", k.AppCertSN == certs.AppCertSN)
+	fmt.Println("alipay_root_cert_sn matches:", k.AlipayRootCertSN == certs.RootCertSN)
+	fmt.Println("Alipay key from its certificate:", k.AlipayPublicKey.Equal(certs.Alipay.PublicKey))
+	// Output:
+	// app_cert_sn matches: true
+	// alipay_root_cert_sn matches: true
+	// Alipay key from its certificate: true
+}
+
+// A worker decides what to do with a failed upload from its class alone.
+func ExampleClassify() {
+	for _, err := range []error{
+		&upload.APIError{Code: "20000", Msg: "Service Currently Unavailable", SubCode: "isp.unknow-error"},
+		&upload.APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited"},
+		&upload.APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-signature"},
+		&upload.HTTPError{StatusCode: 502},
+		fmt.Errorf("job 42: %w", &upload.APIError{Code: "40004", Msg: "Business Failed"}),
+	} {
+		switch upload.Classify(err) {
+		case upload.Retryable:
+			fmt.Println("retry with backoff:", err)
+		case upload.Throttled:
+			fmt.Println("slow down:", err)
+		default:
+			fmt.Println("give up:", err)
+		}
+	}
+	// Output:
+	// retry with backoff: alipay 20000 Service Currently Unavailable (isp.unknow-error)
+	// slow down: alipay 40005 Call Limited (isv.app-call-limited)
+	// give up: alipay 40002 Invalid Arguments (isv.invalid-signature)
+	// retry with backoff: upload: gateway answered HTTP 502 Bad Gateway
+	// give up: job 42: alipay 40004 Business Failed
+}
+
+// A reader that fails mid-way aborts the upload, and the caller finds its
+// own error in the result.
+func ExampleClient_Upload_readerFailure() {
+	srv, err := alipaytest.NewServer(alipaytest.Config{
+		AppID:        alipaytest.TestAppID,
+		AppPublicKey: &alipaytest.TestKeys().App.PublicKey,
+		GatewayKey:   alipaytest.TestKeys().Gateway,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	client, err := upload.New(upload.Config{
+		AppID:           alipaytest.TestAppID,
+		GatewayURL:      srv.URL,
+		Signer:          sign.RSA2{Key: alipaytest.TestKeys().App},
+		AlipayPublicKey: srv.PublicKey(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	errChanged := errors.New("file changed since it was queued")
+	_, err = client.Upload(context.Background(), upload.Request{
+		Content:   &failingReader{after: 64 << 10, err: errChanged},
+		Size:      1 << 20,
+		ImageType: "jpg",
+		ImageName: "changing.jpg",
+	})
+	fmt.Println(errors.Is(err, errChanged), errors.Is(err, upload.ErrContent), upload.Classify(err))
+	srv.Wait()
+	fmt.Println("uploads recorded:", len(srv.Uploads()))
+	// Output:
+	// true true permanent
+	// uploads recorded: 0
+}
+
+// failingReader yields after bytes of JPEG-looking data, then err.
+type failingReader struct {
+	after, n int
+	err      error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n >= r.after {
+		return 0, r.err
+	}
+	p = p[:min(len(p), r.after-r.n)]
+	clear(p)
+	if r.n == 0 && len(p) >= 3 {
+		copy(p, []byte{0xFF, 0xD8, 0xFF})
+	}
+	r.n += len(p)
+	return len(p), nil
+}
