@@ -1,0 +1,52 @@
+// Package mediaroot opens media files only from configured directories, the
+// media roots, and only when they are regular files.
+//
+// Upload jobs name files by path, and those paths come from applications
+// and bulk imports the worker does not control. A careless or hostile path
+// could point at /etc/shadow, climb out with "..", reach outside through a
+// symbolic link, or name a FIFO that would block the worker forever on
+// open. [Roots.Open] refuses all of these.
+//
+// # Rules
+//
+//   - The path must be absolute and must not contain a ".." element
+//     ([ErrNotAbsolute], [ErrTraversal]), even one that would stay inside.
+//   - Spelled as given, it must lie under one of the roots
+//     ([ErrOutsideRoots]). A root that is itself a symbolic link may be
+//     named either way: /srv/media or the directory it points to.
+//   - Symbolic links inside a root are followed when they are relative and
+//     lead to a place inside the same root. Absolute links, and relative
+//     links that climb out of the root, are refused ([ErrSymlinkEscape]),
+//     even when they would land in another root. This is what the kernel's
+//     RESOLVE_BENEATH does.
+//   - The file must be a regular file ([ErrNotRegular]): directories
+//     (including a root itself), FIFOs, sockets and devices are refused
+//     without being opened for reading.
+//   - A missing file gives an error matching fs.ErrNotExist.
+//
+// # How
+//
+// On Linux 5.6 and later, Open resolves the path relative to a descriptor
+// of the root's directory with openat2(2) and
+// RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS, so the kernel enforces the rules
+// during the walk itself: a symbolic link swapped in between a check and
+// the open cannot lead out. The file is first opened with O_PATH (which
+// does not open it for reading) and checked with fstat; only a regular file
+// is then opened for reading, with O_NONBLOCK, and compared by device and
+// inode with what was checked ([ErrChanged] if it was replaced). O_NONBLOCK
+// is cleared on the returned file.
+//
+// Where openat2 is missing (older kernels, seccomp filters that return
+// ENOSYS or EPERM, other systems) the same rules are enforced with os.Root,
+// which walks the path a component at a time with O_NOFOLLOW and follows
+// symbolic links itself; a Stat through the root comes before the open for
+// reading, and the open uses O_NONBLOCK. Both implementations are tested.
+//
+// # Configuration
+//
+// [ParseList] splits a MEDIA_ROOTS value: directories separated by commas
+// or colons, for example MEDIA_ROOTS=/srv/media:/data/photos. [New] checks
+// that each exists and is a directory.
+//
+// A [Roots] holds no open descriptors and is safe for concurrent use.
+package mediaroot

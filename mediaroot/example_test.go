@@ -1,0 +1,77 @@
+package mediaroot_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/storemedia/alipay-media-worker/mediaroot"
+)
+
+func Example() {
+	dir, err := os.MkdirTemp("", "media")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "shop.jpg"), []byte("not really a photo"), 0o644); err != nil {
+		panic(err)
+	}
+
+	roots, err := mediaroot.New(dir)
+	if err != nil {
+		panic(err)
+	}
+	f, info, err := roots.Open(filepath.Join(dir, "shop.jpg"))
+	if err != nil {
+		panic(err)
+	}
+	b, _ := io.ReadAll(f)
+	f.Close()
+	fmt.Printf("read %d of %d bytes\n", len(b), info.Size())
+
+	for _, p := range []string{
+		"/etc/passwd",
+		dir + "/../etc/passwd",
+		"shop.jpg",
+		dir,
+		filepath.Join(dir, "missing.jpg"),
+	} {
+		_, _, err := roots.Open(p)
+		switch {
+		case errors.Is(err, mediaroot.ErrOutsideRoots):
+			fmt.Println("outside the roots")
+		case errors.Is(err, mediaroot.ErrTraversal):
+			fmt.Println("has ..")
+		case errors.Is(err, mediaroot.ErrNotAbsolute):
+			fmt.Println("not absolute")
+		case errors.Is(err, mediaroot.ErrNotRegular):
+			fmt.Println("not a regular file")
+		case errors.Is(err, os.ErrNotExist):
+			fmt.Println("missing")
+		}
+	}
+	// Output:
+	// read 18 of 18 bytes
+	// outside the roots
+	// has ..
+	// not absolute
+	// not a regular file
+	// missing
+}
+
+func ExampleParseList() {
+	fmt.Printf("%q\n", mediaroot.ParseList("/srv/media:/data/photos, /mnt/usb"))
+	// Output: ["/srv/media" "/data/photos" "/mnt/usb"]
+}
+
+func ExampleNew() {
+	_, err := mediaroot.New("/nonexistent/media")
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, os.ErrNotExist))
+	// Output:
+	// mediaroot: media root "/nonexistent/media" does not exist: stat /nonexistent/media: no such file or directory
+	// true
+}

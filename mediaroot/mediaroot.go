@@ -1,0 +1,272 @@
+package mediaroot
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Sentinel errors. Open and Resolve wrap them with the path concerned.
+var (
+	// ErrNoRoots: New was given no directory.
+	ErrNoRoots = errors.New("mediaroot: no media roots configured")
+	// ErrNotAbsolute: the path is empty or relative.
+	ErrNotAbsolute = errors.New("mediaroot: path is not absolute")
+	// ErrTraversal: the path has a ".." element.
+	ErrTraversal = errors.New("mediaroot: path contains a \"..\" element")
+	// ErrOutsideRoots: the path is not under any media root.
+	ErrOutsideRoots = errors.New("mediaroot: path is outside the media roots")
+	// ErrSymlinkEscape: resolving the path inside its root met a symbolic
+	// link that leads out of the root (or an absolute one).
+	ErrSymlinkEscape = errors.New("mediaroot: symbolic link leads outside the media root")
+	// ErrNotRegular: the path names a directory, FIFO, device, socket or
+	// anything else that is not a regular file.
+	ErrNotRegular = errors.New("mediaroot: not a regular file")
+	// ErrChanged: the file was replaced while it was being opened.
+	ErrChanged = errors.New("mediaroot: file changed while being opened")
+)
+
+// root is one configured media directory.
+type root struct {
+	dir  string // as configured, made absolute and cleaned
+	real string // dir with its own symbolic links resolved
+}
+
+// Roots is a set of media directories that files may be read from. It is
+// immutable and safe for concurrent use; it holds no open descriptors, so
+// there is nothing to close.
+type Roots struct {
+	roots []root
+	// noOpenat2 forces the portable implementation (tests use it to cover
+	// both).
+	noOpenat2 bool
+	// between, when set, runs after the checks and before the open for
+	// reading: tests use it to replace the file at the worst moment.
+	between func()
+}
+
+// New returns the Roots for dirs. Each must exist and be a directory
+// (a symbolic link to one is fine); relative ones are made absolute against
+// the working directory; duplicates are dropped. The error names the first
+// bad directory.
+func New(dirs ...string) (*Roots, error) {
+	r := &Roots{}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		if strings.TrimSpace(d) == "" {
+			return nil, fmt.Errorf("mediaroot: empty media root in %q", dirs)
+		}
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("mediaroot: media root %q: %w", d, err)
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("mediaroot: media root %q does not exist: %w", d, err)
+			}
+			return nil, fmt.Errorf("mediaroot: media root %q: %w", d, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("mediaroot: media root %q is %s, not a directory", d, describe(st.Mode()))
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return nil, fmt.Errorf("mediaroot: media root %q: %w", d, err)
+		}
+		if seen[abs] {
+			continue
+		}
+		seen[abs] = true
+		r.roots = append(r.roots, root{dir: abs, real: real})
+	}
+	if len(r.roots) == 0 {
+		return nil, ErrNoRoots
+	}
+	return r, nil
+}
+
+// Dirs returns the media roots as absolute, cleaned paths, in configured
+// order.
+func (r *Roots) Dirs() []string {
+	out := make([]string, len(r.roots))
+	for i, x := range r.roots {
+		out[i] = x.dir
+	}
+	return out
+}
+
+// ParseList splits the value of a MEDIA_ROOTS-style setting into
+// directories. Entries are separated by commas or colons (so both
+// "/srv/a:/srv/b" and "/srv/a,/srv/b" work, and a path cannot contain
+// either character); white space around an entry is trimmed and empty
+// entries are dropped.
+func ParseList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ':' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Contains reports whether path is, by its spelling alone, an absolute path
+// without ".." elements under one of the roots (or a root itself). It does
+// not touch the file system: a path it accepts may still be refused by Open
+// (missing, not a regular file, or a symbolic link leading out).
+func (r *Roots) Contains(path string) bool {
+	_, _, err := r.locate(path)
+	return err == nil
+}
+
+// locate checks path's spelling and returns the root it is under and the
+// path relative to that root ("." for the root itself).
+func (r *Roots) locate(path string) (root, string, error) {
+	if path == "" || !filepath.IsAbs(path) {
+		return root{}, "", fmt.Errorf("%w: %q", ErrNotAbsolute, path)
+	}
+	for _, el := range strings.Split(filepath.ToSlash(path), "/") {
+		if el == ".." {
+			return root{}, "", fmt.Errorf("%w: %q", ErrTraversal, path)
+		}
+	}
+	clean := filepath.Clean(path)
+	best, bestRel := -1, ""
+	bestLen := -1
+	for i, x := range r.roots {
+		for _, dir := range []string{x.dir, x.real} {
+			rel, ok := under(dir, clean)
+			if ok && len(dir) > bestLen {
+				best, bestRel, bestLen = i, rel, len(dir)
+			}
+		}
+	}
+	if best < 0 {
+		return root{}, "", fmt.Errorf("%w: %q is not under %s", ErrOutsideRoots, path, strings.Join(r.Dirs(), ", "))
+	}
+	return r.roots[best], bestRel, nil
+}
+
+// under returns path relative to dir when path is dir or below it.
+func under(dir, path string) (string, bool) {
+	if path == dir {
+		return ".", true
+	}
+	prefix := dir
+	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+		prefix += string(filepath.Separator)
+	}
+	if rest, ok := strings.CutPrefix(path, prefix); ok {
+		return rest, true
+	}
+	return "", false
+}
+
+// Open opens path for reading after checking that it is absolute, has no
+// ".." element, lies under a root, resolves without leaving that root, and
+// is a regular file. Anything else is refused before the file is opened for
+// reading, so a FIFO cannot block the caller and a device is not touched.
+// It returns the open file and its FileInfo (from the open descriptor).
+//
+// Errors wrap ErrNotAbsolute, ErrTraversal, ErrOutsideRoots,
+// ErrSymlinkEscape, ErrNotRegular or ErrChanged, or the system's error,
+// which matches fs.ErrNotExist for a missing file and fs.ErrPermission for
+// an unreadable one.
+func (r *Roots) Open(path string) (*os.File, os.FileInfo, error) {
+	rt, rel, err := r.locate(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var f *os.File
+	if !r.noOpenat2 && haveOpenat2() {
+		f, err = openat2Beneath(rt.dir, rel, true, r.between)
+	} else {
+		f, err = openRooted(rt.dir, rel, true, r.between)
+	}
+	if err != nil {
+		return nil, nil, explain("open", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("mediaroot: open %q: %w", path, err)
+	}
+	return f, st, nil
+}
+
+// Resolve runs the checks of Open without opening the file for reading
+// and returns path cleaned. Symbolic links inside the root are followed to
+// check where they lead but are not replaced in the returned path.
+//
+// The answer can go stale as soon as it is returned; to read the file, use
+// Open, which repeats every check on the descriptor it returns.
+func (r *Roots) Resolve(path string) (string, error) {
+	rt, rel, err := r.locate(path)
+	if err != nil {
+		return "", err
+	}
+	if !r.noOpenat2 && haveOpenat2() {
+		_, err = openat2Beneath(rt.dir, rel, false, nil)
+	} else {
+		_, err = openRooted(rt.dir, rel, false, nil)
+	}
+	if err != nil {
+		return "", explain("resolve", path, err)
+	}
+	return filepath.Clean(path), nil
+}
+
+// describe names a non-regular file mode for messages.
+func describe(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "an irregular file"
+}
+
+// refusal is a rule violation found below Open: the sentinel, what was
+// found, and the system's error when there is one. explain turns it into
+// the error Open returns, with the path.
+type refusal struct {
+	sentinel error
+	detail   string // e.g. "is a directory"
+	cause    error  // may be nil
+}
+
+func (r *refusal) Error() string { return r.sentinel.Error() + ": " + r.detail }
+
+func notRegular(m fs.FileMode) error {
+	return &refusal{sentinel: ErrNotRegular, detail: "is " + describe(m)}
+}
+
+// explain wraps an error from the implementations with the operation and
+// the path as the caller gave it: "mediaroot: not a regular file: "/srv/
+// media/x" is a directory" for refusals, "mediaroot: open "/srv/media/x":
+// <system error>" otherwise.
+func explain(op, path string, err error) error {
+	var r *refusal
+	if !errors.As(err, &r) {
+		return fmt.Errorf("mediaroot: %s %q: %w", op, path, err)
+	}
+	if r.cause != nil {
+		return fmt.Errorf("%w: %q %s: %w", r.sentinel, path, r.detail, r.cause)
+	}
+	return fmt.Errorf("%w: %q %s", r.sentinel, path, r.detail)
+}
