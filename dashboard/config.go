@@ -83,8 +83,11 @@ type Config struct {
 	// Insecure allows a non-loopback Addr without authentication.
 	Insecure bool
 	// Gatherer is served on /metrics. Default: a registry from
-	// metrics.NewRegistry over asynq's queues (no upload metrics).
+	// metrics.NewRegistry over asynq's queues holding Collectors too.
 	Gatherer prometheus.Gatherer
+	// Collectors are added to the default registry, e.g. the upload
+	// metrics (a *metrics.Uploads). Ignored when Gatherer is set.
+	Collectors []prometheus.Collector
 	// Checks run on /readyz after the built-in Redis ping, in order.
 	Checks []Check
 	// CheckTimeout bounds each readiness check. Default

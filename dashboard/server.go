@@ -55,7 +55,7 @@ func New(cfg Config) (*Server, error) {
 	gatherer := cfg.Gatherer
 	if gatherer == nil {
 		s.insp = asynq.NewInspector(cfg.RedisConnOpt)
-		reg, err := metrics.NewRegistry(s.insp, cfg.Logger)
+		reg, err := metrics.NewRegistry(s.insp, cfg.Logger, cfg.Collectors...)
 		if err != nil {
 			_ = s.Close()
 			return nil, err

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storemedia/alipay-media-worker/dashboard"
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/metrics"
 )
 
 // token is the merchant secret that must never reach a browser.
@@ -306,13 +308,18 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt})
+	uploads := metrics.NewUploads()
+	uploads.Throttled()
+	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt, Collectors: []prometheus.Collector{uploads}})
 	fams, err := promtext.Scrape(hs.Client(), hs.URL+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, err := fams.Value("asynq_queue_tasks", "queue", "photos", "state", "pending"); err != nil || v != 3 {
 		t.Errorf("pending photos = %v, %v; want 3", v, err)
+	}
+	if v, err := fams.Value("alipay_media_upload_throttled_total"); err != nil || v != 1 {
+		t.Errorf("alipay_media_upload_throttled_total = %v, %v; want 1", v, err)
 	}
 	if v, err := fams.Value("asynq_inspector_up"); err != nil || v != 1 {
 		t.Errorf("asynq_inspector_up = %v, %v; want 1", v, err)
