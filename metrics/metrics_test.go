@@ -16,7 +16,11 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/metrics"
+	"github.com/storemedia/alipay-media-worker/tasks"
 )
+
+// Uploads is what the task handler reports to.
+var _ tasks.Observer = (*metrics.Uploads)(nil)
 
 // scrape serves reg over real HTTP and parses what a Prometheus server
 // would read.
@@ -169,12 +173,12 @@ func TestUploadsScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.UploadFinished("success", "", 1000, 200*time.Millisecond)
-	u.UploadFinished("success", "", 2500, 3*time.Second)
-	u.UploadFinished("retry", "transport", 0, time.Second)
+	u.UploadFinished(tasks.OutcomeSuccess, "", 1000, 200*time.Millisecond)
+	u.UploadFinished(tasks.OutcomeSuccess, "", 2500, 3*time.Second)
+	u.UploadFinished(tasks.OutcomeRetry, "transport", 0, time.Second)
 	u.Retrying("transport")
 	u.Throttled()
-	u.UploadFinished("rejected", "type_mismatch", 0, 10*time.Millisecond)
+	u.UploadFinished(tasks.OutcomeRejected, "type_mismatch", 0, 10*time.Millisecond)
 	u.Rejected("type_mismatch")
 	u.Rejected("too_large")
 	u.Rejected("too_large")
