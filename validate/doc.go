@@ -25,7 +25,8 @@
 //     must end with FF D9, PNG with its IEND chunk, GIF with 0x3B; a BMP's
 //     header must describe pixel data that fits in the file; an MP4's
 //     top-level boxes must start with ftyp, tile the file exactly and
-//     include moov.
+//     include moov. JPEGs in codings few viewers can display (arithmetic,
+//     lossless, 12-bit) are refused as unsupported.
 //
 // Only the head of the file, its last bytes and (for MP4) the top-level box
 // headers are read, so checking a 5 MB video costs a few small reads.

@@ -42,22 +42,25 @@ var jpegEOI = []byte{0xFF, 0xD9}
 // that the file ends with the EOI marker FF D9. A file with data after EOI
 // is rejected too: it cannot be told apart from one cut short.
 //
-// JPEG codings the standard library does not implement (12-bit samples,
-// arithmetic coding) are accepted on their end marker alone, with unknown
-// dimensions.
+// Codings the standard library does not implement (arithmetic coding,
+// lossless, 12-bit samples) are refused as unsupported: browsers and most
+// viewers cannot display them either, and accepting them on their end
+// marker alone would let damaged headers through.
 func checkJPEG(r io.ReaderAt, size int64) (int, int, error) {
 	cfg, err := jpeg.DecodeConfig(io.NewSectionReader(r, 0, size))
 	var unsupported jpeg.UnsupportedError
-	w, h := 0, 0
-	switch {
-	case errors.As(err, &unsupported):
-		// A valid but unusual coding: fall through to the trailer check.
-	case err != nil:
+	if errors.As(err, &unsupported) {
+		return 0, 0, &Error{Reason: ReasonUnsupportedType, Field: FieldContent,
+			Found: "the JPEG uses a coding that common viewers cannot display (arithmetic, lossless or 12-bit)",
+			Err:   err,
+			Fix:   "re-save the photo as an ordinary (baseline or progressive) JPEG"}
+	}
+	if err != nil {
 		return 0, 0, corrupt("the JPEG header is broken or cut short", err)
-	default:
-		if w, h, err = dims("JPEG", cfg); err != nil {
-			return 0, 0, err
-		}
+	}
+	w, h, err := dims("JPEG", cfg)
+	if err != nil {
+		return 0, 0, err
 	}
 	ok, err := tailIs(r, size, jpegEOI)
 	if err != nil {

@@ -89,8 +89,7 @@ type Info struct {
 	Type string
 	// MIME is the content type for the multipart file part, e.g. image/jpeg.
 	MIME string
-	// Width and Height are the image's dimensions in pixels; 0 for videos
-	// and for the rare JPEG codings the standard library cannot parse.
+	// Width and Height are the image's dimensions in pixels; 0 for videos.
 	Width, Height int
 	// Size is the file size in bytes.
 	Size int64

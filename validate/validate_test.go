@@ -636,6 +636,29 @@ func TestBMPStructure(t *testing.T) {
 	}
 }
 
+// JPEG codings few decoders implement are refused as unsupported, whatever
+// the trailer says.
+func TestJPEGUnsupportedCoding(t *testing.T) {
+	t.Parallel()
+	v := newValidator(t, Config{})
+	data := readSample(t, "photo.jpg")
+	i := bytes.Index(data, []byte{0xFF, 0xC0}) // SOF0, baseline
+	if i < 0 {
+		t.Fatal("photo.jpg has no SOF0 marker")
+	}
+	arith := bytes.Clone(data)
+	arith[i+1] = 0xC9 // SOF9: arithmetic coding
+	_, err := v.Check(bytes.NewReader(arith), int64(len(arith)), "jpg", "a.jpg")
+	wantReason(t, err, ReasonUnsupportedType)
+	if !strings.Contains(err.Error(), "baseline or progressive") {
+		t.Errorf("message: %v", err)
+	}
+	twelve := bytes.Clone(data)
+	twelve[i+4] = 12 // sample precision
+	_, err = v.Check(bytes.NewReader(twelve), int64(len(twelve)), "jpg", "a.jpg")
+	wantReason(t, err, ReasonUnsupportedType)
+}
+
 // Data after the end marker is refused: it looks like a file cut short.
 func TestTrailingData(t *testing.T) {
 	t.Parallel()
