@@ -1,5 +1,5 @@
 // Package tasks defines the store media upload job: its asynq task type,
-// its payload, how to build one, and (in handler.go) how a worker runs it.
+// its payload, how to build one, and how a worker runs it.
 //
 // # Queuing a job
 //
@@ -22,6 +22,31 @@
 // Payloads carry a version. A worker archives a payload whose version it
 // does not know rather than guessing, so the format can change with a new
 // version while old and new workers share a queue.
+//
+// # Running a job
+//
+// A [Handler], built by [NewHandler] with its dependencies (the upload
+// client, the validator, the media roots, a logger and an optional
+// [Observer] for metrics), runs one attempt:
+//
+//  1. decode the payload; an undecodable payload or an unknown version is
+//     archived at once;
+//  2. open the file through the media roots, which refuse ".." paths,
+//     symbolic links leading out of the roots, and anything that is not a
+//     regular file, without opening it for reading;
+//  3. compare the size with the one recorded at enqueue time, then validate
+//     name, declared type, size, real type and structure;
+//  4. stream the file to the gateway through a reader that hashes what it
+//     passes on and, at the recorded size, fails with [ErrChanged] instead
+//     of ending if the SHA-256 differs, so the request is aborted before its
+//     body completes;
+//  5. write a [Result] (image_id, image_url, sha256, bytes, trace_id,
+//     attempt, ...) through the task's ResultWriter.
+//
+// A panic in an attempt is recovered by the handler itself (asynq would
+// also recover it, but without the task's context): it is logged with its
+// stack, reported to the Observer with reason "panic", and the attempt
+// counts as a transient failure wrapping [ErrPanic].
 //
 // # Retry policy
 //

@@ -1,0 +1,336 @@
+package tasks
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/validate"
+)
+
+// Uploader sends one file to the gateway; *upload.Client implements it.
+type Uploader interface {
+	Upload(ctx context.Context, req upload.Request) (upload.Result, error)
+}
+
+// Validator checks a file before it is sent; *validate.Validator
+// implements it.
+type Validator interface {
+	Check(r io.ReaderAt, size int64, declaredType, name string) (validate.Info, error)
+}
+
+// Opener opens a job's file inside the media roots, refusing paths that
+// leave them and files that are not regular; *mediaroot.Roots implements
+// it.
+type Opener interface {
+	Open(path string) (*os.File, os.FileInfo, error)
+}
+
+// HandlerConfig holds a [Handler]'s dependencies.
+type HandlerConfig struct {
+	// Uploader sends files, usually an *upload.Client. Required.
+	Uploader Uploader
+	// Validator checks files, usually a *validate.Validator. Required.
+	Validator Validator
+	// Roots opens files, usually a *mediaroot.Roots. Required.
+	Roots Opener
+	// Logger receives one record per attempt. Default: discard.
+	Logger *slog.Logger
+	// Observer is told the outcome of every attempt. Default: none.
+	Observer Observer
+	// Now is the clock for durations and CompletedAt. Default time.Now.
+	Now func() time.Time
+}
+
+// ErrPanic marks an attempt that panicked. The panic is recovered, logged
+// with its stack, and the attempt counts as a transient failure: it is
+// retried while the retry budget lasts, then archived.
+var ErrPanic = errors.New("tasks: upload handler panicked")
+
+// ErrHandlerConfig reports a [HandlerConfig] that lacks a dependency.
+var ErrHandlerConfig = errors.New("tasks: invalid handler config")
+
+// Result is the JSON a successful upload writes through asynq's
+// ResultWriter; read it back with asynq.Inspector.GetTaskInfo (TaskInfo.Result)
+// while the task is retained.
+type Result struct {
+	ImageID   string `json:"image_id"`
+	ImageURL  string `json:"image_url"`
+	ImageType string `json:"image_type"`
+	SHA256    string `json:"sha256"`
+	Bytes     int64  `json:"bytes"`
+	TraceID   string `json:"trace_id,omitempty"`
+	// Attempt is 1 for a first-time success, plus one per failed attempt
+	// before it; throttled attempts are not counted (asynq does not count
+	// them either).
+	Attempt     int       `json:"attempt"`
+	CompletedAt time.Time `json:"completed_at"`
+}
+
+// Handler runs [TypeUpload] tasks: it resolves the file inside the media
+// roots, validates it, streams it to the gateway while checking it against
+// the hash recorded at enqueue time, and writes a [Result]. Register it with
+// an asynq.ServeMux under [TypeUpload], and run the server with [IsFailure]
+// and a [RetryPolicy]. A Handler is safe for concurrent use.
+type Handler struct {
+	up    Uploader
+	val   Validator
+	roots Opener
+	log   *slog.Logger
+	obs   Observer
+	now   func() time.Time
+}
+
+// NewHandler checks cfg and returns a Handler.
+func NewHandler(cfg HandlerConfig) (*Handler, error) {
+	switch {
+	case cfg.Uploader == nil:
+		return nil, fmt.Errorf("%w: Uploader is required", ErrHandlerConfig)
+	case cfg.Validator == nil:
+		return nil, fmt.Errorf("%w: Validator is required", ErrHandlerConfig)
+	case cfg.Roots == nil:
+		return nil, fmt.Errorf("%w: Roots is required", ErrHandlerConfig)
+	}
+	h := &Handler{up: cfg.Uploader, val: cfg.Validator, roots: cfg.Roots, log: cfg.Logger, obs: cfg.Observer, now: cfg.Now}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.obs == nil {
+		h.obs = NopObserver{}
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
+}
+
+// failure classes of one attempt.
+type class int
+
+const (
+	retry class = iota
+	throttle
+	reject
+)
+
+// attemptError is how process reports a failure: its class, a short reason
+// for metrics, and the cause.
+type attemptError struct {
+	class  class
+	reason string
+	err    error
+}
+
+func (e *attemptError) Error() string { return e.err.Error() }
+func (e *attemptError) Unwrap() error { return e.err }
+
+func rejected(reason string, err error) error { return &attemptError{reject, reason, err} }
+func retried(reason string, err error) error  { return &attemptError{retry, reason, err} }
+
+// ProcessTask implements asynq.Handler. Permanent failures wrap
+// asynq.SkipRetry, throttling is a [*ThrottledError], other failures are
+// plain errors that asynq retries. No error message contains the
+// app_auth_token, a signature or a key.
+func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
+	start := h.now()
+	id, _ := asynq.GetTaskID(ctx)
+	retryCount, _ := asynq.GetRetryCount(ctx)
+	log := h.log.With("task_id", id, "attempt", retryCount+1)
+	var (
+		token string
+		bytes int64
+	)
+	defer func() {
+		if x := recover(); x != nil {
+			log.Error("upload handler panicked; the attempt counts as failed", "panic", scrub(fmt.Sprint(x), token), "stack", string(debug.Stack()))
+			err = retried("panic", fmt.Errorf("%w: %v", ErrPanic, x))
+		}
+		err = h.finish(log, err, token, bytes, h.now().Sub(start))
+	}()
+	p, err := DecodeUploadPayload(t.Payload())
+	if err != nil {
+		reason := "bad_payload"
+		if errors.Is(err, ErrPayloadVersion) {
+			reason = "payload_version"
+		}
+		return rejected(reason, err)
+	}
+	if t.Type() != TypeUpload {
+		return rejected("bad_payload", fmt.Errorf("%w: task type %q, want %q", ErrInvalidPayload, t.Type(), TypeUpload))
+	}
+	token = p.AppAuthToken
+	log = log.With("path", p.Path, "image_name", p.ImageName)
+	res, err := h.process(ctx, p, retryCount+1)
+	if err != nil {
+		return err
+	}
+	bytes = res.Bytes
+	data, err := json.Marshal(res)
+	if err != nil {
+		return rejected("result_write", fmt.Errorf("tasks: uploaded as image_id %s, but encoding the result failed: %w", res.ImageID, err))
+	}
+	if w := t.ResultWriter(); w != nil {
+		if _, err := w.Write(data); err != nil {
+			// The upload happened and is not idempotent: do not retry it.
+			// The image_id goes into the archived error instead.
+			return rejected("result_write", fmt.Errorf("tasks: uploaded as image_id %s (image_url %s), but storing the result failed: %w", res.ImageID, res.ImageURL, err))
+		}
+	}
+	log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID)
+	return nil
+}
+
+// process opens, validates and uploads the file of p.
+func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Result, error) {
+	f, st, err := h.roots.Open(p.Path)
+	if err != nil {
+		if reason, permanent := openReason(err); permanent {
+			return Result{}, rejected(reason, err)
+		}
+		return Result{}, retried("open", err)
+	}
+	defer f.Close()
+	if st.Size() != p.Size {
+		return Result{}, rejected("changed", fmt.Errorf("%w: size is %d bytes, was %d", ErrChanged, st.Size(), p.Size))
+	}
+	info, err := h.val.Check(f, p.Size, p.ImageType, p.ImageName)
+	if err != nil {
+		if r := validate.ReasonOf(err); r != "" {
+			return Result{}, rejected(string(r), err)
+		}
+		return Result{}, retried("read", fmt.Errorf("tasks: validate: %w", err))
+	}
+	want, _ := hex.DecodeString(p.SHA256) // checked by Validate
+	body := newVerifyingReader(io.NewSectionReader(f, 0, p.Size), p.Size, want)
+	res, err := h.up.Upload(ctx, upload.Request{
+		Content:      body,
+		Size:         p.Size,
+		ImageType:    info.Type,
+		ImageName:    p.ImageName,
+		ImagePID:     p.ImagePID,
+		AppAuthToken: p.AppAuthToken,
+		ContentType:  info.MIME,
+	})
+	if err != nil {
+		return Result{}, classifyUpload(err)
+	}
+	return Result{
+		ImageID:     res.ImageID,
+		ImageURL:    res.ImageURL,
+		ImageType:   info.Type,
+		SHA256:      p.SHA256,
+		Bytes:       p.Size,
+		TraceID:     res.TraceID,
+		Attempt:     attempt,
+		CompletedAt: h.now().UTC(),
+	}, nil
+}
+
+// openReason names a media root refusal and says whether it is permanent.
+// A missing or unreadable file, or a path the roots refuse, will not get
+// better by retrying; other system errors (too many open files, I/O
+// errors) may.
+func openReason(err error) (string, bool) {
+	for _, c := range []struct {
+		err    error
+		reason string
+	}{
+		{mediaroot.ErrNotAbsolute, "not_absolute"},
+		{mediaroot.ErrTraversal, "traversal"},
+		{mediaroot.ErrOutsideRoots, "outside_roots"},
+		{mediaroot.ErrSymlinkEscape, "symlink_escape"},
+		{mediaroot.ErrNotRegular, "not_regular"},
+		{mediaroot.ErrChanged, "changed"},
+		{fs.ErrNotExist, "not_found"},
+		{fs.ErrPermission, "permission"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.reason, true
+		}
+	}
+	return "open", false
+}
+
+// classifyUpload turns an upload client error into an attemptError.
+func classifyUpload(err error) error {
+	if errors.Is(err, ErrChanged) {
+		return rejected("changed", err)
+	}
+	reason := "upload"
+	var (
+		api  *upload.APIError
+		herr *upload.HTTPError
+	)
+	switch {
+	case errors.As(err, &api):
+		reason = "alipay_" + api.Code
+	case errors.As(err, &herr):
+		reason = "http_" + strconv.Itoa(herr.StatusCode)
+	case errors.Is(err, upload.ErrBadSignature):
+		reason = "bad_signature"
+	case errors.Is(err, upload.ErrBadResponse):
+		reason = "bad_response"
+	case errors.Is(err, upload.ErrInvalidRequest):
+		reason = "invalid_request"
+	case errors.Is(err, upload.ErrContent):
+		reason = "read"
+	}
+	switch upload.Classify(err) {
+	case upload.Throttled:
+		return &attemptError{throttle, reason, err}
+	case upload.Retryable:
+		if reason == "upload" || reason == "read" {
+			reason = "transport"
+		}
+		return retried(reason, err)
+	default:
+		return rejected(reason, err)
+	}
+}
+
+// finish logs the attempt, tells the observer, and turns err into what
+// asynq should see: SkipRetry for permanent failures, *ThrottledError for
+// throttling, the scrubbed error otherwise.
+func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64, d time.Duration) error {
+	if err == nil {
+		h.obs.UploadFinished(OutcomeSuccess, "", bytes, d)
+		return nil
+	}
+	var ae *attemptError
+	if !errors.As(err, &ae) {
+		ae = &attemptError{retry, "unknown", err}
+	}
+	switch ae.class {
+	case throttle:
+		out := redact(&ThrottledError{Err: ae.err}, token)
+		log.Info("upload throttled by the gateway; retrying later without spending the retry budget", "reason", ae.reason, "err", out.Error())
+		h.obs.UploadFinished(OutcomeThrottled, ae.reason, 0, d)
+		h.obs.Throttled()
+		return out
+	case reject:
+		out := redact(fmt.Errorf("%w: %w", ae.err, asynq.SkipRetry), token)
+		log.Warn("upload rejected; archiving the task", "reason", ae.reason, "err", out.Error())
+		h.obs.UploadFinished(OutcomeRejected, ae.reason, 0, d)
+		h.obs.Rejected(ae.reason)
+		return out
+	default:
+		out := redact(ae.err, token)
+		log.Warn("upload failed; asynq will retry it", "reason", ae.reason, "err", out.Error())
+		h.obs.UploadFinished(OutcomeRetry, ae.reason, 0, d)
+		h.obs.Retrying(ae.reason)
+		return out
+	}
+}
