@@ -86,13 +86,17 @@ type Config struct {
 	// Now is the clock used for the timestamp. Default time.Now.
 	Now func() time.Time
 	// Boundary returns the multipart boundary (1 to 70 characters of the
-	// RFC 2046 alphabet). Default: random.
+	// RFC 2046 alphabet), called once per upload; an invalid one fails
+	// that upload with ErrInvalidRequest. Default: random.
 	Boundary func() string
 }
 
 // Request describes one file to upload.
 type Request struct {
-	// Content is read exactly once, from start to Size bytes. Required.
+	// Content is read once, from its current position, while the request
+	// is sent: it must yield exactly Size bytes and then io.EOF (Upload
+	// reads once past Size to check). Upload never closes it and does not
+	// touch it after returning. Required.
 	Content io.Reader
 	// Size is the exact number of bytes Content yields. Required (> 0).
 	Size int64
@@ -105,7 +109,8 @@ type Request struct {
 	// AppAuthToken is the optional merchant token (ISV acting for a merchant).
 	AppAuthToken string
 	// FileName is the multipart filename. Default: ImageName, given the
-	// extension of ImageType when it has none.
+	// extension of ImageType when it has none. Control characters are
+	// replaced by '_'.
 	FileName string
 	// ContentType is the file part's content type. Default: derived from
 	// ImageType (image/jpeg, image/png, ..., video/mp4,

@@ -145,6 +145,10 @@ func newHTTPClient(dial, header time.Duration) *http.Client {
 	}
 }
 
+// CloseIdleConnections closes the idle keep-alive connections of the
+// client's HTTP client, e.g. when a worker shuts down.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // Upload sends one file and returns what the gateway assigned to it.
 //
 // The body is streamed: Content is read while the request is being sent,

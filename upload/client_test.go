@@ -641,3 +641,27 @@ func sha(b []byte) []byte {
 	s := sha256.Sum256(b)
 	return s[:]
 }
+
+// A context cancelled before the call: nothing is sent, nothing leaks.
+func TestCancelledBeforeUpload(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t)
+	c := newClient(t, testConfig(t, g))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	read := 0
+	req := testRequest("early")
+	req.Content = &hookReader{r: bytes.NewReader(testContent), at: 0, hook: func() error { read++; return nil }}
+	_, err := c.Upload(ctx, req)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	assertClass(t, err, Retryable)
+	if n := len(g.received()); n != 0 {
+		t.Errorf("gateway answered %d uploads", n)
+	}
+	if read != 0 {
+		t.Error("the content was read")
+	}
+	c.CloseIdleConnections()
+}

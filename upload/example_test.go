@@ -10,6 +10,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -166,7 +167,11 @@ func ExampleClient_Upload_readerFailure() {
 		ImageName: "changing.jpg",
 	})
 	fmt.Println(errors.Is(err, errChanged), errors.Is(err, upload.ErrContent), upload.Classify(err))
-	srv.Wait()
+
+	// The gateway sees the body break off and records nothing.
+	for srv.Stats().Aborted == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
 	fmt.Println("uploads recorded:", len(srv.Uploads()))
 	// Output:
 	// true true permanent
