@@ -1,0 +1,16 @@
+// Command worker runs the Alipay store media upload worker: it takes upload
+// jobs from Redis (asynq) and streams each file to Alipay's
+// alipay.offline.material.image.upload. Configuration comes from
+// environment variables; run "worker -help" for the list.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/storemedia/alipay-media-worker/worker"
+)
+
+func main() {
+	os.Exit(worker.Main(context.Background(), os.Args[1:], os.Getenv, os.Stderr))
+}

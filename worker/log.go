@@ -1,0 +1,62 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/hibiken/asynq"
+)
+
+// NewLogger builds the worker's logger: format "text" or "json" (default
+// text), level "debug", "info", "warn" or "error" (default info).
+func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	lvl, err := parseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("worker: LOG_LEVEL: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("worker: LOG_FORMAT: %q is neither text nor json", format)
+}
+
+// asynqLogger sends asynq's own log lines to slog, marked component=asynq.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) log(level slog.Level, args []any) {
+	if a.l.Enabled(context.Background(), level) {
+		a.l.Log(context.Background(), level, fmt.Sprint(args...))
+	}
+}
+
+func (a asynqLogger) Debug(args ...any) { a.log(slog.LevelDebug, args) }
+func (a asynqLogger) Info(args ...any)  { a.log(slog.LevelInfo, args) }
+func (a asynqLogger) Warn(args ...any)  { a.log(slog.LevelWarn, args) }
+func (a asynqLogger) Error(args ...any) { a.log(slog.LevelError, args) }
+
+// Fatal is part of asynq.Logger; asynq documents that it exits the process.
+func (a asynqLogger) Fatal(args ...any) {
+	a.log(slog.LevelError, args)
+	os.Exit(1)
+}
+
+// asynqLevel maps a slog level to asynq's.
+func asynqLevel(l slog.Level) asynq.LogLevel {
+	switch {
+	case l <= slog.LevelDebug:
+		return asynq.DebugLevel
+	case l <= slog.LevelInfo:
+		return asynq.InfoLevel
+	case l <= slog.LevelWarn:
+		return asynq.WarnLevel
+	default:
+		return asynq.ErrorLevel
+	}
+}
