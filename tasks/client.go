@@ -1,0 +1,482 @@
+package tasks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/validate"
+)
+
+// DefaultRedisURL is the Redis a [Client] uses when none is configured.
+const DefaultRedisURL = "redis://127.0.0.1:6379/0"
+
+// Errors of the application API. Rejections of a file come back as a
+// [*RejectError], which matches ErrRejected.
+var (
+	// ErrRejected: the file failed the local check (media root or
+	// content) and was not queued.
+	ErrRejected = errors.New("tasks: file rejected")
+	// ErrNotFound: no task with that ID in the client's queue (never
+	// queued, or deleted after its retention ran out).
+	ErrNotFound = errors.New("tasks: task not found")
+	// ErrUnavailable: Redis could not be reached or failed the command.
+	ErrUnavailable = errors.New("tasks: queue unavailable")
+	// ErrClientConfig: a [ClientConfig] setting is invalid.
+	ErrClientConfig = errors.New("tasks: invalid client config")
+)
+
+// ClientConfig configures a [Client]. Zero values take the documented
+// defaults.
+type ClientConfig struct {
+	// Redis is the Redis connection. Default: parsed from RedisURL.
+	Redis asynq.RedisConnOpt
+	// RedisURL is used when Redis is nil, in the form accepted by
+	// asynq.ParseRedisURI. Default [DefaultRedisURL].
+	RedisURL string
+	// MediaRoots are the directories files must lie in (the same list the
+	// worker is given). Required unless Roots is set.
+	MediaRoots []string
+	// Roots is an already built set of media roots; it takes precedence
+	// over MediaRoots.
+	Roots *mediaroot.Roots
+	// Validator checks the content. Default: validate.New(validate.Config{}),
+	// i.e. the default types and the 5 MiB limit.
+	Validator *validate.Validator
+	// Queue is the queue tasks are put in and looked up from. Default
+	// [QueueDefault].
+	Queue string
+	// TaskOptions are extra asynq options for every task (e.g.
+	// asynq.MaxRetry); they override [NewUploadTask]'s defaults. A Queue
+	// or TaskID option here is ignored: the queue is Queue and the ID is
+	// always [TaskID].
+	TaskOptions []asynq.Option
+	// PollInterval is how often [Client.Wait] looks at a task. Default
+	// 500ms.
+	PollInterval time.Duration
+	// Logger receives debug records (never tokens). Default: discard.
+	Logger *slog.Logger
+}
+
+// Client queues uploads and reads their state. It is safe for concurrent
+// use; close it when done.
+type Client struct {
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	roots     *mediaroot.Roots
+	validator *validate.Validator
+	queue     string
+	opts      []asynq.Option
+	poll      time.Duration
+	log       *slog.Logger
+}
+
+// NewClient checks cfg and connects lazily: the first command reaches
+// Redis, so a Client can be built while Redis is down (see [Client.Ping]).
+func NewClient(cfg ClientConfig) (*Client, error) {
+	c := &Client{
+		roots:     cfg.Roots,
+		validator: cfg.Validator,
+		queue:     cfg.Queue,
+		poll:      cfg.PollInterval,
+		log:       cfg.Logger,
+	}
+	if c.queue == "" {
+		c.queue = QueueDefault
+	}
+	if c.poll <= 0 {
+		c.poll = 500 * time.Millisecond
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.validator == nil {
+		v, err := validate.New(validate.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrClientConfig, err)
+		}
+		c.validator = v
+	}
+	if c.roots == nil {
+		if len(cfg.MediaRoots) == 0 {
+			return nil, fmt.Errorf("%w: MediaRoots is empty", ErrClientConfig)
+		}
+		r, err := mediaroot.New(cfg.MediaRoots...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrClientConfig, err)
+		}
+		c.roots = r
+	}
+	for _, o := range cfg.TaskOptions {
+		if o.Type() == asynq.QueueOpt || o.Type() == asynq.TaskIDOpt {
+			continue
+		}
+		c.opts = append(c.opts, o)
+	}
+	c.opts = append(c.opts, asynq.Queue(c.queue))
+	conn := cfg.Redis
+	if conn == nil {
+		u := cfg.RedisURL
+		if u == "" {
+			u = DefaultRedisURL
+		}
+		var err error
+		conn, err = asynq.ParseRedisURI(u)
+		if err != nil {
+			// asynq's message may quote the URL, password included.
+			return nil, fmt.Errorf("%w: RedisURL is not a valid redis URL", ErrClientConfig)
+		}
+	}
+	c.client = asynq.NewClient(conn)
+	c.inspector = asynq.NewInspector(conn)
+	return c, nil
+}
+
+// Close releases the Redis connections.
+func (c *Client) Close() error {
+	return errors.Join(c.client.Close(), c.inspector.Close())
+}
+
+// Queue is the queue the client uses.
+func (c *Client) Queue() string { return c.queue }
+
+// Ping checks that Redis answers. Errors wrap [ErrUnavailable].
+func (c *Client) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.client.Ping(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// UploadRequest describes one file to upload.
+type UploadRequest struct {
+	// Path names the file; it must lie inside a media root. A relative
+	// path is made absolute against the working directory. Required.
+	Path string
+	// ImageName is the name Alipay stores (at most 128 characters).
+	// Default: the file's base name.
+	ImageName string
+	// ImageType is the declared format ("jpg", "png", "mp4", ...). Default:
+	// the type found in the content. When set, the content must match it.
+	ImageType string
+	// ImagePID is the optional partner id (image_pid).
+	ImagePID string
+	// AppAuthToken is the merchant's token when an ISV uploads for a
+	// merchant. It is stored in the task payload and never logged.
+	AppAuthToken string
+}
+
+// Prepared is a checked file, ready to be queued by [Client.EnqueuePrepared].
+type Prepared struct {
+	// Payload is the task payload: absolute path, name, type (declared, or
+	// the detected one), hash and size.
+	Payload UploadPayload
+	// TaskID is the task's ID, [TaskID] of the payload.
+	TaskID string
+	// Info is what the validator found.
+	Info validate.Info
+}
+
+// RejectError is a file that failed the local check. It matches
+// [ErrRejected] and unwraps to the cause (a *validate.Error, a mediaroot
+// error or an I/O error).
+type RejectError struct {
+	// Path is the file as requested.
+	Path string
+	// Reason is a stable code: a validate.Reason ("empty", "too_large",
+	// "unsupported_type", "type_mismatch", "corrupt", "bad_name",
+	// "bad_image_type"), a media root refusal with the names the worker
+	// uses ("not_absolute", "traversal", "outside_roots",
+	// "symlink_escape", "not_regular", "changed", "not_found",
+	// "permission", or "open" for other open errors), "unreadable" for a
+	// read error, or "invalid_request" for a field the payload refuses
+	// (e.g. an over-long image_pid).
+	Reason string
+	// Err is the cause.
+	Err error
+}
+
+func (e *RejectError) Error() string {
+	return fmt.Sprintf("tasks: %s rejected (%s): %v", e.Path, e.Reason, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RejectError) Unwrap() error { return e.Err }
+
+// Is matches [ErrRejected].
+func (e *RejectError) Is(target error) bool { return target == ErrRejected }
+
+// Prepare checks a file without queueing it: it opens it inside the media
+// roots, checks name, type, size and content with the validator, and
+// computes its SHA-256. A failed check is a [*RejectError].
+func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path := req.Path
+	if path != "" && !filepath.IsAbs(path) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, &RejectError{Path: req.Path, Reason: "not_found", Err: err}
+		}
+		path = abs
+	}
+	name := req.ImageName
+	if name == "" {
+		name = filepath.Base(path)
+	}
+	f, st, err := c.roots.Open(path)
+	if err != nil {
+		return nil, &RejectError{Path: req.Path, Reason: rootReason(err), Err: err}
+	}
+	defer f.Close()
+	size := st.Size()
+	info, err := c.validator.Check(f, size, req.ImageType, name)
+	if err != nil {
+		reason := string(validate.ReasonOf(err))
+		if reason == "" {
+			reason = "unreadable"
+		}
+		return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return nil, &RejectError{Path: req.Path, Reason: "unreadable", Err: err}
+	}
+	if n != size {
+		return nil, &RejectError{Path: req.Path, Reason: "unreadable",
+			Err: fmt.Errorf("file changed while read: %d bytes, expected %d", n, size)}
+	}
+	typ := req.ImageType
+	if typ == "" {
+		typ = info.Type
+	}
+	p := UploadPayload{
+		Version:      PayloadVersion,
+		Path:         path,
+		ImageName:    name,
+		ImageType:    typ,
+		ImagePID:     req.ImagePID,
+		AppAuthToken: req.AppAuthToken,
+		SHA256:       hex.EncodeToString(h.Sum(nil)),
+		Size:         size,
+	}
+	if err := p.Validate(); err != nil {
+		return nil, &RejectError{Path: req.Path, Reason: "invalid_request", Err: err}
+	}
+	return &Prepared{Payload: p, TaskID: TaskID(p), Info: info}, nil
+}
+
+// Enqueued is the answer of [Client.Enqueue].
+type Enqueued struct {
+	// ID is the task ID.
+	ID string
+	// Queue is the task's queue.
+	Queue string
+	// State is "pending" for a new task, or the known task's state.
+	State State
+	// Duplicate is true when the task already existed (same content for
+	// the same merchant): nothing new was queued, and Existing describes
+	// the known task.
+	Duplicate bool
+	// Existing is the known task's status when Duplicate is true.
+	Existing *Status
+	// Payload is what was (or would have been) queued, token included.
+	Payload UploadPayload
+}
+
+// Enqueue checks the file (see [Client.Prepare]) and queues its upload. If
+// a task for the same content and merchant already exists, Enqueue queues
+// nothing and returns that task with Duplicate set: this is not an error.
+func (c *Client) Enqueue(ctx context.Context, req UploadRequest) (Enqueued, error) {
+	p, err := c.Prepare(ctx, req)
+	if err != nil {
+		return Enqueued{}, err
+	}
+	return c.EnqueuePrepared(ctx, p)
+}
+
+// EnqueuePrepared queues a file checked by [Client.Prepare]. A conflict
+// with an existing task is reported as in [Client.Enqueue].
+func (c *Client) EnqueuePrepared(ctx context.Context, p *Prepared) (Enqueued, error) {
+	task, err := NewUploadTask(p.Payload, c.opts...)
+	if err != nil {
+		return Enqueued{}, err
+	}
+	out := Enqueued{ID: p.TaskID, Queue: c.queue, Payload: p.Payload}
+	info, err := c.client.EnqueueContext(ctx, task)
+	switch {
+	case err == nil:
+		out.ID = info.ID
+		out.State = stateOf(info.State)
+		c.log.Debug("upload queued", "task_id", info.ID, "path", p.Payload.Path, "size", p.Payload.Size)
+		return out, nil
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		st, lerr := c.Lookup(ctx, p.TaskID)
+		if errors.Is(lerr, ErrNotFound) {
+			// Deleted between the conflict and the look-up (retention
+			// ran out): try once more.
+			if info, err := c.client.EnqueueContext(ctx, task); err == nil {
+				out.State = stateOf(info.State)
+				return out, nil
+			}
+		}
+		if lerr != nil {
+			return Enqueued{}, lerr
+		}
+		out.State = st.State
+		out.Duplicate = true
+		out.Existing = &st
+		return out, nil
+	case ctx.Err() != nil:
+		return Enqueued{}, ctx.Err()
+	default:
+		return Enqueued{}, fmt.Errorf("%w: enqueue: %w", ErrUnavailable, err)
+	}
+}
+
+// State is a task's state, asynq's names.
+type State string
+
+// Task states.
+const (
+	StatePending     State = "pending"
+	StateActive      State = "active"
+	StateScheduled   State = "scheduled"
+	StateRetry       State = "retry"
+	StateArchived    State = "archived"
+	StateCompleted   State = "completed"
+	StateAggregating State = "aggregating"
+)
+
+// Final reports whether the state will not change any more by itself
+// (completed or archived).
+func (s State) Final() bool { return s == StateCompleted || s == StateArchived }
+
+func stateOf(s asynq.TaskState) State { return State(s.String()) }
+
+// Status is a task's state and, once completed, its result.
+type Status struct {
+	ID    string
+	Queue string
+	State State
+	// Payload is the task's payload with AppAuthToken cleared; zero if the
+	// payload could not be decoded.
+	Payload UploadPayload
+	// Result is the worker's result, set once the task has completed and
+	// the result could be decoded.
+	Result *Result
+	// RawResult is the result as stored, for results of another shape.
+	RawResult []byte
+	// LastError is the error of the last failed attempt ("" if none).
+	LastError string
+	// Retried is how many times the task was retried; MaxRetry its budget.
+	Retried, MaxRetry int
+	// LastFailedAt and CompletedAt are zero when not applicable.
+	LastFailedAt time.Time
+	CompletedAt  time.Time
+	// NextProcessAt is when a scheduled or retried task runs next.
+	NextProcessAt time.Time
+}
+
+// Lookup returns a task's state and result. An unknown ID gives an error
+// matching [ErrNotFound].
+func (c *Client) Lookup(ctx context.Context, id string) (Status, error) {
+	if err := ctx.Err(); err != nil {
+		return Status{}, err
+	}
+	info, err := c.inspector.GetTaskInfo(c.queue, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return Status{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	case err != nil:
+		return Status{}, fmt.Errorf("%w: lookup: %w", ErrUnavailable, err)
+	}
+	return statusOf(info), nil
+}
+
+func statusOf(info *asynq.TaskInfo) Status {
+	st := Status{
+		ID:            info.ID,
+		Queue:         info.Queue,
+		State:         stateOf(info.State),
+		LastError:     info.LastErr,
+		Retried:       info.Retried,
+		MaxRetry:      info.MaxRetry,
+		LastFailedAt:  info.LastFailedAt,
+		CompletedAt:   info.CompletedAt,
+		NextProcessAt: info.NextProcessAt,
+	}
+	if info.Type == TypeUpload {
+		var p UploadPayload
+		if json.Unmarshal(info.Payload, &p) == nil {
+			p.AppAuthToken = ""
+			st.Payload = p
+		}
+	}
+	if len(info.Result) > 0 {
+		st.RawResult = info.Result
+		var r Result
+		if json.Unmarshal(info.Result, &r) == nil {
+			st.Result = &r
+		}
+	}
+	return st
+}
+
+// Wait polls a task until it is completed or archived, or ctx is done, and
+// returns its last status. An archived task is not an error: look at
+// Status.State and Status.LastError.
+func (c *Client) Wait(ctx context.Context, id string) (Status, error) {
+	t := time.NewTicker(c.poll)
+	defer t.Stop()
+	for {
+		st, err := c.Lookup(ctx, id)
+		if err != nil || st.State.Final() {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Requeue runs an archived (or scheduled, or retrying) task again now and
+// returns its new status. Pending and active tasks give an error.
+func (c *Client) Requeue(ctx context.Context, id string) (Status, error) {
+	if err := ctx.Err(); err != nil {
+		return Status{}, err
+	}
+	err := c.inspector.RunTask(c.queue, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return Status{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	case err != nil:
+		return Status{}, fmt.Errorf("tasks: requeue %q: %w", id, err)
+	}
+	return c.Lookup(ctx, id)
+}
+
+// rootReason maps a media root error to the reason the worker's handler
+// uses for the same refusal (see openReason): "outside_roots",
+// "symlink_escape", "not_regular", "not_found", "permission", ...
+func rootReason(err error) string {
+	reason, _ := openReason(err)
+	return reason
+}

@@ -1,0 +1,316 @@
+package tasks_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/tasks"
+)
+
+// mediaDir is the shared sample media.
+const mediaDir = "../testdata/media"
+
+// copyMedia copies sample files into a new media root and returns it.
+func copyMedia(t testing.TB, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(mediaDir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(n)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func sha256File(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// clientSetup is what the client tests work with.
+type clientSetup struct {
+	client *tasks.Client
+	redis  *testredis.Server
+	root   string
+}
+
+func setupClient(t *testing.T, files ...string) clientSetup {
+	t.Helper()
+	srv := testredis.Start(t)
+	root := copyMedia(t, files...)
+	c, err := tasks.NewClient(tasks.ClientConfig{
+		RedisURL:     srv.URL(),
+		MediaRoots:   []string{root},
+		PollInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return clientSetup{client: c, redis: srv, root: root}
+}
+
+func TestClientEnqueueLookupDuplicate(t *testing.T) {
+	t.Parallel()
+	s := setupClient(t, "photo.jpg")
+	ctx := t.Context()
+	path := filepath.Join(s.root, "photo.jpg")
+	sum := sha256File(t, path)
+
+	enq, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: path})
+	if err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	if want := "upload:" + sum + ":self"; enq.ID != want || enq.Duplicate || enq.State != tasks.StatePending {
+		t.Fatalf("Enqueue = %+v, want new pending task %s", enq, want)
+	}
+	p := enq.Payload
+	if p.Path != path || p.ImageName != "photo.jpg" || p.ImageType != "jpg" || p.SHA256 != sum || p.Size != 1353 {
+		t.Errorf("payload = %+v", p)
+	}
+
+	again, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: path, ImageName: "another name"})
+	if err != nil {
+		t.Fatalf("second Enqueue: %v", err)
+	}
+	if !again.Duplicate || again.ID != enq.ID || again.Existing == nil || again.Existing.State != tasks.StatePending {
+		t.Fatalf("second Enqueue = %+v, want a duplicate of the pending task", again)
+	}
+	if again.Existing.Payload.ImageName != "photo.jpg" {
+		t.Errorf("existing task's name = %q, want the first one", again.Existing.Payload.ImageName)
+	}
+
+	st, err := s.client.Lookup(ctx, enq.ID)
+	if err != nil {
+		t.Fatalf("Lookup: %v", err)
+	}
+	if st.State != tasks.StatePending || st.Queue != tasks.QueueDefault || st.MaxRetry != tasks.DefaultMaxRetry || st.Result != nil {
+		t.Errorf("Lookup = %+v", st)
+	}
+
+	// Another merchant's upload of the same content is another task, and
+	// its token never comes back from Lookup.
+	merchant, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: path, AppAuthToken: "merchant-secret-token", ImagePID: "2088000000000002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merchant.ID == enq.ID || merchant.Duplicate || strings.Contains(merchant.ID, "merchant-secret-token") {
+		t.Fatalf("merchant task = %+v", merchant)
+	}
+	mst, err := s.client.Lookup(ctx, merchant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mst.Payload.AppAuthToken != "" || mst.Payload.ImagePID != "2088000000000002" {
+		t.Errorf("merchant status payload = %+v; want the PID and no token", mst.Payload)
+	}
+
+	if _, err := s.client.Lookup(ctx, "upload:nope"); !errors.Is(err, tasks.ErrNotFound) {
+		t.Errorf("Lookup(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestClientRejectsBeforeQueueing(t *testing.T) {
+	t.Parallel()
+	s := setupClient(t, "photo.jpg", "photo.png", "bad/empty.jpg", "bad/text.jpg", "bad/truncated.png")
+	outside := copyMedia(t, "anim.gif")
+	if err := os.Symlink(filepath.Join(outside, "anim.gif"), filepath.Join(s.root, "escape.gif")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(s.root, "pipe.jpg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(s.root, "big.jpg")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 5<<20+1); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		req    tasks.UploadRequest
+		reason string
+	}{
+		{"outside the roots", tasks.UploadRequest{Path: filepath.Join(outside, "anim.gif")}, "outside_roots"},
+		{"symlink out of the root", tasks.UploadRequest{Path: filepath.Join(s.root, "escape.gif")}, "symlink_escape"},
+		{"fifo", tasks.UploadRequest{Path: filepath.Join(s.root, "pipe.jpg")}, "not_regular"},
+		{"missing", tasks.UploadRequest{Path: filepath.Join(s.root, "nope.jpg")}, "not_found"},
+		{"traversal", tasks.UploadRequest{Path: s.root + "/../x.jpg"}, "traversal"},
+		{"empty", tasks.UploadRequest{Path: filepath.Join(s.root, "empty.jpg")}, "empty"},
+		{"too large", tasks.UploadRequest{Path: big}, "too_large"},
+		{"text named jpg", tasks.UploadRequest{Path: filepath.Join(s.root, "text.jpg")}, "unsupported_type"},
+		{"truncated", tasks.UploadRequest{Path: filepath.Join(s.root, "truncated.png")}, "corrupt"},
+		{"declared type differs", tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg"), ImageType: "png"}, "type_mismatch"},
+		{"control character in name", tasks.UploadRequest{Path: filepath.Join(s.root, "photo.png"), ImageName: "a\tb"}, "bad_name"},
+		{"pid too long", tasks.UploadRequest{Path: filepath.Join(s.root, "photo.png"), ImagePID: strings.Repeat("9", 17)}, "invalid_request"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := s.client.Enqueue(t.Context(), c.req)
+			var rej *tasks.RejectError
+			if !errors.As(err, &rej) || !errors.Is(err, tasks.ErrRejected) {
+				t.Fatalf("Enqueue = %v, want a RejectError", err)
+			}
+			if rej.Reason != c.reason {
+				t.Errorf("reason = %q, want %q (%v)", rej.Reason, c.reason, err)
+			}
+		})
+	}
+	// Nothing reached Redis.
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.redis.Addr()})
+	defer insp.Close()
+	if qs, err := insp.Queues(); err != nil || len(qs) != 0 {
+		t.Errorf("queues after rejections = %v, %v; want none", qs, err)
+	}
+}
+
+// runServer processes the queue with handler until the test ends.
+func runServer(t *testing.T, redisAddr string, handler asynq.HandlerFunc) {
+	t.Helper()
+	srv := asynq.NewServer(asynq.RedisClientOpt{Addr: redisAddr}, asynq.Config{
+		Concurrency: 2,
+		Queues:      map[string]int{tasks.QueueDefault: 1},
+		LogLevel:    asynq.FatalLevel,
+	})
+	if err := srv.Start(handler); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+}
+
+func TestClientWaitCompletedArchivedAndRequeue(t *testing.T) {
+	t.Parallel()
+	s := setupClient(t, "photo.jpg", "photo.png")
+	ctx := t.Context()
+	failPNG := make(chan bool, 1)
+	failPNG <- true
+	runServer(t, s.redis.Addr(), func(ctx context.Context, task *asynq.Task) error {
+		var p tasks.UploadPayload
+		if err := json.Unmarshal(task.Payload(), &p); err != nil {
+			return err
+		}
+		if p.ImageType == "png" {
+			select {
+			case <-failPNG:
+				return fmt.Errorf("gateway said no: %w", asynq.SkipRetry)
+			default:
+			}
+		}
+		res, _ := json.Marshal(tasks.Result{ImageID: "id-" + p.ImageType, ImageURL: "http://img/" + p.ImageType, SHA256: p.SHA256, Bytes: p.Size, Attempt: 1})
+		_, err := task.ResultWriter().Write(res)
+		return err
+	})
+
+	jpg, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.client.Wait(ctx, jpg.ID)
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if st.State != tasks.StateCompleted || st.Result == nil || st.Result.ImageID != "id-jpg" || st.Result.Bytes != 1353 || st.CompletedAt.IsZero() {
+		t.Fatalf("Wait = %+v (result %+v)", st, st.Result)
+	}
+
+	png, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.png")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.client.Wait(ctx, png.ID)
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if st.State != tasks.StateArchived || !strings.Contains(st.LastError, "gateway said no") || st.Result != nil {
+		t.Fatalf("Wait on a failing task = %+v", st)
+	}
+	// Enqueueing it again reports the archived task; Requeue runs it.
+	again, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.png")})
+	if err != nil || !again.Duplicate || again.State != tasks.StateArchived {
+		t.Fatalf("Enqueue of an archived task = %+v, %v", again, err)
+	}
+	if _, err := s.client.Requeue(ctx, png.ID); err != nil {
+		t.Fatalf("Requeue: %v", err)
+	}
+	st, err = s.client.Wait(ctx, png.ID)
+	if err != nil || st.State != tasks.StateCompleted || st.Result.ImageID != "id-png" {
+		t.Fatalf("Wait after Requeue = %+v, %v", st, err)
+	}
+	if _, err := s.client.Requeue(ctx, "upload:unknown"); !errors.Is(err, tasks.ErrNotFound) {
+		t.Errorf("Requeue(unknown) = %v, want ErrNotFound", err)
+	}
+
+	// Wait gives up with the context.
+	waitCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	block, err := tasks.NewClient(tasks.ClientConfig{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}, Queue: "nobody-listens"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer block.Close()
+	queued, err := block.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := block.Wait(waitCtx, queued.ID); !errors.Is(err, context.DeadlineExceeded) || st.State != tasks.StatePending {
+		t.Errorf("Wait past the deadline = %+v, %v", st, err)
+	}
+}
+
+func TestClientRedisDown(t *testing.T) {
+	t.Parallel()
+	s := setupClient(t, "photo.jpg")
+	s.redis.Kill()
+	ctx := t.Context()
+	if err := s.client.Ping(ctx); !errors.Is(err, tasks.ErrUnavailable) {
+		t.Errorf("Ping = %v, want ErrUnavailable", err)
+	}
+	if _, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg")}); !errors.Is(err, tasks.ErrUnavailable) {
+		t.Errorf("Enqueue = %v, want ErrUnavailable", err)
+	}
+	if _, err := s.client.Lookup(ctx, "x"); !errors.Is(err, tasks.ErrUnavailable) {
+		t.Errorf("Lookup = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestNewClientConfigErrors(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	cases := map[string]tasks.ClientConfig{
+		"no roots":      {},
+		"missing root":  {MediaRoots: []string{filepath.Join(root, "nope")}},
+		"bad redis url": {MediaRoots: []string{root}, RedisURL: "http://user:hunter2@host/"},
+	}
+	for name, cfg := range cases {
+		_, err := tasks.NewClient(cfg)
+		if !errors.Is(err, tasks.ErrClientConfig) {
+			t.Errorf("%s: NewClient = %v, want ErrClientConfig", name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: error leaks the Redis password: %v", name, err)
+		}
+	}
+}
