@@ -1,0 +1,554 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/tasks"
+)
+
+// Errors of [Run]. Besides these, Run returns ctx's error when it is
+// interrupted, and errors matching tasks.ErrUnavailable when Redis fails.
+var (
+	// ErrConfig: the configuration is unusable (bad pattern, no paths...).
+	ErrConfig = errors.New("importer: invalid configuration")
+)
+
+// Config configures an import. Zero values take the documented defaults.
+type Config struct {
+	// Client queues and looks up tasks and checks files; its media roots
+	// decide which files may be imported. Required.
+	Client *tasks.Client
+	// Paths are the files and directories to import (directories are
+	// walked recursively, symbolic links are never followed). Required.
+	Paths []string
+	// Filter selects files by include/exclude patterns and hidden names.
+	Filter Filter
+	// Name chooses each file's image_name. Default [NameBase].
+	Name NameRule
+	// ImageType, ImagePID and AppAuthToken are given to every file; an
+	// empty ImageType means "detect from the content".
+	ImageType    string
+	ImagePID     string
+	AppAuthToken string
+	// DryRun checks every file and looks its task up, but queues nothing.
+	DryRun bool
+	// Wait blocks after queueing until every task of the import is
+	// completed or archived; the manifest then holds the final results.
+	Wait bool
+	// RequeueFailed runs archived (failed) tasks of the import again.
+	RequeueFailed bool
+	// Workers is the number of file checking and hashing goroutines.
+	// Default runtime.NumCPU().
+	Workers int
+	// Enqueuers is the number of goroutines talking to Redis (queueing, and
+	// looking tasks up while waiting). Default 8.
+	Enqueuers int
+	// NoPreCount turns off the concurrent pre-count of files and bytes;
+	// totals are then unknown until the walk ends.
+	NoPreCount bool
+	// Manifest receives one JSON line per file ([Row]). Optional.
+	Manifest io.Writer
+	// OnRow is called with every row as it is written to the manifest,
+	// from a single goroutine. Optional.
+	OnRow func(Row)
+	// Output receives a line for every rejected or failed file, and the
+	// progress display. Optional (nil: silent).
+	Output io.Writer
+	// Progress selects the progress display on Output. Default
+	// [ProgressNone].
+	Progress ProgressMode
+	// TerminalWidth is the width of the live line. Default 100.
+	TerminalWidth int
+	// ProgressInterval is the time between progress updates. Default 2s
+	// for plain lines and 200ms for a terminal.
+	ProgressInterval time.Duration
+	// PollInterval is the time between two looks at the tasks waited for.
+	// Default 500ms.
+	PollInterval time.Duration
+	// Logger receives debug records. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Summary is the outcome of an import.
+type Summary struct {
+	// Files and Bytes count the files reported (every state).
+	Files, Bytes int64
+	// Per-state counts, as in the manifest.
+	Queued, Pending, Completed, Failed, Rejected, WouldQueue int64
+	// Elapsed is the run time.
+	Elapsed time.Duration
+}
+
+// OK reports whether nothing was rejected or failed.
+func (s Summary) OK() bool { return s.Rejected == 0 && s.Failed == 0 }
+
+func (s Summary) String() string {
+	str := fmt.Sprintf("%d files (%s) in %s: %d queued, %d pending, %d completed, %d failed, %d rejected",
+		s.Files, HumanBytes(s.Bytes), s.Elapsed.Round(time.Millisecond), s.Queued, s.Pending, s.Completed, s.Failed, s.Rejected)
+	if s.WouldQueue > 0 {
+		str += fmt.Sprintf(", %d would be queued", s.WouldQueue)
+	}
+	return str
+}
+
+func (c *Config) withDefaults() error {
+	if c.Client == nil {
+		return fmt.Errorf("%w: Client is nil", ErrConfig)
+	}
+	if len(c.Paths) == 0 {
+		return fmt.Errorf("%w: no paths to import", ErrConfig)
+	}
+	if err := c.Filter.Validate(); err != nil {
+		return err
+	}
+	if c.Name == "" {
+		c.Name = NameBase
+	}
+	if c.DryRun {
+		c.Wait = false
+	}
+	if _, err := ParseNameRule(string(c.Name)); err != nil {
+		return err
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.Enqueuers <= 0 {
+		c.Enqueuers = 8
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 500 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// run is the state of one import.
+type run struct {
+	cfg Config
+	cnt *counters
+	man *manifest
+	pr  *printer
+
+	failOnce sync.Once
+	failErr  error
+	cancel   context.CancelFunc
+}
+
+// Run imports the files of cfg.Paths: it walks them, checks and hashes each
+// file, queues the ones that pass (unless their task already exists), and
+// with cfg.Wait waits for their results. Rows are written to cfg.Manifest
+// as files are handled (in no particular order), and the manifest is
+// flushed before Run returns, whatever happens.
+//
+// Run returns an error matching [ErrConfig] for a bad configuration,
+// tasks.ErrUnavailable when Redis cannot be used (checked first with a
+// ping), or ctx's error when interrupted; the summary describes what was
+// done until then. Rejected and failed files are not errors: see
+// [Summary.OK].
+func Run(ctx context.Context, cfg Config) (Summary, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return Summary{}, err
+	}
+	r := &run{cfg: cfg, cnt: newCounters(cfg.Now), man: newManifest(cfg.Manifest)}
+	if err := cfg.Client.Ping(ctx); err != nil {
+		return Summary{}, err
+	}
+	if cfg.Output != nil {
+		r.pr = newPrinter(cfg.Output, cfg.Progress, cfg.TerminalWidth, cfg.ProgressInterval, r.cnt.snapshot)
+		r.pr.start()
+	}
+	err := r.run(ctx)
+	r.cnt.phase.Store("done")
+	if r.pr != nil {
+		r.pr.finish()
+	}
+	if ferr := r.man.flush(); err == nil {
+		err = ferr
+	}
+	s := r.cnt.snapshot()
+	sum := Summary{Files: s.Files, Bytes: s.Bytes, Queued: s.Queued, Pending: s.Pending,
+		Completed: s.Completed, Failed: s.Failed, Rejected: s.Rejected, WouldQueue: s.WouldQueue,
+		Elapsed: s.Elapsed}
+	return sum, err
+}
+
+// fail records the first fatal error and stops the pipeline.
+func (r *run) fail(err error) {
+	r.failOnce.Do(func() {
+		r.failErr = err
+		r.cancel()
+	})
+}
+
+// prepared travels from the hashing workers to the enqueuers.
+type prepared struct {
+	p   *tasks.Prepared
+	row Row
+}
+
+func (r *run) run(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	r.cancel = cancel
+
+	if !r.cfg.NoPreCount {
+		go r.preCount(ctx)
+	}
+
+	jobs := make(chan entry, 4*r.cfg.Workers)
+	toEnqueue := make(chan prepared, 4*r.cfg.Enqueuers)
+	rows := make(chan Row, 64)
+
+	var walkErr error
+	go func() {
+		defer close(jobs)
+		walkErr = walk(ctx, r.cfg.Paths, r.cfg.Filter, func(e entry) error {
+			select {
+			case jobs <- e:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+
+	var hashers sync.WaitGroup
+	for range r.cfg.Workers {
+		hashers.Go(func() { r.prepareLoop(ctx, jobs, toEnqueue, rows) })
+	}
+	go func() {
+		hashers.Wait()
+		close(toEnqueue)
+	}()
+
+	var enqueuers sync.WaitGroup
+	for range r.cfg.Enqueuers {
+		enqueuers.Go(func() { r.enqueueLoop(ctx, toEnqueue, rows) })
+	}
+	go func() {
+		enqueuers.Wait()
+		close(rows)
+	}()
+
+	// Rows of tasks still running, by task ID, when waiting.
+	waiting := map[string][]Row{}
+	flush := time.NewTicker(time.Second)
+	defer flush.Stop()
+	for open := true; open; {
+		select {
+		case row, ok := <-rows:
+			if !ok {
+				open = false
+				break
+			}
+			r.cnt.files.Add(1)
+			r.cnt.bytes.Add(row.Size)
+			r.cnt.count(&row)
+			if r.cfg.Wait && (row.State == StateQueued || row.State == StatePending) {
+				if len(waiting[row.TaskID]) == 0 {
+					r.cnt.waiting.Add(1)
+				}
+				waiting[row.TaskID] = append(waiting[row.TaskID], row)
+				continue
+			}
+			r.emit(row)
+		case <-flush.C:
+			_ = r.man.flush()
+		}
+	}
+	// The pipeline has drained; the walker has returned too, because the
+	// hashers only stop once jobs is closed.
+	err := r.failErr
+	if err == nil {
+		err = parent.Err()
+	}
+	if err == nil && walkErr != nil && !errors.Is(walkErr, context.Canceled) {
+		err = walkErr
+	}
+	if err == nil && len(waiting) > 0 {
+		r.cnt.phase.Store("wait")
+		err = r.wait(parent, waiting)
+	}
+	// Whatever is still waited for is reported as it stands.
+	for _, rs := range waiting {
+		for _, row := range rs {
+			r.emit(row)
+		}
+	}
+	return err
+}
+
+func (r *run) emit(row Row) {
+	r.man.write(&row)
+	if r.pr != nil {
+		switch row.State {
+		case StateRejected:
+			r.pr.message(fmt.Sprintf("rejected %s: %s: %s", row.Path, row.Reason, row.Error))
+		case StateFailed:
+			r.pr.message(fmt.Sprintf("failed %s (task %s): %s", row.Path, row.TaskID, row.Error))
+		}
+	}
+	if r.cfg.OnRow != nil {
+		r.cfg.OnRow(row)
+	}
+}
+
+// preCount walks the paths a second time, cheaply (no opening, no
+// hashing), to give the progress display its totals.
+func (r *run) preCount(ctx context.Context) {
+	var files, bytes int64
+	err := walk(ctx, r.cfg.Paths, r.cfg.Filter, func(e entry) error {
+		if e.Err == nil {
+			files++
+			bytes += e.Size
+		}
+		return nil
+	})
+	if err == nil {
+		r.cnt.totalBytes.Store(bytes)
+		r.cnt.totalFiles.Store(files)
+	}
+}
+
+func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- prepared, rows chan<- Row) {
+	send := func(row Row) bool {
+		select {
+		case rows <- row:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for e := range jobs {
+		if ctx.Err() != nil {
+			continue // drain so the walker can finish
+		}
+		row := Row{Path: e.Path, Size: e.Size}
+		if e.Err != nil {
+			row.State = StateRejected
+			row.Reason = "unreadable"
+			if errors.Is(e.Err, fs.ErrNotExist) {
+				row.Reason = "not_found"
+			}
+			row.Error = e.Err.Error()
+			send(row)
+			continue
+		}
+		row.ImageName = r.cfg.Name.Name(e.Rel)
+		p, err := r.cfg.Client.Prepare(ctx, tasks.UploadRequest{
+			Path:         e.Path,
+			ImageName:    row.ImageName,
+			ImageType:    r.cfg.ImageType,
+			ImagePID:     r.cfg.ImagePID,
+			AppAuthToken: r.cfg.AppAuthToken,
+		})
+		if err != nil {
+			var rej *tasks.RejectError
+			if !errors.As(err, &rej) {
+				if ctx.Err() == nil {
+					r.fail(err)
+				}
+				continue
+			}
+			row.State = StateRejected
+			row.Reason = rej.Reason
+			row.Error = rej.Err.Error()
+			send(row)
+			continue
+		}
+		row.Size = p.Payload.Size
+		row.SHA256 = p.Payload.SHA256
+		row.ImageType = p.Payload.ImageType
+		row.TaskID = p.TaskID
+		select {
+		case out <- prepared{p: p, row: row}:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (r *run) enqueueLoop(ctx context.Context, in <-chan prepared, rows chan<- Row) {
+	for item := range in {
+		if ctx.Err() != nil {
+			continue
+		}
+		row, err := r.enqueue(ctx, item)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.fail(err)
+			}
+			continue
+		}
+		select {
+		case rows <- row:
+		case <-ctx.Done():
+			// The task is queued; report it even when interrupted.
+			rows <- row
+		}
+	}
+}
+
+func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
+	row := item.row
+	c := r.cfg.Client
+	if r.cfg.DryRun {
+		st, err := c.Lookup(ctx, item.p.TaskID)
+		if errors.Is(err, tasks.ErrNotFound) {
+			row.State = StateWouldQueue
+			return row, nil
+		}
+		if err != nil {
+			return row, err
+		}
+		row.Duplicate = true
+		applyStatus(&row, st)
+		if row.State == StateFailed && r.cfg.RequeueFailed {
+			row.State = StateWouldQueue
+			row.Requeued = true
+		}
+		return row, nil
+	}
+	enq, err := c.EnqueuePrepared(ctx, item.p)
+	if err != nil {
+		return row, err
+	}
+	row.TaskID = enq.ID
+	if !enq.Duplicate {
+		row.State = StateQueued
+		return row, nil
+	}
+	row.Duplicate = true
+	applyStatus(&row, *enq.Existing)
+	if row.State == StateFailed && r.cfg.RequeueFailed {
+		st, err := c.Requeue(ctx, enq.ID)
+		switch {
+		case err == nil:
+			row.Requeued = true
+			applyStatus(&row, st)
+			if row.State == StatePending {
+				row.State = StateQueued
+			}
+		case errors.Is(err, tasks.ErrUnavailable):
+			return row, err
+		default:
+			// Someone else re-ran it first; report it as it stands.
+			if st, lerr := c.Lookup(ctx, enq.ID); lerr == nil {
+				applyStatus(&row, st)
+			}
+		}
+	}
+	return row, nil
+}
+
+// applyStatus sets a row's state and result from a task's status.
+func applyStatus(row *Row, st tasks.Status) {
+	switch st.State {
+	case tasks.StateCompleted:
+		row.State = StateCompleted
+		row.Error = ""
+		if st.Result != nil {
+			row.ImageID = st.Result.ImageID
+			row.ImageURL = st.Result.ImageURL
+		}
+	case tasks.StateArchived:
+		row.State = StateFailed
+		row.Error = st.LastError
+	default:
+		row.State = StatePending
+		row.Error = st.LastError
+	}
+}
+
+// wait polls the tasks in waiting until each is completed or archived,
+// emitting their rows as they finish; rows left in waiting on return are
+// still unfinished (interrupted or Redis failing).
+func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
+	type answer struct {
+		id  string
+		st  tasks.Status
+		err error
+	}
+	for len(waiting) > 0 {
+		ids := make(chan string)
+		answers := make(chan answer)
+		var wg sync.WaitGroup
+		for range min(r.cfg.Enqueuers, len(waiting)) {
+			wg.Go(func() {
+				for id := range ids {
+					st, err := r.cfg.Client.Lookup(ctx, id)
+					answers <- answer{id, st, err}
+				}
+			})
+		}
+		go func() {
+			defer close(ids)
+			for id := range waiting {
+				select {
+				case ids <- id:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		go func() {
+			wg.Wait()
+			close(answers)
+		}()
+		var firstErr error
+		var finished []answer
+		for a := range answers {
+			switch {
+			case errors.Is(a.err, tasks.ErrNotFound):
+				a.st = tasks.Status{State: tasks.StateArchived, LastError: "task no longer in Redis (deleted, or its retention ran out)"}
+				finished = append(finished, a)
+			case a.err != nil:
+				if firstErr == nil {
+					firstErr = a.err
+				}
+			case a.st.State.Final():
+				finished = append(finished, a)
+			}
+		}
+		for _, a := range finished {
+			for _, row := range waiting[a.id] {
+				from := row.State
+				applyStatus(&row, a.st)
+				r.cnt.settle(from, row.State)
+				r.emit(row)
+			}
+			delete(waiting, a.id)
+			r.cnt.waiting.Add(-1)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if firstErr != nil {
+			return firstErr
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(r.cfg.PollInterval):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package importer
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// State is the outcome of one file in a [Row].
+type State string
+
+// Row states. A run without --wait leaves new files "queued"; with --wait
+// every row that was not rejected ends "completed" or "failed" (or stays
+// "queued"/"pending" when the wait was interrupted).
+const (
+	// StateQueued: this run queued the file's task.
+	StateQueued State = "queued"
+	// StatePending: the task already existed (an earlier run, another file
+	// with the same content, or another application) and has not finished;
+	// it was not queued again. Duplicate is true.
+	StatePending State = "pending"
+	// StateCompleted: the upload succeeded; ImageID and ImageURL are set.
+	StateCompleted State = "completed"
+	// StateFailed: the task was archived after failing (Error holds the
+	// last error), or it vanished from Redis while being waited for.
+	StateFailed State = "failed"
+	// StateRejected: the file failed the local check and was never queued;
+	// Reason and Error say why.
+	StateRejected State = "rejected"
+	// StateWouldQueue: --dry-run only; the file passed the check and would
+	// be queued.
+	StateWouldQueue State = "would-queue"
+)
+
+// Row is one line of the manifest (JSON Lines), describing one file.
+type Row struct {
+	// Path is the file's path as found (the argument joined with the path
+	// below it).
+	Path string `json:"path"`
+	// Size in bytes (0 when the file could not be read).
+	Size int64 `json:"size"`
+	// SHA256 is the lowercase hex digest of the content ("" when rejected
+	// before hashing).
+	SHA256 string `json:"sha256"`
+	// ImageType is the declared or detected type, e.g. "jpg".
+	ImageType string `json:"image_type"`
+	// ImageName is the image_name the task carries.
+	ImageName string `json:"image_name"`
+	// TaskID is the asynq task ID ("" when rejected).
+	TaskID string `json:"task_id"`
+	// State is the outcome; see the State constants.
+	State State `json:"state"`
+	// Duplicate is true when the task already existed before this file
+	// was offered, so nothing new was queued for it.
+	Duplicate bool `json:"duplicate"`
+	// Requeued is true when --requeue-failed ran an archived task again.
+	Requeued bool `json:"requeued,omitempty"`
+	// ImageID and ImageURL are Alipay's answer once completed.
+	ImageID  string `json:"image_id"`
+	ImageURL string `json:"image_url"`
+	// Reason is a stable code for a rejection (e.g. "unsupported_type",
+	// "too_large", "outside_root").
+	Reason string `json:"reason,omitempty"`
+	// Error is a human-readable error ("" on success).
+	Error string `json:"error"`
+}
+
+// manifest writes rows as JSON Lines. It is safe for concurrent use.
+type manifest struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	enc *json.Encoder
+	err error
+}
+
+func newManifest(w io.Writer) *manifest {
+	if w == nil {
+		return nil
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	return &manifest{w: bw, enc: enc}
+}
+
+func (m *manifest) write(r *Row) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return
+	}
+	if err := m.enc.Encode(r); err != nil {
+		m.err = fmt.Errorf("importer: write manifest: %w", err)
+	}
+}
+
+func (m *manifest) flush() error {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	if err := m.w.Flush(); err != nil {
+		m.err = fmt.Errorf("importer: write manifest: %w", err)
+	}
+	return m.err
+}

@@ -1,0 +1,77 @@
+package importer
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxNameRunes is the longest image_name Alipay accepts, in characters.
+const MaxNameRunes = 128
+
+// maxExtRunes bounds the extension kept when a name is shortened; a longer
+// "extension" is treated as part of the stem.
+const maxExtRunes = 16
+
+// NameRule chooses the image_name of each imported file.
+type NameRule string
+
+// Name rules.
+const (
+	// NameBase uses the file's base name, e.g. "front.jpg". The default.
+	NameBase NameRule = "base"
+	// NameRelPath uses the slash-separated path relative to the argument,
+	// e.g. "shop-12/front.jpg" (the base name for a file argument).
+	NameRelPath NameRule = "relpath"
+	// NameStem uses the base name without its extension, e.g. "front".
+	NameStem NameRule = "stem"
+)
+
+// ParseNameRule parses "base", "relpath" or "stem"; empty means [NameBase].
+func ParseNameRule(s string) (NameRule, error) {
+	switch NameRule(s) {
+	case "", NameBase:
+		return NameBase, nil
+	case NameRelPath, NameStem:
+		return NameRule(s), nil
+	}
+	return "", fmt.Errorf("%w: name rule %q (want base, relpath or stem)", ErrConfig, s)
+}
+
+// Name returns the image_name for a file whose path relative to its
+// argument is rel (slash-separated), shortened with [ShortenName].
+func (r NameRule) Name(rel string) string {
+	base := path.Base(rel)
+	var n string
+	switch r {
+	case NameRelPath:
+		n = rel
+	case NameStem:
+		n = strings.TrimSuffix(base, path.Ext(base))
+		if n == "" {
+			n = base
+		}
+	default:
+		n = base
+	}
+	return ShortenName(n, MaxNameRunes)
+}
+
+// ShortenName makes name valid UTF-8 (invalid bytes become U+FFFD) and, if
+// it is longer than max runes, cuts the part before the extension so that
+// the result has exactly max runes and keeps the extension.
+func ShortenName(name string, max int) string {
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	n := utf8.RuneCountInString(name)
+	if n <= max {
+		return name
+	}
+	ext := path.Ext(name)
+	if e := utf8.RuneCountInString(ext); e > maxExtRunes || e >= max || ext == name {
+		ext = ""
+	}
+	stem := []rune(strings.TrimSuffix(name, ext))
+	keep := max - utf8.RuneCountInString(ext)
+	return string(stem[:keep]) + ext
+}

@@ -1,0 +1,174 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// readBatch is how many directory entries the walker reads at a time. The
+// walker never holds more than one batch per open directory level, so its
+// memory does not grow with the size of a directory.
+const readBatch = 256
+
+// entry is one candidate file found by the walker.
+type entry struct {
+	// Path is the file's path as given on the command line joined with the
+	// path inside the argument (not made absolute).
+	Path string
+	// Rel is the slash-separated path relative to the argument; for a file
+	// argument, its base name.
+	Rel string
+	// Size is the size reported by lstat (0 when unknown); used only for the
+	// pre-count.
+	Size int64
+	// Err is set when the entry could not be read (an unreadable directory
+	// or a missing argument); such entries are reported as rejected.
+	Err error
+}
+
+// Filter decides which files and directories the walker visits.
+type Filter struct {
+	// Include keeps only files whose base name or relative path matches
+	// one of the patterns (path.Match syntax). Empty keeps every file.
+	Include []string
+	// Exclude drops files and prunes directories whose base name or
+	// relative path matches one of the patterns.
+	Exclude []string
+	// Hidden visits files and directories whose names begin with a dot;
+	// by default they are skipped.
+	Hidden bool
+}
+
+// Validate reports a malformed pattern.
+func (f Filter) Validate() error {
+	for _, p := range append(append([]string(nil), f.Include...), f.Exclude...) {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("%w: pattern %q: %w", ErrConfig, p, err)
+		}
+	}
+	return nil
+}
+
+func matchAny(patterns []string, base, rel string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, base); ok {
+			return true
+		}
+		if ok, _ := path.Match(p, rel); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// keepDir reports whether a directory below an argument is descended into.
+func (f Filter) keepDir(base, rel string) bool {
+	if !f.Hidden && strings.HasPrefix(base, ".") {
+		return false
+	}
+	return !matchAny(f.Exclude, base, rel)
+}
+
+// keepFile reports whether a file is a candidate. Files named directly on
+// the command line are subject to include and exclude too, but never
+// dropped for being hidden.
+func (f Filter) keepFile(base, rel string, explicit bool) bool {
+	if !explicit && !f.Hidden && strings.HasPrefix(base, ".") {
+		return false
+	}
+	if matchAny(f.Exclude, base, rel) {
+		return false
+	}
+	return len(f.Include) == 0 || matchAny(f.Include, base, rel)
+}
+
+// walk streams the candidate files below each argument to emit, in
+// directory order, stopping when ctx is done or emit returns an error.
+// Directories are read in batches; symbolic links below an argument are
+// reported as files (never followed), so the media root check decides
+// about them.
+func walk(ctx context.Context, args []string, f Filter, emit func(entry) error) error {
+	for _, arg := range args {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Arguments are followed when they are symbolic links (like find
+		// -H); links found below them are not.
+		fi, err := os.Stat(arg)
+		if err != nil {
+			if err := emit(entry{Path: arg, Rel: filepath.Base(arg), Err: err}); err != nil {
+				return err
+			}
+			continue
+		}
+		if !fi.IsDir() {
+			base := filepath.Base(arg)
+			if !f.keepFile(base, base, true) {
+				continue
+			}
+			if err := emit(entry{Path: arg, Rel: base, Size: fi.Size()}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := walkDir(ctx, arg, "", f, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func walkDir(ctx context.Context, dir, rel string, f Filter, emit func(entry) error) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return emit(entry{Path: dir, Rel: rel, Err: fmt.Errorf("read directory: %w", err)})
+	}
+	defer d.Close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ents, rerr := d.ReadDir(readBatch)
+		for _, de := range ents {
+			name := de.Name()
+			p := filepath.Join(dir, name)
+			r := name
+			if rel != "" {
+				r = rel + "/" + name
+			}
+			if de.IsDir() {
+				if !f.keepDir(name, r) {
+					continue
+				}
+				if err := walkDir(ctx, p, r, f, emit); err != nil {
+					return err
+				}
+				continue
+			}
+			if !f.keepFile(name, r, false) {
+				continue
+			}
+			var size int64
+			if de.Type().IsRegular() {
+				if fi, err := de.Info(); err == nil {
+					size = fi.Size()
+				}
+			}
+			if err := emit(entry{Path: p, Rel: r, Size: size}); err != nil {
+				return err
+			}
+		}
+		if errors.Is(rerr, io.EOF) || (rerr == nil && len(ents) == 0) {
+			return nil
+		}
+		if rerr != nil {
+			return emit(entry{Path: dir, Rel: rel, Err: fmt.Errorf("read directory: %w", rerr)})
+		}
+	}
+}
