@@ -1,0 +1,296 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testworker"
+)
+
+const mediaDir = "../../../testdata/media"
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a run.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run runs Main with vars as the whole environment.
+func run(ctx context.Context, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errOut syncBuffer
+	code = Main(ctx, args, Env{
+		Stdout: &out, Stderr: &errOut,
+		Getenv: func(k string) string { return vars[k] },
+	})
+	return code, out.String(), errOut.String()
+}
+
+func copySample(t *testing.T, dir, name, as string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(mediaDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, as)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goodTree is a directory of valid files only.
+func goodTree(t *testing.T) string {
+	dir := t.TempDir()
+	copySample(t, dir, "photo.jpg", "a/photo.jpg")
+	copySample(t, dir, "photo.png", "a/b/photo.png")
+	copySample(t, dir, "clip.mp4", "clip.mp4")
+	return dir
+}
+
+func readManifest(t *testing.T, path string) map[string]importer.Row {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows := map[string]importer.Row{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r importer.Row
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("manifest line %q: %v", sc.Text(), err)
+		}
+		rows[filepath.Base(r.Path)] = r
+	}
+	return rows
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"status", "--help"}, {"serve", "-help"}} {
+		code, out, _ := run(t.Context(), nil, args...)
+		if code != ExitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "Exit status:") {
+			t.Errorf("%q: exit %d, output %q", args, code, out)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := goodTree(t)
+	cases := map[string][]string{
+		"no path":         {},
+		"unknown flag":    {"--colour", dir},
+		"bad name rule":   {"--name", "template", dir},
+		"bad progress":    {"--progress", "fancy", dir},
+		"bad pattern":     {"--include", "[", dir},
+		"bad log level":   {"--log-level", "loud", dir},
+		"missing root":    {"--media-roots", filepath.Join(dir, "nope"), dir},
+		"bad redis url":   {"--redis-url", "http://x", dir},
+		"status, no id":   {"status"},
+		"serve, no token": {"serve", "--media-roots", dir},
+		"serve, no roots": {"serve"},
+		"serve, args":     {"serve", "extra"},
+	}
+	for name, args := range cases {
+		code, _, errOut := run(t.Context(), map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"}, args...)
+		if code != ExitUsage || !strings.Contains(errOut, "enqueue: ") {
+			t.Errorf("%s: exit %d, stderr %q; want %d", name, code, errOut, ExitUsage)
+		}
+	}
+}
+
+func TestRedisUnreachableExits3(t *testing.T) {
+	t.Parallel()
+	dir := goodTree(t)
+	srv := testredis.Start(t)
+	srv.Kill()
+	env := map[string]string{"REDIS_URL": srv.URL()}
+	if code, _, errOut := run(t.Context(), env, dir); code != ExitUnavailable {
+		t.Errorf("import: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := run(t.Context(), env, "status", "upload:x"); code != ExitUnavailable {
+		t.Errorf("status: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestImportExitCodesAndManifest(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t)
+	env := map[string]string{"REDIS_URL": srv.URL()}
+	good := goodTree(t)
+	manifest := filepath.Join(t.TempDir(), "m.jsonl")
+	// Flags may follow the paths.
+	code, _, errOut := run(t.Context(), env, good, "--manifest", manifest, "--progress", "plain")
+	if code != ExitOK {
+		t.Fatalf("good tree: exit %d, stderr %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "3 files") || !strings.Contains(errOut, "3 queued") {
+		t.Errorf("summary missing: %s", errOut)
+	}
+	rows := readManifest(t, manifest)
+	if len(rows) != 3 || rows["photo.png"].State != importer.StateQueued {
+		t.Errorf("manifest = %+v", rows)
+	}
+
+	// A tree with a bad file exits 1 and names it; --include narrows.
+	mixed := goodTree(t)
+	copySample(t, mixed, "bad/text.jpg", "a/text.jpg")
+	code, _, errOut = run(t.Context(), env, "--manifest", manifest, mixed)
+	if code != ExitFailed || !strings.Contains(errOut, "text.jpg: unsupported_type") {
+		t.Errorf("mixed tree: exit %d, stderr %s", code, errOut)
+	}
+	code, _, errOut = run(t.Context(), env, "--manifest", manifest, "--include", "*.png", "--include", "*.mp4", mixed)
+	if code != ExitOK {
+		t.Errorf("--include: exit %d, stderr %s", code, errOut)
+	}
+	if rows := readManifest(t, manifest); len(rows) != 2 || rows["photo.png"].State != importer.StatePending {
+		t.Errorf("--include manifest = %+v", rows)
+	}
+	// --exclude of the directory holding the bad file, and a dry run.
+	code, stdout, errOut := run(t.Context(), env, "--manifest", "-", "--exclude", "a", "--dry-run", mixed)
+	if code != ExitOK || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, `"state":"pending"`) {
+		t.Errorf("--exclude --dry-run: exit %d, stdout %s, stderr %s", code, stdout, errOut)
+	}
+}
+
+func TestWaitAndStatus(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t)
+	dir := goodTree(t)
+	testworker.Start(t, testworker.Config{RedisURL: srv.URL(), MediaRoots: []string{dir}})
+	env := map[string]string{"REDIS_URL": srv.URL(), "MEDIA_ROOTS": dir}
+	manifest := filepath.Join(t.TempDir(), "m.jsonl")
+	code, _, errOut := run(t.Context(), env, "--wait", "--poll", "20ms", "--manifest", manifest, dir)
+	if code != ExitOK {
+		t.Fatalf("--wait: exit %d, stderr %s", code, errOut)
+	}
+	rows := readManifest(t, manifest)
+	var ids []string
+	for name, r := range rows {
+		if r.State != importer.StateCompleted || r.ImageID == "" {
+			t.Errorf("%s: %+v", name, r)
+		}
+		ids = append(ids, r.TaskID)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("%d rows", len(ids))
+	}
+
+	code, out, errOut := run(t.Context(), env, append([]string{"status"}, ids...)...)
+	if code != ExitOK || !strings.HasPrefix(out, "TASK ID") || strings.Count(out, "completed") != 3 || !strings.Contains(out, rows["clip.mp4"].ImageID) {
+		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = run(t.Context(), env, "status", "--json", ids[0], "upload:unknown")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != ExitFailed || len(lines) != 2 || !strings.Contains(lines[0], `"state":"completed"`) || !strings.Contains(lines[1], `"state":"not_found"`) {
+		t.Errorf("status --json: exit %d\n%s", code, out)
+	}
+}
+
+func TestInterruptExits130WithManifest(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t)
+	dir := goodTree(t)
+	env := map[string]string{"REDIS_URL": srv.URL()}
+	manifest := filepath.Join(t.TempDir(), "m.jsonl")
+	ctx, cancel := context.WithCancel(t.Context())
+	var errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"--wait", "--poll", "20ms", "--progress", "plain", "--manifest", manifest, dir},
+			Env{Stdout: io.Discard, Stderr: &errOut, Getenv: func(k string) string { return env[k] }})
+	}()
+	// No worker runs, so the import ends up waiting; interrupt it then.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(errOut.String(), "wait:") {
+		if time.Now().After(deadline) {
+			t.Fatalf("never reached the wait phase; stderr %s", errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != ExitInterrupted {
+		t.Errorf("exit %d, want %d", code, ExitInterrupted)
+	}
+	if !strings.Contains(errOut.String(), "3 files") || !strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("stderr lacks the summary: %s", errOut.String())
+	}
+	rows := readManifest(t, manifest)
+	if len(rows) != 3 || rows["clip.mp4"].State != importer.StateQueued {
+		t.Errorf("manifest after interrupt = %+v", rows)
+	}
+}
+
+func TestServe(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t)
+	root := t.TempDir()
+	copySample(t, root, "photo.jpg", "photo.jpg")
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("file-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := serveFlags{listen: "127.0.0.1:0", tokenFile: tokenFile}
+	f.redisURL, f.mediaRoots, f.queue, f.logLevel, f.logFormat = srv.URL(), root, "default", "warn", "text"
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- serve(ctx, f, Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-errc:
+		t.Fatalf("serve: %v", err)
+	}
+	body := fmt.Sprintf(`{"path":%q}`, filepath.Join(root, "photo.jpg"))
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/uploads", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer file-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("POST: %d", resp.StatusCode)
+	}
+	// The default spool directory is created inside the first root.
+	if fi, err := os.Stat(filepath.Join(root, ".enqueue-spool")); err != nil || !fi.IsDir() {
+		t.Errorf("spool dir: %v", err)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Errorf("serve after shutdown: %v", err)
+	}
+}

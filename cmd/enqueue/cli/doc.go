@@ -1,0 +1,22 @@
+// Package cli is the enqueue command: bulk import (enqueue PATH...), task
+// status (enqueue status ID...) and the HTTP enqueue API (enqueue serve).
+//
+// [Main] takes the arguments, the output streams and the environment, and
+// returns the exit status instead of exiting, so the whole command can be
+// tested in-process. Cancelling its context is an interrupt: the import
+// stops taking files, flushes the manifest, prints its summary and returns
+// [ExitInterrupted]; the server shuts down gracefully.
+//
+// Exit statuses: [ExitOK] (0) when everything requested succeeded,
+// [ExitFailed] (1) when some files were rejected or failed (for status:
+// some task IDs are unknown), [ExitUsage] (2) for a bad command line or
+// configuration, [ExitUnavailable] (3) when Redis cannot be reached, and
+// [ExitInterrupted] (130).
+//
+// Configuration comes from flags, each mirrored by an environment
+// variable: REDIS_URL, MEDIA_ROOTS (':'-separated, as for the worker),
+// ENQUEUE_QUEUE, LOG_LEVEL, LOG_FORMAT, APP_AUTH_TOKEN (import),
+// ENQUEUE_API_TOKEN, ENQUEUE_LISTEN and ENQUEUE_SPOOL_DIR (serve). Secrets
+// are read from the environment or from files, never from flag values,
+// which other users can see in the process list.
+package cli

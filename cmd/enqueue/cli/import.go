@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/importer"
+)
+
+const usageText = `Usage:
+  enqueue [flags] PATH...        queue uploads of files and directories (recursive)
+  enqueue status [--json] ID...  show the state and result of tasks
+  enqueue serve [flags]          run the HTTP enqueue API
+  enqueue help                   show this help
+
+Import: every file is checked locally (media root, size, real type,
+structure) and hashed; files that pass are queued unless their task already
+exists (same content for the same merchant). Rejected files are reported
+with their reason and never queued. Files and directories whose names begin
+with '.' are skipped unless --hidden is given.
+
+Import flags (flags may come before or after the paths):
+  --include GLOB        import only files whose base name or path relative to
+                        the argument matches GLOB (repeatable)
+  --exclude GLOB        skip files and directories matching GLOB (repeatable)
+  --hidden              include names beginning with '.'
+  --name RULE           image_name: base (file name, default), relpath (path
+                        relative to the argument) or stem (name without
+                        extension); cut to 128 characters keeping the extension
+  --image-type TYPE     declare image_type for every file (default: detected)
+  --image-pid PID       image_pid for every file
+  --app-auth-token-file FILE
+                        read the merchant app_auth_token from FILE
+                        (env APP_AUTH_TOKEN)
+  --dry-run             check and look up every file, queue nothing
+  --wait                wait until every task is completed or archived
+  --requeue-failed      run archived (failed) tasks of these files again
+  --manifest FILE       write one JSON line per file to FILE ('-' = stdout)
+  --progress MODE       auto (bar on a terminal, else plain lines), bar,
+                        plain or none (default auto)
+  --no-count            skip the pre-count of files (totals shown as '?')
+  --workers N           checking/hashing workers (default: number of CPUs)
+  --enqueuers N         concurrent Redis calls (default 8)
+  --poll DURATION       how often --wait looks at the tasks (default 500ms)
+
+Common flags:
+  --redis-url URL       Redis (env REDIS_URL, default redis://127.0.0.1:6379/0)
+  --media-roots DIRS    ':'-separated directories files must lie in (env
+                        MEDIA_ROOTS; import default: the directories given,
+                        and the directory of each file given)
+  --queue NAME          queue (env ENQUEUE_QUEUE, default "default")
+  --log-level LEVEL     debug, info, warn or error (env LOG_LEVEL, default warn)
+  --log-format FORMAT   text or json (env LOG_FORMAT, default text)
+
+Status flags:
+  --json                print one JSON object per task instead of a table
+
+Serve flags:
+  --listen ADDR         listen address (env ENQUEUE_LISTEN, default 127.0.0.1:8080)
+  --token-file FILE     bearer token file (default: env ENQUEUE_API_TOKEN)
+  --spool-dir DIR       where uploaded files are stored; must be inside a media
+                        root (env ENQUEUE_SPOOL_DIR, default
+                        <first media root>/.enqueue-spool)
+
+Manifest states: queued, pending (already queued earlier, not finished),
+completed, failed (archived), rejected, would-queue (--dry-run).
+
+Exit status:
+  0    everything requested succeeded
+  1    some files were rejected or failed (status: some IDs unknown)
+  2    usage or configuration error
+  3    Redis unreachable
+  130  interrupted
+`
+
+type importFlags struct {
+	common
+	include, exclude stringList
+	hidden           bool
+	name             string
+	imageType        string
+	imagePID         string
+	tokenFile        string
+	dryRun           bool
+	wait             bool
+	requeueFailed    bool
+	manifest         string
+	progress         string
+	noCount          bool
+	workers          int
+	enqueuers        int
+	poll             time.Duration
+}
+
+func newFlagSet(name string, env Env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func runImport(ctx context.Context, args []string, env Env) int {
+	var f importFlags
+	fs := newFlagSet("enqueue", env)
+	f.common.register(fs, env)
+	fs.Var(&f.include, "include", "")
+	fs.Var(&f.exclude, "exclude", "")
+	fs.BoolVar(&f.hidden, "hidden", false, "")
+	fs.StringVar(&f.name, "name", "base", "")
+	fs.StringVar(&f.imageType, "image-type", "", "")
+	fs.StringVar(&f.imagePID, "image-pid", "", "")
+	fs.StringVar(&f.tokenFile, "app-auth-token-file", "", "")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "")
+	fs.BoolVar(&f.wait, "wait", false, "")
+	fs.BoolVar(&f.requeueFailed, "requeue-failed", false, "")
+	fs.StringVar(&f.manifest, "manifest", "", "")
+	fs.StringVar(&f.progress, "progress", "auto", "")
+	fs.BoolVar(&f.noCount, "no-count", false, "")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "")
+	fs.IntVar(&f.enqueuers, "enqueuers", 8, "")
+	fs.DurationVar(&f.poll, "poll", 500*time.Millisecond, "")
+	paths, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, usageText)
+		return ExitOK
+	}
+	if err != nil {
+		return exitFor(usageError{err.Error()}, env)
+	}
+	if len(paths) == 0 {
+		return exitFor(usagef("no PATH given"), env)
+	}
+	code, err := doImport(ctx, f, paths, env)
+	if err != nil {
+		return exitFor(err, env)
+	}
+	return code
+}
+
+func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int, error) {
+	log, err := f.logger(env.Stderr)
+	if err != nil {
+		return 0, err
+	}
+	rule, err := importer.ParseNameRule(f.name)
+	if err != nil {
+		return 0, usageError{err.Error()}
+	}
+	var mode importer.ProgressMode
+	switch f.progress {
+	case "auto":
+		mode = importer.ProgressPlain
+		if env.IsTerminal(env.Stderr) {
+			mode = importer.ProgressBar
+		}
+	case "bar":
+		mode = importer.ProgressBar
+	case "plain":
+		mode = importer.ProgressPlain
+	case "none":
+		mode = importer.ProgressNone
+	default:
+		return 0, usagef("--progress: %q is not auto, bar, plain or none", f.progress)
+	}
+	if f.workers < 1 || f.enqueuers < 1 || f.poll <= 0 {
+		return 0, usagef("--workers, --enqueuers and --poll must be positive")
+	}
+	token := env.Getenv("APP_AUTH_TOKEN")
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return 0, usagef("--app-auth-token-file: %v", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	roots, err := f.roots(dirsOf(paths))
+	if err != nil {
+		return 0, err
+	}
+	client, err := f.client(roots, log, f.poll)
+	if err != nil {
+		return 0, err
+	}
+	defer client.Close()
+
+	var manifest io.Writer
+	switch f.manifest {
+	case "":
+	case "-":
+		manifest = env.Stdout
+	default:
+		mf, err := os.Create(f.manifest)
+		if err != nil {
+			return 0, usagef("--manifest: %v", err)
+		}
+		defer mf.Close()
+		manifest = mf
+	}
+
+	sum, err := importer.Run(ctx, importer.Config{
+		Client:        client,
+		Paths:         paths,
+		Filter:        importer.Filter{Include: f.include, Exclude: f.exclude, Hidden: f.hidden},
+		Name:          rule,
+		ImageType:     f.imageType,
+		ImagePID:      f.imagePID,
+		AppAuthToken:  token,
+		DryRun:        f.dryRun,
+		Wait:          f.wait,
+		RequeueFailed: f.requeueFailed,
+		Workers:       f.workers,
+		Enqueuers:     f.enqueuers,
+		NoPreCount:    f.noCount,
+		Manifest:      manifest,
+		Output:        env.Stderr,
+		Progress:      mode,
+		TerminalWidth: env.TerminalWidth(env.Stderr),
+		PollInterval:  f.poll,
+		Logger:        log,
+	})
+	if sum.Files > 0 || err == nil {
+		fmt.Fprintf(env.Stderr, "enqueue: %s\n", sum)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !sum.OK() {
+		return ExitFailed, nil
+	}
+	return ExitOK, nil
+}
