@@ -1,8 +1,10 @@
 package tasks_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -44,4 +46,33 @@ func ExampleTaskID() {
 	id := tasks.TaskID(p)
 	fmt.Println(strings.HasPrefix(id, "upload:"+p.SHA256+":"), strings.Contains(id, p.AppAuthToken))
 	// Output: true false
+}
+
+func ExampleRetryPolicy_Delay() {
+	p := tasks.RetryPolicy{BaseDelay: 10 * time.Second, MaxDelay: time.Minute, ThrottleDelay: 2 * time.Minute, Jitter: -1}
+	transient := errors.New("alipay 20000 Service Currently Unavailable")
+	for n := 0; n < 4; n++ {
+		fmt.Println(n, p.Delay(n, transient, nil))
+	}
+	// Throttling waits its own delay whatever the retry count.
+	fmt.Println("throttled", p.Delay(3, &tasks.ThrottledError{Err: errors.New("alipay 40005")}, nil))
+	// Output:
+	// 0 10s
+	// 1 20s
+	// 2 40s
+	// 3 1m0s
+	// throttled 2m0s
+}
+
+func ExampleIsFailure() {
+	throttled := &tasks.ThrottledError{Err: errors.New("alipay 40005 Call Limited")}
+	fmt.Println(tasks.IsFailure(throttled), tasks.IsFailure(errors.New("connection reset")))
+	// Output: false true
+}
+
+func ExampleFormatPayload() {
+	payload := []byte(`{"version":1,"path":"/srv/media/a.jpg","image_name":"a","app_auth_token":"202401BBsecret","sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","size":5}`)
+	fmt.Println(tasks.FormatPayload(tasks.TypeUpload, payload))
+	// Output:
+	// {"app_auth_token":"[redacted]","image_name":"a","path":"/srv/media/a.jpg","sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","size":5,"version":1}
 }

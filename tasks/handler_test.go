@@ -113,7 +113,11 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { t.Log("handler logs:\n" + b.logs.String()) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("handler logs:\n" + b.logs.String())
+		}
+	})
 	return b
 }
 

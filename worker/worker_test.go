@@ -3,9 +3,11 @@ package worker
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -232,7 +234,8 @@ func TestFaultPolicy(t *testing.T) {
 
 func TestThrottlingDoesNotSpendRetries(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t)
+	obs := &countingObserver{}
+	e := startEnv(t, envOptions{config: func(c *Config) { c.Observer = obs }})
 	if err := e.gw.Faults().Next(alipaytest.FaultThrottled, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +251,31 @@ func TestThrottlingDoesNotSpendRetries(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "throttled") {
 		t.Error("throttling was not logged")
 	}
+	if got := obs.String(); got != "throttled=3 success=1 retrying=0 rejected=0" {
+		t.Errorf("observer saw %s", got)
+	}
+}
+
+// countingObserver is a tasks.Observer that counts.
+type countingObserver struct {
+	mu                                   sync.Mutex
+	throttled, success, retrying, reject int
+}
+
+func (o *countingObserver) UploadFinished(outcome, _ string, _ int64, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if outcome == tasks.OutcomeSuccess {
+		o.success++
+	}
+}
+func (o *countingObserver) Retrying(string) { o.mu.Lock(); o.retrying++; o.mu.Unlock() }
+func (o *countingObserver) Throttled()      { o.mu.Lock(); o.throttled++; o.mu.Unlock() }
+func (o *countingObserver) Rejected(string) { o.mu.Lock(); o.reject++; o.mu.Unlock() }
+func (o *countingObserver) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return fmt.Sprintf("throttled=%d success=%d retrying=%d rejected=%d", o.throttled, o.success, o.retrying, o.reject)
 }
 
 func TestDuplicateTaskIDIsRejected(t *testing.T) {
