@@ -50,6 +50,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		fmt.Fprintf(stderr, "worker: unexpected argument %q (see -help)\n", fs.Arg(0))
 		return ExitUsage
 	}
+	var httpSetup mainHTTP
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	lookup := func(name string) string {
@@ -60,6 +61,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 	}
 
 	cfg, err := ConfigFromEnv(lookup)
+	if err == nil {
+		httpSetup, err = prepareHTTP(&cfg, lookup) // HTTP_ADDR, DASHBOARD_*; see http.go
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n(see -help for every setting)\n", err)
 		return ExitUsage
@@ -80,7 +84,13 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		logger.Error("worker cannot start", "err", err.Error())
 		return ExitFailed
 	}
+	hs, err := httpSetup.server(w)
+	if err != nil {
+		logger.Error("HTTP server cannot start", "err", err.Error())
+		return ExitFailed
+	}
 	if *checkOnly {
+		httpSetup.close(hs)
 		logger.Info("start-up checks passed")
 		return ExitOK
 	}
@@ -91,7 +101,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		<-ctx.Done()
 		stop() // a second signal now terminates the process
 	}()
-	if err := w.Run(ctx); err != nil {
+	if err := w.RunWithHTTP(ctx, hs); err != nil {
 		logger.Error("worker failed", "err", err.Error())
 		return ExitFailed
 	}

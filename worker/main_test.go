@@ -75,6 +75,7 @@ func TestMainRunsUntilCancelled(t *testing.T) {
 		"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
 		"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
 		"MEDIA_ROOTS":             cfg.MediaRoots[0],
+		"HTTP_ADDR":               "127.0.0.1:0", // not the default port, which a running demo may hold
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // already cancelled: start, then shut down at once

@@ -1,0 +1,192 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/dashboard"
+	"github.com/storemedia/alipay-media-worker/internal/promtext"
+	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/metrics"
+)
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRunWithHTTP runs a worker with its HTTP server, uploads one file and
+// reads the dashboard, the metrics and the probes.
+func TestRunWithHTTP(t *testing.T) {
+	t.Parallel()
+	uploads := metrics.NewUploads()
+	e := startEnv(t, envOptions{noStart: true, config: func(c *Config) { c.Observer = uploads }})
+	w, err := New(e.cfg, slog.New(slog.NewTextHandler(e.logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := w.NewHTTPServer(dashboard.Config{Addr: "127.0.0.1:0"}, uploads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSuffix(hs.URL(), "monitoring/")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.RunWithHTTP(ctx, hs) }()
+
+	path := e.file(t, "front.png", pngOf(t, 1))
+	p := payloadFor(t, path)
+	info := e.wait(t, e.enqueue(t, p))
+	res := result(t, info)
+
+	f, err := promtext.Scrape(nil, base+"metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"alipay_media_uploads_total", []string{"outcome", "success"}, 1},
+		{"alipay_media_upload_bytes_total", nil, float64(p.Size)},
+		{"alipay_media_upload_duration_seconds", []string{"outcome", "success"}, 1},
+		{"asynq_queue_tasks", []string{"queue", "default", "state", "completed"}, 1},
+		{"asynq_inspector_up", nil, 1},
+	} {
+		if got, err := f.Value(c.name, c.labels...); err != nil || got != c.want {
+			t.Errorf("%s%q = %v, %v; want %v", c.name, c.labels, got, err, c.want)
+		}
+	}
+	code, body := httpGet(t, hs.URL()+"api/queues/default/completed_tasks")
+	if code != http.StatusOK || !strings.Contains(body, res.ImageID) {
+		t.Errorf("dashboard completed list: %d %s; want it to show %s", code, body, res.ImageID)
+	}
+	code, body = httpGet(t, base+"readyz")
+	var ready dashboard.ReadyBody
+	if err := json.Unmarshal([]byte(body), &ready); err != nil || code != http.StatusOK || len(ready.Checks) != 2 || ready.Checks[1].Name != "gateway" {
+		t.Errorf("/readyz = %d %s", code, body)
+	}
+	if code, _ := httpGet(t, base+"healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d", code)
+	}
+	if code, _ := httpGet(t, base); code != http.StatusFound {
+		t.Errorf("/ = %d, want a redirect to the dashboard", code)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("RunWithHTTP: %v", err)
+	}
+	if _, err := http.Get(base + "healthz"); err == nil {
+		t.Error("HTTP server still answers after RunWithHTTP returned")
+	}
+}
+
+func TestRunWithHTTPFailsWhenAddressTaken(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{noStart: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	w, err := New(e.cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := w.NewHTTPServer(dashboard.Config{Addr: ln.Addr().String()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.RunWithHTTP(context.Background(), hs)
+	if err == nil || !strings.Contains(err.Error(), "HTTP_ADDR") {
+		t.Fatalf("RunWithHTTP on a taken address = %v, want an error naming HTTP_ADDR", err)
+	}
+}
+
+func TestGatewayConfiguredCheck(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{AppID: "2021", GatewayURL: "https://openapi.alipay.com/gateway.do"}, ""},
+		{Config{AppID: "", GatewayURL: "https://openapi.alipay.com/gateway.do"}, "ALIPAY_APP_ID"},
+		{Config{AppID: "2021", GatewayURL: "ftp://example.test/"}, "ALIPAY_GATEWAY_URL"},
+		{Config{AppID: "2021", GatewayURL: "/gateway.do"}, "ALIPAY_GATEWAY_URL"},
+	} {
+		err := (&Worker{cfg: c.cfg}).gatewayConfigured(context.Background())
+		if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+// TestMainHTTPSettings checks the HTTP settings as the worker command reads
+// them.
+func TestMainHTTPSettings(t *testing.T) {
+	t.Parallel()
+	rs := testredis.Start(t)
+	gw := alipaytest.Start(t, alipaytest.Config{})
+	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
+	env := func(extra ...string) func(string) string {
+		m := map[string]string{
+			"REDIS_URL":               cfg.RedisURL,
+			"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
+			"ALIPAY_APP_ID":           cfg.AppID,
+			"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
+			"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
+			"MEDIA_ROOTS":             cfg.MediaRoots[0],
+		}
+		for i := 0; i < len(extra); i += 2 {
+			m[extra[i]] = extra[i+1]
+		}
+		return envOf(m)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		env  func(string) string
+		code int
+		want string
+	}{
+		{"open address without auth", []string{"-check"}, env("HTTP_ADDR", "0.0.0.0:0"), ExitFailed, "DASHBOARD_USER"},
+		{"flag wins", []string{"-check", "-http-addr", "0.0.0.0:0"}, env(), ExitFailed, "DASHBOARD_INSECURE=true"},
+		{"open address with auth", []string{"-check"}, env("HTTP_ADDR", "0.0.0.0:0", "DASHBOARD_USER", "ops", "DASHBOARD_PASSWORD", "pw"), ExitOK, "start-up checks passed"},
+		{"forced open address", []string{"-check"}, env("HTTP_ADDR", "0.0.0.0:0", "DASHBOARD_INSECURE", "true"), ExitOK, "start-up checks passed"},
+		{"off", []string{"-check"}, env("HTTP_ADDR", "off"), ExitOK, "start-up checks passed"},
+		{"bad boolean", []string{"-check"}, env("DASHBOARD_READONLY", "maybe"), ExitUsage, "DASHBOARD_READONLY"},
+		{"user without password", []string{"-check"}, env("DASHBOARD_USER", "ops"), ExitFailed, "DASHBOARD_PASSWORD"},
+	} {
+		var out syncBuffer
+		if code := Main(context.Background(), c.args, c.env, &out); code != c.code || !strings.Contains(out.String(), c.want) {
+			t.Errorf("%s: exit %d (want %d), output lacks %q:\n%s", c.name, code, c.code, c.want, out.String())
+		}
+	}
+}
+
+func TestHTTPServerDisabled(t *testing.T) {
+	t.Parallel()
+	hs, err := (&Worker{}).NewHTTPServer(dashboard.Config{Disabled: true}, nil)
+	if hs != nil || err != nil {
+		t.Fatalf("NewHTTPServer(Disabled) = %v, %v; want nil, nil", hs, err)
+	}
+}
