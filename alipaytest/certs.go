@@ -18,8 +18,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
-// Certs is a certificate set for certificate mode, built around a [Keys]
-// set: a root CA, the app certificate (holding the app public key) and the
+// Certs is a certificate set for certificate mode: a root CA, the app certificate (holding the app public key) and the
 // "Alipay" certificate (holding the gateway public key), both issued by the
 // root. Like Alipay's real root bundle, RootBundlePEM also holds a second,
 // ECDSA-signed root that alipay_root_cert_sn must skip.
@@ -41,8 +40,9 @@ type Certs struct {
 	AlipayCertSN string
 }
 
-// GenerateCerts issues a fresh [Certs] set for k.
-func GenerateCerts(k *Keys) (*Certs, error) {
+// GenerateCerts issues a fresh [Certs] set: a new root CA, an app
+// certificate for appKey and an Alipay certificate for gatewayKey.
+func GenerateCerts(appKey, gatewayKey *rsa.PublicKey) (*Certs, error) {
 	rootKey, err := rsa.GenerateKey(rand.Reader, KeyBits)
 	if err != nil {
 		return nil, fmt.Errorf("alipaytest: generate root key: %w", err)
@@ -111,14 +111,14 @@ func GenerateCerts(k *Keys) (*Certs, error) {
 		func() error {
 			t, err := tmpl("alipaytest app", false)
 			if err == nil {
-				c.App, c.AppCertPEM, err = issue(t, c.Root, &k.App.PublicKey, rootKey)
+				c.App, c.AppCertPEM, err = issue(t, c.Root, appKey, rootKey)
 			}
 			return err
 		},
 		func() error {
 			t, err := tmpl("alipaytest gateway", false)
 			if err == nil {
-				c.Alipay, c.AlipayCertPEM, err = issue(t, c.Root, &k.Gateway.PublicKey, rootKey)
+				c.Alipay, c.AlipayCertPEM, err = issue(t, c.Root, gatewayKey, rootKey)
 			}
 			return err
 		},
@@ -137,7 +137,10 @@ func GenerateCerts(k *Keys) (*Certs, error) {
 	return c, nil
 }
 
-var testCerts = sync.OnceValues(func() (*Certs, error) { return GenerateCerts(TestKeys()) })
+var testCerts = sync.OnceValues(func() (*Certs, error) {
+	k := TestKeys()
+	return GenerateCerts(&k.App.PublicKey, &k.Gateway.PublicKey)
+})
 
 // TestCerts returns a [Certs] set for [TestKeys], generated once per
 // process. It panics if the certificates cannot be generated.

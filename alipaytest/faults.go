@@ -90,6 +90,15 @@ type FaultSettings struct {
 	Specs []string `json:"specs,omitempty"`
 }
 
+// String returns the settings as compact JSON.
+func (s FaultSettings) String() string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Sprintf("%#v", s)
+	}
+	return string(b)
+}
+
 // Duration is a time.Duration that encodes to JSON as a string like "1.5s"
 // and decodes from such a string or from a number of nanoseconds.
 type Duration time.Duration

@@ -1,0 +1,402 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/sign"
+)
+
+// Options are the command's settings, as parsed from its flags.
+type Options struct {
+	Listen           string
+	AppID            string
+	KeysDir          string
+	AppPublicKey     string
+	GatewayKey       string
+	GatewayPublicKey string
+	CertMode         bool
+	AppCert          string
+	RootCert         string
+	GatewayCert      string
+	Faults           []string
+	SlowDelay        time.Duration
+	MaxFileSize      int64
+	MaxSkew          time.Duration
+	Types            string
+	ImageURLBase     string
+	LegacyErrors     string
+	AppAuthTokens    []string
+	Seed             int64
+	LogFormat        string
+	LogLevel         string
+	ShutdownTimeout  time.Duration
+}
+
+type listFlag struct{ values *[]string }
+
+func (l listFlag) String() string {
+	if l.values == nil {
+		return ""
+	}
+	return strings.Join(*l.values, " ")
+}
+
+func (l listFlag) Set(v string) error {
+	*l.values = append(*l.values, v)
+	return nil
+}
+
+// Parse parses the command line. Usage and flag errors go to stderr.
+func Parse(args []string, stderr io.Writer) (Options, error) {
+	var o Options
+	fl := flag.NewFlagSet("alipay-emulator", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.StringVar(&o.Listen, "listen", "127.0.0.1:9090", "listen `address` (port 0 picks a free one)")
+	fl.StringVar(&o.AppID, "app-id", alipaytest.TestAppID, "the only app_id accepted")
+	fl.StringVar(&o.KeysDir, "keys-dir", "", "`directory` of a test key set; missing keys (and certificates with -cert-mode) are generated there")
+	fl.StringVar(&o.AppPublicKey, "app-public-key", "", "app public key `file` (PEM, Base64 or certificate); overrides -keys-dir")
+	fl.StringVar(&o.GatewayKey, "gateway-key", "", "gateway private key `file`, generated if missing; overrides -keys-dir")
+	fl.StringVar(&o.GatewayPublicKey, "gateway-public-key", "", "`file` the gateway public key is written to (default: next to the private key, "+alipaytest.GatewayPublicKeyFile+")")
+	fl.BoolVar(&o.CertMode, "cert-mode", false, "certificate mode with the certificates of -keys-dir (generated if missing)")
+	fl.StringVar(&o.AppCert, "app-cert", "", "certificate mode: app certificate `file` (its key verifies requests)")
+	fl.StringVar(&o.RootCert, "root-cert", "", "certificate mode: Alipay root certificate bundle `file`")
+	fl.StringVar(&o.GatewayCert, "gateway-cert", "", "certificate mode: Alipay (gateway) certificate `file`; must hold the gateway key")
+	fl.Var(listFlag{&o.Faults}, "fault", "fault `spec` KIND=P, KIND=N% or KIND=next:N (repeatable); kinds: "+kindList())
+	fl.DurationVar(&o.SlowDelay, "slow-delay", alipaytest.DefaultSlowDelay, "how long a slow fault holds the answer")
+	fl.Int64Var(&o.MaxFileSize, "max-file-size", alipaytest.DefaultMaxFileSize, "largest accepted image_content in `bytes`")
+	fl.DurationVar(&o.MaxSkew, "max-skew", alipaytest.DefaultMaxSkew, "timestamp tolerance")
+	fl.StringVar(&o.Types, "types", strings.Join(alipaytest.DefaultAllowedTypes, ","), "accepted image_type `list`")
+	fl.StringVar(&o.ImageURLBase, "image-url-base", alipaytest.DefaultImageURLBase, "prefix of image_url")
+	fl.StringVar(&o.LegacyErrors, "legacy-errors", "", "sub_code `list` answered in an unsigned error_response node, e.g. isv.missing-app-id,isv.invalid-app-id")
+	fl.Var(listFlag{&o.AppAuthTokens}, "app-auth-token", "accepted app_auth_token (repeatable; default: any)")
+	fl.Int64Var(&o.Seed, "seed", 0, "seed of random faults (0: random)")
+	fl.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long running requests may finish on shutdown")
+	fl.Usage = func() {
+		fmt.Fprintf(fl.Output(), "Usage: alipay-emulator [flags]\n\nRuns an emulated Alipay gateway for alipay.offline.material.image.upload.\n\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return o, err
+	}
+	if fl.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))
+	}
+	return o, nil
+}
+
+func kindList() string {
+	var ks []string
+	for _, k := range alipaytest.FaultKinds {
+		ks = append(ks, string(k))
+	}
+	return strings.Join(ks, ", ") + " (5xx = 503)"
+}
+
+// Run runs the command until ctx ends and returns its exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := Parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "alipay-emulator:", err)
+		return 2
+	}
+	if err := serve(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "alipay-emulator:", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, o Options, stdout, stderr io.Writer) error {
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		return err
+	}
+	setup, err := loadSetup(o)
+	if err != nil {
+		return err
+	}
+	cfg := alipaytest.Config{
+		AppID:         o.AppID,
+		AppPublicKey:  setup.appKey,
+		GatewayKey:    setup.gatewayKey,
+		AppCertSN:     setup.appCertSN,
+		RootCertSN:    setup.rootCertSN,
+		GatewayCertSN: setup.gatewayCertSN,
+		AppAuthTokens: o.AppAuthTokens,
+		MaxFileSize:   o.MaxFileSize,
+		MaxSkew:       o.MaxSkew,
+		AllowedTypes:  splitList(o.Types),
+		ImageURLBase:  o.ImageURLBase,
+		LegacyErrors:  splitList(o.LegacyErrors),
+		SlowDelay:     o.SlowDelay,
+		Seed:          o.Seed,
+		Logger:        log,
+	}
+	g, err := alipaytest.New(cfg)
+	if err != nil {
+		return err
+	}
+	for _, spec := range o.Faults {
+		if err := g.Faults().Set(spec); err != nil {
+			return fmt.Errorf("-fault: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := alipaytest.Serve(g, ln)
+	mode := "public key"
+	if setup.appCertSN != "" {
+		mode = "certificate"
+	}
+	fmt.Fprintf(stdout, "gateway URL: %s\ngateway public key: %s\nadmin API: %s\n", srv.URL, setup.gatewayPublicFile, srv.AdminURL(""))
+	if setup.gatewayCertFile != "" {
+		fmt.Fprintf(stdout, "gateway certificate: %s\n", setup.gatewayCertFile)
+	}
+	log.Info("emulator started", "url", srv.URL, "app_id", o.AppID, "mode", mode, "faults", g.Faults().Settings())
+	<-ctx.Done()
+	log.Info("shutting down")
+	if err := srv.Shutdown(o.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func newLogger(o Options, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch o.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", o.LogFormat)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// setup is the key material the gateway runs with.
+type setup struct {
+	appKey            *rsa.PublicKey
+	gatewayKey        *rsa.PrivateKey
+	gatewayPublicFile string
+	gatewayCertFile   string
+	appCertSN         string
+	rootCertSN        string
+	gatewayCertSN     string
+}
+
+// loadSetup loads the keys and certificates the options name, generating
+// what is missing in the keys directory or the gateway key file.
+func loadSetup(o Options) (*setup, error) {
+	s := &setup{}
+	certFlags := o.AppCert != "" || o.RootCert != "" || o.GatewayCert != ""
+	if certFlags && (o.AppCert == "" || o.RootCert == "" || o.GatewayCert == "") {
+		return nil, errors.New("certificate mode from files needs -app-cert, -root-cert and -gateway-cert")
+	}
+	if o.CertMode && o.KeysDir == "" && !certFlags {
+		return nil, errors.New("-cert-mode needs -keys-dir (or -app-cert, -root-cert and -gateway-cert)")
+	}
+	appPublic, gatewayKey := o.AppPublicKey, o.GatewayKey
+	if o.KeysDir != "" {
+		if err := ensureKeysDir(o.KeysDir, appPublic == "", gatewayKey == ""); err != nil {
+			return nil, err
+		}
+		if appPublic == "" {
+			appPublic = filepath.Join(o.KeysDir, alipaytest.AppPublicKeyFile)
+		}
+		if gatewayKey == "" {
+			gatewayKey = filepath.Join(o.KeysDir, alipaytest.GatewayPrivateKeyFile)
+		}
+	}
+	if appPublic == "" && o.AppCert == "" {
+		return nil, errors.New("no app key: give -keys-dir, -app-public-key or -app-cert")
+	}
+	if gatewayKey == "" {
+		return nil, errors.New("no gateway key: give -keys-dir or -gateway-key")
+	}
+	var err error
+	if s.gatewayKey, err = loadOrCreatePrivateKey(gatewayKey); err != nil {
+		return nil, err
+	}
+	s.gatewayPublicFile = o.GatewayPublicKey
+	if s.gatewayPublicFile == "" {
+		s.gatewayPublicFile = filepath.Join(filepath.Dir(gatewayKey), alipaytest.GatewayPublicKeyFile)
+		if filepath.Clean(s.gatewayPublicFile) == filepath.Clean(gatewayKey) {
+			s.gatewayPublicFile = gatewayKey + ".pub"
+		}
+	}
+	if err := os.WriteFile(s.gatewayPublicFile, alipaytest.PublicKeyPEM(&s.gatewayKey.PublicKey), 0o644); err != nil {
+		return nil, fmt.Errorf("write gateway public key: %w", err)
+	}
+	if abs, err := filepath.Abs(s.gatewayPublicFile); err == nil {
+		s.gatewayPublicFile = abs
+	}
+	if appPublic != "" {
+		if s.appKey, err = sign.LoadPublicKeyFile(appPublic); err != nil {
+			return nil, err
+		}
+	}
+
+	appCert, rootCert, gatewayCert := o.AppCert, o.RootCert, o.GatewayCert
+	if o.CertMode && !certFlags {
+		files, err := ensureCerts(o.KeysDir, s.appKey, &s.gatewayKey.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		appCert, rootCert, gatewayCert = files.AppCert, files.RootCert, files.AlipayCert
+	}
+	if appCert == "" {
+		return s, nil
+	}
+	certKey, err := sign.LoadPublicKeyFile(appCert)
+	if err != nil {
+		return nil, err
+	}
+	s.appKey = certKey // in certificate mode the app certificate's key rules
+	gwCertKey, err := sign.LoadPublicKeyFile(gatewayCert)
+	if err != nil {
+		return nil, err
+	}
+	if !gwCertKey.Equal(&s.gatewayKey.PublicKey) {
+		return nil, fmt.Errorf("gateway certificate %s does not hold the gateway key %s", gatewayCert, gatewayKey)
+	}
+	if s.appCertSN, err = sign.CertFileSN(appCert); err != nil {
+		return nil, err
+	}
+	if s.gatewayCertSN, err = sign.CertFileSN(gatewayCert); err != nil {
+		return nil, err
+	}
+	if s.rootCertSN, err = sign.RootCertFileSN(rootCert); err != nil {
+		return nil, err
+	}
+	if abs, err := filepath.Abs(gatewayCert); err == nil {
+		s.gatewayCertFile = abs
+	}
+	return s, nil
+}
+
+// ensureKeysDir generates the app and gateway key pairs in dir when their
+// files are missing.
+func ensureKeysDir(dir string, app, gateway bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("keys directory: %w", err)
+	}
+	if app {
+		priv := filepath.Join(dir, alipaytest.AppPrivateKeyFile)
+		pub := filepath.Join(dir, alipaytest.AppPublicKeyFile)
+		if !exists(pub) {
+			k, err := loadOrCreatePrivateKeyPKCS8(priv)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(pub, alipaytest.PublicKeyPEM(&k.PublicKey), 0o644); err != nil {
+				return fmt.Errorf("write app public key: %w", err)
+			}
+		}
+	}
+	if gateway {
+		if _, err := loadOrCreatePrivateKey(filepath.Join(dir, alipaytest.GatewayPrivateKeyFile)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureCerts returns the certificate files of dir, generating all three
+// when any is missing. Existing certificates must hold the given keys.
+func ensureCerts(dir string, app, gateway *rsa.PublicKey) (alipaytest.CertFiles, error) {
+	files := alipaytest.CertFiles{
+		AppCert:    filepath.Join(dir, alipaytest.AppCertFile),
+		AlipayCert: filepath.Join(dir, alipaytest.AlipayCertFile),
+		RootCert:   filepath.Join(dir, alipaytest.RootCertFile),
+	}
+	if exists(files.AppCert) && exists(files.AlipayCert) && exists(files.RootCert) {
+		k, err := sign.LoadPublicKeyFile(files.AppCert)
+		if err != nil {
+			return files, err
+		}
+		if app != nil && !k.Equal(app) {
+			return files, fmt.Errorf("%s does not hold the app public key; delete the certificates to regenerate them", files.AppCert)
+		}
+		return files, nil
+	}
+	if app == nil {
+		return files, errors.New("-cert-mode: no app key to certify")
+	}
+	certs, err := alipaytest.GenerateCerts(app, gateway)
+	if err != nil {
+		return files, err
+	}
+	return certs.WriteFiles(dir)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// loadOrCreatePrivateKey loads a private key file, or generates a key and
+// writes it there (PKCS#1, mode 0600) when the file does not exist.
+func loadOrCreatePrivateKey(path string) (*rsa.PrivateKey, error) {
+	return loadOrCreate(path, func(k *rsa.PrivateKey) ([]byte, error) { return alipaytest.PrivateKeyPKCS1PEM(k), nil })
+}
+
+// loadOrCreatePrivateKeyPKCS8 is loadOrCreatePrivateKey writing PKCS#8.
+func loadOrCreatePrivateKeyPKCS8(path string) (*rsa.PrivateKey, error) {
+	return loadOrCreate(path, alipaytest.PrivateKeyPKCS8PEM)
+}
+
+func loadOrCreate(path string, encode func(*rsa.PrivateKey) ([]byte, error)) (*rsa.PrivateKey, error) {
+	k, err := sign.LoadPrivateKeyFile(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return k, err
+	}
+	k, err = rsa.GenerateKey(rand.Reader, alipaytest.KeyBits)
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	pemBytes, err := encode(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("key directory: %w", err)
+	}
+	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+		return nil, fmt.Errorf("write private key: %w", err)
+	}
+	return k, nil
+}

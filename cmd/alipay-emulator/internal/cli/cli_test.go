@@ -1,0 +1,243 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/cmd/alipay-emulator/internal/cli"
+	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/upload"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// emulator runs the command with args and returns the start-up lines it
+// printed (key: value), its log, and a stop function returning the exit
+// code.
+func emulator(t *testing.T, args ...string) (map[string]string, *lockedBuffer, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	logs := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), pw, logs)
+		pw.Close()
+	}()
+	lines := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ": ")
+		lines[k] = v
+		if k == "admin API" {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if lines["gateway URL"] == "" {
+		cancel()
+		t.Fatalf("no start-up lines (exit %d); log:\n%s", <-done, logs)
+	}
+	stop := sync.OnceValue(func() int {
+		cancel()
+		return <-done
+	})
+	t.Cleanup(func() { stop() })
+	return lines, logs, stop
+}
+
+func jpeg() []byte {
+	// The first bytes of a JPEG (SOI, APP0) are enough for the gateway.
+	return append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0}, make([]byte, 200)...)
+}
+
+func TestRunWithKeysDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lines, logs, stop := emulator(t, "-keys-dir", dir, "-fault", "40005=next:1", "-app-auth-token", "secret-token-value")
+
+	if want := filepath.Join(dir, alipaytest.GatewayPublicKeyFile); lines["gateway public key"] != want {
+		t.Errorf("gateway public key line %q, want %q", lines["gateway public key"], want)
+	}
+	appKey, err := sign.LoadPrivateKeyFile(filepath.Join(dir, alipaytest.AppPrivateKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwKey, err := sign.LoadPublicKeyFile(lines["gateway public key"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := upload.New(upload.Config{
+		GatewayURL: lines["gateway URL"], AppID: alipaytest.TestAppID,
+		Signer: sign.RSA2{Key: appKey}, AlipayPublicKey: gwKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := func() (upload.Result, error) {
+		f := jpeg()
+		return c.Upload(t.Context(), upload.Request{
+			Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a.jpg",
+			AppAuthToken: "secret-token-value",
+		})
+	}
+	if _, err := up(); upload.Classify(err) != upload.Throttled {
+		t.Errorf("first upload: %v, want throttled (-fault 40005=next:1)", err)
+	}
+	res, err := up()
+	if err != nil {
+		t.Fatalf("second upload: %v", err)
+	}
+
+	// Steer and observe it over the admin API.
+	admin := lines["admin API"]
+	resp, err := http.Post(admin+"faults", "application/json", strings.NewReader(`{"specs":["503=next:1"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := up(); upload.Classify(err) != upload.Retryable {
+		t.Errorf("upload after POST faults: %v, want retryable", err)
+	}
+	resp, err = http.Get(admin + "uploads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ups []alipaytest.Upload
+	err = json.NewDecoder(resp.Body).Decode(&ups)
+	resp.Body.Close()
+	if err != nil || len(ups) != 1 || ups[0].ImageID != res.ImageID {
+		t.Errorf("uploads %+v (%v)", ups, err)
+	}
+
+	if code := stop(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	if strings.Contains(logs.String(), "secret-token-value") {
+		t.Error("the log contains the app_auth_token")
+	}
+	if !strings.Contains(logs.String(), res.ImageID) {
+		t.Errorf("the log does not mention the upload:\n%s", logs)
+	}
+
+	// A second run reuses the generated keys.
+	lines2, _, _ := emulator(t, "-keys-dir", dir)
+	gwKey2, err := sign.LoadPublicKeyFile(lines2["gateway public key"])
+	if err != nil || !gwKey2.Equal(gwKey) {
+		t.Errorf("the gateway key changed between runs (%v)", err)
+	}
+}
+
+func TestRunCertMode(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lines, _, _ := emulator(t, "-keys-dir", dir, "-cert-mode")
+	appKey, err := sign.LoadPrivateKeyFile(filepath.Join(dir, alipaytest.AppPrivateKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appSN, err1 := sign.CertFileSN(filepath.Join(dir, alipaytest.AppCertFile))
+	rootSN, err2 := sign.RootCertFileSN(filepath.Join(dir, alipaytest.RootCertFile))
+	gwKey, err3 := sign.LoadPublicKeyFile(filepath.Join(dir, alipaytest.AlipayCertFile))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	c, err := upload.New(upload.Config{
+		GatewayURL: lines["gateway URL"], AppID: alipaytest.TestAppID, Signer: sign.RSA2{Key: appKey},
+		AlipayPublicKey: gwKey, AppCertSN: appSN, AlipayRootCertSN: rootSN,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := jpeg()
+	if _, err := c.Upload(t.Context(), upload.Request{Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a"}); err != nil {
+		t.Errorf("certificate-mode upload: %v", err)
+	}
+}
+
+func TestRunWithKeyFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files, err := alipaytest.TestKeys().WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwKeyPath := filepath.Join(t.TempDir(), "new", "gateway.pem") // missing: generated
+	lines, _, _ := emulator(t, "-app-public-key", files.AppPublicKey, "-gateway-key", gwKeyPath, "-app-id", "2021000000000042")
+	if lines["gateway public key"] != filepath.Join(filepath.Dir(gwKeyPath), alipaytest.GatewayPublicKeyFile) {
+		t.Errorf("gateway public key at %q", lines["gateway public key"])
+	}
+	priv, err := sign.LoadPrivateKeyFile(gwKeyPath)
+	if err != nil {
+		t.Fatalf("generated gateway key: %v", err)
+	}
+	pub, err := sign.LoadPublicKeyFile(lines["gateway public key"])
+	if err != nil || !pub.Equal(&priv.PublicKey) {
+		t.Errorf("printed public key does not match the generated private key (%v)", err)
+	}
+	c, err := upload.New(upload.Config{
+		GatewayURL: lines["gateway URL"], AppID: "2021000000000042",
+		Signer: sign.RSA2{Key: alipaytest.TestKeys().App}, AlipayPublicKey: pub,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := jpeg()
+	if _, err := c.Upload(t.Context(), upload.Request{Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a"}); err != nil {
+		t.Errorf("upload: %v", err)
+	}
+}
+
+func TestRunRejectsBadSettings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
+		{[]string{"extra"}, 2, "unexpected arguments"},
+		{[]string{}, 1, "no app key"},
+		{[]string{"-cert-mode"}, 1, "-cert-mode needs -keys-dir"},
+		{[]string{"-app-cert", "x"}, 1, "needs -app-cert, -root-cert and -gateway-cert"},
+		{[]string{"-keys-dir", dir, "-fault", "bogus=1"}, 1, "unknown kind"},
+		{[]string{"-keys-dir", dir, "-log-format", "xml"}, 1, "-log-format"},
+		{[]string{"-keys-dir", dir, "-max-file-size", "-1"}, 1, "MaxFileSize is negative"},
+		{[]string{"-keys-dir", dir, "-listen", "256.0.0.1:1"}, 1, "listen"},
+	} {
+		var stderr bytes.Buffer
+		code := cli.Run(t.Context(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.msg)
+		}
+	}
+	if code := cli.Run(t.Context(), []string{"-h"}, io.Discard, io.Discard); code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+}
