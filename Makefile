@@ -8,6 +8,10 @@ PKGS ?= ./...
 help: ## List the targets with what they do
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
+.PHONY: demo
+demo: ## Run the whole pipeline locally (Redis, emulator, worker, dashboard, sample import); Ctrl-C stops
+	$(GO) run ./cmd/demo
+
 .PHONY: deps
 deps: ## Install what the tests need (redis-server, chromium, playwright-core)
 	./.ci/deps

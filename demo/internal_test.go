@@ -1,0 +1,90 @@
+package demo
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/testredis"
+)
+
+func goodRows(mediaDir string) []importer.Row {
+	var rows []importer.Row
+	for i, s := range Samples() {
+		r := importer.Row{Path: mediaDir + "/" + s.Path, State: importer.State(s.State), Reason: s.Reason}
+		if s.State == "completed" {
+			r.ImageID = "img" + strconv.Itoa(i)
+		}
+		if s.ErrorContains != "" {
+			r.Error = "alipay " + s.ErrorContains + " refused"
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func TestCheckAcceptsExpectedRows(t *testing.T) {
+	t.Parallel()
+	rows, problems := check(goodRows("/m"), "/m")
+	if len(problems) != 0 || len(rows) != len(Samples()) {
+		t.Fatalf("problems %q, %d rows", problems, len(rows))
+	}
+	if rows[0].Path != Samples()[0].Path {
+		t.Errorf("row paths not made relative: %q", rows[0].Path)
+	}
+}
+
+func TestCheckReportsEveryDeviation(t *testing.T) {
+	t.Parallel()
+	rows := goodRows("/m")
+	rows[0].State = importer.StateFailed                          // storefront.jpg did not complete
+	rows[1].ImageID = ""                                          // menu-board.png lost its image_id
+	rows[5].Reason = "corrupt"                                    // notes.jpg for the wrong reason
+	rows[9].Error = "alipay 40004 business failure"               // shop-sign.jpg for another error
+	rows = append(rows[:3], rows[4:]...)                          // counter.bmp missing
+	rows = append(rows, importer.Row{Path: "/m/store/extra.jpg"}) // unknown file
+	_, problems := check(rows, "/m")
+	joined := strings.Join(problems, "\n")
+	for _, want := range []string{
+		"store/storefront.jpg: state failed", "store/menu-board.png: completed without an image_id",
+		"store/broken/notes.jpg: reason", "merchant/shop-sign.jpg: error", "store/counter.bmp: no result",
+		"store/extra.jpg: not a sample file",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("problems lack %q:\n%s", want, joined)
+		}
+	}
+	if len(problems) != 6 {
+		t.Errorf("%d problems, want 6:\n%s", len(problems), joined)
+	}
+}
+
+func TestStartRedisAndStop(t *testing.T) {
+	t.Parallel()
+	port := strconv.Itoa(testredis.FreePort(t))
+	p, err := startRedis(context.Background(), "redis-server", port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pingAddr("127.0.0.1:" + port); err != nil {
+		t.Fatalf("started redis-server does not answer: %v", err)
+	}
+	p.stop()
+	if err := pingAddr("127.0.0.1:" + port); err == nil {
+		t.Fatal("redis-server still answers after stop")
+	}
+}
+
+func TestEnsureRedisRefusesWhenNotAllowed(t *testing.T) {
+	t.Parallel()
+	port := strconv.Itoa(testredis.FreePort(t))
+	cfg := Config{RedisURL: "redis://127.0.0.1:" + port + "/5"}
+	cfg.defaults()
+	opt, _ := parseRedis(cfg.RedisURL)
+	p, err := ensureRedis(context.Background(), cfg, opt, func(string, ...any) {})
+	if err == nil || p != nil || !strings.Contains(err.Error(), EnvRedisURL) {
+		t.Fatalf("ensureRedis without StartRedis = %v, %v; want an error naming %s", p, err, EnvRedisURL)
+	}
+}
