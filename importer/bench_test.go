@@ -24,9 +24,10 @@ import (
 const benchFiles = 10_000
 
 // The benchmarks share one Redis and one directory of files, so that both
-// measure the same server in the same run.
+// measure the same server in the same run; the examples use that Redis too
+// (they cannot take a *testing.T to start their own).
 var (
-	benchRedisURL string
+	sharedRedisURL string
 	benchDir      string
 	benchSetup    sync.Once
 	benchErr      error
@@ -34,7 +35,7 @@ var (
 
 func TestMain(m *testing.M) {
 	url, stop := testredis.StartMain()
-	benchRedisURL = url
+	sharedRedisURL = url
 	code := m.Run()
 	stop()
 	if benchDir != "" {
@@ -75,12 +76,12 @@ func benchPrepare(b *testing.B) (*tasks.Client, *redis.Client) {
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
-	c, err := tasks.NewClient(tasks.ClientConfig{RedisURL: benchRedisURL, MediaRoots: []string{benchDir}})
+	c, err := tasks.NewClient(tasks.ClientConfig{RedisURL: sharedRedisURL, MediaRoots: []string{benchDir}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { c.Close() })
-	opt, err := redis.ParseURL(benchRedisURL)
+	opt, err := redis.ParseURL(sharedRedisURL)
 	if err != nil {
 		b.Fatal(err)
 	}
