@@ -28,9 +28,9 @@ const benchFiles = 10_000
 // (they cannot take a *testing.T to start their own).
 var (
 	sharedRedisURL string
-	benchDir      string
-	benchSetup    sync.Once
-	benchErr      error
+	benchDir       string
+	benchSetup     sync.Once
+	benchErr       error
 )
 
 func TestMain(m *testing.M) {
