@@ -1,5 +1,162 @@
 // Package alipaytest emulates Alipay's classic gateway for
-// alipay.offline.material.image.upload, in the spirit of net/http/httptest.
+// alipay.offline.material.image.upload, in the spirit of net/http/httptest:
+// a real HTTP server on loopback that checks requests the way the real
+// gateway does, answers in the real format, records what arrived, and
+// misbehaves on demand.
 //
-// TODO: narrative, code table, examples.
+// # Using it in tests
+//
+// [Start] gives a test a running [Server] configured with the per-process
+// [TestKeys] and closes it when the test ends; [NewServer] does the same
+// for code that has no testing.TB (examples, demos). Point the client at
+// Server.URL, sign with the app key and verify answers with
+// [Gateway.PublicKey]:
+//
+//	srv := alipaytest.Start(t, alipaytest.Config{})
+//	client, _ := upload.New(upload.Config{
+//		GatewayURL:      srv.URL,
+//		AppID:           alipaytest.TestAppID,
+//		Signer:          sign.RSA2{Key: alipaytest.TestKeys().App},
+//		AlipayPublicKey: srv.PublicKey(),
+//	})
+//	srv.Faults().Next(alipaytest.FaultThrottled, 1) // the next request gets 40005
+//	...
+//	for _, u := range srv.Uploads() { ... u.SHA256, u.Size, u.ImageName ... }
+//
+// A [Gateway] is also a plain http.Handler, for use with
+// httptest.NewServer or any other server.
+//
+// # What it checks
+//
+// The request's text parameters are those of the query and of the
+// multipart text parts together; a name present twice (in both places, or
+// twice in one) is an error. The body is read as a stream with a
+// multipart.Reader: the image_content part is hashed (SHA-256) and counted
+// through a pooled buffer and never held in memory, and only its first 262
+// bytes are kept to recognise its format. Bodies far beyond the size limit
+// (twice MaxFileSize plus 1 MiB) are cut off and the connection is closed.
+// The checks run in the order of this table, and the first failure is the
+// answer. Sub-codes come from Alipay's public error-code list; the rows
+// marked * have no dedicated sub-code there and use the generic one.
+//
+//	check                                       code   sub_code
+//	body beyond 2 x MaxFileSize + 1 MiB         40002  isv.invalid-file-size
+//	unreadable multipart body                   40002  isv.upload-fail
+//	text part over 64 KiB, unexpected file part 40002  isv.invalid-parameter
+//	parameter sent twice (query and body)       40002  isv.invalid-parameter
+//	app_id missing                              40001  isv.missing-app-id
+//	method missing                              40001  isv.missing-method
+//	sign_type missing                           40001  isv.missing-signature-type
+//	sign missing                                40001  isv.missing-signature
+//	timestamp missing                           40001  isv.missing-timestamp
+//	version missing                             40001  isv.missing-version
+//	format or charset missing *                 40001  isv.missing-parameter
+//	app_id not Config.AppID                     40002  isv.invalid-app-id
+//	method not the upload method                40002  isv.invalid-method
+//	format not JSON                             40002  isv.invalid-format
+//	charset not utf-8                           40002  isv.invalid-charset
+//	sign_type not RSA2                          40002  isv.invalid-signature-type
+//	version not 1.0 *                           40002  isv.invalid-parameter
+//	timestamp unparsable or off by > MaxSkew    40002  isv.invalid-timestamp
+//	app_cert_sn not Config.AppCertSN            40002  isv.app-cert-not-exist
+//	alipay_root_cert_sn not Config.RootCertSN   40002  isv.invalid-alipay-root-cert-sn
+//	RSA2 signature does not verify              40002  isv.invalid-signature
+//	app_auth_token not in Config.AppAuthTokens  20001  aop.invalid-app-auth-token
+//	image_type, image_name or file missing *    40001  isv.missing-parameter
+//	image_type > 8, image_name > 128 or
+//	image_pid > 16 characters *                 40002  isv.invalid-parameter
+//	image_type not in Config.AllowedTypes       40002  isv.invalid-file-extension
+//	file empty or larger than MaxFileSize       40002  isv.invalid-file-size
+//	file content not of image_type              40002  isv.invalid-file-extension
+//
+// Timestamps are Beijing time (UTC+8) in the layout [TimestampLayout]. The
+// signature is checked over every non-empty text parameter except sign,
+// sorted and joined as sign.Content does. In public-key mode (no AppCertSN)
+// a request carrying app_cert_sn is rejected, as the real gateway finds no
+// certificate for the app. Formats are recognised with
+// github.com/h2non/filetype; jpg and jpeg are the same format, and a
+// QuickTime file (brand "qt  ") is "mov", not "mp4".
+//
+// # Answers
+//
+// Every answer to POST /gateway.do carries a fresh trace_id response
+// header. Gateway answers are HTTP 200 with Content-Type
+// text/html;charset=utf-8, as Alipay sends them:
+//
+//	{"alipay_offline_material_image_upload_response":{"code":"10000","msg":"Success","image_id":"...","image_url":"http:\/\/..."},"sign":"..."}
+//
+// The JSON is written the way Alipay's gateway writes it: '/' escaped as
+// "\/", Chinese sub_msg text as raw UTF-8. The sign is SHA256withRSA with
+// the gateway key over the node's bytes exactly as written, escapes
+// included. Error answers use the same node with code, msg, sub_code and
+// sub_msg, and are signed too; in certificate mode a top-level
+// alipay_cert_sn follows the node. Sub-codes listed in Config.LegacyErrors
+// are answered instead in the legacy {"error_response":{...}} node without
+// a sign, as the real gateway does when it cannot tell which app called.
+// image_id is 32 letters and digits; image_url is Config.ImageURLBase
+// followed by it.
+//
+// # Records and counters
+//
+// Each accepted upload is recorded as an [Upload] (SHA-256, size, name,
+// type, pid, app_auth_token, file name and content type, detected format,
+// image_id, trace id, time), so tests can assert exactly what arrived.
+// [Stats] counts requests, successes, rejections by sub_code, faults by
+// kind, aborted requests and received bytes. Neither is bounded: restart
+// or [Gateway.Reset] a long-running emulator.
+//
+// # Faults
+//
+// [Faults] makes requests fail, each [FaultKind] the way a real failure
+// looks to a client:
+//
+//	kind       what happens                                           expected client class
+//	502, 503   body drained, HTTP 502 / 503 with an HTML page          retryable
+//	20000      body drained, signed 20000 isp.unknow-error            retryable
+//	40005      body drained, signed 40005 isv.app-call-limited        throttled
+//	reset      part of the body read, TCP closed with SO_LINGER 0     retryable
+//	slow       handled normally, answer held for the slow delay       retryable once the
+//	           (a client that gives up first leaves no record)        client times out
+//	badsign    handled and recorded, sign over other content          permanent
+//	malformed  handled and recorded, body cut in half                 permanent
+//
+// A fault is either scripted ([Faults.Next]: "the next 3 requests") or
+// random at a rate ([Faults.SetRate]: "20% of requests", drawn from a
+// generator seeded with Config.Seed); scripted faults come first. The
+// command and the admin API take the same settings in the form
+// "503=0.2", "reset=5%" or "20000=next:3" ([Faults.Set]).
+//
+// # Admin API
+//
+// Under /_emulator/ a Gateway also serves a small JSON API, so that other
+// processes (a demo, chaos tests with separate workers) can steer and
+// observe an emulator started with the alipay-emulator command:
+//
+//	GET    /_emulator/uploads     the recorded uploads ([]Upload)
+//	DELETE /_emulator/uploads     forget them
+//	GET    /_emulator/stats       the counters (Stats)
+//	GET    /_emulator/faults      the fault settings (FaultSettings)
+//	POST   /_emulator/faults      merge a FaultSettings, e.g.
+//	                              {"rates":{"503":0.2},"next":[{"kind":"reset","count":3}],"slow_delay":"2s","specs":["20000=next:1"]}
+//	PUT    /_emulator/faults      replace the settings with a FaultSettings
+//	DELETE /_emulator/faults      clear the settings
+//	POST   /_emulator/reset       forget uploads, zero counters, clear faults
+//	GET    /_emulator/public-key  the gateway public key, PEM
+//	POST   /_emulator/sink        read and discard the body, answer {"bytes":N}
+//
+// The sink is a baseline for benchmarks: it costs the server nothing but
+// the read, so the difference between an upload to the sink and one to
+// /gateway.do is the gateway's own work (parsing, hashing, signing).
+//
+// # Keys and certificates
+//
+// [GenerateKeys] makes an app key pair and a gateway key pair; [TestKeys]
+// caches one set per process. [Keys.WriteFiles] writes them as PEM files
+// (app private key PKCS#8, gateway private key PKCS#1, public keys as
+// SubjectPublicKeyInfo) for the command and demos. [GenerateCerts] issues a
+// certificate-mode set (root CA bundle that also holds an ECDSA root, app
+// certificate, Alipay certificate) and [Certs.Configure] switches a Config
+// to certificate mode with its serial numbers.
+//
+// The emulator never logs app_auth_token values or key material.
 package alipaytest
