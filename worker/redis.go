@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
@@ -54,6 +55,15 @@ func pingRedis(ctx context.Context, opt asynq.RedisConnOpt, timeout time.Duratio
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
+			// go-redis keeps redialling until the deadline and then
+			// reports only the deadline; a plain dial tells why.
+			if o, ok := opt.(asynq.RedisClientOpt); ok && (o.Network == "" || o.Network == "tcp") {
+				c, derr := net.DialTimeout("tcp", o.Addr, time.Second)
+				if derr != nil {
+					return fmt.Errorf("no answer within %v: %w", timeout, derr)
+				}
+				c.Close()
+			}
 			return fmt.Errorf("no answer within %v", timeout)
 		}
 		return err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
@@ -41,14 +42,17 @@ func TestStartupChecks(t *testing.T) {
 			[]string{"MEDIA_ROOTS", "no-such-dir", "does not exist"}},
 		{"media root is a file", func(c *Config) { c.MediaRoots = []string{garbage} },
 			[]string{"MEDIA_ROOTS", "not a directory"}},
-		{"unreachable redis", func(c *Config) { c.RedisURL = fmt.Sprintf("redis://:hunter2@127.0.0.1:%d/0", deadPort) },
-			[]string{"REDIS_URL", fmt.Sprintf("redis://:xxxxx@127.0.0.1:%d/0 is unreachable", deadPort)}},
+		{"unreachable redis", func(c *Config) {
+			c.RedisURL = fmt.Sprintf("redis://:hunter2@127.0.0.1:%d/0", deadPort)
+			c.RedisPingTimeout = 300 * time.Millisecond
+		}, []string{"REDIS_URL", fmt.Sprintf("redis://:xxxxx@127.0.0.1:%d/0 is unreachable", deadPort), "connection refused"}},
 		{"unknown type", func(c *Config) { c.AllowedTypes = []string{"tiff"} },
 			[]string{"UPLOAD_ALLOWED_TYPES", "tiff"}},
 		{"several problems at once", func(c *Config) {
 			c.PrivateKeyFile = filepath.Join(dir, "nope.pem")
+			c.AlipayPublicKeyFile = filepath.Join(dir, "nope-either.pem")
 			c.MediaRoots = []string{filepath.Join(dir, "no-such-dir")}
-		}, []string{"ALIPAY_PRIVATE_KEY_FILE", "MEDIA_ROOTS"}},
+		}, []string{"ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE: sign: read public key: open " + filepath.Join(dir, "nope-either.pem"), "MEDIA_ROOTS"}},
 		{"missing app id", func(c *Config) { c.AppID = "" }, []string{"ALIPAY_APP_ID: required"}},
 	}
 	for _, tt := range tests {

@@ -45,10 +45,8 @@ func New(cfg Config, logger *slog.Logger) (*Worker, error) {
 	}
 
 	var errs []error
-	keys, err := loadKeys(cfg)
-	if err != nil {
-		errs = append(errs, err)
-	}
+	keys, keyErrs := loadKeys(cfg)
+	errs = append(errs, keyErrs...)
 	val, err := validate.New(validate.Config{Allowed: cfg.AllowedTypes, MaxSize: cfg.MaxFileSize})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("UPLOAD_ALLOWED_TYPES / UPLOAD_MAX_BYTES: %w", err))
@@ -91,33 +89,51 @@ func New(cfg Config, logger *slog.Logger) (*Worker, error) {
 	return &Worker{cfg: cfg, log: logger, redis: redisOpt, handler: h, mux: mux}, nil
 }
 
-// loadKeys reads the key files of the configured mode.
-func loadKeys(cfg Config) (upload.Keys, error) {
+// loadKeys reads the key files of the configured mode. In public key mode
+// both files are checked, so both problems are reported at once.
+func loadKeys(cfg Config) (upload.Keys, []error) {
 	priv, err := sign.LoadPrivateKeyFile(cfg.PrivateKeyFile)
 	if err != nil {
-		return upload.Keys{}, fmt.Errorf("ALIPAY_PRIVATE_KEY_FILE: %w", err)
+		err = fmt.Errorf("ALIPAY_PRIVATE_KEY_FILE: %w", err)
 	}
 	if cfg.AppCertFile == "" {
-		pub, err := sign.LoadPublicKeyFile(cfg.AlipayPublicKeyFile)
-		if err != nil {
-			return upload.Keys{}, fmt.Errorf("ALIPAY_PUBLIC_KEY_FILE: %w", err)
+		pub, perr := sign.LoadPublicKeyFile(cfg.AlipayPublicKeyFile)
+		if perr != nil {
+			perr = fmt.Errorf("ALIPAY_PUBLIC_KEY_FILE: %w", perr)
+		}
+		if errs := nonNil(err, perr); len(errs) > 0 {
+			return upload.Keys{}, errs
 		}
 		return upload.Keys{Signer: sign.RSA2{Key: priv}, AlipayPublicKey: pub}, nil
 	}
+	errs := nonNil(err)
 	for _, f := range []struct{ name, path string }{
 		{"ALIPAY_APP_CERT_FILE", cfg.AppCertFile},
 		{"ALIPAY_PUBLIC_CERT_FILE", cfg.AlipayPublicCertFile},
 		{"ALIPAY_ROOT_CERT_FILE", cfg.AlipayRootCertFile},
 	} {
 		if _, err := os.ReadFile(f.path); err != nil {
-			return upload.Keys{}, fmt.Errorf("%s: %w", f.name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
 		}
+	}
+	if len(errs) > 0 {
+		return upload.Keys{}, errs
 	}
 	keys, err := upload.CertKeysFromFiles(cfg.PrivateKeyFile, cfg.AppCertFile, cfg.AlipayPublicCertFile, cfg.AlipayRootCertFile)
 	if err != nil {
-		return upload.Keys{}, fmt.Errorf("ALIPAY_*_CERT_FILE: %w", err)
+		return upload.Keys{}, []error{fmt.Errorf("ALIPAY_*_CERT_FILE: %w", err)}
 	}
 	return keys, nil
+}
+
+func nonNil(errs ...error) []error {
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // StartupError lists every problem [New] found. Each problem names the
