@@ -299,7 +299,7 @@ func (r *run) emit(row Row) {
 	if r.pr != nil {
 		switch row.State {
 		case StateRejected:
-			r.pr.message(fmt.Sprintf("rejected %s: %s: %s", row.Path, row.Reason, row.Error))
+			r.pr.message(fmt.Sprintf("rejected %s (%s): %s", row.Path, row.Reason, row.Error))
 		case StateFailed:
 			r.pr.message(fmt.Sprintf("failed %s (task %s): %s", row.Path, row.TaskID, row.Error))
 		}

@@ -297,7 +297,7 @@ func TestImportWaitWithWorker(t *testing.T) {
 	if sum.Completed != 7 || sum.Queued != 0 || sum.Pending != 0 {
 		t.Errorf("summary = %+v", sum)
 	}
-	for _, want := range []string{"rejected " + filepath.Join(s.root, "bad/text.jpg") + ": unsupported_type", "files/s"} {
+	for _, want := range []string{"rejected " + filepath.Join(s.root, "bad/text.jpg") + " (unsupported_type)", "files/s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -165,7 +165,7 @@ func TestImportExitCodesAndManifest(t *testing.T) {
 	mixed := goodTree(t)
 	copySample(t, mixed, "bad/text.jpg", "a/text.jpg")
 	code, _, errOut = run(t.Context(), env, "--manifest", manifest, mixed)
-	if code != ExitFailed || !strings.Contains(errOut, "text.jpg: unsupported_type") {
+	if code != ExitFailed || !strings.Contains(errOut, "text.jpg (unsupported_type)") {
 		t.Errorf("mixed tree: exit %d, stderr %s", code, errOut)
 	}
 	code, _, errOut = run(t.Context(), env, "--manifest", manifest, "--include", "*.png", "--include", "*.mp4", mixed)
