@@ -220,3 +220,21 @@ func TestCertificateMode(t *testing.T) {
 		}
 	}
 }
+
+// A body far beyond the limit is not read to its end: the gateway answers
+// after the cap and closes the connection.
+func TestBodyBeyondCap(t *testing.T) {
+	t.Parallel()
+	srv := alipaytest.Start(t, alipaytest.Config{MaxFileSize: 100})
+	file := append(sampleJPEG(t), make([]byte, 3<<20)...)
+	a := send(t, srv.Client(), newRawRequest("jpg", file).build(t, srv.URL))
+	if a.fields["sub_code"] != alipaytest.SubInvalidFileSize {
+		t.Fatalf("answer %s", a.body)
+	}
+	if err := a.verify(srv.PublicKey()); err != nil {
+		t.Error(err)
+	}
+	if got, limit := srv.Stats().BytesReceived, int64(2*100+1<<20); got >= limit {
+		t.Errorf("%d file bytes read, want fewer than the cap of %d body bytes", got, limit)
+	}
+}

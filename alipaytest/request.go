@@ -99,8 +99,14 @@ type incoming struct {
 // kept, the file part is hashed and counted, never stored. A non-nil error
 // means the body could not be read (the client went away, or the body
 // exceeded the hard cap); the body is always consumed.
-func (g *Gateway) read(r *http.Request, body *bodyReader) (*incoming, error) {
+func (g *Gateway) read(r *http.Request, body *bodyReader) (_ *incoming, err error) {
 	in := &incoming{params: map[string]string{}}
+	defer func() {
+		body.drain()
+		if err == nil {
+			err = body.err
+		}
+	}()
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		in.problem = reject(CodeInvalidParam, SubInvalidParameter, "请求参数无效 (query string: "+err.Error()+")")
@@ -111,7 +117,6 @@ func (g *Gateway) read(r *http.Request, body *bodyReader) (*incoming, error) {
 		}
 		in.params[k] = vs[0]
 	}
-	defer body.drain()
 	mt, mp, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
 		return in, body.err

@@ -121,15 +121,8 @@ func Start(tb testing.TB, cfg Config) *Server {
 	return s
 }
 
-// TestLogger returns a logger writing text lines to tb.Log.
+// TestLogger returns a logger writing text lines to the test's output
+// (tb.Output), so they appear with the test's log.
 func TestLogger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tbWriter struct{ tb testing.TB }
-
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Helper()
-	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
+	return slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
