@@ -322,6 +322,18 @@ func ensureRedis(ctx context.Context, cfg Config, opt asynq.RedisConnOpt, say fu
 func clearQueue(opt asynq.RedisConnOpt, queue string) error {
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
+	queues, err := insp.Queues()
+	if err != nil {
+		return fmt.Errorf("demo: list queues: %w", err)
+	}
+	if !slices.Contains(queues, queue) {
+		return nil
+	}
+	// DeleteQueue leaves completed tasks behind, and with them their task
+	// IDs: delete those first.
+	if _, err := insp.DeleteAllCompletedTasks(queue); err != nil {
+		return fmt.Errorf("demo: clear queue %q: %w", queue, err)
+	}
 	if err := insp.DeleteQueue(queue, true); err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 		return fmt.Errorf("demo: clear queue %q: %w", queue, err)
 	}

@@ -2,9 +2,13 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/importer"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
@@ -86,5 +90,65 @@ func TestEnsureRedisRefusesWhenNotAllowed(t *testing.T) {
 	p, err := ensureRedis(context.Background(), cfg, opt, func(string, ...any) {})
 	if err == nil || p != nil || !strings.Contains(err.Error(), EnvRedisURL) {
 		t.Fatalf("ensureRedis without StartRedis = %v, %v; want an error naming %s", p, err, EnvRedisURL)
+	}
+}
+
+// TestClearQueueForgetsTaskIDs checks that a second demo run can queue the
+// same files again: no task of the demo's queue survives, whatever its
+// state, and other queues are untouched.
+func TestClearQueueForgetsTaskIDs(t *testing.T) {
+	t.Parallel()
+	rs := testredis.Start(t)
+	opt := asynq.RedisClientOpt{Addr: rs.Addr(), DB: 5}
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	enqueue := func(id, queue string, opts ...asynq.Option) error {
+		opts = append(opts, asynq.TaskID(id), asynq.Queue(queue), asynq.MaxRetry(0), asynq.Retention(time.Hour))
+		_, err := client.Enqueue(asynq.NewTask("demo:test", nil), opts...)
+		return err
+	}
+	for _, id := range []string{"done", "dead", "waiting"} {
+		if err := enqueue(id, DefaultQueue); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enqueue("other", "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	srv := asynq.NewServer(opt, asynq.Config{Queues: map[string]int{DefaultQueue: 1}, LogLevel: asynq.FatalLevel})
+	if err := srv.Start(asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
+		switch id, _ := asynq.GetTaskID(ctx); id {
+		case "dead":
+			return errors.New("broken")
+		case "waiting":
+			return errors.New("never reached")
+		}
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		in, err := insp.GetQueueInfo(DefaultQueue)
+		if err == nil && in.Completed >= 1 && in.Archived >= 1 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.Shutdown()
+	if err := clearQueue(opt, DefaultQueue); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"done", "dead", "waiting"} {
+		if err := enqueue(id, DefaultQueue); err != nil {
+			t.Errorf("task %s cannot be queued again after clearQueue: %v", id, err)
+		}
+	}
+	if err := enqueue("other", "someone-else"); !errors.Is(err, asynq.ErrTaskIDConflict) {
+		t.Errorf("another queue's task was touched: %v", err)
+	}
+	if err := clearQueue(asynq.RedisClientOpt{Addr: rs.Addr(), DB: 6}, DefaultQueue); err != nil {
+		t.Errorf("clearing a queue that does not exist: %v", err)
 	}
 }
