@@ -161,6 +161,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !slices.Contains(r.Completed.ImageIDs, result.ImageID) {
 		t.Errorf("the completed page shows image_ids %q, want %q", r.Completed.ImageIDs, result.ImageID)
 	}
+	if !slices.Contains(r.CompletedTask.ImageIDs, result.ImageID) || !strings.Contains(r.CompletedTask.URL, "/tasks/") {
+		t.Errorf("the task page %s shows image_ids %q, want %q", r.CompletedTask.URL, r.CompletedTask.ImageIDs, result.ImageID)
+	}
+	if len(r.Screenshots) != 4 {
+		t.Errorf("screenshots %q, want 4", r.Screenshots)
+	}
 	if len(r.Archived.Rows) != 1 || !strings.Contains(r.Archived.Rows[0], "unsupported_type") ||
 		!strings.Contains(r.Archived.Rows[0], "notes.jpg") {
 		t.Errorf("the archived page shows %q, want notes.jpg rejected as unsupported_type", r.Archived.Rows)

@@ -24,6 +24,10 @@ type report struct {
 		ImageIDs []string `json:"image_ids"`
 		Rows     []string `json:"rows"`
 	} `json:"completed"`
+	CompletedTask struct {
+		URL      string   `json:"url"`
+		ImageIDs []string `json:"image_ids"`
+	} `json:"completed_task"`
 	Archived struct {
 		URL  string   `json:"url"`
 		Rows []string `json:"rows"`

@@ -55,6 +55,10 @@ async function visit(page, opts, status, want) {
     want.source,
     { timeout: TIMEOUT_MS, polling: 250 },
   );
+  // Let the page use the whole window width, so that the screenshot shows
+  // every column of the table (result, last error), not only the ones that
+  // fit the UI's default maximum width. Only the layout changes.
+  await page.addStyleTag({ content: '.MuiContainer-root { max-width: none !important; }' });
   const shot = path.join(opts.out, `dashboard-${status}.png`);
   await page.screenshot({ path: shot, fullPage: true });
   const text = await page.evaluate(() => document.body.innerText);
@@ -75,7 +79,7 @@ async function main() {
         '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
       ],
-      viewport: { width: 1400, height: 1000 },
+      viewport: { width: 2000, height: 1100 },
       httpCredentials: opts.user ? { username: opts.user, password: process.env.DASHBOARD_PASSWORD || '' } : undefined,
       timeout: TIMEOUT_MS,
     });
@@ -101,17 +105,29 @@ async function main() {
 
     const completed = await visit(page, opts, 'completed', /"image_id"/);
     const imageIDs = [...completed.text.matchAll(/"image_id":\s*"([^"]+)"/g)].map((m) => m[1]);
+
+    // Open the completed task as a person would, by clicking its row: the
+    // details page shows the whole result.
+    await page.locator('table tbody tr', { hasText: 'image_id' }).first().click();
+    await page.waitForFunction(() => /\/tasks\//.test(location.pathname) && document.body.innerText.includes('image_id'),
+      null, { timeout: TIMEOUT_MS, polling: 250 });
+    const detailShot = path.join(opts.out, 'dashboard-completed-task.png');
+    await page.screenshot({ path: detailShot, fullPage: true });
+    const detailText = await page.evaluate(() => document.body.innerText);
+    const detailIDs = [...detailText.matchAll(/"image_id":\s*"([^"]+)"/g)].map((m) => m[1]);
+    const detailURL = page.url();
     const archived = await visit(page, opts, 'archived', /\S/);
 
-    const seen = [overviewText, completed.text, archived.text].join('\n');
+    const seen = [overviewText, completed.text, detailText, archived.text].join('\n');
     const leaks = opts.forbid.filter((s) => s && seen.includes(s));
     const report = {
-      ok: imageIDs.length > 0 && archived.rows.length > 0,
+      ok: imageIDs.length > 0 && detailIDs.length > 0 && archived.rows.length > 0,
       title,
       queue: opts.queue,
       completed: { url: completed.url, image_ids: imageIDs, rows: completed.rows },
+      completed_task: { url: detailURL, image_ids: detailIDs },
       archived: { url: archived.url, rows: archived.rows },
-      screenshots: [overviewShot, completed.screenshot, archived.screenshot],
+      screenshots: [overviewShot, completed.screenshot, detailShot, archived.screenshot],
       leaks,
       blocked_requests: blocked,
       console_errors: consoleErrors,
