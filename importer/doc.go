@@ -14,9 +14,10 @@
 // one exception is Wait: the rows of tasks still running are kept until
 // they finish (a few hundred bytes per file).
 //
-// A second, cheap walk counts files and bytes at the same time, so the
-// progress display can show totals and an ETA once it finishes; until then
-// the totals are shown as unknown. [Config.NoPreCount] turns it off.
+// When progress is displayed, a second, cheap walk counts files and bytes
+// at the same time, so the display can show totals and an ETA once it
+// finishes; until then the totals are shown as unknown.
+// [Config.NoPreCount] turns it off.
 //
 // # Selecting files and naming them
 //

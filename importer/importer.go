@@ -51,7 +51,8 @@ type Config struct {
 	// Enqueuers is the number of goroutines talking to Redis (queueing, and
 	// looking tasks up while waiting). Default 8.
 	Enqueuers int
-	// NoPreCount turns off the concurrent pre-count of files and bytes;
+	// NoPreCount turns off the concurrent pre-count of files and bytes
+	// (it only runs anyway when a progress display is shown);
 	// totals are then unknown until the walk ends.
 	NoPreCount bool
 	// Manifest receives one JSON line per file ([Row]). Optional.
@@ -207,7 +208,8 @@ func (r *run) run(parent context.Context) error {
 	defer cancel()
 	r.cancel = cancel
 
-	if !r.cfg.NoPreCount {
+	// The pre-count only feeds the progress display.
+	if !r.cfg.NoPreCount && r.pr != nil && r.cfg.Progress != ProgressNone {
 		go r.preCount(ctx)
 	}
 
@@ -218,7 +220,7 @@ func (r *run) run(parent context.Context) error {
 	var walkErr error
 	go func() {
 		defer close(jobs)
-		walkErr = walk(ctx, r.cfg.Paths, r.cfg.Filter, func(e entry) error {
+		walkErr = walk(ctx, r.cfg.Paths, r.cfg.Filter, false, func(e entry) error {
 			select {
 			case jobs <- e:
 				return nil
@@ -313,7 +315,7 @@ func (r *run) emit(row Row) {
 // hashing), to give the progress display its totals.
 func (r *run) preCount(ctx context.Context) {
 	var files, bytes int64
-	err := walk(ctx, r.cfg.Paths, r.cfg.Filter, func(e entry) error {
+	err := walk(ctx, r.cfg.Paths, r.cfg.Filter, true, func(e entry) error {
 		if e.Err == nil {
 			files++
 			bytes += e.Size
@@ -369,6 +371,9 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 			row.State = StateRejected
 			row.Reason = rej.Reason
 			row.Error = rej.Err.Error()
+			if rej.Size > 0 {
+				row.Size = rej.Size
+			}
 			send(row)
 			continue
 		}

@@ -24,8 +24,8 @@ type entry struct {
 	// Rel is the slash-separated path relative to the argument; for a file
 	// argument, its base name.
 	Rel string
-	// Size is the size reported by lstat (0 when unknown); used only for the
-	// pre-count.
+	// Size is the size reported by lstat when the walk was asked for
+	// sizes (the pre-count), else 0.
 	Size int64
 	// Err is set when the entry could not be read (an unreadable directory
 	// or a missing argument); such entries are reported as rejected.
@@ -93,7 +93,9 @@ func (f Filter) keepFile(base, rel string, explicit bool) bool {
 // Directories are read in batches; symbolic links below an argument are
 // reported as files (never followed), so the media root check decides
 // about them.
-func walk(ctx context.Context, args []string, f Filter, emit func(entry) error) error {
+// With sizes, regular files are lstat'ed for their size (the directory
+// entries alone give only names and types).
+func walk(ctx context.Context, args []string, f Filter, sizes bool, emit func(entry) error) error {
 	for _, arg := range args {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -117,14 +119,14 @@ func walk(ctx context.Context, args []string, f Filter, emit func(entry) error) 
 			}
 			continue
 		}
-		if err := walkDir(ctx, arg, "", f, emit); err != nil {
+		if err := walkDir(ctx, arg, "", f, sizes, emit); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func walkDir(ctx context.Context, dir, rel string, f Filter, emit func(entry) error) error {
+func walkDir(ctx context.Context, dir, rel string, f Filter, sizes bool, emit func(entry) error) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return emit(entry{Path: dir, Rel: rel, Err: fmt.Errorf("read directory: %w", err)})
@@ -146,7 +148,7 @@ func walkDir(ctx context.Context, dir, rel string, f Filter, emit func(entry) er
 				if !f.keepDir(name, r) {
 					continue
 				}
-				if err := walkDir(ctx, p, r, f, emit); err != nil {
+				if err := walkDir(ctx, p, r, f, sizes, emit); err != nil {
 					return err
 				}
 				continue
@@ -155,7 +157,7 @@ func walkDir(ctx context.Context, dir, rel string, f Filter, emit func(entry) er
 				continue
 			}
 			var size int64
-			if de.Type().IsRegular() {
+			if sizes && de.Type().IsRegular() {
 				if fi, err := de.Info(); err == nil {
 					size = fi.Size()
 				}

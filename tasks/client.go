@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -205,6 +207,8 @@ type RejectError struct {
 	// read error, or "invalid_request" for a field the payload refuses
 	// (e.g. an over-long image_pid).
 	Reason string
+	// Size is the file's size when it could be opened, else 0.
+	Size int64
 	// Err is the cause.
 	Err error
 }
@@ -244,22 +248,42 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	}
 	defer f.Close()
 	size := st.Size()
-	info, err := c.validator.Check(f, size, req.ImageType, name)
+	// A file that fits the copy buffer is read once, with one pread, and
+	// checked and hashed from memory; a larger one is checked in place and
+	// streamed through the hash.
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	var content io.ReaderAt = f
+	small := size > 0 && size <= int64(len(*buf))
+	if small {
+		n, err := f.ReadAt((*buf)[:size], 0)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
+			return nil, &RejectError{Path: req.Path, Reason: "unreadable", Size: size, Err: err}
+		}
+		content = bytes.NewReader((*buf)[:size])
+	}
+	info, err := c.validator.Check(content, size, req.ImageType, name)
 	if err != nil {
 		reason := string(validate.ReasonOf(err))
 		if reason == "" {
 			reason = "unreadable"
 		}
-		return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
+		return nil, &RejectError{Path: req.Path, Reason: reason, Size: size, Err: err}
 	}
-	h := sha256.New()
-	n, err := io.Copy(h, io.NewSectionReader(f, 0, size))
-	if err != nil {
-		return nil, &RejectError{Path: req.Path, Reason: "unreadable", Err: err}
-	}
-	if n != size {
-		return nil, &RejectError{Path: req.Path, Reason: "unreadable",
-			Err: fmt.Errorf("file changed while read: %d bytes, expected %d", n, size)}
+	var sum [sha256.Size]byte
+	if small {
+		sum = sha256.Sum256((*buf)[:size])
+	} else {
+		h := sha256.New()
+		n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), *buf)
+		if err != nil {
+			return nil, &RejectError{Path: req.Path, Reason: "unreadable", Size: size, Err: err}
+		}
+		if n != size {
+			return nil, &RejectError{Path: req.Path, Reason: "unreadable", Size: size,
+				Err: fmt.Errorf("file changed while read: %d bytes, expected %d", n, size)}
+		}
+		h.Sum(sum[:0])
 	}
 	typ := req.ImageType
 	if typ == "" {
@@ -272,14 +296,21 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 		ImageType:    typ,
 		ImagePID:     req.ImagePID,
 		AppAuthToken: req.AppAuthToken,
-		SHA256:       hex.EncodeToString(h.Sum(nil)),
+		SHA256:       hex.EncodeToString(sum[:]),
 		Size:         size,
 	}
 	if err := p.Validate(); err != nil {
-		return nil, &RejectError{Path: req.Path, Reason: "invalid_request", Err: err}
+		return nil, &RejectError{Path: req.Path, Reason: "invalid_request", Size: size, Err: err}
 	}
 	return &Prepared{Payload: p, TaskID: TaskID(p), Info: info}, nil
 }
+
+// copyBuffers hold small files and are the buffers larger files are
+// hashed through, so that many small files do not allocate a buffer each.
+var copyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 64<<10)
+	return &b
+}}
 
 // Enqueued is the answer of [Client.Enqueue].
 type Enqueued struct {

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,5 +315,39 @@ func TestNewClientConfigErrors(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: error leaks the Redis password: %v", name, err)
 		}
+	}
+}
+
+func TestClientHashesLargeFileInPlace(t *testing.T) {
+	t.Parallel()
+	s := setupClient(t)
+	// A noisy 600x400 JPEG is a few hundred KB: more than the buffer small
+	// files are read into, so it is checked in place and streamed.
+	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = byte(rnd.Uint32())
+	}
+	path := filepath.Join(s.root, "large.jpg")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	if fi.Size() <= 64<<10 {
+		t.Fatalf("test file has only %d bytes", fi.Size())
+	}
+	p, err := s.client.Prepare(t.Context(), tasks.UploadRequest{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Payload.SHA256 != sha256File(t, path) || p.Payload.Size != fi.Size() || p.Payload.ImageType != "jpg" {
+		t.Errorf("payload = %+v, file %d bytes", p.Payload, fi.Size())
 	}
 }
