@@ -107,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
 		}
+		if !cfg.Client.Roots().Contains(dir) {
+			return nil, fmt.Errorf("%w: SpoolDir %q is not inside a media root (%s), so the worker could not read the files", ErrConfig, dir, strings.Join(cfg.Client.Roots().Dirs(), ", "))
+		}
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
 		}

@@ -469,4 +469,7 @@ func TestNewConfigErrors(t *testing.T) {
 	if _, err := enqueueapi.New(enqueueapi.Config{Client: c}); !errors.Is(err, enqueueapi.ErrConfig) {
 		t.Errorf("no token: %v", err)
 	}
+	if _, err := enqueueapi.New(enqueueapi.Config{Client: c, Token: "x", SpoolDir: t.TempDir()}); !errors.Is(err, enqueueapi.ErrConfig) {
+		t.Errorf("spool outside the roots: %v", err)
+	}
 }

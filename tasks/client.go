@@ -152,6 +152,9 @@ func (c *Client) Close() error {
 // Queue is the queue the client uses.
 func (c *Client) Queue() string { return c.queue }
 
+// Roots are the media roots files must lie in.
+func (c *Client) Roots() *mediaroot.Roots { return c.roots }
+
 // Ping checks that Redis answers. Errors wrap [ErrUnavailable].
 func (c *Client) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

@@ -106,6 +106,10 @@ func TestHelp(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	dir := goodTree(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("tok"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string][]string{
 		"no path":         {},
 		"unknown flag":    {"--colour", dir},
@@ -119,9 +123,13 @@ func TestUsageErrors(t *testing.T) {
 		"serve, no token": {"serve", "--media-roots", dir},
 		"serve, no roots": {"serve"},
 		"serve, args":     {"serve", "extra"},
+		"serve, spool":    {"serve", "--media-roots", dir, "--spool-dir", t.TempDir(), "--token-file", tokenFile},
 	}
 	for name, args := range cases {
 		code, _, errOut := run(t.Context(), map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"}, args...)
+		if name == "serve, spool" && !strings.Contains(errOut, "not inside a media root") {
+			t.Errorf("%s: stderr %q", name, errOut)
+		}
 		if code != ExitUsage || !strings.Contains(errOut, "enqueue: ") {
 			t.Errorf("%s: exit %d, stderr %q; want %d", name, code, errOut, ExitUsage)
 		}
