@@ -92,7 +92,7 @@ type Gateway struct {
 	tokens   map[string]bool
 	log      *slog.Logger
 	mux      *http.ServeMux
-	inflight sync.WaitGroup
+	inflight inflight
 
 	randMu sync.Mutex // guards cfg.Rand
 
@@ -151,14 +151,43 @@ func New(cfg Config) (*Gateway, error) {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.inflight.Add(1)
-	defer g.inflight.Done()
+	g.inflight.add(1)
+	defer g.inflight.add(-1)
 	g.mux.ServeHTTP(w, r)
+}
+
+// inflight counts running handlers. Unlike a sync.WaitGroup, it may be
+// incremented from zero while another goroutine waits (a request arriving
+// as the server closes), which Wait then simply includes.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle *sync.Cond
+}
+
+func (c *inflight) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += d
+	if c.n == 0 && c.idle != nil {
+		c.idle.Broadcast()
+	}
+}
+
+func (c *inflight) wait() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idle == nil {
+		c.idle = sync.NewCond(&c.mu)
+	}
+	for c.n > 0 {
+		c.idle.Wait()
+	}
 }
 
 // Wait blocks until no request is being handled. Servers that do not wait
 // for their handlers on close (http.Server.Close does not) can call it.
-func (g *Gateway) Wait() { g.inflight.Wait() }
+func (g *Gateway) Wait() { g.inflight.wait() }
 
 // PublicKey is the gateway's public key, which clients verify responses
 // with ("Alipay's public key").
