@@ -183,7 +183,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		return rejected("result_write", fmt.Errorf("tasks: uploaded as image_id %s, but encoding the result failed: %w", res.ImageID, err))
 	}
 	if w := t.ResultWriter(); w != nil {
-		if _, err := w.Write(data); err != nil {
+		if err := writeResult(ctx, w, data); err != nil {
 			// The upload happened and is not idempotent: do not retry it.
 			// The image_id goes into the archived error instead.
 			return rejected("result_write", fmt.Errorf("tasks: uploaded as image_id %s (image_url %s), but storing the result failed: %w", res.ImageID, res.ImageURL, err))
@@ -191,6 +191,31 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID)
 	return nil
+}
+
+// resultWriteBudget bounds how long a result write is retried. Redis that
+// restarts is unreachable, then answers LOADING while it reads its
+// append-only file, for a few seconds; the upload already happened, so the
+// result is worth waiting for.
+const resultWriteBudget = 15 * time.Second
+
+// writeResult writes the result, retrying (HSET is idempotent) with a
+// growing pause while Redis fails, for up to resultWriteBudget.
+func writeResult(ctx context.Context, w io.Writer, data []byte) error {
+	deadline := time.Now().Add(resultWriteBudget)
+	pause := 50 * time.Millisecond
+	for {
+		_, err := w.Write(data)
+		if err == nil || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // process opens, validates and uploads the file of p.

@@ -34,7 +34,8 @@ const (
 type Config struct {
 	// RedisURL locates Redis: redis://[:password@]host[:port][/db],
 	// rediss:// (TLS), redis-socket://path?db=N, or
-	// redis-sentinel://[:password@]host1:port,host2:port?master=name.
+	// redis-sentinel://[:password@]host1:port,host2:port?master=name, or
+	// redis-cluster://[:password@]host1:port,host2:port (Redis Cluster).
 	// Default [DefaultRedisURL].
 	RedisURL string
 	// RedisPingTimeout bounds the start-up ping. Default 5s.
@@ -111,7 +112,7 @@ type EnvVar struct {
 func EnvVars() []EnvVar { return slices.Clone(envVars) }
 
 var envVars = []EnvVar{
-	{"REDIS_URL", DefaultRedisURL, "Redis location: redis://, rediss:// (TLS), redis-socket:// or redis-sentinel://host1:26379,host2:26379?master=name; password in the userinfo"},
+	{"REDIS_URL", DefaultRedisURL, "Redis location: redis://, rediss:// (TLS), redis-socket://, redis-sentinel://host1:26379,host2:26379?master=name or redis-cluster://host1:6379,host2:6379; password in the userinfo"},
 	{"REDIS_PING_TIMEOUT", DefaultRedisPingTimeout.String(), "how long the start-up Redis ping may take"},
 	{"ALIPAY_GATEWAY_URL", upload.ProductionGateway, "Alipay gateway (sandbox: " + upload.SandboxGateway + ", or the emulator's URL)"},
 	{"ALIPAY_APP_ID", "", "application app_id (required)"},

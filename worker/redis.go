@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,12 +25,33 @@ func parseRedisURL(s string) (asynq.RedisConnOpt, error) {
 		}
 		return nil, errors.New("not a valid URL")
 	}
+	if u.Scheme == "redis-cluster" {
+		return parseClusterURL(u)
+	}
 	opt, err := asynq.ParseRedisURI(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", u.Redacted(), err)
 	}
 	if o, ok := opt.(asynq.RedisFailoverClientOpt); ok && o.MasterName == "" {
 		return nil, fmt.Errorf("%s: sentinel URL without ?master=<name>", u.Redacted())
+	}
+	return opt, nil
+}
+
+// parseClusterURL reads redis-cluster://[user:password@]host1:port,host2:port,...
+// (some or all of the cluster's nodes; the client finds the others), a
+// form asynq.ParseRedisURI does not know.
+func parseClusterURL(u *url.URL) (asynq.RedisConnOpt, error) {
+	opt := asynq.RedisClusterClientOpt{Username: u.User.Username()}
+	opt.Password, _ = u.User.Password()
+	if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
+		return nil, fmt.Errorf("%s: a cluster has only database 0", u.Redacted())
+	}
+	for _, a := range strings.Split(u.Host, ",") {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return nil, fmt.Errorf("%s: cluster node %q is not host:port", u.Redacted(), a)
+		}
+		opt.Addrs = append(opt.Addrs, a)
 	}
 	return opt, nil
 }
