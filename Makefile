@@ -10,7 +10,8 @@ help: ## List the targets with what they do
 
 .PHONY: demo
 demo: ## Run the whole pipeline locally (Redis, emulator, worker, dashboard, sample import); Ctrl-C stops
-	$(GO) run ./cmd/demo
+	$(GO) build -o bin/ ./cmd/...
+	./bin/demo
 
 .PHONY: deps
 deps: ## Install what the tests need (redis-server, chromium, playwright-core)
