@@ -17,6 +17,16 @@
 // known", and look the task up instead. The merchant's app_auth_token only
 // enters the ID through a hash.
 //
+// # Applications
+//
+// Applications need none of the above: a [Client] (see [NewClient]) checks a
+// file locally with the worker's own rules, hashes it and queues it
+// ([Client.Enqueue]); a file already known for the same merchant comes back
+// as the existing task rather than as a second upload. [Client.Lookup]
+// reads a task's state, result and last error, [Client.Wait] waits for it
+// to complete or be archived, and [Client.Requeue] runs an archived task
+// again.
+//
 // # Payload versions
 //
 // Payloads carry a version. A worker archives a payload whose version it
