@@ -1,0 +1,58 @@
+package sign_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+
+	"github.com/storemedia/alipay-media-worker/sign"
+)
+
+// Content builds the string Alipay signs: non-empty parameters except
+// sign, sorted by key, joined without URL encoding.
+func ExampleContent() {
+	fmt.Println(sign.Content(map[string]string{
+		"method":     "alipay.offline.material.image.upload",
+		"app_id":     "2021000000000001",
+		"image_type": "jpg",
+		"image_name": "Shop 12 front",
+		"image_pid":  "", // empty: left out
+		"sign":       "ignored",
+		"timestamp":  "2026-11-22 12:00:00",
+	}))
+	// Output:
+	// app_id=2021000000000001&image_name=Shop 12 front&image_type=jpg&method=alipay.offline.material.image.upload&timestamp=2026-11-22 12:00:00
+}
+
+// An RSA2 signature made with the app's private key verifies with its
+// public key; any change to the content is detected.
+func ExampleRSA2() {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	content := []byte(sign.Content(map[string]string{"app_id": "2021000000000001", "image_type": "png"}))
+	sig, err := sign.RSA2{Key: key}.Sign(content)
+	if err != nil {
+		panic(err)
+	}
+	v := sign.RSA2Verifier{Key: &key.PublicKey}
+	fmt.Println(v.Verify(content, sig))
+	err = v.Verify([]byte("app_id=2021000000000001&image_type=jpg"), sig)
+	fmt.Println(errors.Is(err, sign.ErrSignature))
+	// Output:
+	// <nil>
+	// true
+}
+
+// ParsePrivateKey reports what it could not understand without echoing the
+// key material.
+func ExampleParsePrivateKey() {
+	_, err := sign.ParsePrivateKey([]byte("not a key"))
+	fmt.Println(errors.Is(err, sign.ErrKeyFormat))
+	fmt.Println(err)
+	// Output:
+	// true
+	// sign: unrecognised key format: neither PEM nor Base64
+}
