@@ -13,9 +13,11 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/demo"
 	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/redislog"
 )
 
 func main() {
+	redislog.Discard()
 	os.Exit(run())
 }
 
