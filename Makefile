@@ -22,8 +22,13 @@ test: ## Run every test with the race detector (needs redis-server on PATH)
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
 
 .PHONY: bench
-bench: ## Run the benchmarks with allocation figures
+bench: ## Run the benchmarks with allocation figures, then the pipeline table (cmd/bench, updates BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./cmd/bench -o BENCHMARKS.md
+
+.PHONY: chaos
+chaos: ## Run the full chaos suite: each fault on its own, 320 files per run (1 to 3 minutes)
+	CHAOS_FULL=1 $(GO) test -race -count=1 -timeout 30m -v -run 'TestScenarios' ./chaos/
 
 .PHONY: lint
 lint: ## gofmt check and go vet

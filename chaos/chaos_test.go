@@ -170,6 +170,7 @@ type rig struct {
 
 	importRuns atomic.Int32
 	ctx        context.Context // ends with the test
+	bg         sync.WaitGroup  // goroutines that log, waited for before the end
 
 	// died receives the name of a worker that exited when it should not.
 	died       chan string
@@ -216,6 +217,7 @@ func run(t *testing.T, sc scenario) {
 	}
 	close(stop)
 	wg.Wait()
+	r.bg.Wait()
 	r.waitDirect()
 	rows, err := ReadManifest(bytes.NewReader(data))
 	if err != nil {
@@ -300,6 +302,7 @@ func newRig(t *testing.T, sc scenario) *rig {
 	r.ctx = ctx
 	t.Cleanup(func() {
 		cancel()
+		r.bg.Wait()
 		r.closing.Store(true)
 		for _, w := range r.workers {
 			w.Kill()
@@ -583,7 +586,7 @@ func (r *rig) killWorker(i int) {
 	if err := w.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	go func() {
+	r.bg.Go(func() {
 		// Follow the tasks active at the kill until none is active any
 		// more: the other worker finishes its own within seconds, the
 		// dead worker's wait for the recoverer.
@@ -599,12 +602,12 @@ func (r *rig) killWorker(i int) {
 				r.t.Logf("RECOVERY: every task active at the kill left the active state %v after the kill", time.Since(killed).Round(100*time.Millisecond))
 				return
 			}
-			if time.Since(killed) > 5*time.Minute {
+			if time.Since(killed) > 5*time.Minute || r.ctx.Err() != nil {
 				return
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-	}()
+	})
 }
 
 // termWorker sends SIGTERM to w while it uploads, checks that it exits

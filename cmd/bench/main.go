@@ -34,7 +34,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	sizes := fs.String("sizes", "100000,1000000,5000000", "file sizes in bytes, comma-separated")
 	conc := fs.String("conc", "1,8,32", "concurrency levels, comma-separated")
-	files := fs.Int("files", 0, "files per measurement for every size (0: 200 MB worth, 60 to 400)")
+	files := fs.Int("files", 0, "files per measurement for every size (0: 500 MB worth, 150 to 1000)")
 	enqueueFiles := fs.Int("enqueue-files", bench.DefaultEnqueueFiles, "files for the enqueue-rate part")
 	worker := fs.String("worker", "", "path of a built cmd/worker (default: build it)")
 	dir := fs.String("dir", "", "scratch directory (default: a temporary one)")

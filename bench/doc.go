@@ -1,0 +1,46 @@
+// Package bench measures the upload pipeline against its baselines in one
+// run, so the figures can be read as ratios: whatever the machine, the
+// baselines ran on it at the same time, against the same emulator.
+//
+// # What is measured
+//
+// For every file size and concurrency (by default 100 kB, 1 MB and 5 MB at
+// concurrency 1, 8 and 32), [Run] uploads the same files to one in-process
+// gateway emulator (package alipaytest) four ways:
+//
+//   - direct: c goroutines calling upload.Client.Upload, no queue. The
+//     ceiling of what the upload client and the emulator can do.
+//   - no-op: asynq with a handler that does nothing, c workers, at least
+//     2000 upload-shaped tasks. The ceiling of the queue itself.
+//   - worker: a cmd/worker child process with WORKER_CONCURRENCY=c drains
+//     a queue the bulk importer filled while the queue was paused; the
+//     clock runs from the unpause to the last completed task.
+//   - e2e: the importer checks, hashes and queues the files while the
+//     worker uploads them; the clock runs from the import's start.
+//
+// After the pipeline runs, the worker's peak resident set size (VmHWM
+// from /proc/<pid>/status) is read before it is stopped with SIGTERM. A
+// last part compares the enqueue rate of the bulk importer with two plain
+// loops (tasks.Client.Enqueue, and asynq.Client.Enqueue of payloads
+// computed beforehand) on 2000 small files.
+//
+// # The files
+//
+// [MakeJPEG] makes valid JPEGs of an exact size: a tiny noise image whose
+// header is followed by comment segments of random bytes. A validator reads
+// only the header, as with a camera JPEG, while the upload carries, hashes
+// and stores every byte; random bytes keep every file's content (and so its
+// task ID) unique.
+//
+// # Reading the figures
+//
+// On a small machine everything shares the cores: the emulator (which
+// verifies, hashes and signs, like Alipay would), Redis, the worker and,
+// for e2e, the importer. RSA signing (about 1.2 ms per signature, one by the
+// client and one by the emulator per upload) bounds small files; SHA-256
+// (about 1.2 GB/s per core: the emulator hashes each file, the worker
+// hashes it again to check it is the file that was queued, and the
+// importer hashes it once more when queueing) bounds large ones. The
+// command cmd/bench prints the table and, with -o, rewrites the results
+// part of BENCHMARKS.md ([UpdateFile]).
+package bench

@@ -1,0 +1,282 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Goals the report checks.
+const (
+	// GoalRatio is the share of the direct loop's throughput the pipeline
+	// should reach.
+	GoalRatio = 0.8
+	// GoalPeakRSS is the worker's peak RSS limit (bytes) at the highest
+	// concurrency with the largest files.
+	GoalPeakRSS = 100 << 20
+)
+
+// Measure is one timed run over a number of files.
+type Measure struct {
+	Files   int
+	Bytes   int64
+	Elapsed time.Duration
+}
+
+// FilesPerSec is the throughput in files per second.
+func (m Measure) FilesPerSec() float64 {
+	if m.Elapsed <= 0 {
+		return 0
+	}
+	return float64(m.Files) / m.Elapsed.Seconds()
+}
+
+// MBPerSec is the throughput in megabytes (10^6 bytes) per second.
+func (m Measure) MBPerSec() float64 {
+	if m.Elapsed <= 0 {
+		return 0
+	}
+	return float64(m.Bytes) / 1e6 / m.Elapsed.Seconds()
+}
+
+// Cell is one size at one concurrency.
+type Cell struct {
+	Size        int64
+	Concurrency int
+	Files       int
+	// Direct is the upload loop without a queue. Noop is asynq with a
+	// handler that does nothing (at least 2000 tasks). Worker is the
+	// cmd/worker process draining a queue the importer filled beforehand.
+	// EndToEnd is the importer and the worker running at once, timed from
+	// the import's start.
+	Direct, Noop, Worker, EndToEnd Measure
+	// WorkerPeakRSS is the worker process's VmHWM in bytes after the
+	// pipeline run.
+	WorkerPeakRSS int64
+}
+
+// Ratio is the worker's throughput over the direct loop's.
+func (c Cell) Ratio() float64 { return ratio(c.Worker, c.Direct) }
+
+// EndToEndRatio is the end-to-end throughput over the direct loop's.
+func (c Cell) EndToEndRatio() float64 { return ratio(c.EndToEnd, c.Direct) }
+
+func ratio(a, b Measure) float64 {
+	if b.FilesPerSec() == 0 {
+		return 0
+	}
+	return a.FilesPerSec() / b.FilesPerSec()
+}
+
+// EnqueueResult is the enqueue-rate part: the same files queued three ways.
+type EnqueueResult struct {
+	Files int
+	// Importer is importer.Run (concurrent check, hash and enqueue);
+	// ClientLoop is a loop of tasks.Client.Enqueue (check, hash, enqueue,
+	// one file at a time); AsynqLoop is a loop of asynq.Client.Enqueue of
+	// payloads computed beforehand (the queue alone).
+	Importer, ClientLoop, AsynqLoop time.Duration
+}
+
+func (e EnqueueResult) rate(d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(e.Files) / d.Seconds()
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPUs      int
+	CPUModel  string
+	GoVersion string
+	OS, Arch  string
+	Redis     string
+	Date      time.Time
+}
+
+// Report is the outcome of [Run].
+type Report struct {
+	Machine Machine
+	Cells   []Cell
+	Enqueue EnqueueResult
+	Elapsed time.Duration
+}
+
+func sizeLabel(n int64) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%d MB", n/1_000_000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%d kB", n/1000)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+func (m Machine) String() string {
+	model := m.CPUModel
+	if model == "" {
+		model = "unknown CPU"
+	}
+	return fmt.Sprintf("%d cores (%s), %s %s/%s, Redis %s, %s", m.CPUs, model, m.GoVersion, m.OS, m.Arch, m.Redis, m.Date.Format("2006-01-02 15:04 MST"))
+}
+
+// verdicts returns the goal lines.
+func (r *Report) verdicts() []string {
+	var out []string
+	for _, k := range []struct {
+		name string
+		f    func(Cell) float64
+	}{
+		{"worker (queue filled beforehand)", Cell.Ratio},
+		{"end to end (import and upload at once)", Cell.EndToEndRatio},
+	} {
+		met, lowest, highest := 0, 0.0, 0.0
+		for i, c := range r.Cells {
+			v := k.f(c)
+			if v >= GoalRatio {
+				met++
+			}
+			if i == 0 || v < lowest {
+				lowest = v
+			}
+			if i == 0 || v > highest {
+				highest = v
+			}
+		}
+		if len(r.Cells) > 0 {
+			out = append(out, fmt.Sprintf("%s >= %.1fx of the direct loop: met in %d of %d cells (%.2fx to %.2fx)", k.name, GoalRatio, met, len(r.Cells), lowest, highest))
+		}
+	}
+	if c, ok := r.rssCell(); ok {
+		state := "met"
+		if c.WorkerPeakRSS >= GoalPeakRSS {
+			state = "MISSED"
+		}
+		out = append(out, fmt.Sprintf("worker peak RSS < %s with %s files at concurrency %d: %s (%s)", mb(GoalPeakRSS), sizeLabel(c.Size), c.Concurrency, mb(c.WorkerPeakRSS), state))
+	}
+	return out
+}
+
+// rssCell is the cell the RSS goal applies to: the largest size at the
+// highest concurrency.
+func (r *Report) rssCell() (Cell, bool) {
+	var best Cell
+	found := false
+	for _, c := range r.Cells {
+		if !found || c.Size > best.Size || (c.Size == best.Size && c.Concurrency > best.Concurrency) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// WriteText prints the report as aligned plain-text tables.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Machine: %s\n\n", r.Machine)
+	b.WriteString("Throughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct):\n")
+	b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
+	b.WriteString("  a queue filled beforehand; e2e = importer and worker at once, timed from the import's start\n")
+	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "size\tconc\tfiles\tdirect f/s\tMB/s\tno-op f/s\tworker f/s\tMB/s\tratio\te2e f/s\tMB/s\tratio\tworker RSS\t")
+	for _, c := range r.Cells {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.2fx\t%.1f\t%.1f\t%.2fx\t%s\t\n", sizeLabel(c.Size), c.Concurrency, c.Files,
+			c.Direct.FilesPerSec(), c.Direct.MBPerSec(), c.Noop.FilesPerSec(),
+			c.Worker.FilesPerSec(), c.Worker.MBPerSec(), c.Ratio(),
+			c.EndToEnd.FilesPerSec(), c.EndToEnd.MBPerSec(), c.EndToEndRatio(), mb(c.WorkerPeakRSS))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	e := r.Enqueue
+	fmt.Fprintf(&b, "\nEnqueue rate, %d files of 4 kB:\n", e.Files)
+	tw = tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "method\tfiles/s\tvs importer\t")
+	for _, row := range e.rows() {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2fx\t\n", row.name, e.rate(row.d), e.rate(row.d)/e.rate(e.Importer))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("\nGoals:\n")
+	for _, v := range r.verdicts() {
+		fmt.Fprintf(&b, "  %s\n", v)
+	}
+	fmt.Fprintf(&b, "\nTotal run time: %v\n", r.Elapsed.Round(time.Second))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type enqueueRow struct {
+	name string
+	d    time.Duration
+}
+
+func (e EnqueueResult) rows() []enqueueRow {
+	return []enqueueRow{
+		{"bulk importer (importer.Run)", e.Importer},
+		{"tasks.Client.Enqueue loop", e.ClientLoop},
+		{"asynq.Client.Enqueue loop, payloads precomputed", e.AsynqLoop},
+	}
+}
+
+// WriteMarkdown writes the report as the tables of BENCHMARKS.md.
+func (r *Report) WriteMarkdown(w io.Writer, command string) error {
+	var b strings.Builder
+	b.WriteString("## Latest run\n\n")
+	fmt.Fprintf(&b, "- Machine: %s\n", r.Machine)
+	fmt.Fprintf(&b, "- Command: `%s` (total run time %v)\n\n", command, r.Elapsed.Round(time.Second))
+	b.WriteString("### Throughput\n\n")
+	b.WriteString("*direct*: upload.Client loop, no queue; *no-op*: asynq with an empty handler; *worker*: cmd/worker draining a queue the importer filled beforehand; *e2e*: importer and worker at once, timed from the import's start. MB = 10^6 bytes.\n\n")
+	b.WriteString("| size | conc. | files | direct files/s | direct MB/s | asynq no-op files/s | worker files/s | worker MB/s | worker / direct | e2e files/s | e2e MB/s | e2e / direct | worker peak RSS |\n")
+	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, c := range r.Cells {
+		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %.1f | %.0f | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx | %s |\n", sizeLabel(c.Size), c.Concurrency, c.Files,
+			c.Direct.FilesPerSec(), c.Direct.MBPerSec(), c.Noop.FilesPerSec(),
+			c.Worker.FilesPerSec(), c.Worker.MBPerSec(), c.Ratio(),
+			c.EndToEnd.FilesPerSec(), c.EndToEnd.MBPerSec(), c.EndToEndRatio(), mb(c.WorkerPeakRSS))
+	}
+	e := r.Enqueue
+	fmt.Fprintf(&b, "\n### Enqueue rate (%d files of 4 kB)\n\n", e.Files)
+	b.WriteString("| method | files/s | vs importer |\n| --- | ---: | ---: |\n")
+	for _, row := range e.rows() {
+		fmt.Fprintf(&b, "| %s | %.0f | %.2fx |\n", row.name, e.rate(row.d), e.rate(row.d)/e.rate(e.Importer))
+	}
+	b.WriteString("\n### Goals\n\n")
+	for _, v := range r.verdicts() {
+		fmt.Fprintf(&b, "- %s\n", v)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Marker separates the hand-written part of BENCHMARKS.md from the latest
+// run, which [UpdateFile] replaces.
+const Marker = "<!-- The bench command replaces everything below this line. -->"
+
+// UpdateFile writes the report into the Markdown file at path: the text
+// before [Marker] is kept (intro is used when the file or the marker is
+// missing), the rest is replaced by [Report.WriteMarkdown].
+func UpdateFile(path string, r *Report, command, intro string, read func(string) ([]byte, error), write func(string, []byte) error) error {
+	head := strings.TrimRight(intro, "\n") + "\n\n"
+	if old, err := read(path); err == nil {
+		if i := strings.Index(string(old), Marker); i >= 0 {
+			head = string(old[:i])
+		}
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(Marker + "\n\n")
+	if err := r.WriteMarkdown(&b, command); err != nil {
+		return err
+	}
+	if err := write(path, []byte(b.String())); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}

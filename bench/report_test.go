@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleReport() *Report {
+	return &Report{
+		Machine: Machine{CPUs: 2, CPUModel: "Test CPU", GoVersion: "go1.26", OS: "linux", Arch: "amd64", Redis: "7.0.15",
+			Date: time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)},
+		Cells: []Cell{
+			{Size: 100_000, Concurrency: 1, Files: 100,
+				Direct: Measure{Files: 100, Bytes: 10_000_000, Elapsed: time.Second}, Noop: Measure{Files: 2000, Elapsed: time.Second},
+				Worker: Measure{Files: 100, Bytes: 10_000_000, Elapsed: 1250 * time.Millisecond}, EndToEnd: Measure{Files: 100, Bytes: 10_000_000, Elapsed: 2 * time.Second},
+				WorkerPeakRSS: 20 << 20},
+			{Size: 5_000_000, Concurrency: 32, Files: 10,
+				Direct: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second}, Noop: Measure{Files: 2000, Elapsed: time.Second},
+				Worker: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second}, EndToEnd: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second},
+				WorkerPeakRSS: 120 << 20},
+		},
+		Enqueue: EnqueueResult{Files: 1000, Importer: time.Second, ClientLoop: 2 * time.Second, AsynqLoop: 500 * time.Millisecond},
+		Elapsed: time.Minute,
+	}
+}
+
+func TestReportFiguresAndGoals(t *testing.T) {
+	t.Parallel()
+	r := sampleReport()
+	if got := r.Cells[0].Ratio(); got != 0.8 {
+		t.Errorf("worker ratio %v, want 0.8", got)
+	}
+	if got := r.Cells[0].EndToEndRatio(); got != 0.5 {
+		t.Errorf("e2e ratio %v, want 0.5", got)
+	}
+	if got := r.Cells[1].Direct.MBPerSec(); got != 50 {
+		t.Errorf("MB/s %v, want 50", got)
+	}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"2 cores (Test CPU), go1.26 linux/amd64, Redis 7.0.15, 2026-11-22 05:00 UTC",
+		"worker (queue filled beforehand) >= 0.8x of the direct loop: met in 2 of 2 cells (0.80x to 1.00x)",
+		"end to end (import and upload at once) >= 0.8x of the direct loop: met in 1 of 2 cells (0.50x to 1.00x)",
+		"worker peak RSS < 100.0 MB with 5 MB files at concurrency 32: 120.0 MB (MISSED)",
+		"0.50x", "2.00x",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUpdateFileKeepsTheHandWrittenPart(t *testing.T) {
+	t.Parallel()
+	files := map[string][]byte{}
+	read := func(p string) ([]byte, error) {
+		if b, ok := files[p]; ok {
+			return b, nil
+		}
+		return nil, fs.ErrNotExist
+	}
+	write := func(p string, b []byte) error { files[p] = b; return nil }
+	r := sampleReport()
+	if err := UpdateFile("B.md", r, "go run ./cmd/bench", "# Intro", read, write); err != nil {
+		t.Fatal(err)
+	}
+	first := string(files["B.md"])
+	if !strings.HasPrefix(first, "# Intro\n\n"+Marker+"\n\n## Latest run\n") || !strings.Contains(first, "| 100 kB | 1 | 100 |") {
+		t.Fatalf("new file:\n%s", first)
+	}
+	// Hand edits above the marker survive; the results below are replaced.
+	files["B.md"] = []byte(strings.Replace(first, "# Intro", "# Intro\n\nNotes kept.", 1) + "stale tail\n")
+	r.Machine.Redis = "7.2.0"
+	if err := UpdateFile("B.md", r, "go run ./cmd/bench", "# Other intro", read, write); err != nil {
+		t.Fatal(err)
+	}
+	second := string(files["B.md"])
+	if !strings.Contains(second, "Notes kept.") || strings.Contains(second, "Other intro") ||
+		strings.Contains(second, "stale tail") || !strings.Contains(second, "Redis 7.2.0") || strings.Count(second, Marker) != 1 {
+		t.Fatalf("updated file:\n%s", second)
+	}
+	failing := func(string, []byte) error { return errors.New("disk full") }
+	if err := UpdateFile("B.md", r, "x", "y", read, failing); err == nil {
+		t.Error("a failed write was not reported")
+	}
+}
