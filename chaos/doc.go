@@ -57,7 +57,9 @@
 // comes too early, but its first periodic pass, one minute after the
 // restart, comes just after the 60s mark. The kill9 scenario logs the time
 // it measured (about 60s). A SIGTERM, by contrast, returns unfinished tasks
-// to the queue at once.
+// to the queue at once. A Redis restart can cost the same minute or two:
+// a task Redis moved to "active" just before it died (its answer lost with
+// the connection) has no worker, and waits for the recoverer too.
 //
 // # The harness
 //
