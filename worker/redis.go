@@ -5,66 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 )
 
-// parseRedisURL turns REDIS_URL into asynq's connection options. Its errors
-// never quote the password.
-func parseRedisURL(s string) (asynq.RedisConnOpt, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			// ue.Error() would quote the whole URL, password included.
-			return nil, fmt.Errorf("not a valid URL: %v", ue.Err)
-		}
-		return nil, errors.New("not a valid URL")
-	}
-	if u.Scheme == "redis-cluster" {
-		return parseClusterURL(u)
-	}
-	opt, err := asynq.ParseRedisURI(s)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", u.Redacted(), err)
-	}
-	if o, ok := opt.(asynq.RedisFailoverClientOpt); ok && o.MasterName == "" {
-		return nil, fmt.Errorf("%s: sentinel URL without ?master=<name>", u.Redacted())
-	}
-	return opt, nil
-}
+// parseRedisURL turns REDIS_URL into asynq's connection options (see
+// internal/redisurl). Its errors never quote the password.
+func parseRedisURL(s string) (asynq.RedisConnOpt, error) { return redisurl.Parse(s) }
 
-// parseClusterURL reads redis-cluster://[user:password@]host1:port,host2:port,...
-// (some or all of the cluster's nodes; the client finds the others), a
-// form asynq.ParseRedisURI does not know.
-func parseClusterURL(u *url.URL) (asynq.RedisConnOpt, error) {
-	opt := asynq.RedisClusterClientOpt{Username: u.User.Username()}
-	opt.Password, _ = u.User.Password()
-	if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
-		return nil, fmt.Errorf("%s: a cluster has only database 0", u.Redacted())
-	}
-	for _, a := range strings.Split(u.Host, ",") {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-			return nil, fmt.Errorf("%s: cluster node %q is not host:port", u.Redacted(), a)
-		}
-		opt.Addrs = append(opt.Addrs, a)
-	}
-	return opt, nil
-}
-
-// redactedURL returns s with any password replaced by "xxxxx", or a
-// placeholder when s does not parse (it could hold anything).
-func redactedURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+// redactedURL returns s with any password replaced by "xxxxx".
+func redactedURL(s string) string { return redisurl.Redact(s) }
 
 // pingRedis checks that Redis answers within timeout.
 func pingRedis(ctx context.Context, opt asynq.RedisConnOpt, timeout time.Duration) error {
