@@ -16,6 +16,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -43,8 +44,10 @@ var (
 type ClientConfig struct {
 	// Redis is the Redis connection. Default: parsed from RedisURL.
 	Redis asynq.RedisConnOpt
-	// RedisURL is used when Redis is nil, in the form accepted by
-	// asynq.ParseRedisURI. Default [DefaultRedisURL].
+	// RedisURL is used when Redis is nil: redis://, rediss://,
+	// redis-socket://, redis-sentinel://...?master=name or
+	// redis-cluster://host1:port,host2:port, as for the worker's
+	// REDIS_URL. Default [DefaultRedisURL].
 	RedisURL string
 	// MediaRoots are the directories files must lie in (the same list the
 	// worker is given). Required unless Roots is set.
@@ -133,10 +136,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			u = DefaultRedisURL
 		}
 		var err error
-		conn, err = asynq.ParseRedisURI(u)
+		conn, err = redisurl.Parse(u)
 		if err != nil {
-			// asynq's message may quote the URL, password included.
-			return nil, fmt.Errorf("%w: RedisURL is not a valid redis URL", ErrClientConfig)
+			// The message never quotes the password.
+			return nil, fmt.Errorf("%w: RedisURL: %w", ErrClientConfig, err)
 		}
 	}
 	c.client = asynq.NewClient(conn)

@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -18,7 +19,8 @@ import (
 
 // Config says what the worker serves. Zero values take the defaults.
 type Config struct {
-	// RedisURL is the Redis of the queue. Required.
+	// RedisURL is the Redis of the queue, in any form the worker's
+	// REDIS_URL accepts (redis-cluster:// included). Required.
 	RedisURL string
 	// MediaRoots are the directories the worker may read. Required.
 	MediaRoots []string
@@ -97,7 +99,7 @@ func New(cfg Config) (*Worker, error) {
 		gw.Close()
 		return nil, err
 	}
-	redis, err := asynq.ParseRedisURI(cfg.RedisURL)
+	redis, err := redisurl.Parse(cfg.RedisURL)
 	if err != nil {
 		gw.Close()
 		return nil, fmt.Errorf("testworker: redis url: %w", err)
