@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
@@ -154,8 +155,13 @@ func (c *common) roots(fallback []string) ([]string, error) {
 }
 
 func (c *common) client(roots []string, log *slog.Logger, poll time.Duration) (*tasks.Client, error) {
+	redis, err := redisurl.Parse(c.redisURL)
+	if err != nil {
+		// The message never holds the password.
+		return nil, usagef("--redis-url (env REDIS_URL): %v", err)
+	}
 	cl, err := tasks.NewClient(tasks.ClientConfig{
-		RedisURL:     c.redisURL,
+		Redis:        redis,
 		MediaRoots:   roots,
 		Queue:        c.queue,
 		PollInterval: poll,

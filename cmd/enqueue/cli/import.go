@@ -51,7 +51,10 @@ Import flags (flags may come before or after the paths):
   --poll DURATION       how often --wait looks at the tasks (default 500ms)
 
 Common flags:
-  --redis-url URL       Redis (env REDIS_URL, default redis://127.0.0.1:6379/0)
+  --redis-url URL       Redis (env REDIS_URL, default redis://127.0.0.1:6379/0);
+                        the worker's forms: redis://, rediss://,
+                        redis-socket://, redis-sentinel://h1,h2?master=name,
+                        redis-cluster://h1:port,h2:port
   --media-roots DIRS    ':'-separated directories files must lie in (env
                         MEDIA_ROOTS; import default: the directories given,
                         and the directory of each file given)
