@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/dashboard"
 	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/metrics"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/worker"
@@ -233,7 +233,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		stopWorker()
 		<-workerDone
 	}()
-	say("worker: queue %q on %s, dashboard %s", cfg.Queue, redactURL(cfg.RedisURL), rep.DashboardURL)
+	say("worker: queue %q on %s, dashboard %s", cfg.Queue, redisurl.Redact(cfg.RedisURL), rep.DashboardURL)
 
 	// Import.
 	client, err := tasks.NewClient(tasks.ClientConfig{Redis: redisOpt, MediaRoots: []string{rep.MediaDir}, Queue: cfg.Queue})
@@ -362,22 +362,14 @@ func listenDashboard(w *worker.Worker, addr string, uploads *metrics.Uploads) (*
 	return hs, nil
 }
 
-// parseRedis reads a Redis URL without quoting its password in errors.
+// parseRedis reads a Redis URL (any form the worker accepts) without
+// quoting its password in errors.
 func parseRedis(s string) (asynq.RedisConnOpt, error) {
-	opt, err := asynq.ParseRedisURI(s)
+	opt, err := redisurl.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("demo: %s %s: not a usable Redis URL", EnvRedisURL, redactURL(s))
+		return nil, fmt.Errorf("demo: %s: %w", EnvRedisURL, err)
 	}
 	return opt, nil
-}
-
-// redactURL hides a password in a Redis URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(Redis URL)"
-	}
-	return u.Redacted()
 }
 
 // check orders rows as [Samples] and compares them with the expectations.
