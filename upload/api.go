@@ -75,6 +75,12 @@ type Config struct {
 	// ResponseHeaderTimeout bounds the wait for the response headers once
 	// the whole body is sent (default client only). Default 30s.
 	ResponseHeaderTimeout time.Duration
+	// MaxIdleConnsPerHost is how many idle keep-alive connections to the
+	// gateway are kept for reuse (default client only). Set it to at least
+	// the number of concurrent uploads: with fewer, every upload beyond it
+	// closes its connection when done and the next one dials a new one.
+	// Default [DefaultMaxIdleConnsPerHost].
+	MaxIdleConnsPerHost int
 	// UserAgent is sent as User-Agent. Default [DefaultUserAgent].
 	UserAgent string
 	// MaxFileSize is the largest Request.Size accepted. Default

@@ -23,6 +23,7 @@ const (
 	DefaultTimeout               = 60 * time.Second
 	DefaultDialTimeout           = 10 * time.Second
 	DefaultResponseHeaderTimeout = 30 * time.Second
+	DefaultMaxIdleConnsPerHost   = 64
 )
 
 // maxResponseBytes bounds how much of an answer is read. Real answers are
@@ -98,6 +99,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("upload: config: MaxFileSize is negative")
 	case cfg.DialTimeout < 0 || cfg.ResponseHeaderTimeout < 0:
 		return nil, errors.New("upload: config: negative DialTimeout or ResponseHeaderTimeout")
+	case cfg.MaxIdleConnsPerHost < 0:
+		return nil, errors.New("upload: config: MaxIdleConnsPerHost is negative")
 	}
 	if c.verifier == nil {
 		c.verifier = sign.RSA2Verifier{Key: cfg.AlipayPublicKey}
@@ -125,7 +128,11 @@ func New(cfg Config) (*Client, error) {
 		if header == 0 {
 			header = DefaultResponseHeaderTimeout
 		}
-		c.hc = newHTTPClient(dial, header)
+		idle := cfg.MaxIdleConnsPerHost
+		if idle == 0 {
+			idle = DefaultMaxIdleConnsPerHost
+		}
+		c.hc = newHTTPClient(dial, header, idle)
 	}
 	return c, nil
 }
@@ -133,12 +140,13 @@ func New(cfg Config) (*Client, error) {
 // newHTTPClient is the default client: bounded dialling, TLS handshake and
 // wait for headers, keep-alive, and no redirects (a redirected upload is an
 // error to report, not a POST to replay).
-func newHTTPClient(dial, header time.Duration) *http.Client {
+func newHTTPClient(dial, header time.Duration, idle int) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = dial
 	tr.ResponseHeaderTimeout = header
-	tr.MaxIdleConnsPerHost = 16
+	tr.MaxIdleConnsPerHost = idle
+	tr.MaxIdleConns = max(tr.MaxIdleConns, idle)
 	return &http.Client{
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -292,6 +294,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		"other half":        func(c *Config) { c.AlipayRootCertSN = "abc" },
 		"negative max size": func(c *Config) { c.MaxFileSize = -1 },
 		"negative dial":     func(c *Config) { c.DialTimeout = -1 },
+		"negative idle":     func(c *Config) { c.MaxIdleConnsPerHost = -1 },
 	} {
 		cfg := good()
 		mutate(&cfg)
@@ -664,4 +667,70 @@ func TestCancelledBeforeUpload(t *testing.T) {
 		t.Error("the content was read")
 	}
 	c.CloseIdleConnections()
+}
+
+// TestKeepsConnectionsForConcurrentUploads runs two rounds of 32 uploads
+// that are all in flight at once. The default client keeps enough idle
+// connections for the second round to reuse the first round's; a smaller
+// idle pool (net/http's default is 2, this package used to keep 16) would
+// make the second round dial at least 16 new connections.
+func TestKeepsConnectionsForConcurrentUploads(t *testing.T) {
+	t.Parallel()
+	const n = 32
+	g := newGateway(t)
+	var (
+		mu      sync.Mutex
+		dialled int
+		waiting int
+		release = make(chan struct{})
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Hold every request until all n are in flight, so each round
+		// needs n connections at once.
+		mu.Lock()
+		wait := release
+		if waiting++; waiting == n {
+			waiting = 0
+			close(release)
+			release = make(chan struct{})
+		}
+		mu.Unlock()
+		<-wait
+		g.serve(w, r)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dialled++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := testConfig(t, g)
+	cfg.GatewayURL = srv.URL + "/gateway.do"
+	c := newClient(t, cfg)
+	t.Cleanup(c.CloseIdleConnections)
+	round := func() int {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				if _, err := c.Upload(context.Background(), testRequest(fmt.Sprintf("conn-%02d", i))); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return dialled
+	}
+	first := round()
+	second := round() - first
+	if first < n {
+		t.Errorf("first round: %d connections for %d uploads in flight at once", first, n)
+	}
+	if second >= 16 {
+		t.Errorf("second round dialled %d new connections; the %d of the first round were not kept", second, first)
+	}
 }

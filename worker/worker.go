@@ -67,7 +67,10 @@ func New(cfg Config, logger *slog.Logger) (*Worker, error) {
 		AppID:       cfg.AppID,
 		Timeout:     cfg.UploadTimeout,
 		MaxFileSize: cfg.MaxFileSize,
-		Logger:      logger.With("component", "upload"),
+		// One kept-alive connection per concurrent upload, so none is
+		// closed and redialled between tasks.
+		MaxIdleConnsPerHost: max(cfg.Concurrency, upload.DefaultMaxIdleConnsPerHost),
+		Logger:              logger.With("component", "upload"),
 	}
 	keys.Apply(&ucfg)
 	client, err := upload.New(ucfg)
