@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,7 +17,7 @@ import (
 // dashboard.ConfigFromEnv. They are listed with the worker's own in
 // [EnvVars], so each also gets a flag and a line in -help.
 var httpEnvVars = []EnvVar{
-	{dashboard.EnvAddr, dashboard.DefaultAddr, `listen address of the dashboard, /metrics, /healthz and /readyz; "off" disables it`},
+	{dashboard.EnvAddr, dashboard.DefaultAddr, `listen address of the dashboard, /metrics, /healthz and /readyz; "off" disables it, 127.0.0.1:0 takes any free port (several workers on one host)`},
 	{dashboard.EnvUser, "", "basic auth user for the dashboard and /metrics (with DASHBOARD_PASSWORD)"},
 	{dashboard.EnvPassword, "", "basic auth password"},
 	{dashboard.EnvPasswordFile, "", "file whose first line is the basic auth password (instead of DASHBOARD_PASSWORD)"},
@@ -75,8 +76,8 @@ func (w *Worker) RunWithHTTP(ctx context.Context, hs *dashboard.Server) error {
 		return w.Run(ctx)
 	}
 	defer hs.Close()
-	if err := hs.Listen(); err != nil {
-		return fmt.Errorf("worker: %s: %w", dashboard.EnvAddr, err)
+	if err := listenHTTP(hs); err != nil {
+		return fmt.Errorf("worker: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,6 +93,37 @@ func (w *Worker) RunWithHTTP(ctx context.Context, hs *dashboard.Server) error {
 	runErr := w.Run(ctx)
 	cancel()
 	return errors.Join(runErr, <-httpErr)
+}
+
+// AddrError is an HTTP_ADDR the worker could not listen on. Its message
+// says what to do; it unwraps to the listen error (for a taken address,
+// one that matches syscall.EADDRINUSE).
+type AddrError struct {
+	// Addr is the address asked for.
+	Addr string
+	// InUse: another process holds Addr.
+	InUse bool
+	// Err is the listen error.
+	Err error
+}
+
+func (e *AddrError) Error() string {
+	if e.InUse {
+		return fmt.Sprintf("%s %s is in use (another worker?): set %s to a free address, 127.0.0.1:0 for any free port, or off",
+			dashboard.EnvAddr, e.Addr, dashboard.EnvAddr)
+	}
+	return fmt.Sprintf("%s %s: cannot listen (set %s to another address, or off): %v", dashboard.EnvAddr, e.Addr, dashboard.EnvAddr, e.Err)
+}
+
+func (e *AddrError) Unwrap() error { return e.Err }
+
+// listenHTTP binds hs's address; a failure comes back as an [*AddrError].
+// Listening again is a no-op.
+func listenHTTP(hs *dashboard.Server) error {
+	if err := hs.Listen(); err != nil {
+		return &AddrError{Addr: hs.Addr(), InUse: errors.Is(err, syscall.EADDRINUSE), Err: err}
+	}
+	return nil
 }
 
 // mainHTTP carries the HTTP settings from [Main]'s configuration step to

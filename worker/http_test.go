@@ -3,12 +3,16 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/dashboard"
@@ -188,5 +192,89 @@ func TestHTTPServerDisabled(t *testing.T) {
 	hs, err := (&Worker{}).NewHTTPServer(dashboard.Config{Disabled: true}, nil)
 	if hs != nil || err != nil {
 		t.Fatalf("NewHTTPServer(Disabled) = %v, %v; want nil, nil", hs, err)
+	}
+}
+
+// mainEnv is a complete worker environment on a private Redis and gateway,
+// plus extra name/value pairs.
+func mainEnv(t *testing.T, rs *testredis.Server, extra ...string) func(string) string {
+	t.Helper()
+	gw := alipaytest.Start(t, alipaytest.Config{})
+	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
+	m := map[string]string{
+		"REDIS_URL":               cfg.RedisURL,
+		"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
+		"ALIPAY_APP_ID":           cfg.AppID,
+		"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
+		"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
+		"MEDIA_ROOTS":             cfg.MediaRoots[0],
+	}
+	for i := 0; i < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return envOf(m)
+}
+
+// TestMainHTTPAddrTaken: a second worker on a taken HTTP_ADDR stops at
+// start-up with exit status 2 and a message saying what to set, before its
+// asynq server registers with Redis.
+func TestMainHTTPAddrTaken(t *testing.T) {
+	t.Parallel()
+	rs := testredis.Start(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	var out syncBuffer
+	code := Main(context.Background(), nil, mainEnv(t, rs, "HTTP_ADDR", addr), &out)
+	if code != ExitUsage {
+		t.Errorf("exit %d, want %d; output:\n%s", code, ExitUsage, out.String())
+	}
+	want := "HTTP_ADDR " + addr + " is in use (another worker?): set HTTP_ADDR to a free address, 127.0.0.1:0 for any free port, or off"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	if strings.Contains(out.String(), "worker started") {
+		t.Errorf("the worker started anyway:\n%s", out.String())
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: rs.Addr()})
+	defer insp.Close()
+	if servers, err := insp.Servers(); err != nil || len(servers) != 0 {
+		t.Errorf("asynq servers in Redis = %v, %v; want none", servers, err)
+	}
+}
+
+// TestAddrErrorOtherFailure: an address that cannot be bound for another
+// reason names HTTP_ADDR and keeps the cause.
+func TestAddrErrorOtherFailure(t *testing.T) {
+	t.Parallel()
+	hs, err := dashboard.New(dashboard.Config{Addr: "192.0.2.1:0", RedisConnOpt: asynq.RedisClientOpt{Addr: "127.0.0.1:1"}, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hs.Close()
+	err = listenHTTP(hs)
+	var ae *AddrError
+	if !errors.As(err, &ae) || ae.InUse || !strings.Contains(err.Error(), "HTTP_ADDR 192.0.2.1:0: cannot listen") {
+		t.Errorf("listen on an address not on this host = %v", err)
+	}
+}
+
+// TestMainLogsDashboardURL: HTTP_ADDR=127.0.0.1:0 takes a free port and
+// the start-up log gives the real URL.
+func TestMainLogsDashboardURL(t *testing.T) {
+	t.Parallel()
+	rs := testredis.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // start, then shut down at once
+	var out syncBuffer
+	if code := Main(ctx, nil, mainEnv(t, rs, "HTTP_ADDR", "127.0.0.1:0"), &out); code != ExitOK {
+		t.Fatalf("exit %d; output:\n%s", code, out.String())
+	}
+	m := regexp.MustCompile(`msg="dashboard listening".* url=http://127\.0\.0\.1:(\d+)/`).FindStringSubmatch(out.String())
+	if m == nil || m[1] == "0" {
+		t.Errorf("no dashboard URL with a real port in the log:\n%s", out.String())
 	}
 }

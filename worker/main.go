@@ -17,7 +17,7 @@ import (
 const (
 	ExitOK     = 0
 	ExitFailed = 1 // start-up checks failed, or the server could not run
-	ExitUsage  = 2 // bad flags or configuration syntax
+	ExitUsage  = 2 // bad flags or configuration syntax, or HTTP_ADDR taken
 )
 
 // FlagName is the command-line flag that mirrors an environment variable:
@@ -93,6 +93,16 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		httpSetup.close(hs)
 		logger.Info("start-up checks passed")
 		return ExitOK
+	}
+
+	// Bind HTTP_ADDR before the asynq server starts, so a taken address
+	// (a second worker on the host) stops the start-up with a hint.
+	if hs != nil {
+		if err := listenHTTP(hs); err != nil {
+			hs.Close()
+			logger.Error("worker cannot start", "err", err.Error())
+			return ExitUsage
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
