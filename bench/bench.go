@@ -23,6 +23,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/worker"
 )
 
 // ErrConfig reports an unusable [Config].
@@ -204,9 +205,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if cell.Worker, cell.EndToEnd, cell.WorkerPeakRSS, err = r.pipeline(ctx, sizeDir, n, size, c); err != nil {
 				return nil, err
 			}
+			if cell.InProcess, err = r.inProcess(ctx, sizeDir, n, size, c); err != nil {
+				return nil, err
+			}
 			r.log.Info("measured", "size", size, "concurrency", c, "direct_fps", cell.Direct.FilesPerSec(),
 				"noop_fps", cell.Noop.FilesPerSec(), "worker_fps", cell.Worker.FilesPerSec(),
-				"e2e_fps", cell.EndToEnd.FilesPerSec(), "worker_ratio", cell.Ratio(), "e2e_ratio", cell.EndToEndRatio(), "worker_peak_rss_mb", float64(cell.WorkerPeakRSS)/1e6)
+				"e2e_fps", cell.EndToEnd.FilesPerSec(), "inproc_fps", cell.InProcess.FilesPerSec(), "worker_ratio", cell.Ratio(), "inproc_ratio", cell.InProcessRatio(), "e2e_ratio", cell.EndToEndRatio(), "worker_peak_rss_mb", float64(cell.WorkerPeakRSS)/1e6)
 			rep.Cells = append(rep.Cells, cell)
 		}
 		if err := os.RemoveAll(sizeDir); err != nil {
@@ -491,7 +495,7 @@ func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c 
 
 // waitCompleted polls until n tasks of the default queue are completed,
 // failing when one is archived or the worker exits.
-func (r *runner) waitCompleted(ctx context.Context, w *chaos.Proc, n int) error {
+func (r *runner) waitCompleted(ctx context.Context, w runningWorker, n int) error {
 	completed := "asynq:{" + tasks.QueueDefault + "}:completed"
 	archived := "asynq:{" + tasks.QueueDefault + "}:archived"
 	for {
@@ -514,7 +518,7 @@ func (r *runner) waitCompleted(ctx context.Context, w *chaos.Proc, n int) error 
 
 // waitServer waits until the worker's asynq server has registered itself,
 // so that start-up is not measured.
-func (r *runner) waitServer(w *chaos.Proc) error {
+func (r *runner) waitServer(w runningWorker) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		servers, _ := r.insp.Servers()
@@ -529,6 +533,107 @@ func (r *runner) waitServer(w *chaos.Proc) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("bench: the worker did not register with Redis in 30s (log:\n%s)", w.Log())
+}
+
+// runningWorker is a worker under measurement: a cmd/worker child process
+// (*chaos.Proc) or a [worker.Worker] running in this process.
+type runningWorker interface {
+	Pid() int
+	Running() bool
+	Log() string
+}
+
+// localWorker is a worker.Worker running in this process.
+type localWorker struct {
+	done chan struct{}
+	err  error
+	log  strings.Builder
+	mu   sync.Mutex
+}
+
+func (l *localWorker) Pid() int { return os.Getpid() }
+
+func (l *localWorker) Running() bool {
+	select {
+	case <-l.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (l *localWorker) Log() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.log.String()
+}
+
+func (l *localWorker) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.log.Write(p)
+}
+
+// inProcess measures the worker code without the cost of a process of its
+// own: worker.New and Worker.Run in this process, with the configuration
+// the child process gets, draining a queue the importer filled beforehand
+// (clock from the unpause to the last completed task). Every upload is
+// still opened, validated, hashed and checked against the size and
+// SHA-256 recorded at enqueue time.
+func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c int) (Measure, error) {
+	if err := r.flush(ctx); err != nil {
+		return Measure{}, err
+	}
+	lw := &localWorker{done: make(chan struct{})}
+	w, err := worker.New(worker.Config{
+		RedisURL:            r.cfg.RedisURL,
+		GatewayURL:          r.gw.URL,
+		AppID:               alipaytest.TestAppID,
+		PrivateKeyFile:      r.files.AppPrivateKey,
+		AlipayPublicKeyFile: r.files.GatewayPublicKey,
+		UploadTimeout:       r.cfg.Timeout,
+		MediaRoots:          []string{r.dir},
+		Concurrency:         c,
+		TaskCheckInterval:   taskCheckInterval,
+		LogLevel:            "warn",
+	}, slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return Measure{}, fmt.Errorf("bench: in-process worker: %w", err)
+	}
+	client, err := tasks.NewClient(tasks.ClientConfig{Redis: r.conn, MediaRoots: []string{r.dir}})
+	if err != nil {
+		return Measure{}, err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	if err := r.insp.PauseQueue(tasks.QueueDefault); err != nil {
+		return Measure{}, fmt.Errorf("bench: pause: %w", err)
+	}
+	sum, err := importer.Run(ctx, importer.Config{Client: client, Paths: []string{dir}, NoPreCount: true})
+	if err == nil && sum.Queued != int64(n) {
+		err = fmt.Errorf("bench: the importer queued %d of %d files (%v)", sum.Queued, n, sum)
+	}
+	if err != nil {
+		return Measure{}, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	go func() {
+		defer close(lw.done)
+		lw.err = w.Run(runCtx)
+	}()
+	defer func() { stop(); <-lw.done }()
+	if err := r.waitServer(lw); err != nil {
+		return Measure{}, fmt.Errorf("%w (run: %v)", err, lw.err)
+	}
+	start := time.Now()
+	if err := r.insp.UnpauseQueue(tasks.QueueDefault); err != nil {
+		return Measure{}, fmt.Errorf("bench: unpause: %w", err)
+	}
+	if err := r.waitCompleted(ctx, lw, n); err != nil {
+		return Measure{}, err
+	}
+	return Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start)}, nil
 }
 
 // enqueueRates measures the bulk importer against two plain loops on the

@@ -43,7 +43,7 @@ func TestRunSmall(t *testing.T) {
 		t.Fatalf("%d cells, want 4", len(rep.Cells))
 	}
 	for _, c := range rep.Cells {
-		for name, m := range map[string]Measure{"direct": c.Direct, "worker": c.Worker, "e2e": c.EndToEnd} {
+		for name, m := range map[string]Measure{"direct": c.Direct, "worker": c.Worker, "e2e": c.EndToEnd, "in-process": c.InProcess} {
 			if m.Files != 12 || m.Bytes != 12*c.Size || m.Elapsed <= 0 {
 				t.Errorf("%d bytes at %d: %s measure %+v", c.Size, c.Concurrency, name, m)
 			}
