@@ -6,7 +6,7 @@
 //
 // For every file size and concurrency (by default 100 kB, 1 MB and 5 MB at
 // concurrency 1, 8 and 32), [Run] uploads the same files to one in-process
-// gateway emulator (package alipaytest) four ways:
+// gateway emulator (package alipaytest) five ways:
 //
 //   - direct: c goroutines calling upload.Client.Upload, no queue. The
 //     ceiling of what the upload client and the emulator can do.
@@ -17,6 +17,11 @@
 //     clock runs from the unpause to the last completed task.
 //   - e2e: the importer checks, hashes and queues the files while the
 //     worker uploads them; the clock runs from the import's start.
+//   - in-process: the same worker code (worker.New and Worker.Run, with the
+//     child's configuration) inside the bench process, draining a queue
+//     filled beforehand, like worker. It separates the worker code's cost
+//     from the cost of a process of its own; the goals are judged on
+//     worker and e2e.
 //
 // After the pipeline runs, the worker's peak resident set size (VmHWM
 // from /proc/<pid>/status) is read before it is stopped with SIGTERM. A
