@@ -20,6 +20,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/chaos"
 	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -170,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer r.gw.Close()
-	if r.conn, err = asynq.ParseRedisURI(cfg.RedisURL); err != nil {
+	if r.conn, err = redisurl.Parse(cfg.RedisURL); err != nil {
 		return nil, fmt.Errorf("%w: RedisURL: %w", ErrConfig, err)
 	}
 	rdb, ok := r.conn.MakeRedisClient().(redis.UniversalClient)

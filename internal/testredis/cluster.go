@@ -158,10 +158,13 @@ func (c *Cluster) ownerPort(slot int) int {
 }
 
 // Addrs are the host:port addresses of the masters.
-func (c *Cluster) Addrs() []string {
-	out := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		out[i] = n.Addr()
+func (c *Cluster) Addrs() []string { return addrs(c.Nodes) }
+
+// addrs lists the host:port addresses of servers.
+func addrs(servers []*Server) []string {
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		out[i] = s.Addr()
 	}
 	return out
 }

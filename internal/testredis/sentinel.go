@@ -167,13 +167,7 @@ func (s *Sentinel) ready(ctx context.Context, master string) error {
 }
 
 // Addrs are the host:port addresses of the Sentinels.
-func (s *Sentinel) Addrs() []string {
-	out := make([]string, len(s.Sentinels))
-	for i, sn := range s.Sentinels {
-		out[i] = sn.Addr()
-	}
-	return out
-}
+func (s *Sentinel) Addrs() []string { return addrs(s.Sentinels) }
 
 // URL is a redis-sentinel://sentinel1,sentinel2?master=name URL, the form
 // asynq.ParseRedisURI (and so the worker's REDIS_URL) accepts.
