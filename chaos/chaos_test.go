@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,7 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
-	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
@@ -166,7 +165,7 @@ type rig struct {
 	insp     *asynq.Inspector
 	workers  []*Proc
 	started  time.Time
-	importer *Proc // nil when the importer runs in-process
+	importer *Proc // the cmd/enqueue process; nil until the import starts
 
 	importRuns atomic.Int32
 	ctx        context.Context // ends with the test
@@ -291,7 +290,7 @@ func newRig(t *testing.T, sc scenario) *rig {
 	default:
 		t.Fatalf("unknown topology %q", sc.topology)
 	}
-	r.conn, err = redisConnOpt(r.redisURL)
+	r.conn, err = redisurl.Parse(r.redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,14 +319,6 @@ func newRig(t *testing.T, sc scenario) *rig {
 		}
 	})
 	return r
-}
-
-// redisConnOpt is the test's own view of a Redis URL, cluster included.
-func redisConnOpt(u string) (asynq.RedisConnOpt, error) {
-	if rest, ok := strings.CutPrefix(u, "redis-cluster://"); ok {
-		return asynq.RedisClusterClientOpt{Addrs: strings.Split(rest, ",")}, nil
-	}
-	return asynq.ParseRedisURI(u)
 }
 
 func lastBytes(s string, n int) string {
@@ -429,14 +420,7 @@ func (r *rig) importAll() []byte {
 	for attempt := 1; ; attempt++ {
 		r.importRuns.Add(1)
 		manifest := filepath.Join(r.t.TempDir(), "manifest.jsonl")
-		var code int
-		if r.sc.topology == "cluster" {
-			// cmd/enqueue takes the URLs asynq.ParseRedisURI knows, which
-			// cannot name a cluster: run the same importer in-process.
-			code = r.importInProcess(dir, manifest)
-		} else {
-			code = r.importProcess(dir, manifest)
-		}
+		code := r.importProcess(dir, manifest)
 		data, err := os.ReadFile(manifest)
 		if err != nil {
 			r.t.Errorf("read manifest: %v", err)
@@ -481,34 +465,6 @@ func (r *rig) importProcess(dir, manifest string) int {
 		r.t.Errorf("importer: %v", err)
 		return -1
 	}
-}
-
-func (r *rig) importInProcess(dir, manifest string) int {
-	f, err := os.Create(manifest)
-	if err != nil {
-		r.t.Errorf("%v", err)
-		return -1
-	}
-	defer f.Close()
-	c, err := tasks.NewClient(tasks.ClientConfig{Redis: r.conn, MediaRoots: []string{r.root}})
-	if err != nil {
-		r.t.Errorf("%v", err)
-		return -1
-	}
-	defer c.Close()
-	sum, err := importer.Run(r.ctx, importer.Config{
-		Client: c, Paths: []string{dir}, Wait: true, Manifest: f, PollInterval: 200 * time.Millisecond,
-	})
-	switch {
-	case errors.Is(err, tasks.ErrUnavailable):
-		return 3
-	case err != nil:
-		r.t.Errorf("import: %v", err)
-		return -1
-	case !sum.OK():
-		return 1
-	}
-	return 0
 }
 
 // enqueueDirect queues the direct samples straight to Redis, skipping the
