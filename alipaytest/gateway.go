@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // GatewayPath is the path of the gateway endpoint, as on openapi.alipay.com.
@@ -125,7 +126,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.signer = sign.RSA2{Key: g.key}
 	for _, t := range cfg.AllowedTypes {
-		g.allowed[normType(t)] = true
+		g.allowed[validate.CanonicalType(t)] = true
 	}
 	for _, s := range cfg.LegacyErrors {
 		g.legacy[s] = true

@@ -14,8 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/h2non/filetype"
 	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // Field limits of the method, as Alipay documents them.
@@ -26,8 +26,8 @@ const (
 	// maxTextPart bounds one multipart text part; longer ones are rejected.
 	maxTextPart = 64 << 10
 	// sniffLen is how many leading bytes of the file are kept for type
-	// detection (what filetype needs at most).
-	sniffLen = 262
+	// detection (what validate.Sniff needs).
+	sniffLen = validate.HeadSize
 	// fileField is the multipart name of the file.
 	fileField = "image_content"
 )
@@ -300,7 +300,7 @@ func (g *Gateway) checkBiz(in *incoming) *rejection {
 	if !in.file {
 		return reject(CodeMissingParam, SubMissingParameter, "缺少必选参数 ("+fileField+")")
 	}
-	want := normType(p["image_type"])
+	want := validate.CanonicalType(p["image_type"])
 	if !g.allowed[want] {
 		return reject(CodeInvalidParam, SubInvalidFileExtension, "文件扩展名无效 (image_type "+p["image_type"]+" is not allowed)")
 	}
@@ -314,20 +314,12 @@ func (g *Gateway) checkBiz(in *incoming) *rejection {
 }
 
 // detect returns the normalised format of a file's first bytes, or
-// "unknown".
+// "unknown". It is the validator's sniffer, which decides MP4 and QuickTime
+// files by their ftyp brand (filetype.Match alone may call a short MP4
+// "mov", depending on map order).
 func detect(head []byte) string {
-	k, err := filetype.Match(head)
-	if err != nil || k == filetype.Unknown {
-		return "unknown"
+	if t := validate.Sniff(head); t != "" {
+		return t
 	}
-	return normType(k.Extension)
-}
-
-// normType lower-cases an image type and folds jpeg into jpg.
-func normType(t string) string {
-	t = strings.ToLower(t)
-	if t == "jpeg" {
-		return "jpg"
-	}
-	return t
+	return "unknown"
 }

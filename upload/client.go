@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // Defaults of the [Config] fields.
@@ -361,25 +362,12 @@ func fileName(r *Request) string {
 	}, name)
 }
 
-// contentTypes maps image_type values to the file part's content type.
-var contentTypes = map[string]string{
-	"jpg":  "image/jpeg",
-	"jpeg": "image/jpeg",
-	"png":  "image/png",
-	"gif":  "image/gif",
-	"bmp":  "image/bmp",
-	"mp4":  "video/mp4",
-}
-
 // contentType is Request.ContentType or the one ImageType implies.
 func contentType(r *Request) string {
 	if r.ContentType != "" {
 		return r.ContentType
 	}
-	if ct, ok := contentTypes[strings.ToLower(r.ImageType)]; ok {
-		return ct
-	}
-	return "application/octet-stream"
+	return validate.ContentType(r.ImageType)
 }
 
 // excerpt is the start of a non-200 body, safe to put in an error.

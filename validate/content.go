@@ -11,9 +11,12 @@ import (
 	"github.com/h2non/filetype/types"
 )
 
-// headLen is how many leading bytes are read to sniff the type; filetype
-// needs at most 262.
-const headLen = 512
+// HeadSize is how many leading bytes [Sniff] needs to decide a type;
+// filetype itself needs at most 262.
+const HeadSize = 512
+
+// headLen is how many leading bytes are read to sniff the type.
+const headLen = HeadSize
 
 // ioTrap wraps the caller's ReaderAt and remembers the first read error
 // other than io.EOF, so that a decoder's complaint caused by a failing disk
@@ -44,9 +47,18 @@ func readFull(r io.ReaderAt, p []byte, off int64) error {
 	return err
 }
 
-// sniff names the content's type from its head: a canonical name, or
-// filetype's extension for types this package does not accept ("" when
-// unknown). Files with an ISO-BMFF ftyp box are decided here from their
+// Sniff names the type of a file from its first bytes (at least
+// [HeadSize] of them when the file is that long): a canonical name such as
+// "jpg" or "mp4", filetype's extension for a type this package does not
+// accept (e.g. "mov", "webp"), or "" when the content is not recognised. It
+// reads nothing else, so it suits a stream (the gateway emulator uses it).
+func Sniff(head []byte) string {
+	name, _ := sniff(head)
+	return name
+}
+
+// sniff names the content's type from its head as [Sniff] does, with a
+// description for messages. Files with an ISO-BMFF ftyp box are decided here from their
 // brand rather than by filetype.Match, whose answer for a 20-byte ftyp box
 // ("mp4" or "mov") depends on map iteration order at start-up.
 func sniff(head []byte) (name, desc string) {

@@ -81,3 +81,17 @@ func ExampleReasonOf() {
 	// bad_name
 	// validate: image_name: bad_name: image_name holds the control character U+000A at byte 4; remove control characters (tabs, line breaks, escape codes) from the name
 }
+
+// Sniff names a file's type from its first bytes only; a QuickTime movie
+// is told apart from an MP4 by its ftyp brand.
+func ExampleSniff() {
+	fmt.Println(validate.Sniff([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")))
+	fmt.Println(validate.Sniff([]byte("\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom")))
+	fmt.Println(validate.Sniff([]byte("\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  ")))
+	fmt.Printf("%q\n", validate.Sniff([]byte("Opening hours: 9 to 5")))
+	// Output:
+	// png
+	// mp4
+	// mov
+	// ""
+}
