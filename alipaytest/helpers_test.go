@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
@@ -228,29 +229,11 @@ func sampleGIF(t testing.TB) []byte {
 	return b.Bytes()
 }
 
-// sampleBMP is a 2x2 24-bit BMP: BITMAPFILEHEADER, BITMAPINFOHEADER, rows
-// padded to 4 bytes.
-func sampleBMP() []byte {
-	const w, h, row = 2, 2, 8
+// sampleBMP is the sample image as an uncompressed 24-bit BMP.
+func sampleBMP(t testing.TB) []byte {
 	var b bytes.Buffer
-	le := func(v any) { binary.Write(&b, binary.LittleEndian, v) }
-	b.WriteString("BM")
-	le(uint32(14 + 40 + row*h)) // file size
-	le(uint32(0))               // reserved
-	le(uint32(14 + 40))         // pixel data offset
-	le(uint32(40))              // header size
-	le(int32(w))
-	le(int32(h))
-	le(uint16(1))  // planes
-	le(uint16(24)) // bits per pixel
-	le(uint32(0))  // no compression
-	le(uint32(row * h))
-	le(int32(2835)) // 72 dpi
-	le(int32(2835))
-	le(uint32(0))
-	le(uint32(0))
-	for range h {
-		b.Write([]byte{0, 0, 255, 255, 255, 255, 0, 0})
+	if err := mediagen.EncodeBMP(&b, sampleImage()); err != nil {
+		t.Fatal(err)
 	}
 	return b.Bytes()
 }
@@ -276,7 +259,7 @@ func samples(t testing.TB) map[string][]byte {
 		"jpeg": sampleJPEG(t),
 		"png":  samplePNG(t),
 		"gif":  sampleGIF(t),
-		"bmp":  sampleBMP(),
+		"bmp":  sampleBMP(t),
 		"mp4":  sampleMP4(),
 	}
 }

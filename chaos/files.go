@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/color/palette"
 	"image/gif"
 	"image/jpeg"
@@ -17,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
 
@@ -221,10 +221,10 @@ func (g *generator) valid(format string, i int) ([]byte, string, error) {
 	var err error
 	switch format {
 	case "jpg", "jpeg":
-		err = jpeg.Encode(&buf, noiseRGBA(rng, 48, 32), &jpeg.Options{Quality: 85})
+		err = jpeg.Encode(&buf, mediagen.Noise(48, 32, rng.Uint64()), &jpeg.Options{Quality: 85})
 		format = "jpg"
 	case "png":
-		err = png.Encode(&buf, noiseRGBA(rng, 48, 32))
+		err = png.Encode(&buf, mediagen.Noise(48, 32, rng.Uint64()))
 	case "gif":
 		img := image.NewPaletted(image.Rect(0, 0, 40, 30), palette.Plan9)
 		for p := range img.Pix {
@@ -232,7 +232,7 @@ func (g *generator) valid(format string, i int) ([]byte, string, error) {
 		}
 		err = gif.Encode(&buf, img, nil)
 	case "bmp":
-		writeBMP(&buf, noiseRGBA(rng, 32, 24))
+		err = mediagen.EncodeBMP(&buf, mediagen.Noise(32, 24, rng.Uint64()))
 	case "mp4":
 		buf.Write(g.cfg.MP4)
 		buf.Write(freeBox(g.cfg.Seed, i))
@@ -245,17 +245,6 @@ func (g *generator) valid(format string, i int) ([]byte, string, error) {
 	return buf.Bytes(), format, nil
 }
 
-func noiseRGBA(rng *rand.Rand, w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := rng.Uint32()
-			img.SetRGBA(x, y, color.RGBA{uint8(v), uint8(v >> 8), uint8(v >> 16), 255})
-		}
-	}
-	return img
-}
-
 // freeBox is a top-level MP4 "free" box whose body names the file, which
 // players skip: appended to a valid MP4 it keeps the file valid and makes
 // its content unique.
@@ -264,33 +253,4 @@ func freeBox(seed uint64, i int) []byte {
 	box := binary.BigEndian.AppendUint32(nil, uint32(8+len(body)))
 	box = append(box, "free"...)
 	return append(box, body...)
-}
-
-// writeBMP encodes img as an uncompressed 24-bit bottom-up BMP.
-func writeBMP(buf *bytes.Buffer, img *image.RGBA) {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	stride := (w*3 + 3) &^ 3
-	pixels := stride * h
-	le := binary.LittleEndian
-	hdr := make([]byte, 54)
-	copy(hdr, "BM")
-	le.PutUint32(hdr[2:], uint32(54+pixels))
-	le.PutUint32(hdr[10:], 54)
-	le.PutUint32(hdr[14:], 40)
-	le.PutUint32(hdr[18:], uint32(w))
-	le.PutUint32(hdr[22:], uint32(h))
-	le.PutUint16(hdr[26:], 1)
-	le.PutUint16(hdr[28:], 24)
-	le.PutUint32(hdr[34:], uint32(pixels))
-	le.PutUint32(hdr[38:], 2835)
-	le.PutUint32(hdr[42:], 2835)
-	buf.Write(hdr)
-	row := make([]byte, stride)
-	for y := h - 1; y >= 0; y-- {
-		for x := 0; x < w; x++ {
-			c := img.RGBAAt(x, y)
-			row[x*3], row[x*3+1], row[x*3+2] = c.B, c.G, c.R
-		}
-		buf.Write(row)
-	}
 }

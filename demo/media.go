@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	_ "embed"
-	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -15,6 +14,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 )
 
 // walkthroughMP4 is a real half-second H.264 MP4 (64x48, ISO brand isom),
@@ -83,9 +84,15 @@ func WriteMedia(root string) error {
 	if err != nil {
 		return err
 	}
-	huge, err := encodePNG(noise(1400, 1000))
+	// Random pixels do not compress: this opaque PNG holds about 3 bytes a
+	// pixel, some 5.8 MB, over Alipay's 5 MB limit.
+	huge, err := encodePNG(mediagen.Noise(1600, 1200, 9))
 	if err != nil {
 		return err
+	}
+	var counter bytes.Buffer
+	if err := mediagen.EncodeBMP(&counter, scene(120, 80, 5)); err != nil {
+		return fmt.Errorf("demo: bmp: %w", err)
 	}
 	files := []struct {
 		path string
@@ -94,7 +101,7 @@ func WriteMedia(root string) error {
 		{"store/storefront.jpg", storefront},
 		{"store/menu-board.png", menu},
 		{"store/logo.gif", logo},
-		{"store/counter.bmp", encodeBMP(scene(120, 80, 5))},
+		{"store/counter.bmp", counter.Bytes()},
 		{"store/walkthrough.mp4", walkthroughMP4},
 		{"store/broken/notes.jpg", []byte("Opening hours: 9:00-21:00. This is text, not a photo.\n")},
 		{"store/broken/half-photo.jpg", storefront[:len(storefront)/2]},
@@ -136,17 +143,6 @@ func scene(w, h int, seed uint64) *image.RGBA {
 	return img
 }
 
-// noise is an image of random pixels: it does not compress, so its PNG is
-// larger than Alipay's 5 MB limit.
-func noise(w, h int) *image.NRGBA {
-	r := rand.New(rand.NewPCG(9, 9))
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(r.Uint32())
-	}
-	return img
-}
-
 func encodeJPEG(img image.Image, quality int) ([]byte, error) {
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: quality}); err != nil {
@@ -179,34 +175,4 @@ func animatedGIF(w, h int) ([]byte, error) {
 		return nil, fmt.Errorf("demo: gif: %w", err)
 	}
 	return b.Bytes(), nil
-}
-
-// encodeBMP writes a bottom-up 24-bit BMP (BITMAPINFOHEADER); the standard
-// library has no BMP encoder.
-func encodeBMP(img image.Image) []byte {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	row := (3*w + 3) &^ 3
-	const headers = 14 + 40
-	out := make([]byte, headers+row*h)
-	le := binary.LittleEndian
-	copy(out, "BM")
-	le.PutUint32(out[2:], uint32(len(out)))
-	le.PutUint32(out[10:], headers)
-	le.PutUint32(out[14:], 40)
-	le.PutUint32(out[18:], uint32(w))
-	le.PutUint32(out[22:], uint32(h))
-	le.PutUint16(out[26:], 1)
-	le.PutUint16(out[28:], 24)
-	le.PutUint32(out[34:], uint32(row*h))
-	le.PutUint32(out[38:], 2835) // 72 dpi
-	le.PutUint32(out[42:], 2835)
-	for y := range h {
-		line := out[headers+(h-1-y)*row:]
-		for x := range w {
-			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			line[3*x], line[3*x+1], line[3*x+2] = uint8(bl>>8), uint8(g>>8), uint8(r>>8)
-		}
-	}
-	return out
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"image"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
 )
@@ -40,20 +40,7 @@ func sample(t testing.TB, format string) []byte {
 	case "gif":
 		err = gif.Encode(&buf, img, nil)
 	case "bmp":
-		// A 1x1, 24-bit BMP: file header, info header, one padded pixel.
-		le := binary.LittleEndian
-		b := make([]byte, 58)
-		copy(b, "BM")
-		le.PutUint32(b[2:], 58)
-		le.PutUint32(b[10:], 54)
-		le.PutUint32(b[14:], 40)
-		le.PutUint32(b[18:], 1)
-		le.PutUint32(b[22:], 1)
-		le.PutUint16(b[26:], 1)
-		le.PutUint16(b[28:], 24)
-		le.PutUint32(b[34:], 4)
-		copy(b[54:], []byte{30, 30, 200, 0})
-		buf.Write(b)
+		err = mediagen.EncodeBMP(&buf, img)
 	case "mp4":
 		// An ftyp box (brand isom) and an empty mdat box.
 		buf.Write([]byte{0, 0, 0, 0x18})
