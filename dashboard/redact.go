@@ -6,52 +6,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/secret"
 )
 
 // Redacted replaces every secret value the dashboard would otherwise show.
-const Redacted = "[redacted]"
-
-// sensitiveWords mark a JSON key, or a key=value parameter name, as secret.
-var sensitiveWords = []string{"token", "secret", "sign", "key", "password"}
+const Redacted = secret.Redacted
 
 // SensitiveKey reports whether a JSON key names a secret: its lower-cased
 // form contains token, secret, sign, key or password. The rule is broad on
 // purpose (it also catches "signature" and "api_key"); hiding a harmless
 // field costs less than showing a merchant's app_auth_token.
-func SensitiveKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range sensitiveWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-var (
-	// queryParam matches name=value where name ends in a sensitive word,
-	// as in a URL query (…?app_auth_token=…&sign=…) quoted by an error.
-	// Names merely containing a word ("keys=5", "sign_type=RSA2") are left
-	// alone so Redis and protocol details stay readable.
-	queryParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:token|secret|sign|key|password|passwd))=[^&\s"'\\<>]+`)
-	// jsonField matches "name": "value" with a sensitive name, as found in a
-	// JSON document quoted inside a string.
-	jsonField = regexp.MustCompile(`(?i)("[^"\\]*(?:token|secret|sign|key|password)[^"\\]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-)
+func SensitiveKey(k string) bool { return secret.SensitiveKey(k) }
 
 // ScrubText hides secrets inside free text such as an error message: the
-// value of every name=value pair whose name ends in token, secret, sign, key
-// or password, and the value of every quoted JSON field whose name contains
-// one of those words.
-func ScrubText(s string) string {
-	if !strings.ContainsAny(s, "=:") {
-		return s
-	}
-	s = queryParam.ReplaceAllString(s, "${1}="+Redacted)
-	return jsonField.ReplaceAllString(s, `${1}"`+Redacted+`"`)
-}
+// value of every name=value pair (also name%3Dvalue) whose name ends in
+// token, secret, sign, key or password, and the value of every quoted JSON
+// field whose name contains one of those words. Names merely containing a
+// word ("keys=5", "sign_type=RSA2") are left alone so Redis and protocol
+// details stay readable. The tasks package applies the same rules to error
+// messages before asynq stores them.
+func ScrubText(s string) string { return secret.ScrubText(s) }
 
 // FormatPayload renders a task payload for the dashboard. JSON is
 // pretty-printed in its original key order, with the value of every

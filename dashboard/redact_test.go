@@ -67,37 +67,6 @@ func TestFormatResultShowsImageID(t *testing.T) {
 	}
 }
 
-func TestScrubText(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ in, want string }{
-		{
-			`Post "http://127.0.0.1:9/gateway.do?app_auth_token=tok%2BX&app_id=1&sign=ab%2F%3D&sign_type=RSA2": dial tcp: refused`,
-			`Post "http://127.0.0.1:9/gateway.do?app_auth_token=[redacted]&app_id=1&sign=[redacted]&sign_type=RSA2": dial tcp: refused`,
-		},
-		{`body {"app_auth_token": "tok", "code":"40002"}`, `body {"app_auth_token": "[redacted]", "code":"40002"}`},
-		{`{"x":"a\"b","client_secret":"s\"t"}`, `{"x":"a\"b","client_secret":"[redacted]"}`},
-		{"db0:keys=5,expires=0", "db0:keys=5,expires=0"},
-		{"password=hunter2 user=bob", "password=[redacted] user=bob"},
-		{"nothing to see", "nothing to see"},
-	} {
-		if got := ScrubText(tc.in); got != tc.want {
-			t.Errorf("ScrubText(%q)\n got %q\nwant %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestSensitiveKey(t *testing.T) {
-	t.Parallel()
-	for k, want := range map[string]bool{
-		"app_auth_token": true, "sign": true, "Signature": true, "privateKey": true,
-		"PASSWORD": true, "client_secret": true, "image_id": false, "path": false, "size": false,
-	} {
-		if SensitiveKey(k) != want {
-			t.Errorf("SensitiveKey(%q) = %v, want %v", k, !want, want)
-		}
-	}
-}
-
 func TestScrubJSONKeepsFieldNames(t *testing.T) {
 	t.Parallel()
 	out, err := scrubJSON([]byte(`{"expired_keys":"3","error_message":"GET /x?app_auth_token=tok failed"}`))

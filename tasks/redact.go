@@ -1,20 +1,19 @@
 package tasks
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/secret"
 )
 
-// secretParam matches query-style secrets in error text: sign=...,
-// app_auth_token=... (also URL-encoded keys), up to the next separator.
-var secretParam = regexp.MustCompile(`(?i)\b(sign|app_auth_token|app_private_key|private_key)(=|%3D|":\s*")[^&\s"]+`)
-
-// scrub removes the token and any query-style secret from s.
+// scrub removes the literal token and then every secret the shared rules of
+// [secret.ScrubText] recognise (sign=..., app_auth_token=..., quoted JSON
+// fields with sensitive names) from s.
 func scrub(s, token string) string {
 	if token != "" {
-		s = strings.ReplaceAll(s, token, "[redacted]")
+		s = strings.ReplaceAll(s, token, secret.Redacted)
 	}
-	return secretParam.ReplaceAllString(s, "${1}${2}[redacted]")
+	return secret.ScrubText(s)
 }
 
 // redactedError carries a scrubbed message while keeping the original
