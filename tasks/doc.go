@@ -72,6 +72,10 @@
 //
 // Error messages end up in Redis and in the dashboard. Nothing in this
 // package puts an app_auth_token, a signature or a key into an error
-// message or a log record; [FormatPayload] masks the token when a payload
-// is shown.
+// message or a log record. As a second line of defence the handler scrubs
+// the error of a failed attempt before asynq stores it: the job's token is
+// replaced, then the shared rules of internal/secret hide sign=...,
+// app_auth_token=... and similar values quoted from a URL. The dashboard's
+// [github.com/storemedia/alipay-media-worker/dashboard.FormatPayload]
+// masks the token when a payload is shown.
 package tasks

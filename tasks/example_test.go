@@ -69,10 +69,3 @@ func ExampleIsFailure() {
 	fmt.Println(tasks.IsFailure(throttled), tasks.IsFailure(errors.New("connection reset")))
 	// Output: false true
 }
-
-func ExampleFormatPayload() {
-	payload := []byte(`{"version":1,"path":"/srv/media/a.jpg","image_name":"a","app_auth_token":"202401BBsecret","sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","size":5}`)
-	fmt.Println(tasks.FormatPayload(tasks.TypeUpload, payload))
-	// Output:
-	// {"app_auth_token":"[redacted]","image_name":"a","path":"/srv/media/a.jpg","sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","size":5,"version":1}
-}

@@ -52,7 +52,9 @@ type UploadPayload struct {
 	ImagePID string `json:"image_pid,omitempty"`
 	// AppAuthToken is the optional merchant token of an ISV acting for a
 	// merchant. It is a secret: it is never logged, never put into error
-	// messages or task IDs, and [FormatPayload] masks it.
+	// messages or task IDs, and the dashboard's
+	// [github.com/storemedia/alipay-media-worker/dashboard.FormatPayload]
+	// masks it.
 	AppAuthToken string `json:"app_auth_token,omitempty"`
 	// SHA256 is the lowercase hex SHA-256 of the file at enqueue time.
 	// Required.
@@ -134,28 +136,6 @@ func Digest(r io.Reader) (sum string, size int64, err error) {
 		return "", n, fmt.Errorf("tasks: digest: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// FormatPayload renders a task payload for display with the app_auth_token
-// masked. Its signature fits asynqmon's PayloadFormatterFunc, so a dashboard
-// can show upload jobs without exposing merchant tokens. Payloads that are
-// not upload payloads, or not JSON, are summarised by their size.
-func FormatPayload(taskType string, payload []byte) string {
-	if taskType != TypeUpload {
-		return fmt.Sprintf("(%d bytes)", len(payload))
-	}
-	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
-		return fmt.Sprintf("(undecodable payload, %d bytes)", len(payload))
-	}
-	if _, ok := m["app_auth_token"]; ok {
-		m["app_auth_token"] = "[redacted]"
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Sprintf("(%d bytes)", len(payload))
-	}
-	return string(out)
 }
 
 func isSHA256Hex(s string) bool {

@@ -123,23 +123,3 @@ func TestDigest(t *testing.T) {
 		t.Fatalf("Digest = %q, %d, %v; want %q, 5, nil", sum, n, err, sumHello)
 	}
 }
-
-func TestFormatPayloadMasksToken(t *testing.T) {
-	t.Parallel()
-	p := validPayload()
-	p.AppAuthToken = "202401BBsecret"
-	data, _ := json.Marshal(p)
-	out := FormatPayload(TypeUpload, data)
-	if strings.Contains(out, "secret") {
-		t.Fatalf("FormatPayload shows the token: %s", out)
-	}
-	if !strings.Contains(out, `"app_auth_token":"[redacted]"`) || !strings.Contains(out, `"image_name":"front"`) {
-		t.Errorf("FormatPayload = %s, want the masked token and the other fields", out)
-	}
-	if got := FormatPayload("other", []byte("abc")); got != "(3 bytes)" {
-		t.Errorf("other type: %q", got)
-	}
-	if got := FormatPayload(TypeUpload, []byte("{")); !strings.Contains(got, "undecodable") {
-		t.Errorf("broken payload: %q", got)
-	}
-}
