@@ -130,6 +130,8 @@ type runner struct {
 	rdb   redis.UniversalClient
 	insp  *asynq.Inspector
 	log   *slog.Logger
+
+	redisPid int // redis-server's pid when it runs on this host, else 0
 }
 
 // Run measures, in one process and against one emulator, the end-to-end
@@ -230,6 +232,7 @@ func (r *runner) machine(ctx context.Context) (Machine, error) {
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		Date: r.cfg.Now().UTC(),
 	}
+	m.SHA256 = MeasureSHA256()
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -243,8 +246,12 @@ func (r *runner) machine(ctx context.Context) (Machine, error) {
 		return m, fmt.Errorf("bench: Redis: %w", err)
 	}
 	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
 			m.Redis = v
+		}
+		if v, ok := strings.CutPrefix(line, "process_id:"); ok && r.redisLocal() {
+			r.redisPid, _ = strconv.Atoi(v)
 		}
 	}
 	return m, nil
@@ -284,6 +291,7 @@ func (r *runner) direct(ctx context.Context, paths []string, size int64, c int) 
 		firstErr error
 	)
 	fail := func(err error) { errOnce.Do(func() { firstErr = err; cancel() }) }
+	cpu := r.meter(0)
 	start := time.Now()
 	for range c {
 		wg.Go(func() {
@@ -309,7 +317,7 @@ func (r *runner) direct(ctx context.Context, paths []string, size int64, c int) 
 	if got := r.gw.Stats().Successes; got != int64(len(paths)) {
 		return Measure{}, fmt.Errorf("bench: direct: the emulator counted %d successes for %d files", got, len(paths))
 	}
-	return Measure{Files: len(paths), Bytes: size * int64(len(paths)), Elapsed: elapsed}, nil
+	return Measure{Files: len(paths), Bytes: size * int64(len(paths)), Elapsed: elapsed, CPU: cpu.stop()}, nil
 }
 
 func uploadFile(ctx context.Context, c *upload.Client, path string) error {
@@ -461,6 +469,7 @@ func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c 
 	if err := imp(); err != nil {
 		return worker, e2e, 0, err
 	}
+	cpu := r.meter(w.Pid())
 	start := time.Now()
 	if err := r.insp.UnpauseQueue(tasks.QueueDefault); err != nil {
 		return worker, e2e, 0, fmt.Errorf("bench: unpause: %w", err)
@@ -468,19 +477,20 @@ func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c 
 	if err := r.waitCompleted(ctx, w, n); err != nil {
 		return worker, e2e, 0, err
 	}
-	worker = Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start)}
+	worker = Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start), CPU: cpu.stop()}
 
 	// End to end: import and upload at once.
 	if err := r.flush(ctx); err != nil {
 		return worker, e2e, 0, err
 	}
+	cpu = r.meter(w.Pid())
 	start = time.Now()
 	imported := make(chan error, 1)
 	go func() { imported <- imp() }()
 	if err := r.waitCompleted(ctx, w, n); err != nil {
 		return worker, e2e, 0, err
 	}
-	e2e = Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start)}
+	e2e = Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start), CPU: cpu.stop()}
 	if err := <-imported; err != nil {
 		return worker, e2e, 0, err
 	}
@@ -627,6 +637,7 @@ func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c
 	if err := r.waitServer(lw); err != nil {
 		return Measure{}, fmt.Errorf("%w (run: %v)", err, lw.err)
 	}
+	cpu := r.meter(0)
 	start := time.Now()
 	if err := r.insp.UnpauseQueue(tasks.QueueDefault); err != nil {
 		return Measure{}, fmt.Errorf("bench: unpause: %w", err)
@@ -634,7 +645,7 @@ func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c
 	if err := r.waitCompleted(ctx, lw, n); err != nil {
 		return Measure{}, err
 	}
-	return Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start)}, nil
+	return Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start), CPU: cpu.stop()}, nil
 }
 
 // enqueueRates measures the bulk importer against two plain loops on the

@@ -29,6 +29,18 @@
 // loops (tasks.Client.Enqueue, and asynq.Client.Enqueue of payloads
 // computed beforehand) on 2000 small files.
 //
+// # CPU time
+//
+// Every run also records the CPU time spent while it lasted ([CPUUse]):
+// all cores together (/proc/stat), the bench process (which holds the
+// emulator), the worker process and redis-server (/proc/<pid>/stat). The
+// report divides it per file, and from the direct loop's CPU time per file
+// and SHA-256's cost per byte ([MeasureSHA256], timed in the same run) it
+// computes each CPU-bound cell's ceiling ([Cell.Ceiling]): the best ratio
+// the pipeline could reach if it added nothing but the SHA-256 passes it
+// must make. A goal cell whose ceiling is below the goal cannot meet it on
+// that machine, however lean the rest is.
+//
 // # The files
 //
 // [MakeJPEG] makes valid JPEGs of an exact size: a tiny noise image whose
@@ -41,9 +53,9 @@
 //
 // On a small machine everything shares the cores: the emulator (which
 // verifies, hashes and signs, like Alipay would), Redis, the worker and,
-// for e2e, the importer. RSA signing (about 1.2 ms per signature, one by the
+// for e2e, the importer. RSA signing (about 1 ms per signature, one by the
 // client and one by the emulator per upload) bounds small files; SHA-256
-// (about 1.2 GB/s per core: the emulator hashes each file, the worker
+// (1.2 to 2 GB/s per core: the emulator hashes each file, the worker
 // hashes it again to check it is the file that was queued, and the
 // importer hashes it once more when queueing) bounds large ones. The
 // command cmd/bench prints the table and, with -o, rewrites the results

@@ -23,6 +23,7 @@ type Measure struct {
 	Files   int
 	Bytes   int64
 	Elapsed time.Duration
+	CPU     CPUUse // CPU time spent while it ran
 }
 
 // FilesPerSec is the throughput in files per second.
@@ -76,6 +77,41 @@ func ratio(a, b Measure) float64 {
 	return a.FilesPerSec() / b.FilesPerSec()
 }
 
+// CPUPerFile is the CPU time of all cores per file, in milliseconds.
+func (m Measure) CPUPerFile() float64 { return PerFile(m.CPU.Machine, m.Files) }
+
+// Busy is how many cores were busy on average while m ran.
+func (m Measure) Busy() float64 {
+	if m.Elapsed <= 0 {
+		return 0
+	}
+	return float64(m.CPU.Machine) / float64(m.Elapsed)
+}
+
+// cpuBoundShare is the share of all cores the direct loop must keep busy
+// for a cell to count as CPU-bound.
+const cpuBoundShare = 0.9
+
+// CPUBound reports whether the direct loop kept nearly every one of cpus
+// cores busy: then throughput is set by CPU time per file.
+func (c Cell) CPUBound(cpus int) bool {
+	return cpus > 0 && c.Direct.Busy() >= cpuBoundShare*float64(cpus)
+}
+
+// Ceiling is the highest pipeline/direct ratio a CPU-bound cell can reach
+// when the pipeline does nothing beyond the direct loop's work but
+// more SHA-256 passes over each file (sha is SHA-256's CPU time in
+// nanoseconds per byte): the worker makes one (it checks the file is the one queued),
+// end to end makes two (the importer hashes each file to queue it).
+func (c Cell) Ceiling(passes int, sha float64) float64 {
+	direct := c.Direct.CPUPerFile()
+	if direct <= 0 {
+		return 0
+	}
+	extra := float64(passes) * float64(c.Size) * sha / 1e6
+	return direct / (direct + extra)
+}
+
 // EnqueueResult is the enqueue-rate part: the same files queued three ways.
 type EnqueueResult struct {
 	Files int
@@ -101,6 +137,9 @@ type Machine struct {
 	OS, Arch  string
 	Redis     string
 	Date      time.Time
+	// SHA256 is the CPU time in nanoseconds SHA-256 takes per byte on
+	// one core, measured in the run (see [MeasureSHA256]).
+	SHA256 float64
 }
 
 // Report is the outcome of [Run].
@@ -159,6 +198,32 @@ func (r *Report) verdicts() []string {
 			out = append(out, fmt.Sprintf("%s >= %.1fx of the direct loop: met in %d of %d cells (%.2fx to %.2fx)", k.name, GoalRatio, met, len(r.Cells), lowest, highest))
 		}
 	}
+	for _, k := range []struct {
+		name   string
+		passes int
+	}{{"worker", 1}, {"end to end", 2}} {
+		capped, bound := 0, 0
+		lo, hi := 0.0, 0.0
+		for _, c := range r.Cells {
+			if !c.CPUBound(r.Machine.CPUs) || r.Machine.SHA256 <= 0 {
+				continue
+			}
+			v := c.Ceiling(k.passes, r.Machine.SHA256)
+			if bound == 0 || v < lo {
+				lo = v
+			}
+			if bound == 0 || v > hi {
+				hi = v
+			}
+			bound++
+			if v < GoalRatio {
+				capped++
+			}
+		}
+		if bound > 0 {
+			out = append(out, fmt.Sprintf("%s: %d of %d CPU-bound cells have a SHA-256 ceiling below %.1fx (ceilings %.2fx to %.2fx)", k.name, capped, bound, GoalRatio, lo, hi))
+		}
+	}
 	if c, ok := r.rssCell(); ok {
 		state := "met"
 		if c.WorkerPeakRSS >= GoalPeakRSS {
@@ -202,6 +267,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(&b, "\n%s\n", r.cpuIntro())
+	tw = tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
+	header, rows := r.cpuTable()
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	e := r.Enqueue
 	fmt.Fprintf(&b, "\nEnqueue rate, %d files of 4 kB:\n", e.Files)
 	tw = tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
@@ -219,6 +294,37 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\nTotal run time: %v\n", r.Elapsed.Round(time.Second))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// cpuTable is the CPU-per-file table: a header and one row per cell.
+func (r *Report) cpuTable() (header []string, rows [][]string) {
+	header = []string{"size", "conc", "direct ms/file", "direct cores busy",
+		"worker ms/file", "= emulator + worker + Redis", "e2e ms/file", "worker ceiling", "e2e ceiling"}
+	for _, c := range r.Cells {
+		ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", PerFile(d, c.Files)) }
+		w := c.Worker.CPU
+		ceil := func(passes int) string {
+			if !c.CPUBound(r.Machine.CPUs) || r.Machine.SHA256 <= 0 {
+				return "not CPU-bound"
+			}
+			return fmt.Sprintf("%.2fx", c.Ceiling(passes, r.Machine.SHA256))
+		}
+		rows = append(rows, []string{sizeLabel(c.Size), fmt.Sprint(c.Concurrency),
+			fmt.Sprintf("%.2f", c.Direct.CPUPerFile()), fmt.Sprintf("%.2f of %d", c.Direct.Busy(), r.Machine.CPUs),
+			fmt.Sprintf("%.2f", c.Worker.CPUPerFile()), ms(w.Bench) + " + " + ms(w.Worker) + " + " + ms(w.Redis),
+			fmt.Sprintf("%.2f", c.EndToEnd.CPUPerFile()), ceil(1), ceil(2)})
+	}
+	return header, rows
+}
+
+// cpuIntro explains the CPU table.
+func (r *Report) cpuIntro() string {
+	return fmt.Sprintf("CPU time of all cores per file (ms), read from /proc while each run lasted; the "+
+		"emulator runs in the bench process. Ceiling: the best ratio a CPU-bound cell allows when the "+
+		"pipeline adds nothing but the SHA-256 passes it must make (worker 1: it checks that the file "+
+		"is the one queued; e2e 2: the importer hashes it too), at %.2f ns/byte measured in this run. "+
+		"A cell counts as CPU-bound when the direct loop keeps at least %.0f%% of the cores busy.",
+		r.Machine.SHA256, cpuBoundShare*100)
 }
 
 type enqueueRow struct {
@@ -250,6 +356,12 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 			c.Worker.FilesPerSec(), c.Worker.MBPerSec(), c.Ratio(),
 			c.EndToEnd.FilesPerSec(), c.EndToEnd.MBPerSec(), c.EndToEndRatio(),
 			c.InProcess.FilesPerSec(), c.InProcessRatio(), mb(c.WorkerPeakRSS))
+	}
+	fmt.Fprintf(&b, "\n### CPU per file\n\n%s\n\n", r.cpuIntro())
+	header, rows := r.cpuTable()
+	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" ---: |", len(header)))
+	for _, row := range rows {
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(row, " | "))
 	}
 	e := r.Enqueue
 	fmt.Fprintf(&b, "\n### Enqueue rate (%d files of 4 kB)\n\n", e.Files)

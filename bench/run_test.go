@@ -42,7 +42,10 @@ func TestRunSmall(t *testing.T) {
 	if len(rep.Cells) != 4 {
 		t.Fatalf("%d cells, want 4", len(rep.Cells))
 	}
+	var directCPU, workerCPU time.Duration
 	for _, c := range rep.Cells {
+		directCPU += c.Direct.CPU.Machine
+		workerCPU += c.Worker.CPU.Worker + c.EndToEnd.CPU.Worker
 		for name, m := range map[string]Measure{"direct": c.Direct, "worker": c.Worker, "e2e": c.EndToEnd, "in-process": c.InProcess} {
 			if m.Files != 12 || m.Bytes != 12*c.Size || m.Elapsed <= 0 {
 				t.Errorf("%d bytes at %d: %s measure %+v", c.Size, c.Concurrency, name, m)
@@ -55,6 +58,14 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("worker peak RSS %d bytes", c.WorkerPeakRSS)
 		}
 	}
+	// 48 uploads each way at about a millisecond of CPU apiece: the
+	// 10 ms counters must have moved.
+	if directCPU <= 0 || workerCPU <= 0 {
+		t.Errorf("CPU time: direct runs %v, worker process %v", directCPU, workerCPU)
+	}
+	if rep.Machine.SHA256 <= 0 {
+		t.Errorf("SHA-256 cost %v ns/byte", rep.Machine.SHA256)
+	}
 	if e := rep.Enqueue; e.Files != 30 || e.Importer <= 0 || e.ClientLoop <= 0 || e.AsynqLoop <= 0 {
 		t.Errorf("enqueue result %+v", e)
 	}
@@ -65,7 +76,7 @@ func TestRunSmall(t *testing.T) {
 	if err := rep.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "50 kB") || !strings.Contains(b.String(), "Goals:") {
+	if !strings.Contains(b.String(), "50 kB") || !strings.Contains(b.String(), "Goals:") || !strings.Contains(b.String(), "CPU time of all cores per file") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
