@@ -299,7 +299,7 @@ func (r *Report) WriteText(w io.Writer) error {
 // cpuTable is the CPU-per-file table: a header and one row per cell.
 func (r *Report) cpuTable() (header []string, rows [][]string) {
 	header = []string{"size", "conc", "direct ms/file", "direct cores busy",
-		"worker ms/file", "= emulator + worker + Redis", "e2e ms/file", "worker ceiling", "e2e ceiling"}
+		"worker ms/file", "= emulator + worker + Redis", "e2e ms/file", "in-process ms/file", "worker ceiling", "e2e ceiling"}
 	for _, c := range r.Cells {
 		ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", PerFile(d, c.Files)) }
 		w := c.Worker.CPU
@@ -312,7 +312,7 @@ func (r *Report) cpuTable() (header []string, rows [][]string) {
 		rows = append(rows, []string{sizeLabel(c.Size), fmt.Sprint(c.Concurrency),
 			fmt.Sprintf("%.2f", c.Direct.CPUPerFile()), fmt.Sprintf("%.2f of %d", c.Direct.Busy(), r.Machine.CPUs),
 			fmt.Sprintf("%.2f", c.Worker.CPUPerFile()), ms(w.Bench) + " + " + ms(w.Worker) + " + " + ms(w.Redis),
-			fmt.Sprintf("%.2f", c.EndToEnd.CPUPerFile()), ceil(1), ceil(2)})
+			fmt.Sprintf("%.2f", c.EndToEnd.CPUPerFile()), fmt.Sprintf("%.2f", c.InProcess.CPUPerFile()), ceil(1), ceil(2)})
 	}
 	return header, rows
 }
