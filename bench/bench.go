@@ -39,6 +39,9 @@ var (
 // DefaultEnqueueFiles is the number of files of the enqueue-rate part.
 const DefaultEnqueueFiles = 2000
 
+// DefaultRounds is the number of rounds per cell.
+const DefaultRounds = 3
+
 // Config configures a run. Zero values take the documented defaults.
 type Config struct {
 	// RedisURL is a Redis of the run's own (redis://host:port/db): the run
@@ -61,6 +64,11 @@ type Config struct {
 	// EnqueueFiles is the number of small files the importer and the
 	// plain loops enqueue. Default [DefaultEnqueueFiles].
 	EnqueueFiles int
+	// Rounds is how many times every cell is measured; each column
+	// reports its median round ([MedianCell]), which keeps one disturbed
+	// round on a shared machine from setting a figure. Default
+	// [DefaultRounds].
+	Rounds int
 	// Timeout bounds one measurement. Default 5 minutes.
 	Timeout time.Duration
 	// Logger receives one line per measurement. Default: discard.
@@ -106,6 +114,12 @@ func (c *Config) withDefaults() error {
 	}
 	if c.EnqueueFiles == 0 {
 		c.EnqueueFiles = DefaultEnqueueFiles
+	}
+	if c.Rounds == 0 {
+		c.Rounds = DefaultRounds
+	}
+	if c.Rounds < 0 {
+		return fmt.Errorf("%w: %d rounds", ErrConfig, c.Rounds)
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 5 * time.Minute
@@ -198,22 +212,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		for _, c := range cfg.Concurrency {
-			cell := Cell{Size: size, Concurrency: c, Files: n}
-			if cell.Direct, err = r.direct(ctx, paths, size, c); err != nil {
-				return nil, err
+			rounds := make([]Cell, 0, cfg.Rounds)
+			for round := range cfg.Rounds {
+				cell, err := r.cell(ctx, sizeDir, paths, size, n, c)
+				if err != nil {
+					return nil, err
+				}
+				r.log.Info("measured", "size", size, "concurrency", c, "round", round+1, "direct_fps", cell.Direct.FilesPerSec(),
+					"noop_fps", cell.Noop.FilesPerSec(), "worker_fps", cell.Worker.FilesPerSec(),
+					"e2e_fps", cell.EndToEnd.FilesPerSec(), "inproc_fps", cell.InProcess.FilesPerSec(), "worker_ratio", cell.Ratio(), "inproc_ratio", cell.InProcessRatio(), "e2e_ratio", cell.EndToEndRatio(), "worker_peak_rss_mb", float64(cell.WorkerPeakRSS)/1e6)
+				rounds = append(rounds, cell)
 			}
-			if cell.Noop, err = r.noop(ctx, max(n, noopTasks), c); err != nil {
-				return nil, err
-			}
-			if cell.Worker, cell.EndToEnd, cell.WorkerPeakRSS, err = r.pipeline(ctx, sizeDir, n, size, c); err != nil {
-				return nil, err
-			}
-			if cell.InProcess, err = r.inProcess(ctx, sizeDir, n, size, c); err != nil {
-				return nil, err
-			}
-			r.log.Info("measured", "size", size, "concurrency", c, "direct_fps", cell.Direct.FilesPerSec(),
-				"noop_fps", cell.Noop.FilesPerSec(), "worker_fps", cell.Worker.FilesPerSec(),
-				"e2e_fps", cell.EndToEnd.FilesPerSec(), "inproc_fps", cell.InProcess.FilesPerSec(), "worker_ratio", cell.Ratio(), "inproc_ratio", cell.InProcessRatio(), "e2e_ratio", cell.EndToEndRatio(), "worker_peak_rss_mb", float64(cell.WorkerPeakRSS)/1e6)
+			cell := MedianCell(rounds)
 			rep.Cells = append(rep.Cells, cell)
 		}
 		if err := os.RemoveAll(sizeDir); err != nil {
@@ -225,6 +235,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Elapsed = time.Since(started)
 	return rep, nil
+}
+
+// cell measures one size at one concurrency once: every column in turn.
+func (r *runner) cell(ctx context.Context, sizeDir string, paths []string, size int64, n, c int) (Cell, error) {
+	cell := Cell{Size: size, Concurrency: c, Files: n}
+	var err error
+	if cell.Direct, err = r.direct(ctx, paths, size, c); err != nil {
+		return cell, err
+	}
+	if cell.Noop, err = r.noop(ctx, max(n, noopTasks), c); err != nil {
+		return cell, err
+	}
+	if cell.Worker, cell.EndToEnd, cell.WorkerPeakRSS, err = r.pipeline(ctx, sizeDir, n, size, c); err != nil {
+		return cell, err
+	}
+	if cell.InProcess, err = r.inProcess(ctx, sizeDir, n, size, c); err != nil {
+		return cell, err
+	}
+	return cell, nil
 }
 
 func (r *runner) machine(ctx context.Context) (Machine, error) {

@@ -15,8 +15,9 @@ import (
 // every Linux architecture Go supports).
 const clockTick = 10 * time.Millisecond
 
-// machineBusy returns the CPU time all cores have spent outside the idle
-// and I/O-wait states since boot, from the first line of /proc/stat.
+// machineBusy returns the CPU time all cores have spent running since
+// boot, from the first line of /proc/stat: everything but idle, I/O wait
+// and steal (time the hypervisor gave to other machines).
 func machineBusy() (time.Duration, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -36,7 +37,7 @@ func machineBusy() (time.Duration, error) {
 		// Fields: user nice system idle iowait irq softirq steal guest
 		// guest_nice. Guest time is already counted in user and nice.
 		switch i {
-		case 3, 4, 8, 9:
+		case 3, 4, 7, 8, 9:
 		default:
 			busy += n
 		}

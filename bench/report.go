@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,6 +60,37 @@ type Cell struct {
 	// WorkerPeakRSS is the worker process's VmHWM in bytes after the
 	// pipeline run.
 	WorkerPeakRSS int64
+	// Rounds is how many rounds [MedianCell] combined (0: one run).
+	Rounds int
+}
+
+// MedianCell combines rounds of one cell: each column is its median
+// round by throughput (the lower middle one for an even count), with that
+// round's CPU time, and the peak RSS is the highest seen. Files, Size and
+// Concurrency come from the first round.
+func MedianCell(rounds []Cell) Cell {
+	if len(rounds) == 0 {
+		return Cell{}
+	}
+	out := rounds[0]
+	pick := func(get func(Cell) Measure) Measure {
+		ms := make([]Measure, len(rounds))
+		for i, c := range rounds {
+			ms[i] = get(c)
+		}
+		slices.SortStableFunc(ms, func(a, b Measure) int { return cmp.Compare(a.FilesPerSec(), b.FilesPerSec()) })
+		return ms[(len(ms)-1)/2]
+	}
+	out.Direct = pick(func(c Cell) Measure { return c.Direct })
+	out.Noop = pick(func(c Cell) Measure { return c.Noop })
+	out.Worker = pick(func(c Cell) Measure { return c.Worker })
+	out.EndToEnd = pick(func(c Cell) Measure { return c.EndToEnd })
+	out.InProcess = pick(func(c Cell) Measure { return c.InProcess })
+	for _, c := range rounds {
+		out.WorkerPeakRSS = max(out.WorkerPeakRSS, c.WorkerPeakRSS)
+	}
+	out.Rounds = len(rounds)
+	return out
 }
 
 // Ratio is the worker's throughput over the direct loop's.
@@ -251,7 +284,7 @@ func (r *Report) rssCell() (Cell, bool) {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Machine: %s\n\n", r.Machine)
-	b.WriteString("Throughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct):\n")
+	fmt.Fprintf(&b, "Throughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct; %s):\n", r.roundsNote())
 	b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
 	b.WriteString("  a queue filled beforehand; e2e = importer and worker at once, timed from the import's start;\n")
 	b.WriteString("  in-proc = the same worker code in the bench process, queue filled beforehand\n")
@@ -294,6 +327,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\nTotal run time: %v\n", r.Elapsed.Round(time.Second))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// roundsNote says how many rounds each figure is the median of.
+func (r *Report) roundsNote() string {
+	n := 1
+	if len(r.Cells) > 0 && r.Cells[0].Rounds > 1 {
+		n = r.Cells[0].Rounds
+	}
+	if n == 1 {
+		return "one round per cell"
+	}
+	return fmt.Sprintf("median of %d rounds per cell", n)
 }
 
 // cpuTable is the CPU-per-file table: a header and one row per cell.
@@ -347,6 +392,7 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 	fmt.Fprintf(&b, "- Machine: %s\n", r.Machine)
 	fmt.Fprintf(&b, "- Command: `%s` (total run time %v)\n\n", command, r.Elapsed.Round(time.Second))
 	b.WriteString("### Throughput\n\n")
+	fmt.Fprintf(&b, "Figures: %s. ", r.roundsNote())
 	b.WriteString("*direct*: upload.Client loop, no queue; *no-op*: asynq with an empty handler; *worker*: cmd/worker draining a queue the importer filled beforehand; *e2e*: importer and worker at once, timed from the import's start; *in-process*: the same worker code (worker.New and Run) inside the bench process, draining a queue filled beforehand (for comparison; the goals are judged on the worker and e2e columns). MB = 10^6 bytes.\n\n")
 	b.WriteString("| size | conc. | files | direct files/s | direct MB/s | asynq no-op files/s | worker files/s | worker MB/s | worker / direct | e2e files/s | e2e MB/s | e2e / direct | in-process files/s | in-process / direct | worker peak RSS |\n")
 	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")

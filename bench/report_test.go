@@ -95,3 +95,42 @@ func TestUpdateFileKeepsTheHandWrittenPart(t *testing.T) {
 		t.Error("a failed write was not reported")
 	}
 }
+
+func TestMedianCell(t *testing.T) {
+	t.Parallel()
+	m := func(ms int, cpu time.Duration) Measure {
+		return Measure{Files: 100, Elapsed: time.Duration(ms) * time.Millisecond, CPU: CPUUse{Machine: cpu}}
+	}
+	rounds := []Cell{
+		{Size: 1, Concurrency: 8, Files: 100, Direct: m(100, 1), Worker: m(300, 10), WorkerPeakRSS: 5},
+		{Size: 1, Concurrency: 8, Files: 100, Direct: m(500, 2), Worker: m(200, 20), WorkerPeakRSS: 9},
+		{Size: 1, Concurrency: 8, Files: 100, Direct: m(200, 3), Worker: m(100, 30), WorkerPeakRSS: 7},
+	}
+	got := MedianCell(rounds)
+	// Median by throughput: 200 ms for both, with that round's CPU time.
+	if got.Direct.Elapsed != 200*time.Millisecond || got.Direct.CPU.Machine != 3 {
+		t.Errorf("direct %+v", got.Direct)
+	}
+	if got.Worker.Elapsed != 200*time.Millisecond || got.Worker.CPU.Machine != 20 {
+		t.Errorf("worker %+v", got.Worker)
+	}
+	if got.WorkerPeakRSS != 9 || got.Rounds != 3 || got.Concurrency != 8 {
+		t.Errorf("cell %+v", got)
+	}
+	// Two rounds: the slower one.
+	if two := MedianCell(rounds[:2]); two.Direct.Elapsed != 500*time.Millisecond {
+		t.Errorf("two rounds: direct %+v", two.Direct)
+	}
+	if (MedianCell(nil) != Cell{}) {
+		t.Error("no rounds gave a cell")
+	}
+	r := sampleReport()
+	r.Cells[0].Rounds, r.Cells[1].Rounds = 3, 3
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "median of 3 rounds per cell") {
+		t.Errorf("text:\n%s", b.String())
+	}
+}

@@ -33,6 +33,7 @@ func TestRunSmall(t *testing.T) {
 		Concurrency:  []int{1, 4},
 		Files:        func(int64) int { return 12 },
 		EnqueueFiles: 30,
+		Rounds:       2,
 		Timeout:      time.Minute,
 		Now:          func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
 	})
@@ -53,6 +54,9 @@ func TestRunSmall(t *testing.T) {
 		}
 		if c.Noop.Files < noopTasks || c.Noop.Elapsed <= 0 {
 			t.Errorf("no-op measure %+v", c.Noop)
+		}
+		if c.Rounds != 2 {
+			t.Errorf("cell combines %d rounds, want 2", c.Rounds)
 		}
 		if c.WorkerPeakRSS < 1<<20 {
 			t.Errorf("worker peak RSS %d bytes", c.WorkerPeakRSS)

@@ -36,6 +36,7 @@ func run(args []string) int {
 	conc := fs.String("conc", "1,8,32", "concurrency levels, comma-separated")
 	files := fs.Int("files", 0, "files per measurement for every size (0: 500 MB worth, 150 to 1000)")
 	enqueueFiles := fs.Int("enqueue-files", bench.DefaultEnqueueFiles, "files for the enqueue-rate part")
+	rounds := fs.Int("rounds", bench.DefaultRounds, "rounds per cell; each figure is the median round")
 	worker := fs.String("worker", "", "path of a built cmd/worker (default: build it)")
 	dir := fs.String("dir", "", "scratch directory (default: a temporary one)")
 	out := fs.String("o", "", "also write the results into this Markdown file (e.g. BENCHMARKS.md)")
@@ -46,7 +47,11 @@ func run(args []string) int {
 		}
 		return 2
 	}
-	cfg := bench.Config{WorkerBin: *worker, Dir: *dir, EnqueueFiles: *enqueueFiles}
+	if *rounds < 1 {
+		fmt.Fprintf(os.Stderr, "bench: -rounds: %d is below 1\n", *rounds)
+		return 2
+	}
+	cfg := bench.Config{WorkerBin: *worker, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds}
 	var err error
 	if cfg.Sizes, err = parseList(*sizes, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: -sizes: %v\n", err)
