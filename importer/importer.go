@@ -74,6 +74,13 @@ type Config struct {
 	// PollInterval is the time between two looks at the tasks waited for.
 	// Default 500ms.
 	PollInterval time.Duration
+	// WaitOutage is how long waiting rides out Redis failing (a restart,
+	// a failover, a network cut) before Run gives up with the error:
+	// lookups are retried with growing pauses (up to 10s), and Output
+	// gets a line when the outage starts, every 30s while it lasts, and
+	// when it ends. Default 10 minutes; negative gives up at the first
+	// failure. The tasks themselves are safe in Redis either way.
+	WaitOutage time.Duration
 	// Logger receives debug records. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -130,6 +137,9 @@ func (c *Config) withDefaults() error {
 	if c.PollInterval <= 0 {
 		c.PollInterval = 500 * time.Millisecond
 	}
+	if c.WaitOutage == 0 {
+		c.WaitOutage = DefaultWaitOutage
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,6 +147,35 @@ func (c *Config) withDefaults() error {
 		c.Now = time.Now
 	}
 	return nil
+}
+
+// DefaultWaitOutage is the default [Config.WaitOutage].
+const DefaultWaitOutage = 10 * time.Minute
+
+// Pauses between lookups while Redis is failing, and between two notices.
+const (
+	maxOutagePause    = 10 * time.Second
+	outageNoticeEvery = 30 * time.Second
+)
+
+// ErrWaitAbandoned reports that waiting stopped because Redis kept failing
+// for longer than [Config.WaitOutage]. It wraps the last Redis error.
+var ErrWaitAbandoned = errors.New("importer: gave up waiting: Redis kept failing")
+
+// roundOutage rounds an outage's length for a message: to 100ms under 10s,
+// else to the second.
+func roundOutage(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
+
+// notice prints a line on Output, if there is one.
+func (r *run) notice(format string, args ...any) {
+	if r.pr != nil {
+		r.pr.message(fmt.Sprintf(format, args...))
+	}
 }
 
 // run is the state of one import.
@@ -482,13 +521,18 @@ func applyStatus(row *Row, st tasks.Status) {
 
 // wait polls the tasks in waiting until each is completed or archived,
 // emitting their rows as they finish; rows left in waiting on return are
-// still unfinished (interrupted or Redis failing).
+// still unfinished (interrupted, or Redis failing for longer than
+// WaitOutage). While Redis fails it keeps trying, with growing pauses.
 func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 	type answer struct {
 		id  string
 		st  tasks.Status
 		err error
 	}
+	var (
+		outage, noticed time.Time // start of the current Redis outage; last notice
+		outagePause     time.Duration
+	)
 	for len(waiting) > 0 {
 		ids := make(chan string)
 		answers := make(chan answer)
@@ -543,8 +587,32 @@ func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if firstErr != nil {
-			return firstErr
+		pause := r.cfg.PollInterval
+		switch {
+		case firstErr != nil:
+			now := r.cfg.Now()
+			if outage.IsZero() {
+				outage, outagePause, noticed = now, r.cfg.PollInterval, now
+				r.cfg.Logger.Debug("redis failing while waiting", "err", firstErr)
+				if r.cfg.WaitOutage < 0 {
+					return firstErr
+				}
+				r.notice("redis unavailable while waiting for %d task(s): %v; retrying for up to %v (the queued tasks are safe; Ctrl-C and re-run the same command with --wait to resume later)",
+					len(waiting), firstErr, r.cfg.WaitOutage)
+			} else if now.Sub(noticed) >= outageNoticeEvery {
+				noticed = now
+				r.notice("redis still unavailable after %v: %v", roundOutage(now.Sub(outage)), firstErr)
+			}
+			if now.Sub(outage) >= r.cfg.WaitOutage {
+				return fmt.Errorf("%w for %v while %d task(s) were still running (re-run the same command with --wait once Redis is back: it resumes from the stored results): %w",
+					ErrWaitAbandoned, roundOutage(now.Sub(outage)), len(waiting), firstErr)
+			}
+			// Grow the pause, but look again when the allowance ends.
+			outagePause = min(2*outagePause, maxOutagePause)
+			pause = min(outagePause, max(r.cfg.WaitOutage-now.Sub(outage), r.cfg.PollInterval))
+		case !outage.IsZero():
+			r.notice("redis is back after %v; waiting for %d task(s)", roundOutage(r.cfg.Now().Sub(outage)), len(waiting))
+			outage = time.Time{}
 		}
 		if len(waiting) == 0 {
 			return nil
@@ -552,7 +620,7 @@ func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(r.cfg.PollInterval):
+		case <-time.After(pause):
 		}
 	}
 	return nil

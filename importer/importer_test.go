@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -435,5 +436,130 @@ func TestImportConfigErrors(t *testing.T) {
 		if _, err := importer.Run(t.Context(), cfg); !errors.Is(err, importer.ErrConfig) {
 			t.Errorf("%s: Run = %v, want ErrConfig", name, err)
 		}
+	}
+}
+
+// waitWaiting polls until the plain progress lines on out show the import
+// waiting for its tasks: every file is queued.
+func waitWaiting(t *testing.T, out *syncBuffer) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for !strings.Contains(out.String(), "wait: ") {
+		select {
+		case <-deadline:
+			t.Fatalf("the import never started waiting:\n%s", out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the import's output goroutine and
+// the test reading it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestImportWaitRidesOutARedisRestart(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
+	root, want := mixedTree(t)
+	client := newClient(t, srv.URL(), root)
+	var out syncBuffer
+	done := make(chan struct{})
+	var (
+		sum  importer.Summary
+		rows map[string]importer.Row
+		err  error
+	)
+	go func() {
+		defer close(done)
+		sum, rows, err = runImport(t, t.Context(), importer.Config{
+			Client: client, Paths: []string{root}, Wait: true, Output: &out, Progress: importer.ProgressPlain,
+			ProgressInterval: 10 * time.Millisecond,
+		}, root)
+	}()
+	// No worker yet: once queued, the import waits. Redis goes away for
+	// a while, comes back with its data, and only then a worker runs.
+	waitWaiting(t, &out)
+	srv.Kill()
+	deadline := time.After(time.Minute)
+	for !strings.Contains(out.String(), "redis unavailable while waiting") {
+		select {
+		case <-deadline:
+			t.Fatalf("no outage notice:\n%s", out.String())
+		case <-done:
+			t.Fatalf("Run returned during the outage: %v\n%s", err, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // a few failed polls
+	srv.Start()
+	testworker.Start(t, testworker.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the import never finished:\n%s", out.String())
+	}
+	if err != nil {
+		t.Fatalf("Run = %v\n%s", err, out.String())
+	}
+	if sum.Completed != 7 || sum.Queued != 0 || sum.Pending != 0 {
+		t.Errorf("summary %+v", sum)
+	}
+	for rel, w := range want {
+		if w.state != importer.StateRejected && rows[rel].State != importer.StateCompleted {
+			t.Errorf("%s: %+v, want completed", rel, rows[rel])
+		}
+	}
+	if !strings.Contains(out.String(), "redis is back after") {
+		t.Errorf("no recovery notice:\n%s", out.String())
+	}
+}
+
+func TestImportWaitGivesUpAfterWaitOutage(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	var out syncBuffer
+	done := make(chan struct{})
+	var (
+		rows map[string]importer.Row
+		err  error
+	)
+	go func() {
+		defer close(done)
+		_, rows, err = runImport(t, t.Context(), importer.Config{
+			Client: s.client, Paths: []string{s.root}, Wait: true, Output: &out, Progress: importer.ProgressPlain,
+			ProgressInterval: 10 * time.Millisecond, WaitOutage: 300 * time.Millisecond,
+		}, s.root)
+	}()
+	waitWaiting(t, &out)
+	s.redis.Kill()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run kept waiting with Redis gone")
+	}
+	if !errors.Is(err, importer.ErrWaitAbandoned) || !strings.Contains(err.Error(), "re-run the same command with --wait") {
+		t.Fatalf("Run = %v, want ErrWaitAbandoned with what to do", err)
+	}
+	// What was queued is still in the manifest, as it stood.
+	if r := rows["video/clip.mp4"]; r.State != importer.StateQueued || r.TaskID == "" {
+		t.Errorf("clip.mp4 row = %+v", r)
+	}
+	if !strings.Contains(out.String(), "retrying for up to 300ms") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -215,7 +215,7 @@ func exitFor(err error, env Env) int {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintln(env.Stderr, "enqueue: interrupted")
 		return ExitInterrupted
-	case errors.Is(err, tasks.ErrUnavailable):
+	case errors.Is(err, tasks.ErrUnavailable), errors.Is(err, importer.ErrWaitAbandoned):
 		fmt.Fprintf(env.Stderr, "enqueue: %v\n", err)
 		return ExitUnavailable
 	}

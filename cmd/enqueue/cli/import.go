@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -49,6 +50,10 @@ Import flags (flags may come before or after the paths):
   --workers N           checking/hashing workers (default: number of CPUs)
   --enqueuers N         concurrent Redis calls (default 8)
   --poll DURATION       how often --wait looks at the tasks (default 500ms)
+  --wait-outage DURATION
+                        how long --wait rides out Redis failing (restart,
+                        failover) before it gives up with exit 3; 0: give
+                        up at once (default 10m)
 
 Common flags:
   --redis-url URL       Redis (env REDIS_URL, default redis://127.0.0.1:6379/0);
@@ -79,7 +84,8 @@ Exit status:
   0    everything requested succeeded
   1    some files were rejected or failed (status: some IDs unknown)
   2    usage or configuration error
-  3    Redis unreachable
+  3    Redis unreachable (at the start, or for longer than --wait-outage
+       while waiting)
   130  interrupted
 `
 
@@ -100,6 +106,7 @@ type importFlags struct {
 	workers          int
 	enqueuers        int
 	poll             time.Duration
+	waitOutage       time.Duration
 }
 
 func newFlagSet(name string, env Env) *flag.FlagSet {
@@ -128,6 +135,7 @@ func runImport(ctx context.Context, args []string, env Env) int {
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "")
 	fs.IntVar(&f.enqueuers, "enqueuers", 8, "")
 	fs.DurationVar(&f.poll, "poll", 500*time.Millisecond, "")
+	fs.DurationVar(&f.waitOutage, "wait-outage", importer.DefaultWaitOutage, "")
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
@@ -225,6 +233,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		Progress:      mode,
 		TerminalWidth: env.TerminalWidth(env.Stderr),
 		PollInterval:  f.poll,
+		WaitOutage:    cmp.Or(max(f.waitOutage, 0), -1), // 0 gives up at once
 		Logger:        log,
 	})
 	if sum.Files > 0 || err == nil {
