@@ -24,6 +24,8 @@ const (
 	DefaultImageURLBase = "http://alipaytest.invalid/images/"
 	// DefaultSlowDelay is how long a "slow" fault holds the response.
 	DefaultSlowDelay = 3 * time.Second
+	// DefaultMaxRecords is how many upload records are kept by default.
+	DefaultMaxRecords = 100_000
 	// TestAppID is the app_id [Start] configures when none is given.
 	TestAppID = "2021000000000001"
 )
@@ -76,6 +78,12 @@ type Config struct {
 	// [SubInvalidAppID]). Empty: every answer uses the method's node.
 	LegacyErrors []string
 
+	// MaxRecords is how many upload records [Gateway.Uploads] keeps: past
+	// it the oldest are dropped and counted in [Stats.RecordsDropped], so a
+	// long-running emulator does not grow without end. Default
+	// [DefaultMaxRecords] (a record is a few hundred bytes).
+	MaxRecords int
+
 	// SlowDelay is how long a "slow" fault holds the response; changeable
 	// later with [Faults.SetSlowDelay]. Default [DefaultSlowDelay].
 	SlowDelay time.Duration
@@ -110,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SlowDelay == 0 {
 		c.SlowDelay = DefaultSlowDelay
+	}
+	if c.MaxRecords <= 0 {
+		c.MaxRecords = DefaultMaxRecords
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -132,7 +132,7 @@
 // processes (a demo, chaos tests with separate workers) can steer and
 // observe an emulator started with the alipay-emulator command:
 //
-//	GET    /_emulator/uploads     the recorded uploads ([]Upload)
+//	GET    /_emulator/uploads     the recorded uploads ([]Upload), the newest Config.MaxRecords
 //	DELETE /_emulator/uploads     forget them
 //	GET    /_emulator/stats       the counters (Stats)
 //	GET    /_emulator/faults      the fault settings (FaultSettings)

@@ -60,6 +60,9 @@ type Stats struct {
 	Aborted int64 `json:"aborted"`
 	// BytesReceived counts file bytes of gateway requests.
 	BytesReceived int64 `json:"bytes_received"`
+	// RecordsDropped counts upload records dropped, oldest first, to keep
+	// at most Config.MaxRecords.
+	RecordsDropped int64 `json:"records_dropped"`
 	// SinkRequests and SinkBytes count POST /_emulator/sink.
 	SinkRequests int64 `json:"sink_requests"`
 	SinkBytes    int64 `json:"sink_bytes"`
@@ -197,7 +200,8 @@ func (g *Gateway) PublicKey() *rsa.PublicKey { return &g.key.PublicKey }
 // Faults returns the gateway's fault settings.
 func (g *Gateway) Faults() *Faults { return g.faults }
 
-// Uploads returns a copy of the recorded uploads, oldest first.
+// Uploads returns a copy of the recorded uploads, oldest first: the newest
+// Config.MaxRecords of them.
 func (g *Gateway) Uploads() []Upload {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -358,6 +362,13 @@ func (g *Gateway) record(in *incoming, traceID string, kind FaultKind) Upload {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if len(g.uploads) >= g.cfg.MaxRecords {
+		// Dropping from the front reuses the array until its capacity
+		// runs out; then append copies the kept records to a new one.
+		n := len(g.uploads) - g.cfg.MaxRecords + 1
+		g.uploads = g.uploads[n:]
+		g.stats.RecordsDropped += int64(n)
+	}
 	g.uploads = append(g.uploads, u)
 	if kind != FaultBadSignature && kind != FaultMalformed {
 		g.stats.Successes++

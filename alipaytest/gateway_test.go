@@ -3,7 +3,9 @@ package alipaytest_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +238,32 @@ func TestBodyBeyondCap(t *testing.T) {
 	}
 	if got, limit := srv.Stats().BytesReceived, int64(2*100+1<<20); got >= limit {
 		t.Errorf("%d file bytes read, want fewer than the cap of %d body bytes", got, limit)
+	}
+}
+
+func TestUploadRecordsAreCapped(t *testing.T) {
+	t.Parallel()
+	srv := alipaytest.Start(t, alipaytest.Config{MaxRecords: 3})
+	file := sampleJPEG(t)
+	var names []string
+	for i := range 5 {
+		r := newRawRequest("jpg", file)
+		r.text["image_name"] = fmt.Sprintf("photo %d", i)
+		names = append(names, r.text["image_name"])
+		if a := send(t, srv.Client(), r.build(t, srv.URL)); a.fields["code"] != "10000" {
+			t.Fatalf("upload %d: %d %s", i, a.status, a.body)
+		}
+	}
+	var got []string
+	for _, u := range srv.Uploads() {
+		got = append(got, u.ImageName)
+	}
+	// The newest three are kept, oldest first; two were dropped and
+	// counted, while the success counter still has all five.
+	if !slices.Equal(got, names[2:]) {
+		t.Errorf("kept %q, want %q", got, names[2:])
+	}
+	if st := srv.Stats(); st.RecordsDropped != 2 || st.Successes != 5 {
+		t.Errorf("stats %+v", st)
 	}
 }

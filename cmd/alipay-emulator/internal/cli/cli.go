@@ -34,6 +34,7 @@ type Options struct {
 	GatewayCert      string
 	Faults           []string
 	SlowDelay        time.Duration
+	MaxRecords       int
 	MaxFileSize      int64
 	MaxSkew          time.Duration
 	Types            string
@@ -77,6 +78,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fl.StringVar(&o.GatewayCert, "gateway-cert", "", "certificate mode: Alipay (gateway) certificate `file`; must hold the gateway key")
 	fl.Var(listFlag{&o.Faults}, "fault", "fault `spec` KIND=P, KIND=N% or KIND=next:N (repeatable); kinds: "+kindList())
 	fl.DurationVar(&o.SlowDelay, "slow-delay", alipaytest.DefaultSlowDelay, "how long a slow fault holds the answer")
+	fl.IntVar(&o.MaxRecords, "max-records", alipaytest.DefaultMaxRecords, "upload records kept for /_emulator/uploads; older ones are dropped")
 	fl.Int64Var(&o.MaxFileSize, "max-file-size", alipaytest.DefaultMaxFileSize, "largest accepted image_content in `bytes`")
 	fl.DurationVar(&o.MaxSkew, "max-skew", alipaytest.DefaultMaxSkew, "timestamp tolerance")
 	fl.StringVar(&o.Types, "types", strings.Join(alipaytest.DefaultAllowedTypes, ","), "accepted image_type `list`")
@@ -148,6 +150,7 @@ func serve(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 		ImageURLBase:  o.ImageURLBase,
 		LegacyErrors:  splitList(o.LegacyErrors),
 		SlowDelay:     o.SlowDelay,
+		MaxRecords:    o.MaxRecords,
 		Seed:          o.Seed,
 		Logger:        log,
 	}
