@@ -23,9 +23,12 @@
 // the request is refused with 413 and the partial file removed. The file
 // then gets its content-addressed name (<sha256><ext>), is checked like any
 // other file and queued. A rejected file, or one that could not be queued,
-// is deleted again. Spooled files stay after the upload; remove old ones
-// with a periodic job (e.g. find -mtime +8 -delete, past the task
-// retention).
+// is deleted again. Each task given a spooled file is recorded beside it
+// (in the spool's hidden .refs directory), and [Server.SweepSpool]
+// deletes the files no task needs any more: all their tasks completed or
+// gone from Redis, and last sent more than a grace period ago. Files of
+// queued, retrying or archived tasks stay ("enqueue serve" sweeps every
+// 10 minutes by default).
 //
 // # Authentication and limits
 //

@@ -53,9 +53,9 @@ type Config struct {
 	Token string
 	// SpoolDir receives files sent as multipart; it must lie inside one of
 	// the client's media roots so the worker can read them, and is created
-	// if missing. Spooled files are named by their SHA-256 and left for
-	// the worker; remove old ones with a periodic job. Default: "" turns
-	// multipart uploads off (415).
+	// if missing. Spooled files are named by their SHA-256; see
+	// [Server.SweepSpool] for their removal. Default: "" turns multipart
+	// uploads off (415).
 	SpoolDir string
 	// MaxFileSize is the largest file accepted in a multipart request.
 	// Default [DefaultMaxFileSize]. The validator's own limit applies too.
@@ -72,6 +72,7 @@ type Server struct {
 	client  *tasks.Client
 	token   [sha256.Size]byte
 	spool   string
+	locks   stripes
 	maxFile int64
 	maxJSON int64
 	log     *slog.Logger
@@ -355,6 +356,11 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 			req.ImageName = sp.sum[:16]
 		}
 	}
+	// From the content-addressed name to the task, a sweep must not
+	// decide about this file; discard runs before the unlock.
+	mu := s.locks.lock(sp.sum + sp.ext)
+	defer mu.Unlock()
+	defer sp.discard()
 	if err := sp.commit(); err != nil {
 		s.log.Error("spool commit failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
@@ -378,6 +384,11 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 	}
 	if !enq.Duplicate || (enq.Existing != nil && enq.Existing.Payload.Path == sp.path) {
 		sp.keep()
+		if err := s.addRef(sp.path, enq.ID); err != nil {
+			// The task is queued and the file stays; the sweep keeps
+			// files it has no record for.
+			s.log.Error("spool reference not recorded; the sweep will keep this file", "err", err, "task_id", enq.ID, "path", sp.path)
+		}
 	}
 	s.writeEnqueued(w, enq)
 }

@@ -109,6 +109,7 @@ func (sp *spooled) discard() {
 	}
 	if sp.created && !sp.kept {
 		_ = os.Remove(sp.path)
+		sp.created = false
 	}
 }
 

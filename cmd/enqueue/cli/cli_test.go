@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/importer"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
@@ -267,7 +272,7 @@ func TestServe(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("file-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := serveFlags{listen: "127.0.0.1:0", tokenFile: tokenFile}
+	f := serveFlags{listen: "127.0.0.1:0", tokenFile: tokenFile, spoolSweep: 20 * time.Millisecond, spoolGrace: time.Nanosecond}
 	f.redisURL, f.mediaRoots, f.queue, f.logLevel, f.logFormat = srv.URL(), root, "default", "warn", "text"
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan string, 1)
@@ -296,6 +301,49 @@ func TestServe(t *testing.T) {
 	// The default spool directory is created inside the first root.
 	if fi, err := os.Stat(filepath.Join(root, ".enqueue-spool")); err != nil || !fi.IsDir() {
 		t.Errorf("spool dir: %v", err)
+	}
+	// A file sent in the request is swept once its task is gone.
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	fw, _ := mw.CreateFormFile("file", "shop.png")
+	png, err := os.ReadFile(filepath.Join(mediaDir, "photo.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(png)
+	mw.Close()
+	req, _ = http.NewRequest("POST", "http://"+addr+"/v1/uploads", &mp)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer file-token")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task struct {
+		TaskID string `json:"task_id"`
+		Path   string `json:"path"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&task)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusAccepted || task.Path == "" {
+		t.Fatalf("POST file: %d %+v %v", resp.StatusCode, task, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := os.Stat(task.Path); err != nil {
+		t.Fatalf("the file of a queued task was swept: %v", err)
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: srv.Addr()})
+	defer insp.Close()
+	if err := insp.DeleteTask("default", task.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(task.Path); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the file of a deleted task was never swept")
+		}
 	}
 	cancel()
 	if err := <-errc; err != nil {

@@ -76,6 +76,13 @@ Serve flags:
   --spool-dir DIR       where uploaded files are stored; must be inside a media
                         root (env ENQUEUE_SPOOL_DIR, default
                         <first media root>/.enqueue-spool)
+  --spool-sweep DURATION
+                        how often spooled files no task needs any more are
+                        deleted (completed, or gone from Redis); 0: never
+                        (default 10m)
+  --spool-grace DURATION
+                        a spooled file is left alone this long after it
+                        was last sent (default 1h)
 
 Manifest states: queued, pending (already queued earlier, not finished),
 completed, failed (archived), rejected, would-queue (--dry-run).

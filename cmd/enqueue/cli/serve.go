@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,10 +21,15 @@ const DefaultListen = "127.0.0.1:8080"
 
 type serveFlags struct {
 	common
-	listen    string
-	tokenFile string
-	spoolDir  string
+	listen     string
+	tokenFile  string
+	spoolDir   string
+	spoolSweep time.Duration
+	spoolGrace time.Duration
 }
+
+// DefaultSpoolSweep is how often "enqueue serve" sweeps its spool.
+const DefaultSpoolSweep = 10 * time.Minute
 
 func runServe(ctx context.Context, args []string, env Env) int {
 	var f serveFlags
@@ -32,6 +38,8 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&f.listen, "listen", envOr(env, "ENQUEUE_LISTEN", DefaultListen), "")
 	fs.StringVar(&f.tokenFile, "token-file", "", "")
 	fs.StringVar(&f.spoolDir, "spool-dir", env.Getenv("ENQUEUE_SPOOL_DIR"), "")
+	fs.DurationVar(&f.spoolSweep, "spool-sweep", DefaultSpoolSweep, "")
+	fs.DurationVar(&f.spoolGrace, "spool-grace", enqueueapi.DefaultSpoolGrace, "")
 	rest, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
@@ -44,6 +52,26 @@ func runServe(ctx context.Context, args []string, env Env) int {
 		return exitFor(usagef("serve takes no arguments, got %q", rest), env)
 	}
 	return exitFor(serve(ctx, f, env, nil), env)
+}
+
+// sweepLoop sweeps the spool every interval until ctx is done.
+func sweepLoop(ctx context.Context, api *enqueueapi.Server, every, grace time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := api.SweepSpool(ctx, enqueueapi.SweepOptions{Grace: grace})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("spool sweep stopped; it runs again later", "err", err, "removed", res.Removed)
+			continue
+		}
+		log.Info("spool swept", "checked", res.Checked, "removed", res.Removed, "bytes_freed", res.Bytes,
+			"kept", res.Kept, "young", res.Young, "untracked", res.Untracked)
+	}
 }
 
 // serve runs the API until ctx is done. ready, if not nil, receives the
@@ -100,6 +128,11 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if f.spoolSweep > 0 {
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		defer stopSweep()
+		go sweepLoop(sweepCtx, api, f.spoolSweep, f.spoolGrace, log)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -1,0 +1,116 @@
+package enqueueapi_test
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storemedia/alipay-media-worker/enqueueapi"
+	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/tasks"
+)
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+func TestSweepSpool(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	ctx := t.Context()
+	later := enqueueapi.SweepOptions{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }}
+	sweep := func(opt enqueueapi.SweepOptions) enqueueapi.SweepResult {
+		t.Helper()
+		res, err := s.api.SweepSpool(ctx, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	post := func(name string) enqueueapi.Task {
+		t.Helper()
+		a := s.postFile(t, nil, name, bytes.NewReader(sample(t, name)))
+		if a.status != http.StatusAccepted {
+			t.Fatalf("POST %s: %d %s", name, a.status, a.errorMsg)
+		}
+		return a.task
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.redis.Addr()})
+	defer insp.Close()
+
+	// A queued file is kept, inside the grace period or not.
+	png := post("photo.png")
+	if res := sweep(enqueueapi.SweepOptions{}); res.Young != 1 || res.Removed != 0 || !exists(png.Path) {
+		t.Fatalf("fresh file: %+v", res)
+	}
+	if res := sweep(later); res.Kept != 1 || res.Removed != 0 || !exists(png.Path) {
+		t.Fatalf("queued file two hours later: %+v", res)
+	}
+	// Archived: it may be run again, so it stays.
+	if err := insp.ArchiveTask(tasks.QueueDefault, png.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	if res := sweep(later); res.Kept != 1 || !exists(png.Path) {
+		t.Fatalf("archived file: %+v", res)
+	}
+	// Deleted from Redis: nothing needs it any more.
+	if err := insp.DeleteTask(tasks.QueueDefault, png.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	if res := sweep(later); res.Removed != 1 || res.Bytes != png.Size || exists(png.Path) || exists(filepath.Join(s.spool, ".refs", filepath.Base(png.Path))) {
+		t.Fatalf("file of a deleted task: %+v", res)
+	}
+
+	// Names the server did not write, and files without a record of
+	// their tasks, stay; a dead request's temporary file goes.
+	untracked := filepath.Join(s.spool, strings.Repeat("ab", 32)+".jpg")
+	other := filepath.Join(s.spool, "notes.txt")
+	tmp := filepath.Join(s.spool, ".upload-123.part")
+	for _, p := range []string{untracked, other, tmp} {
+		if err := os.WriteFile(p, []byte("x"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := sweep(later); res.Untracked != 1 || res.Removed != 0 || !exists(untracked) || !exists(other) || exists(tmp) {
+		t.Fatalf("untracked and foreign files: %+v", res)
+	}
+	if err := os.Remove(untracked); err != nil {
+		t.Fatal(err)
+	}
+
+	// Completed: the upload is done, the file goes.
+	gif := post("anim.gif")
+	testworker.Start(t, testworker.Config{RedisURL: "redis://" + s.redis.Addr() + "/0", MediaRoots: []string{s.root}})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if got := s.do(t, "GET", "/v1/uploads/"+gif.TaskID, "", nil, "Bearer "+token); got.task.State == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the gif never completed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res := sweep(enqueueapi.SweepOptions{}); res.Young != 1 || !exists(gif.Path) {
+		t.Fatalf("completed but fresh: %+v", res)
+	}
+	if res := sweep(later); res.Removed != 1 || exists(gif.Path) {
+		t.Fatalf("completed file two hours later: %+v", res)
+	}
+	// Sent again after that: the completed task answers, the file is
+	// stored again for it, and a later sweep removes it again.
+	again := s.postFile(t, nil, "anim.gif", bytes.NewReader(sample(t, "anim.gif")))
+	if again.status != http.StatusOK || !again.task.Duplicate || again.task.State != "completed" || !exists(gif.Path) {
+		t.Fatalf("re-sent gif: %d %+v", again.status, again.task)
+	}
+	if res := sweep(later); res.Removed != 1 || exists(gif.Path) {
+		t.Fatalf("re-sent completed file: %+v", res)
+	}
+}
