@@ -86,7 +86,7 @@ func StartSentinel(t testing.TB, opts ...SentinelOptions) *Sentinel {
 	}
 	quorum := o.Sentinels/2 + 1
 	for i := 0; i < o.Sentinels; i++ {
-		srv := &Server{t: t, dir: t.TempDir(), port: FreePort(t)}
+		srv := &Server{t: t, dir: t.TempDir(), port: FreePort(t), autoPort: true}
 		srv.sentinelConf = filepath.Join(srv.dir, "sentinel.conf")
 		conf := strings.Join([]string{
 			"port " + strconv.Itoa(srv.port),
@@ -116,7 +116,9 @@ func StartSentinel(t testing.TB, opts ...SentinelOptions) *Sentinel {
 }
 
 func sentinelArgs(s *Server) []string {
-	return []string{s.sentinelConf, "--sentinel"}
+	// The port on the command line wins over the file's, so that start
+	// can move to another one.
+	return []string{s.sentinelConf, "--sentinel", "--port", strconv.Itoa(s.port)}
 }
 
 // waitReady waits until every Sentinel names master as the master and

@@ -2,6 +2,7 @@ package testredis
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -34,9 +35,14 @@ type Server struct {
 	// sentinelConf, when set, runs the process as a Sentinel with this
 	// (rewritable) configuration file instead of as a data server.
 	sentinelConf string
+	// autoPort: the port was picked here and may be picked again if
+	// another process takes it before the first start binds it.
+	autoPort bool
+	started  bool
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
 }
 
 // Start launches a private redis-server and stops it when the test ends.
@@ -50,7 +56,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if port == 0 {
 		port = FreePort(t)
 	}
-	s := &Server{t: t, opts: o, dir: t.TempDir(), port: port}
+	s := &Server{t: t, opts: o, dir: t.TempDir(), port: port, autoPort: o.Port == 0}
 	s.start()
 	t.Cleanup(s.Kill)
 	return s
@@ -76,7 +82,7 @@ func (s *Server) Kill() {
 		return
 	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 
@@ -106,6 +112,28 @@ func (s *Server) start() {
 	if err != nil {
 		s.t.Fatalf("testredis: %s not found (install Debian's redis-server or set REDIS_SERVER): %v", bin, err)
 	}
+	// A port picked free a moment ago can be taken by another test's
+	// process before redis-server binds it: the first start then moves
+	// to another free port.
+	for attempt := 1; ; attempt++ {
+		err := s.launch(path)
+		if err == nil {
+			s.started = true
+			return
+		}
+		if errors.Is(err, errPortTaken) && s.autoPort && !s.started && attempt < 5 {
+			s.port = FreePort(s.t)
+			continue
+		}
+		s.t.Fatalf("testredis: %v", err)
+	}
+}
+
+// errPortTaken: redis-server could not bind its port.
+var errPortTaken = errors.New("port already in use")
+
+// launch runs redis-server once and waits until it answers PING.
+func (s *Server) launch(path string) error {
 	var args []string
 	if s.sentinelConf != "" {
 		args = sentinelArgs(s)
@@ -122,22 +150,43 @@ func (s *Server) start() {
 		}
 	}
 	args = append(args, s.opts.Args...)
+	// Each start writes a log of its own, so that an earlier start's
+	// lines are not mistaken for this one's.
+	_ = os.Remove(filepath.Join(s.dir, "redis.log"))
 	cmd := exec.Command(path, args...)
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("testredis: start %s: %v", path, err)
+		return fmt.Errorf("start %s: %w", path, err)
 	}
-	s.cmd = cmd
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.cmd, s.exited = cmd, exited
+	logText := func() string {
+		b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+		return string(b)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if ping(s.Addr()) == nil {
-			return
+			return nil
+		}
+		select {
+		case <-exited:
+			s.cmd = nil
+			log := logText()
+			if strings.Contains(log, "Address already in use") {
+				return fmt.Errorf("redis-server on %s: %w; log:\n%s", s.Addr(), errPortTaken, log)
+			}
+			return fmt.Errorf("redis-server on %s exited at start; log:\n%s", s.Addr(), log)
+		default:
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
 			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			<-exited
 			s.cmd = nil
-			s.t.Fatalf("testredis: redis-server on %s not ready after 10s; log:\n%s", s.Addr(), log)
+			return fmt.Errorf("redis-server on %s not ready after 10s; log:\n%s", s.Addr(), logText())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
