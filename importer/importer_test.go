@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/internal/testworker"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -441,7 +441,7 @@ func TestImportConfigErrors(t *testing.T) {
 
 // waitWaiting polls until the plain progress lines on out show the import
 // waiting for its tasks: every file is queued.
-func waitWaiting(t *testing.T, out *syncBuffer) {
+func waitWaiting(t *testing.T, out *syncbuf.Buffer) {
 	t.Helper()
 	deadline := time.After(time.Minute)
 	for !strings.Contains(out.String(), "wait: ") {
@@ -453,31 +453,12 @@ func waitWaiting(t *testing.T, out *syncBuffer) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the import's output goroutine and
-// the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 	t.Parallel()
 	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
 	root, want := mixedTree(t)
 	client := newClient(t, srv.URL(), root)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan struct{})
 	var (
 		sum  importer.Summary
@@ -532,7 +513,7 @@ func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 func TestImportWaitGivesUpAfterWaitOutage(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan struct{})
 	var (
 		rows map[string]importer.Row

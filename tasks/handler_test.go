@@ -18,6 +18,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -79,20 +80,8 @@ type bundle struct {
 	up   *fakeUploader
 	obs  *recorder
 	root string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
@@ -105,7 +94,7 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{up: &fakeUploader{res: upload.Result{ImageID: "img1", ImageURL: "http://x/img1", TraceID: "tr1"}}, obs: &recorder{}, root: root, logs: &syncBuffer{}}
+	b := &bundle{up: &fakeUploader{res: upload.Result{ImageID: "img1", ImageURL: "http://x/img1", TraceID: "tr1"}}, obs: &recorder{}, root: root, logs: &syncbuf.Buffer{}}
 	b.h, err = NewHandler(HandlerConfig{
 		Uploader: b.up, Validator: val, Roots: roots, Observer: b.obs,
 		Logger: slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

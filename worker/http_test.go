@@ -17,6 +17,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/dashboard"
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/metrics"
 )
@@ -180,7 +181,7 @@ func TestMainHTTPSettings(t *testing.T) {
 		{"bad boolean", []string{"-check"}, env("DASHBOARD_READONLY", "maybe"), ExitUsage, "DASHBOARD_READONLY"},
 		{"user without password", []string{"-check"}, env("DASHBOARD_USER", "ops"), ExitFailed, "DASHBOARD_PASSWORD"},
 	} {
-		var out syncBuffer
+		var out syncbuf.Buffer
 		if code := Main(context.Background(), c.args, c.env, &out); code != c.code || !strings.Contains(out.String(), c.want) {
 			t.Errorf("%s: exit %d (want %d), output lacks %q:\n%s", c.name, code, c.code, c.want, out.String())
 		}
@@ -227,7 +228,7 @@ func TestMainHTTPAddrTaken(t *testing.T) {
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	code := Main(context.Background(), nil, mainEnv(t, rs, "HTTP_ADDR", addr), &out)
 	if code != ExitUsage {
 		t.Errorf("exit %d, want %d; output:\n%s", code, ExitUsage, out.String())
@@ -269,7 +270,7 @@ func TestMainLogsDashboardURL(t *testing.T) {
 	rs := testredis.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // start, then shut down at once
-	var out syncBuffer
+	var out syncbuf.Buffer
 	if code := Main(ctx, nil, mainEnv(t, rs, "HTTP_ADDR", "127.0.0.1:0"), &out); code != ExitOK {
 		t.Fatalf("exit %d; output:\n%s", code, out.String())
 	}

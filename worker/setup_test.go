@@ -19,22 +19,10 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // testEnv is a running worker with its private Redis and gateway emulator.
 type testEnv struct {
@@ -42,7 +30,7 @@ type testEnv struct {
 	redis  *testredis.Server
 	gw     *alipaytest.Server
 	root   string
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	client *asynq.Client
 	insp   *asynq.Inspector
 
@@ -88,7 +76,7 @@ func startEnv(t *testing.T, opts ...envOptions) *testEnv {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	e := &testEnv{redis: testredis.Start(t), root: t.TempDir(), logs: &syncBuffer{}}
+	e := &testEnv{redis: testredis.Start(t), root: t.TempDir(), logs: &syncbuf.Buffer{}}
 	e.gw = alipaytest.Start(t, o.gateway)
 	e.cfg = testConfig(t, e.redis.URL(), e.gw.URL, e.root)
 	if o.config != nil {

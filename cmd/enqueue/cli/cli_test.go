@@ -14,40 +14,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/internal/testworker"
 )
 
 const mediaDir = "../../../testdata/media"
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a run.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // run runs Main with vars as the whole environment.
 func run(ctx context.Context, vars map[string]string, args ...string) (code int, stdout, stderr string) {
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	code = Main(ctx, args, Env{
 		Stdout: &out, Stderr: &errOut,
 		Getenv: func(k string) string { return vars[k] },
@@ -236,7 +218,7 @@ func TestInterruptExits130WithManifest(t *testing.T) {
 	env := map[string]string{"REDIS_URL": srv.URL()}
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
 	ctx, cancel := context.WithCancel(t.Context())
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"--wait", "--poll", "20ms", "--progress", "plain", "--manifest", manifest, dir},
