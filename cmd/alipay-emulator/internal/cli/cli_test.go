@@ -15,35 +15,19 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/cmd/alipay-emulator/internal/cli"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // emulator runs the command with args and returns the start-up lines it
 // printed (key: value), its log, and a stop function returning the exit
 // code.
-func emulator(t *testing.T, args ...string) (map[string]string, *lockedBuffer, func() int) {
+func emulator(t *testing.T, args ...string) (map[string]string, *syncbuf.Buffer, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	pr, pw := io.Pipe()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), pw, logs)
