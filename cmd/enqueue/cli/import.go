@@ -79,7 +79,8 @@ Serve flags:
   --spool-sweep DURATION
                         how often spooled files no task needs any more are
                         deleted (completed, or gone from Redis); 0: never
-                        (default 10m)
+                        (default 10m); let one server per spool directory
+                        sweep
   --spool-grace DURATION
                         a spooled file is left alone this long after it
                         was last sent (default 1h)
