@@ -320,8 +320,7 @@ func (r *runner) direct(ctx context.Context, paths []string, size int64, c int) 
 		firstErr error
 	)
 	fail := func(err error) { errOnce.Do(func() { firstErr = err; cancel() }) }
-	cpu := r.meter(0)
-	start := time.Now()
+	watch := r.startWatch(0)
 	for range c {
 		wg.Go(func() {
 			for p := range jobs {
@@ -339,14 +338,14 @@ func (r *runner) direct(ctx context.Context, paths []string, size int64, c int) 
 	}
 	close(jobs)
 	wg.Wait()
-	elapsed := time.Since(start)
+	m := watch.measure(len(paths), size)
 	if firstErr != nil {
 		return Measure{}, fmt.Errorf("bench: direct upload: %w", firstErr)
 	}
 	if got := r.gw.Stats().Successes; got != int64(len(paths)) {
 		return Measure{}, fmt.Errorf("bench: direct: the emulator counted %d successes for %d files", got, len(paths))
 	}
-	return Measure{Files: len(paths), Bytes: size * int64(len(paths)), Elapsed: elapsed, CPU: cpu.stop()}, nil
+	return m, nil
 }
 
 func uploadFile(ctx context.Context, c *upload.Client, path string) error {
@@ -390,7 +389,7 @@ func (r *runner) noop(ctx context.Context, n, c int) (Measure, error) {
 	defer srv.Shutdown()
 	client := asynq.NewClient(r.conn)
 	defer client.Close()
-	start := time.Now()
+	watch := r.startWatch(0)
 	if err := enqueueFake(ctx, client, n, 4); err != nil {
 		return Measure{}, err
 	}
@@ -399,7 +398,7 @@ func (r *runner) noop(ctx context.Context, n, c int) (Measure, error) {
 	case <-time.After(r.cfg.Timeout):
 		return Measure{}, fmt.Errorf("bench: no-op: %d of %d tasks done after %v", done.Load(), n, r.cfg.Timeout)
 	}
-	return Measure{Files: n, Elapsed: time.Since(start)}, nil
+	return watch.measure(n, 0), nil
 }
 
 // enqueueFake queues n upload tasks with made-up, unique payloads from g
@@ -498,28 +497,26 @@ func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c 
 	if err := imp(); err != nil {
 		return worker, e2e, 0, err
 	}
-	cpu := r.meter(w.Pid())
-	start := time.Now()
+	watch := r.startWatch(w.Pid())
 	if err := r.insp.UnpauseQueue(tasks.QueueDefault); err != nil {
 		return worker, e2e, 0, fmt.Errorf("bench: unpause: %w", err)
 	}
 	if err := r.waitCompleted(ctx, w, n); err != nil {
 		return worker, e2e, 0, err
 	}
-	worker = Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start), CPU: cpu.stop()}
+	worker = watch.measure(n, size)
 
 	// End to end: import and upload at once.
 	if err := r.flush(ctx); err != nil {
 		return worker, e2e, 0, err
 	}
-	cpu = r.meter(w.Pid())
-	start = time.Now()
+	watch = r.startWatch(w.Pid())
 	imported := make(chan error, 1)
 	go func() { imported <- imp() }()
 	if err := r.waitCompleted(ctx, w, n); err != nil {
 		return worker, e2e, 0, err
 	}
-	e2e = Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start), CPU: cpu.stop()}
+	e2e = watch.measure(n, size)
 	if err := <-imported; err != nil {
 		return worker, e2e, 0, err
 	}
@@ -666,15 +663,14 @@ func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c
 	if err := r.waitServer(lw); err != nil {
 		return Measure{}, fmt.Errorf("%w (run: %v)", err, lw.err)
 	}
-	cpu := r.meter(0)
-	start := time.Now()
+	watch := r.startWatch(0)
 	if err := r.insp.UnpauseQueue(tasks.QueueDefault); err != nil {
 		return Measure{}, fmt.Errorf("bench: unpause: %w", err)
 	}
 	if err := r.waitCompleted(ctx, lw, n); err != nil {
 		return Measure{}, err
 	}
-	return Measure{Files: n, Bytes: size * int64(n), Elapsed: time.Since(start), CPU: cpu.stop()}, nil
+	return watch.measure(n, size), nil
 }
 
 // enqueueRates measures the bulk importer against two plain loops on the

@@ -92,40 +92,46 @@ func PerFile(d time.Duration, files int) float64 {
 	return float64(d) / float64(time.Millisecond) / float64(files)
 }
 
-// cpuMeter takes CPUUse readings between start and stop.
-type cpuMeter struct {
+// stopwatch times one measurement: its wall-clock time and the CPU time
+// spent meanwhile.
+type stopwatch struct {
 	worker, redis int // pids, 0 when unknown
-	start         CPUUse
+	cpu           CPUUse
+	start         time.Time
 }
 
-func (m *cpuMeter) read() CPUUse {
+func (w *stopwatch) read() CPUUse {
 	var u CPUUse
 	u.Machine, _ = machineBusy()
 	u.Bench, _ = processCPU(os.Getpid())
-	if m.worker > 0 {
-		u.Worker, _ = processCPU(m.worker)
+	if w.worker > 0 {
+		u.Worker, _ = processCPU(w.worker)
 	}
-	if m.redis > 0 {
-		u.Redis, _ = processCPU(m.redis)
+	if w.redis > 0 {
+		u.Redis, _ = processCPU(w.redis)
 	}
 	return u
 }
 
-// meter starts a reading; stop returns the CPU spent since.
-func (r *runner) meter(workerPid int) *cpuMeter {
-	m := &cpuMeter{worker: workerPid, redis: r.redisPid}
-	m.start = m.read()
-	return m
+// startWatch starts timing; workerPid is the worker process to account
+// for (0: none).
+func (r *runner) startWatch(workerPid int) *stopwatch {
+	w := &stopwatch{worker: workerPid, redis: r.redisPid}
+	w.cpu = w.read()
+	w.start = time.Now()
+	return w
 }
 
-func (m *cpuMeter) stop() CPUUse {
-	e := m.read()
-	return CPUUse{
-		Machine: e.Machine - m.start.Machine,
-		Bench:   e.Bench - m.start.Bench,
-		Worker:  e.Worker - m.start.Worker,
-		Redis:   e.Redis - m.start.Redis,
-	}
+// measure ends the timing of files files of size bytes each.
+func (w *stopwatch) measure(files int, size int64) Measure {
+	elapsed := time.Since(w.start)
+	e := w.read()
+	return Measure{Files: files, Bytes: size * int64(files), Elapsed: elapsed, CPU: CPUUse{
+		Machine: e.Machine - w.cpu.Machine,
+		Bench:   e.Bench - w.cpu.Bench,
+		Worker:  e.Worker - w.cpu.Worker,
+		Redis:   e.Redis - w.cpu.Redis,
+	}}
 }
 
 // redisLocal reports whether the run's Redis listens on a loopback
