@@ -124,13 +124,6 @@ func (v *Validator) Check(r io.ReaderAt, size int64, declaredType, name string) 
 	return v.check(r, size, want)
 }
 
-// CheckContent is [Validator.Check] without the name and declared type: it
-// checks the size, the real type and the structure, and returns what it
-// found.
-func (v *Validator) CheckContent(r io.ReaderAt, size int64) (Info, error) {
-	return v.check(r, size, "")
-}
-
 // CheckSize rejects an empty file or one over the limit. It is what Check
 // does first with the content, available on its own so a caller can refuse
 // a file from its Stat alone, before opening it. A negative size is a
