@@ -15,9 +15,6 @@ import (
 // filetype itself needs at most 262.
 const HeadSize = 512
 
-// headLen is how many leading bytes are read to sniff the type.
-const headLen = HeadSize
-
 // ioTrap wraps the caller's ReaderAt and remembers the first read error
 // other than io.EOF, so that a decoder's complaint caused by a failing disk
 // is reported as an I/O error and not as a corrupt file.
@@ -95,7 +92,7 @@ func (v *Validator) check(r io.ReaderAt, size int64, want string) (Info, error) 
 		return Info{}, err
 	}
 	trap := &ioTrap{r: r}
-	head := make([]byte, min(size, headLen))
+	head := make([]byte, min(size, HeadSize))
 	if err := readFull(trap, head, 0); err != nil {
 		if trap.err != nil {
 			return Info{}, fmt.Errorf("validate: reading the first %d bytes: %w", len(head), err)
@@ -105,12 +102,13 @@ func (v *Validator) check(r io.ReaderAt, size int64, want string) (Info, error) 
 	got, desc := sniff(head)
 	t, known := lookup(got)
 	if !known || !v.isAllowed(got) {
-		fix := "upload a photo or video in an allowed format"
-		if got == "" {
+		var fix string
+		switch got {
+		case "":
 			fix = "check that the file really is a photo or video (not, say, a text or HTML page saved under a media name)"
-		} else if got == "mov" {
+		case "mov":
 			fix = "re-export or convert the video to MP4 (H.264), e.g. `ffmpeg -i in.mov -c copy out.mp4`"
-		} else {
+		default:
 			fix = "convert the file to an allowed format"
 		}
 		return Info{}, &Error{Reason: ReasonUnsupportedType, Field: FieldContent,
