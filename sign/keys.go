@@ -5,6 +5,8 @@ import (
 	"crypto/md5"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -100,7 +102,29 @@ func LoadPublicKeyFile(path string) (*rsa.PublicKey, error) {
 // ParseCertificates parses every certificate in a PEM bundle (or a single
 // DER certificate).
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
+	ders := certBlocks(data)
+	if ders == nil {
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: no certificate found", ErrKeyFormat)
+		}
+		return []*x509.Certificate{c}, nil
+	}
+	certs := make([]*x509.Certificate, 0, len(ders))
+	for i, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate %d: %v", ErrKeyFormat, i+1, err)
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}
+
+// certBlocks returns the DER bytes of each CERTIFICATE block of a PEM
+// bundle, in order, or nil when it holds none.
+func certBlocks(data []byte) [][]byte {
+	var ders [][]byte
 	rest := bytes.TrimSpace(data)
 	for len(rest) > 0 {
 		var block *pem.Block
@@ -108,23 +132,11 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		if block == nil {
 			break
 		}
-		if block.Type != "CERTIFICATE" {
-			continue
+		if block.Type == "CERTIFICATE" {
+			ders = append(ders, block.Bytes)
 		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: certificate %d: %v", ErrKeyFormat, len(certs)+1, err)
-		}
-		certs = append(certs, c)
 	}
-	if len(certs) == 0 {
-		c, err := x509.ParseCertificate(data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: no certificate found", ErrKeyFormat)
-		}
-		certs = append(certs, c)
-	}
-	return certs, nil
+	return ders
 }
 
 // CertSN returns Alipay's serial-number string for a certificate: the
@@ -137,13 +149,31 @@ func CertSN(c *x509.Certificate) string {
 
 // RootCertSN returns alipay_root_cert_sn for a PEM root bundle: the [CertSN]
 // of each RSA-signed certificate, joined with '_'.
+//
+// Alipay's bundle also holds roots that crypto/x509 cannot parse, such as an
+// SM2 one ("x509: unsupported elliptic curve"). Like the official SDKs, which
+// keep only certificates whose signature algorithm is under the PKCS#1 arc
+// (1.2.840.113549.1.1), RootCertSN skips such a certificate when its outer
+// signatureAlgorithm is not an RSA one; an RSA-signed certificate that does
+// not parse is an error.
 func RootCertSN(bundle []byte) (string, error) {
-	certs, err := ParseCertificates(bundle)
-	if err != nil {
-		return "", err
+	ders := certBlocks(bundle)
+	isPEM := ders != nil
+	if !isPEM {
+		ders = [][]byte{bundle}
 	}
 	var sns []string
-	for _, c := range certs {
+	for i, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			if oid, oerr := signatureOID(der); oerr == nil && !isRSAOID(oid) {
+				continue
+			}
+			if !isPEM {
+				return "", fmt.Errorf("%w: no certificate found", ErrKeyFormat)
+			}
+			return "", fmt.Errorf("%w: certificate %d: %v", ErrKeyFormat, i+1, err)
+		}
 		switch c.SignatureAlgorithm {
 		case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.SHA256WithRSA,
 			x509.SHA384WithRSA, x509.SHA512WithRSA,
@@ -155,6 +185,31 @@ func RootCertSN(bundle []byte) (string, error) {
 		return "", fmt.Errorf("%w: root bundle holds no RSA-signed certificate", ErrKeyFormat)
 	}
 	return strings.Join(sns, "_"), nil
+}
+
+// oidPKCS1 is the arc under which RSA signature algorithms are registered.
+var oidPKCS1 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1}
+
+func isRSAOID(oid asn1.ObjectIdentifier) bool {
+	return len(oid) > len(oidPKCS1) && oid[:len(oidPKCS1)].Equal(oidPKCS1)
+}
+
+// signatureOID reads the outer signatureAlgorithm of a DER certificate
+// without interpreting the rest, for certificates crypto/x509 refuses.
+func signatureOID(der []byte) (asn1.ObjectIdentifier, error) {
+	var cert struct {
+		TBSCertificate     asn1.RawValue
+		SignatureAlgorithm pkix.AlgorithmIdentifier
+		SignatureValue     asn1.BitString
+	}
+	rest, err := asn1.Unmarshal(der, &cert)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, errors.New("trailing data after certificate")
+	}
+	return cert.SignatureAlgorithm.Algorithm, nil
 }
 
 // CertFileSN reads a certificate file and returns the [CertSN] of its first

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -333,6 +334,33 @@ func TestRootCertSN(t *testing.T) {
 		t.Errorf("broken certificate in bundle: %v", err)
 	}
 
+	// Alipay's real bundle also holds an SM2 root, which crypto/x509 cannot
+	// parse; it is left out like the ECDSA one.
+	sm2 := sm2Root(t)
+	withSM2 := append(append(pemOf("CERTIFICATE", ca.der), sm2...), pemOf("CERTIFICATE", secondDER)...)
+	if got, err := RootCertSN(withSM2); err != nil || got != rootSN+"_"+secondSN {
+		t.Errorf("RootCertSN(RSA, SM2, RSA) = %q, %v; want %s", got, err, rootSN+"_"+secondSN)
+	}
+	block, _ := pem.Decode(sm2)
+	if got, err := RootCertSN(block.Bytes); !errors.Is(err, ErrKeyFormat) || !strings.Contains(err.Error(), "no RSA-signed") {
+		t.Errorf("SM2-only DER bundle: %q, %v", got, err)
+	}
+	// The application certificate must parse: ParseCertificates stays strict.
+	if _, err := ParseCertificates(withSM2); !errors.Is(err, ErrKeyFormat) {
+		t.Errorf("ParseCertificates with an SM2 certificate: %v", err)
+	}
+	// An RSA-signed certificate that does not parse is still an error, and
+	// so is one whose signature algorithm cannot be read at all.
+	for name, bad := range map[string][]byte{
+		"broken RSA certificate": brokenRSACert(t),
+		"not DER":                []byte("bad"),
+	} {
+		b := append(pemOf("CERTIFICATE", ca.der), pemOf("CERTIFICATE", bad)...)
+		if got, err := RootCertSN(b); !errors.Is(err, ErrKeyFormat) || !strings.Contains(err.Error(), "certificate 2") {
+			t.Errorf("%s in bundle: %q, %v", name, got, err)
+		}
+	}
+
 	dir := t.TempDir()
 	file := filepath.Join(dir, "alipayRootCert.crt")
 	if err := os.WriteFile(file, bundle, 0o600); err != nil {
@@ -344,4 +372,50 @@ func TestRootCertSN(t *testing.T) {
 	if _, err := RootCertFileSN(filepath.Join(dir, "missing.crt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing root file: %v", err)
 	}
+}
+
+// sm2Root returns testdata/sm2_root_cert.pem, an SM2-with-SM3 root made with
+// OpenSSL (see testdata/README.md).
+func sm2Root(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/sm2_root_cert.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE" {
+		t.Fatal("testdata/sm2_root_cert.pem: no certificate")
+	}
+	if _, err := x509.ParseCertificate(block.Bytes); err == nil {
+		t.Log("crypto/x509 now parses SM2 certificates; the skip-unparsable path is not exercised")
+	}
+	if oid, err := signatureOID(block.Bytes); err != nil || !oid.Equal(asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 501}) {
+		t.Fatalf("SM2 root signature algorithm %v, %v; want SM2-with-SM3", oid, err)
+	}
+	return data
+}
+
+// brokenRSACert returns a certificate whose outer signature algorithm is
+// sha256WithRSAEncryption but whose tbsCertificate is not one.
+func brokenRSACert(t *testing.T) []byte {
+	t.Helper()
+	der, err := asn1.Marshal(struct {
+		TBSCertificate     asn1.RawValue
+		SignatureAlgorithm pkix.AlgorithmIdentifier
+		SignatureValue     asn1.BitString
+	}{
+		TBSCertificate: asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: []byte{0x02, 0x01, 0x01}},
+		SignatureAlgorithm: pkix.AlgorithmIdentifier{
+			Algorithm:  asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11},
+			Parameters: asn1.NullRawValue,
+		},
+		SignatureValue: asn1.BitString{Bytes: []byte{1, 2, 3}, BitLength: 24},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x509.ParseCertificate(der); err == nil {
+		t.Fatal("broken RSA certificate parsed")
+	}
+	return der
 }
