@@ -150,9 +150,11 @@ func newFaults(seed uint64, slow time.Duration) *Faults {
 }
 
 // Next makes the next n gateway requests fail with kind, after any
-// scripted faults already queued. n == 0 does nothing.
+// scripted faults already queued. n == 0 does nothing. kind may be any
+// name [ParseFaultKind] accepts.
 func (f *Faults) Next(kind FaultKind, n int) error {
-	if _, err := ParseFaultKind(string(kind)); err != nil {
+	kind, err := ParseFaultKind(string(kind))
+	if err != nil {
 		return err
 	}
 	if n < 0 {
@@ -177,8 +179,10 @@ func (f *Faults) next(kind FaultKind, n int) {
 
 // SetRate makes each gateway request fail with kind with probability p
 // (0 turns the kind off). The rates of all kinds may add up to at most 1.
+// kind may be any name [ParseFaultKind] accepts.
 func (f *Faults) SetRate(kind FaultKind, p float64) error {
-	if _, err := ParseFaultKind(string(kind)); err != nil {
+	kind, err := ParseFaultKind(string(kind))
+	if err != nil {
 		return err
 	}
 	f.mu.Lock()

@@ -231,3 +231,47 @@ func TestFaultSettings(t *testing.T) {
 		t.Errorf("after Clear: %+v", s)
 	}
 }
+
+// Next and SetRate take the aliases ParseFaultKind takes ("5xx", any case,
+// spaces) and store the kind they name, as Set and Apply do.
+func TestFaultAliases(t *testing.T) {
+	t.Parallel()
+	srv := alipaytest.Start(t, alipaytest.Config{})
+	f := srv.Faults()
+	if err := f.Next("5xx", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Next(" 503 ", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetRate("RESET", 0.5); err != nil {
+		t.Fatal(err)
+	}
+	// The same kind again replaces its rate rather than adding to the total.
+	if err := f.SetRate("reset", 0.6); err != nil {
+		t.Errorf("SetRate(reset, 0.6) after SetRate(RESET, 0.5): %v", err)
+	}
+	want := alipaytest.FaultSettings{
+		Rates:     map[alipaytest.FaultKind]float64{alipaytest.FaultReset: 0.6},
+		Next:      []alipaytest.FaultScript{{Kind: alipaytest.Fault503, Count: 3}},
+		SlowDelay: alipaytest.Duration(alipaytest.DefaultSlowDelay),
+	}
+	if g, w := must(json.Marshal(f.Settings())), must(json.Marshal(want)); string(g) != string(w) {
+		t.Errorf("settings %s\nwant %s", g, w)
+	}
+	if err := f.SetRate("Reset", 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Settings(); len(s.Rates) != 0 {
+		t.Errorf("rates %v after SetRate(Reset, 0)", s.Rates)
+	}
+	jpg := sampleJPEG(t)
+	for i := range 3 {
+		if a := send(t, srv.Client(), newRawRequest("jpg", jpg).build(t, srv.URL)); a.status != http.StatusServiceUnavailable {
+			t.Errorf("request %d: HTTP %d, want 503", i+1, a.status)
+		}
+	}
+	if st := srv.Stats(); st.Faults[alipaytest.Fault503] != 3 || len(st.Faults) != 1 {
+		t.Errorf("fault counts %v, want 503:3", st.Faults)
+	}
+}
