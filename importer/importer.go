@@ -188,6 +188,9 @@ type run struct {
 	failOnce sync.Once
 	failErr  error
 	cancel   context.CancelFunc
+
+	// lookup is cfg.Client.Lookup (a test counts the calls through it).
+	lookup func(context.Context, string) (tasks.Status, error)
 }
 
 // Run imports the files of cfg.Paths: it walks them, checks and hashes each
@@ -205,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := cfg.withDefaults(); err != nil {
 		return Summary{}, err
 	}
-	r := &run{cfg: cfg, cnt: newCounters(cfg.Now), man: newManifest(cfg.Manifest)}
+	r := &run{cfg: cfg, cnt: newCounters(cfg.Now), man: newManifest(cfg.Manifest), lookup: cfg.Client.Lookup}
 	if err := cfg.Client.Ping(ctx); err != nil {
 		return Summary{}, err
 	}
@@ -519,61 +522,78 @@ func applyStatus(row *Row, st tasks.Status) {
 	}
 }
 
+// answer is one task's status as looked up while waiting.
+type answer struct {
+	id  string
+	st  tasks.Status
+	err error
+}
+
+// lookupRound looks every task in waiting up once, Enqueuers at a time,
+// and returns those that have finished (a task gone from Redis counts as
+// archived). At the first failure (Redis down) it stops and returns that
+// error with what finished until then, so that an outage is noticed after
+// one failed lookup rather than after a failed lookup per task.
+func (r *run) lookupRound(ctx context.Context, waiting map[string][]Row) ([]answer, error) {
+	round, stop := context.WithCancel(ctx)
+	defer stop()
+	ids := make(chan string)
+	answers := make(chan answer)
+	var wg sync.WaitGroup
+	for range min(r.cfg.Enqueuers, len(waiting)) {
+		wg.Go(func() {
+			for id := range ids {
+				st, err := r.lookup(round, id)
+				answers <- answer{id, st, err}
+			}
+		})
+	}
+	go func() {
+		defer close(ids)
+		for id := range waiting {
+			select {
+			case ids <- id:
+			case <-round.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(answers)
+	}()
+	var firstErr error
+	var finished []answer
+	for a := range answers {
+		switch {
+		case errors.Is(a.err, tasks.ErrNotFound):
+			a.st = tasks.Status{State: tasks.StateArchived, LastError: "task no longer in Redis (deleted, or its retention ran out)"}
+			finished = append(finished, a)
+		case a.err != nil:
+			// Lookups cut short by stop after the first failure are not
+			// failures of their own.
+			if firstErr == nil {
+				firstErr = a.err
+				stop()
+			}
+		case a.st.State.Final():
+			finished = append(finished, a)
+		}
+	}
+	return finished, firstErr
+}
+
 // wait polls the tasks in waiting until each is completed or archived,
 // emitting their rows as they finish; rows left in waiting on return are
 // still unfinished (interrupted, or Redis failing for longer than
 // WaitOutage). While Redis fails it keeps trying, with growing pauses.
 func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
-	type answer struct {
-		id  string
-		st  tasks.Status
-		err error
-	}
 	var (
 		outage, noticed time.Time // start of the current Redis outage; last notice
 		outagePause     time.Duration
 	)
 	for len(waiting) > 0 {
-		ids := make(chan string)
-		answers := make(chan answer)
-		var wg sync.WaitGroup
-		for range min(r.cfg.Enqueuers, len(waiting)) {
-			wg.Go(func() {
-				for id := range ids {
-					st, err := r.cfg.Client.Lookup(ctx, id)
-					answers <- answer{id, st, err}
-				}
-			})
-		}
-		go func() {
-			defer close(ids)
-			for id := range waiting {
-				select {
-				case ids <- id:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-		go func() {
-			wg.Wait()
-			close(answers)
-		}()
-		var firstErr error
-		var finished []answer
-		for a := range answers {
-			switch {
-			case errors.Is(a.err, tasks.ErrNotFound):
-				a.st = tasks.Status{State: tasks.StateArchived, LastError: "task no longer in Redis (deleted, or its retention ran out)"}
-				finished = append(finished, a)
-			case a.err != nil:
-				if firstErr == nil {
-					firstErr = a.err
-				}
-			case a.st.State.Final():
-				finished = append(finished, a)
-			}
-		}
+		finished, firstErr := r.lookupRound(ctx, waiting)
 		for _, a := range finished {
 			for _, row := range waiting[a.id] {
 				from := row.State
