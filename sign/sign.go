@@ -2,7 +2,6 @@ package sign
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -57,8 +56,11 @@ type Verifier interface {
 // RSA2 signs with SHA256withRSA (PKCS#1 v1.5), Alipay's sign_type "RSA2".
 type RSA2 struct {
 	Key *rsa.PrivateKey
-	// Rand is the entropy source; nil means crypto/rand. PKCS#1 v1.5
-	// signatures are deterministic, so it only blinds the computation.
+	// Rand is not used: PKCS#1 v1.5 signatures are deterministic, and
+	// crypto/rsa signs in constant time without a random source.
+	//
+	// Deprecated: ignored; rsa.SignPKCS1v15 has not read its random
+	// argument since Go 1.20. Leave it unset.
 	Rand io.Reader
 }
 
@@ -68,11 +70,7 @@ func (s RSA2) Sign(content []byte) (string, error) {
 		return "", errors.New("sign: RSA2 signer has no private key")
 	}
 	sum := sha256.Sum256(content)
-	r := s.Rand
-	if r == nil {
-		r = rand.Reader
-	}
-	sig, err := rsa.SignPKCS1v15(r, s.Key, crypto.SHA256, sum[:])
+	sig, err := rsa.SignPKCS1v15(nil, s.Key, crypto.SHA256, sum[:])
 	if err != nil {
 		return "", fmt.Errorf("sign: RSA2: %w", err)
 	}

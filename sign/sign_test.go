@@ -75,7 +75,7 @@ func TestRSA2KnownAnswer(t *testing.T) {
 	if err := (RSA2Verifier{Key: &key.PublicKey}).Verify([]byte(content), wantSign); err != nil {
 		t.Errorf("Verify(known answer): %v", err)
 	}
-	// Rand only blinds: an explicit source gives the same signature.
+	// Rand is ignored: an explicit source gives the same signature.
 	if got, _ := (RSA2{Key: key, Rand: rand.Reader}).Sign([]byte(content)); got != wantSign {
 		t.Error("signature depends on Rand")
 	}
