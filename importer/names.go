@@ -5,10 +5,13 @@ import (
 	"path"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
-// MaxNameRunes is the longest image_name Alipay accepts, in characters.
-const MaxNameRunes = 128
+// MaxNameRunes is the longest image_name Alipay accepts, in characters
+// (the validator's limit).
+const MaxNameRunes = validate.MaxNameLen
 
 // maxExtRunes bounds the extension kept when a name is shortened; a longer
 // "extension" is treated as part of the stem.
