@@ -63,16 +63,8 @@ func (g *Gateway) adminFaults(w http.ResponseWriter, r *http.Request, replace bo
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "fault settings: " + err.Error()})
 		return
 	}
-	if replace {
-		// Validate before clearing, so a bad PUT changes nothing.
-		probe := newFaults(1, 0)
-		if err := probe.Apply(s); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-			return
-		}
-		g.faults.Clear()
-	}
-	if err := g.faults.Apply(s); err != nil {
+	// A bad change, PUT or POST, changes nothing.
+	if err := g.faults.apply(s, replace); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}

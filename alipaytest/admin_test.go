@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,5 +126,60 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if st, _ := call(t, srv, "GET", "nothing-here", ""); st != 404 {
 		t.Errorf("unknown endpoint: %d", st)
+	}
+}
+
+// A PUT replaces the settings in one step: no request or reader sees the
+// settings cleared but not yet set, and concurrent PUTs do not merge.
+func TestAdminPutFaultsIsAtomic(t *testing.T) {
+	t.Parallel()
+	srv := alipaytest.Start(t, alipaytest.Config{})
+	const body = `{"rates":{"503":1},"next":[{"kind":"20000","count":1}]}`
+	if st, b := call(t, srv, "PUT", "faults", body); st != 200 {
+		t.Fatalf("PUT faults: %d %s", st, b)
+	}
+	want := `{"rates":{"503":1},"next":[{"kind":"20000","count":1}],"slow_delay":"3s"}`
+	stop := make(chan struct{})
+	seen := make(chan string, 1)
+	go func() {
+		defer close(seen)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if s := srv.Faults().Settings().String(); s != want {
+				seen <- s
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if st, b := call(t, srv, "PUT", "faults", body); st != 200 {
+					t.Errorf("PUT faults: %d %s", st, b)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if s, ok := <-seen; ok {
+		t.Errorf("settings during PUTs: %s\nwant always %s", s, want)
+	}
+	if s := srv.Faults().Settings().String(); s != want {
+		t.Errorf("settings after the PUTs: %s\nwant %s", s, want)
+	}
+	// Rates over 1 in total are found under the lock; the PUT still
+	// changes nothing.
+	if st, b := call(t, srv, "PUT", "faults", `{"rates":{"502":0.6,"reset":0.6},"slow_delay":"1s"}`); st != 400 {
+		t.Errorf("PUT with rates over 1: %d %s", st, b)
+	}
+	if s := srv.Faults().Settings().String(); s != want {
+		t.Errorf("settings after a rejected PUT: %s\nwant %s", s, want)
 	}
 }

@@ -187,14 +187,19 @@ func (f *Faults) SetRate(kind FaultKind, p float64) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.setRates(map[FaultKind]float64{kind: p})
+	return f.setRates(map[FaultKind]float64{kind: p}, false)
 }
 
-func (f *Faults) setRates(change map[FaultKind]float64) error {
+// setRates sets the rates of change, on top of the current rates or, with
+// replace, instead of them. It changes nothing when it fails. f.mu must be
+// held.
+func (f *Faults) setRates(change map[FaultKind]float64, replace bool) error {
 	total := 0.0
-	for k, p := range f.rates {
-		if _, ok := change[k]; !ok {
-			total += p
+	if !replace {
+		for k, p := range f.rates {
+			if _, ok := change[k]; !ok {
+				total += p
+			}
 		}
 	}
 	for k, p := range change {
@@ -205,6 +210,9 @@ func (f *Faults) setRates(change map[FaultKind]float64) error {
 	}
 	if total > 1+1e-9 {
 		return fmt.Errorf("%w: rates add up to %.3g, more than 1", ErrFault, total)
+	}
+	if replace {
+		clear(f.rates)
 	}
 	for k, p := range change {
 		if p == 0 {
@@ -288,6 +296,13 @@ func parseSpec(spec string) (FaultSettings, error) {
 // SlowDelay replaces the current one, and Specs are applied as by
 // [Faults.Set]. Nothing changes when any part is invalid.
 func (f *Faults) Apply(s FaultSettings) error {
+	return f.apply(s, false)
+}
+
+// apply is [Faults.Apply] or, with replace, the same on cleared settings
+// (as after [Faults.Clear]), done under one lock so that no request sees
+// the settings in between. Nothing changes when any part is invalid.
+func (f *Faults) apply(s FaultSettings, replace bool) error {
 	rates := map[FaultKind]float64{}
 	var next []FaultScript
 	add := func(s FaultSettings) error {
@@ -327,8 +342,12 @@ func (f *Faults) Apply(s FaultSettings) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.setRates(rates); err != nil {
+	if err := f.setRates(rates, replace); err != nil {
 		return err
+	}
+	if replace {
+		f.script = nil
+		f.slowDelay = f.defaultSlow
 	}
 	for _, sc := range next {
 		f.next(sc.Kind, sc.Count)
