@@ -30,3 +30,24 @@ func TestStartMovesOffATakenPort(t *testing.T) {
 		t.Fatalf("after a restart: %v", err)
 	}
 }
+
+// TestStartMovesOffAPortAnotherRedisServes gives a server the port of
+// another test's running redis-server: PING is answered there, but by a
+// process that is not this server's, so the first start must move to
+// another port rather than hand out the other server's address.
+func TestStartMovesOffAPortAnotherRedisServes(t *testing.T) {
+	t.Parallel()
+	other := Start(t)
+	s := &Server{t: t, dir: t.TempDir(), port: other.Port(), autoPort: true}
+	s.start()
+	t.Cleanup(s.Kill)
+	if s.Port() == other.Port() {
+		t.Fatalf("still on the other server's port %d", other.Port())
+	}
+	if pid, err := processID(s.Addr()); err != nil || pid != s.pid() {
+		t.Fatalf("%s answers as pid %d (%v), want its own redis-server, pid %d", s.Addr(), pid, err, s.pid())
+	}
+	if pid, err := processID(other.Addr()); err != nil || pid != other.pid() {
+		t.Fatalf("the other server %s answers as pid %d (%v), want %d", other.Addr(), pid, err, other.pid())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -170,7 +171,18 @@ func (s *Server) launch(path string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if ping(s.Addr()) == nil {
-			return nil
+			// PONG may come from another test's redis-server that holds
+			// the port while ours fails to bind it: only our own pid will do.
+			pid, err := processID(s.Addr())
+			if err == nil && pid == cmd.Process.Pid {
+				return nil
+			}
+			if err == nil {
+				_ = cmd.Process.Kill()
+				<-exited
+				s.cmd = nil
+				return fmt.Errorf("redis-server on %s: %w by another redis-server (pid %d)", s.Addr(), errPortTaken, pid)
+			}
 		}
 		select {
 		case <-exited:
@@ -210,6 +222,47 @@ func ping(addr string) error {
 		return fmt.Errorf("unexpected reply %q", line)
 	}
 	return nil
+}
+
+// processID asks the server at addr for its process_id (INFO server).
+func processID(addr string) (int, error) {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
+		return 0, err
+	}
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
+	if !strings.HasPrefix(line, "$") || err != nil || n < 0 {
+		return 0, fmt.Errorf("unexpected INFO reply %q", line)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(parseInfo(string(body))["process_id"])
+	if err != nil {
+		return 0, fmt.Errorf("INFO server: process_id: %w", err)
+	}
+	return pid, nil
+}
+
+// pid is the process id of the running redis-server, 0 when stopped.
+func (s *Server) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
