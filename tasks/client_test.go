@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"image/jpeg"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
@@ -323,11 +322,7 @@ func TestClientHashesLargeFileInPlace(t *testing.T) {
 	s := setupClient(t)
 	// A noisy 600x400 JPEG is a few hundred KB: more than the buffer small
 	// files are read into, so it is checked in place and streamed.
-	img := image.NewRGBA(image.Rect(0, 0, 600, 400))
-	rnd := rand.New(rand.NewPCG(1, 2))
-	for i := range img.Pix {
-		img.Pix[i] = byte(rnd.Uint32())
-	}
+	img := mediagen.Noise(600, 400, 1)
 	path := filepath.Join(s.root, "large.jpg")
 	f, err := os.Create(path)
 	if err != nil {

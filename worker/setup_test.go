@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
 	"image/png"
 	"log/slog"
 	"os"
@@ -19,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/alipaytest"
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -163,16 +162,12 @@ func (e *testEnv) sample(t *testing.T, name string) string {
 }
 
 // pngOf returns a small PNG whose content depends on seed, so that every
-// seed gives another task ID.
+// seed gives another task ID. Its pixels are noise, which PNG cannot
+// compress, so every seed gives a file of the same size.
 func pngOf(t *testing.T, seed int) []byte {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 16, 12))
-	for i := range img.Pix {
-		img.Pix[i] = byte(seed*31 + i)
-	}
-	img.Set(0, 0, color.RGBA{byte(seed), byte(seed >> 8), 7, 255})
 	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+	if err := png.Encode(&b, mediagen.Noise(16, 12, uint64(seed))); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

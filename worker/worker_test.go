@@ -175,18 +175,34 @@ func TestChangedSinceEnqueueAbortsTheUpload(t *testing.T) {
 	path := e.file(t, "shop.png", pngOf(t, 10))
 	p := payloadFor(t, path)
 	// The file changes between enqueue and upload: same size, other bytes.
-	if err := os.WriteFile(path, pngOf(t, 11), 0o644); err != nil {
+	changed := pngOf(t, 11)
+	if int64(len(changed)) != p.Size {
+		t.Fatalf("pngOf gives %d and %d bytes: the test needs a same-size change", p.Size, len(changed))
+	}
+	if err := os.WriteFile(path, changed, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	info := e.wait(t, e.enqueue(t, p))
 	if info.State != asynq.TaskStateArchived || info.Retried != 0 || !strings.Contains(info.LastErr, "changed since enqueue") {
 		t.Fatalf("%s, want archived: changed since enqueue", describe(info))
 	}
+	// Only the hash can tell: the upload started and was cut off.
+	if !strings.Contains(info.LastErr, "sha256 differs") {
+		t.Errorf("last error %q, want the sha256 mismatch found while uploading", info.LastErr)
+	}
 	if n := len(e.gw.Uploads()); n != 0 {
 		t.Errorf("gateway recorded %d uploads of a changed file", n)
 	}
-	if st := e.gw.Stats(); st.Successes != 0 || st.BytesReceived >= p.Size {
+	// The gateway notices the abandoned request on its own schedule.
+	st := e.gw.Stats()
+	for deadline := time.Now().Add(30 * time.Second); st.Aborted == 0 && time.Now().Before(deadline); st = e.gw.Stats() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st.Successes != 0 || st.BytesReceived >= p.Size {
 		t.Errorf("gateway stats %+v: the body should have been cut short", st)
+	}
+	if st.Requests != 1 || st.Aborted != 1 {
+		t.Errorf("gateway stats %+v: want the one request, aborted by the client", st)
 	}
 }
 
