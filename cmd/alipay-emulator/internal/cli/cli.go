@@ -284,24 +284,22 @@ func loadSetup(o Options) (*setup, error) {
 	if appCert == "" {
 		return s, nil
 	}
-	certKey, err := sign.LoadPublicKeyFile(appCert)
+	certKey, appCertSN, err := loadCert(appCert)
 	if err != nil {
 		return nil, err
 	}
-	s.appKey = certKey // in certificate mode the app certificate's key rules
-	gwCertKey, err := sign.LoadPublicKeyFile(gatewayCert)
+	if o.CertMode && !certFlags && s.appKey != nil && !certKey.Equal(s.appKey) {
+		return nil, fmt.Errorf("%s does not hold the app public key; delete the certificates to regenerate them", appCert)
+	}
+	s.appKey, s.appCertSN = certKey, appCertSN // in certificate mode the app certificate's key rules
+	gwCertKey, gatewayCertSN, err := loadCert(gatewayCert)
 	if err != nil {
 		return nil, err
 	}
 	if !gwCertKey.Equal(&s.gatewayKey.PublicKey) {
 		return nil, fmt.Errorf("gateway certificate %s does not hold the gateway key %s", gatewayCert, gatewayKey)
 	}
-	if s.appCertSN, err = sign.CertFileSN(appCert); err != nil {
-		return nil, err
-	}
-	if s.gatewayCertSN, err = sign.CertFileSN(gatewayCert); err != nil {
-		return nil, err
-	}
+	s.gatewayCertSN = gatewayCertSN
 	if s.rootCertSN, err = sign.RootCertFileSN(rootCert); err != nil {
 		return nil, err
 	}
@@ -335,7 +333,8 @@ func ensureKeysDir(dir string, app bool) error {
 }
 
 // ensureCerts returns the certificate files of dir, generating all three
-// when any is missing. Existing certificates must hold the given keys.
+// when any is missing. loadSetup checks that existing certificates hold
+// the keys.
 func ensureCerts(dir string, app, gateway *rsa.PublicKey) (alipaytest.CertFiles, error) {
 	files := alipaytest.CertFiles{
 		AppCert:    filepath.Join(dir, alipaytest.AppCertFile),
@@ -343,13 +342,6 @@ func ensureCerts(dir string, app, gateway *rsa.PublicKey) (alipaytest.CertFiles,
 		RootCert:   filepath.Join(dir, alipaytest.RootCertFile),
 	}
 	if exists(files.AppCert) && exists(files.AlipayCert) && exists(files.RootCert) {
-		k, err := sign.LoadPublicKeyFile(files.AppCert)
-		if err != nil {
-			return files, err
-		}
-		if app != nil && !k.Equal(app) {
-			return files, fmt.Errorf("%s does not hold the app public key; delete the certificates to regenerate them", files.AppCert)
-		}
 		return files, nil
 	}
 	if app == nil {
@@ -360,6 +352,24 @@ func ensureCerts(dir string, app, gateway *rsa.PublicKey) (alipaytest.CertFiles,
 		return files, err
 	}
 	return certs.WriteFiles(dir)
+}
+
+// loadCert reads a certificate file once and returns the RSA key and the
+// [sign.CertSN] of its first certificate.
+func loadCert(path string) (*rsa.PublicKey, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("read certificate: %w", err)
+	}
+	certs, err := sign.ParseCertificates(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("certificate file %s: %w", path, err)
+	}
+	k, ok := certs[0].PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, "", fmt.Errorf("certificate file %s: %w: key is %T, want RSA", path, sign.ErrKeyFormat, certs[0].PublicKey)
+	}
+	return k, sign.CertSN(certs[0]), nil
 }
 
 func exists(path string) bool {

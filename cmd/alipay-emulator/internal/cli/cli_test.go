@@ -164,6 +164,41 @@ func TestRunCertMode(t *testing.T) {
 	}
 }
 
+// The certificates must hold the keys: an app certificate of another key in
+// the keys directory, or a certificate flag naming a key file, is an error.
+func TestRunCertModeChecksCertificates(t *testing.T) {
+	t.Parallel()
+	keys := alipaytest.TestKeys()
+	dir := t.TempDir()
+	keyFiles, err := keys.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The app certificate holds the gateway key, not the app key.
+	certs, err := alipaytest.GenerateCerts(&keys.Gateway.PublicKey, &keys.Gateway.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFiles, err := certs.WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-keys-dir", dir, "-cert-mode"}, "does not hold the app public key"},
+		{[]string{"-keys-dir", dir, "-app-cert", keyFiles.AppPublicKey, "-root-cert", certFiles.RootCert, "-gateway-cert", certFiles.AlipayCert},
+			"certificate file " + keyFiles.AppPublicKey},
+	} {
+		var stderr bytes.Buffer
+		code := cli.Run(t.Context(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), tc.msg) {
+			t.Errorf("%q: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr.String(), tc.msg)
+		}
+	}
+}
+
 func TestRunWithKeyFiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
