@@ -124,11 +124,11 @@ func (v *Validator) check(r io.ReaderAt, size int64, want string) (Info, error) 
 	var err error
 	switch t.name {
 	case "jpg":
-		info.Width, info.Height, err = checkJPEG(trap, size)
+		info.Width, info.Height, err = checkJPEG(trap, head, size)
 	case "png":
-		info.Width, info.Height, err = checkPNG(trap, size)
+		info.Width, info.Height, err = checkPNG(trap, head, size)
 	case "gif":
-		info.Width, info.Height, err = checkGIF(trap, size)
+		info.Width, info.Height, err = checkGIF(trap, head, size)
 	case "bmp":
 		info.Width, info.Height, err = checkBMP(head, size)
 	case "mp4":

@@ -12,9 +12,17 @@ import (
 	"io"
 )
 
-// Structural checks. Each reads the header through an io.SectionReader (the
-// image decoders stop after the header: DecodeConfig never touches pixel
-// data) and a few bytes at the end, so the cost does not grow with the file.
+// Structural checks. Each reads the header (the image decoders stop after
+// the header: DecodeConfig never touches pixel data) and a few bytes at the
+// end, so the cost does not grow with the file.
+
+// afterHead reads the content from its start: first the head already read,
+// then the rest of r from where the head ends, so a decoder does not read
+// the head a second time.
+func afterHead(r io.ReaderAt, head []byte, size int64) io.Reader {
+	n := int64(len(head))
+	return io.MultiReader(bytes.NewReader(head), io.NewSectionReader(r, n, size-n))
+}
 
 // tailIs reports whether the last len(want) bytes of the content equal want.
 func tailIs(r io.ReaderAt, size int64, want []byte) (bool, error) {
@@ -46,8 +54,8 @@ var jpegEOI = []byte{0xFF, 0xD9}
 // lossless, 12-bit samples) are refused as unsupported: browsers and most
 // viewers cannot display them either, and accepting them on their end
 // marker alone would let damaged headers through.
-func checkJPEG(r io.ReaderAt, size int64) (int, int, error) {
-	cfg, err := jpeg.DecodeConfig(io.NewSectionReader(r, 0, size))
+func checkJPEG(r io.ReaderAt, head []byte, size int64) (int, int, error) {
+	cfg, err := jpeg.DecodeConfig(afterHead(r, head, size))
 	var unsupported jpeg.UnsupportedError
 	if errors.As(err, &unsupported) {
 		return 0, 0, &Error{Reason: ReasonUnsupportedType, Field: FieldContent,
@@ -78,8 +86,8 @@ var pngIEND = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
 
 // checkPNG parses the signature and IHDR chunk and checks that the file ends
 // with the IEND chunk.
-func checkPNG(r io.ReaderAt, size int64) (int, int, error) {
-	cfg, err := png.DecodeConfig(io.NewSectionReader(r, 0, size))
+func checkPNG(r io.ReaderAt, head []byte, size int64) (int, int, error) {
+	cfg, err := png.DecodeConfig(afterHead(r, head, size))
 	if err != nil {
 		return 0, 0, corrupt("the PNG header is broken or cut short", err)
 	}
@@ -99,8 +107,8 @@ func checkPNG(r io.ReaderAt, size int64) (int, int, error) {
 
 // checkGIF parses the header and global colour table and checks that the
 // file ends with the trailer byte 0x3B.
-func checkGIF(r io.ReaderAt, size int64) (int, int, error) {
-	cfg, err := gif.DecodeConfig(io.NewSectionReader(r, 0, size))
+func checkGIF(r io.ReaderAt, head []byte, size int64) (int, int, error) {
+	cfg, err := gif.DecodeConfig(afterHead(r, head, size))
 	if err != nil {
 		return 0, 0, corrupt("the GIF header is broken or cut short", err)
 	}

@@ -694,6 +694,36 @@ func TestReadsOnlyHeadAndTail(t *testing.T) {
 	}
 }
 
+// offsetRecorder records the offset of every read through it.
+type offsetRecorder struct {
+	r    io.ReaderAt
+	offs []int64
+}
+
+func (o *offsetRecorder) ReadAt(p []byte, off int64) (int, error) {
+	o.offs = append(o.offs, off)
+	return o.r.ReadAt(p, off)
+}
+
+// The image decoders start from the head already read for sniffing: the
+// start of the file is read once.
+func TestHeadReadOnce(t *testing.T) {
+	t.Parallel()
+	v := newValidator(t, Config{})
+	for _, file := range []string{"photo.jpg", "photo.png", "anim.gif"} {
+		data := readSample(t, file)
+		r := &offsetRecorder{r: bytes.NewReader(data)}
+		if _, err := v.Check(r, int64(len(data)), "", file); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for i, off := range r.offs[1:] {
+			if off < HeadSize {
+				t.Errorf("%s: read %d is at offset %d, inside the head already read (offsets %v)", file, i+1, off, r.offs)
+			}
+		}
+	}
+}
+
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
 	v := newValidator(t, Config{})
