@@ -336,7 +336,7 @@ func (g *Gateway) aborted() {
 	g.mu.Unlock()
 }
 
-// record stores an accepted upload and returns it.
+// record stores an upload that passed check and returns it.
 func (g *Gateway) record(in *incoming, traceID string, kind FaultKind) Upload {
 	p := in.params
 	id := g.newID(imageID)
@@ -350,7 +350,7 @@ func (g *Gateway) record(in *incoming, traceID string, kind FaultKind) Upload {
 		ImagePID:     p["image_pid"],
 		FileName:     in.fileName,
 		ContentType:  in.fileType,
-		DetectedType: detect(in.head[:in.headLen]),
+		DetectedType: in.detected,
 		Size:         in.size,
 		SHA256:       hex.EncodeToString(in.sum[:]),
 		TraceID:      traceID,

@@ -93,6 +93,7 @@ type incoming struct {
 	sum      [sha256.Size]byte
 	head     [sniffLen]byte
 	headLen  int
+	detected string // the format of head, set by checkBiz
 }
 
 // read parses the query and streams the multipart body: text parts are
@@ -307,8 +308,9 @@ func (g *Gateway) checkBiz(in *incoming) *rejection {
 	if in.size == 0 || in.size > g.cfg.MaxFileSize {
 		return reject(CodeInvalidParam, SubInvalidFileSize, fmt.Sprintf("文件大小无效 (%d bytes, at most %d)", in.size, g.cfg.MaxFileSize))
 	}
-	if got := detect(in.head[:in.headLen]); got != want {
-		return reject(CodeInvalidParam, SubInvalidFileExtension, "文件扩展名无效 (content is "+got+", image_type says "+p["image_type"]+")")
+	in.detected = detect(in.head[:in.headLen])
+	if in.detected != want {
+		return reject(CodeInvalidParam, SubInvalidFileExtension, "文件扩展名无效 (content is "+in.detected+", image_type says "+p["image_type"]+")")
 	}
 	return nil
 }
