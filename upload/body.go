@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,14 +23,14 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 const maxEmptyReads = 100
 
 // bodyPlan is one multipart body: text fields in order, then the file part.
-// Planning writes the same parts into a byte counter, so the length sent in
+// Planning renders everything but the file's bytes, so the length sent in
 // Content-Length is exactly what [bodyPlan.produce] will write.
 type bodyPlan struct {
 	boundary string
-	fields   []field
-	file     textproto.MIMEHeader
-	size     int64 // bytes of the file part's content
-	length   int64 // bytes of the whole body
+	head     []byte // the text parts and the file part's header
+	trailer  []byte // the closing boundary after the file's bytes
+	size     int64  // bytes of the file part's content
+	length   int64  // bytes of the whole body
 }
 
 type field struct{ name, value string }
@@ -37,46 +38,41 @@ type field struct{ name, value string }
 // planBody lays out the body and computes its length. An empty boundary
 // means a random one.
 func planBody(boundary string, fields []field, fileName, contentType string, size int64) (*bodyPlan, error) {
-	var n byteCounter
-	mw := multipart.NewWriter(&n)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
 	if boundary != "" {
 		if err := mw.SetBoundary(boundary); err != nil {
 			return nil, fmt.Errorf("%w: multipart boundary: %v", ErrInvalidRequest, err)
 		}
 	}
-	p := &bodyPlan{
-		boundary: mw.Boundary(),
-		fields:   fields,
-		file: textproto.MIMEHeader{
-			"Content-Disposition": {multipart.FileContentDisposition("image_content", fileName)},
-			"Content-Type":        {contentType},
-		},
-		size: size,
+	for _, f := range fields {
+		if err := mw.WriteField(f.name, f.value); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := p.writeHead(mw); err != nil {
+	if _, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Disposition": {multipart.FileContentDisposition("image_content", fileName)},
+		"Content-Type":        {contentType},
+	}); err != nil {
 		return nil, err
 	}
+	headLen := buf.Len()
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
-	p.length = int64(n) + size
-	return p, nil
+	body := buf.Bytes()
+	return &bodyPlan{
+		boundary: mw.Boundary(),
+		head:     body[:headLen],
+		trailer:  body[headLen:],
+		size:     size,
+		length:   int64(len(body)) + size,
+	}, nil
 }
 
 // contentType is the request's Content-Type header value.
 func (p *bodyPlan) contentType() string {
 	return "multipart/form-data; boundary=" + p.boundary
-}
-
-// writeHead writes the text parts and the file part's header, returning the
-// writer for the file's bytes.
-func (p *bodyPlan) writeHead(mw *multipart.Writer) (io.Writer, error) {
-	for _, f := range p.fields {
-		if err := mw.WriteField(f.name, f.value); err != nil {
-			return nil, err
-		}
-	}
-	return mw.CreatePart(p.file)
 }
 
 // produce writes the body into pw while the transport reads it from the
@@ -87,17 +83,11 @@ func (p *bodyPlan) writeHead(mw *multipart.Writer) (io.Writer, error) {
 // nil otherwise (a failed write means the transport gave up on the body;
 // the transport reports why).
 func (p *bodyPlan) produce(pw *io.PipeWriter, content io.Reader) *contentError {
-	mw := multipart.NewWriter(pw)
-	if err := mw.SetBoundary(p.boundary); err != nil { // validated by planBody
+	if _, err := pw.Write(p.head); err != nil {
 		pw.CloseWithError(err)
 		return nil
 	}
-	part, err := p.writeHead(mw)
-	if err != nil {
-		pw.CloseWithError(err)
-		return nil
-	}
-	cerr, werr := copyExact(part, content, p.size)
+	cerr, werr := copyExact(pw, content, p.size)
 	switch {
 	case cerr != nil:
 		pw.CloseWithError(cerr)
@@ -106,7 +96,7 @@ func (p *bodyPlan) produce(pw *io.PipeWriter, content io.Reader) *contentError {
 		pw.CloseWithError(werr)
 		return nil
 	}
-	if err := mw.Close(); err != nil {
+	if _, err := pw.Write(p.trailer); err != nil {
 		pw.CloseWithError(err)
 		return nil
 	}
@@ -199,12 +189,4 @@ func (e *contentError) class() Class {
 		return Retryable
 	}
 	return Permanent
-}
-
-// byteCounter is an io.Writer that only counts.
-type byteCounter int64
-
-func (c *byteCounter) Write(p []byte) (int, error) {
-	*c += byteCounter(len(p))
-	return len(p), nil
 }
