@@ -152,20 +152,6 @@ func TestMainHTTPSettings(t *testing.T) {
 	rs := testredis.Start(t)
 	gw := alipaytest.Start(t, alipaytest.Config{})
 	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
-	env := func(extra ...string) func(string) string {
-		m := map[string]string{
-			"REDIS_URL":               cfg.RedisURL,
-			"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
-			"ALIPAY_APP_ID":           cfg.AppID,
-			"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
-			"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
-			"MEDIA_ROOTS":             cfg.MediaRoots[0],
-		}
-		for i := 0; i < len(extra); i += 2 {
-			m[extra[i]] = extra[i+1]
-		}
-		return envOf(m)
-	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -173,13 +159,13 @@ func TestMainHTTPSettings(t *testing.T) {
 		code int
 		want string
 	}{
-		{"open address without auth", []string{"-check"}, env("HTTP_ADDR", "0.0.0.0:0"), ExitFailed, "DASHBOARD_USER"},
-		{"flag wins", []string{"-check", "-http-addr", "0.0.0.0:0"}, env(), ExitFailed, "DASHBOARD_INSECURE=true"},
-		{"open address with auth", []string{"-check"}, env("HTTP_ADDR", "0.0.0.0:0", "DASHBOARD_USER", "ops", "DASHBOARD_PASSWORD", "pw"), ExitOK, "start-up checks passed"},
-		{"forced open address", []string{"-check"}, env("HTTP_ADDR", "0.0.0.0:0", "DASHBOARD_INSECURE", "true"), ExitOK, "start-up checks passed"},
-		{"off", []string{"-check"}, env("HTTP_ADDR", "off"), ExitOK, "start-up checks passed"},
-		{"bad boolean", []string{"-check"}, env("DASHBOARD_READONLY", "maybe"), ExitUsage, "DASHBOARD_READONLY"},
-		{"user without password", []string{"-check"}, env("DASHBOARD_USER", "ops"), ExitFailed, "DASHBOARD_PASSWORD"},
+		{"open address without auth", []string{"-check"}, envFor(cfg, "HTTP_ADDR", "0.0.0.0:0"), ExitFailed, "DASHBOARD_USER"},
+		{"flag wins", []string{"-check", "-http-addr", "0.0.0.0:0"}, envFor(cfg), ExitFailed, "DASHBOARD_INSECURE=true"},
+		{"open address with auth", []string{"-check"}, envFor(cfg, "HTTP_ADDR", "0.0.0.0:0", "DASHBOARD_USER", "ops", "DASHBOARD_PASSWORD", "pw"), ExitOK, "start-up checks passed"},
+		{"forced open address", []string{"-check"}, envFor(cfg, "HTTP_ADDR", "0.0.0.0:0", "DASHBOARD_INSECURE", "true"), ExitOK, "start-up checks passed"},
+		{"off", []string{"-check"}, envFor(cfg, "HTTP_ADDR", "off"), ExitOK, "start-up checks passed"},
+		{"bad boolean", []string{"-check"}, envFor(cfg, "DASHBOARD_READONLY", "maybe"), ExitUsage, "DASHBOARD_READONLY"},
+		{"user without password", []string{"-check"}, envFor(cfg, "DASHBOARD_USER", "ops"), ExitFailed, "DASHBOARD_PASSWORD"},
 	} {
 		var out syncbuf.Buffer
 		if code := Main(context.Background(), c.args, c.env, &out); code != c.code || !strings.Contains(out.String(), c.want) {
@@ -194,26 +180,6 @@ func TestHTTPServerDisabled(t *testing.T) {
 	if hs != nil || err != nil {
 		t.Fatalf("NewHTTPServer(Disabled) = %v, %v; want nil, nil", hs, err)
 	}
-}
-
-// mainEnv is a complete worker environment on a private Redis and gateway,
-// plus extra name/value pairs.
-func mainEnv(t *testing.T, rs *testredis.Server, extra ...string) func(string) string {
-	t.Helper()
-	gw := alipaytest.Start(t, alipaytest.Config{})
-	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
-	m := map[string]string{
-		"REDIS_URL":               cfg.RedisURL,
-		"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
-		"ALIPAY_APP_ID":           cfg.AppID,
-		"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
-		"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
-		"MEDIA_ROOTS":             cfg.MediaRoots[0],
-	}
-	for i := 0; i < len(extra); i += 2 {
-		m[extra[i]] = extra[i+1]
-	}
-	return envOf(m)
 }
 
 // TestMainHTTPAddrTaken: a second worker on a taken HTTP_ADDR stops at

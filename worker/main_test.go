@@ -27,17 +27,9 @@ func TestMainCheck(t *testing.T) {
 	rs := testredis.Start(t)
 	gw := alipaytest.Start(t, alipaytest.Config{})
 	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
-	env := map[string]string{
-		"REDIS_URL":               cfg.RedisURL,
-		"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
-		"ALIPAY_APP_ID":           cfg.AppID,
-		"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
-		"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
-		"MEDIA_ROOTS":             cfg.MediaRoots[0],
-		"LOG_FORMAT":              "json",
-	}
+	env := envFor(cfg, "LOG_FORMAT", "json")
 	var out strings.Builder
-	if code := Main(context.Background(), []string{"-check"}, envOf(env), &out); code != ExitOK {
+	if code := Main(context.Background(), []string{"-check"}, env, &out); code != ExitOK {
 		t.Fatalf("exit code %d; output:\n%s", code, out.String())
 	}
 	if !strings.Contains(out.String(), `"msg":"start-up checks passed"`) {
@@ -46,19 +38,19 @@ func TestMainCheck(t *testing.T) {
 
 	// A flag overrides its variable.
 	out.Reset()
-	code := Main(context.Background(), []string{"-check", "-media-roots", "/nonexistent/media"}, envOf(env), &out)
+	code := Main(context.Background(), []string{"-check", "-media-roots", "/nonexistent/media"}, env, &out)
 	if code != ExitFailed || !strings.Contains(out.String(), "MEDIA_ROOTS") || !strings.Contains(out.String(), "/nonexistent/media") {
 		t.Errorf("exit code %d; output:\n%s", code, out.String())
 	}
 
 	// Syntax errors exit with the usage code before anything is checked.
 	out.Reset()
-	env["WORKER_QUEUES"] = "critical:x"
-	if code := Main(context.Background(), []string{"-check"}, envOf(env), &out); code != ExitUsage || !strings.Contains(out.String(), "WORKER_QUEUES") {
+	env = envFor(cfg, "LOG_FORMAT", "json", "WORKER_QUEUES", "critical:x")
+	if code := Main(context.Background(), []string{"-check"}, env, &out); code != ExitUsage || !strings.Contains(out.String(), "WORKER_QUEUES") {
 		t.Errorf("exit code %d; output:\n%s", code, out.String())
 	}
 	out.Reset()
-	if code := Main(context.Background(), []string{"-no-such-flag"}, envOf(env), &out); code != ExitUsage {
+	if code := Main(context.Background(), []string{"-no-such-flag"}, env, &out); code != ExitUsage {
 		t.Errorf("unknown flag: exit code %d", code)
 	}
 }
@@ -66,21 +58,12 @@ func TestMainCheck(t *testing.T) {
 func TestMainRunsUntilCancelled(t *testing.T) {
 	t.Parallel()
 	rs := testredis.Start(t)
-	gw := alipaytest.Start(t, alipaytest.Config{})
-	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
-	env := map[string]string{
-		"REDIS_URL":               cfg.RedisURL,
-		"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
-		"ALIPAY_APP_ID":           cfg.AppID,
-		"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
-		"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
-		"MEDIA_ROOTS":             cfg.MediaRoots[0],
-		"HTTP_ADDR":               "127.0.0.1:0", // not the default port, which a running demo may hold
-	}
+	// HTTP_ADDR is not the default port, which a running demo may hold.
+	env := mainEnv(t, rs, "HTTP_ADDR", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // already cancelled: start, then shut down at once
 	var out strings.Builder
-	if code := Main(ctx, nil, envOf(env), &out); code != ExitOK {
+	if code := Main(ctx, nil, env, &out); code != ExitOK {
 		t.Fatalf("exit code %d; output:\n%s", code, out.String())
 	}
 	if !strings.Contains(out.String(), "worker started") || !strings.Contains(out.String(), "worker stopped") {

@@ -69,6 +69,31 @@ func testConfig(t *testing.T, redisURL, gatewayURL, root string) Config {
 	}
 }
 
+// envFor is the worker command's environment for cfg (Redis, gateway,
+// credentials and the first media root), plus extra name/value pairs.
+func envFor(cfg Config, extra ...string) func(string) string {
+	m := map[string]string{
+		"REDIS_URL":               cfg.RedisURL,
+		"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
+		"ALIPAY_APP_ID":           cfg.AppID,
+		"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
+		"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
+		"MEDIA_ROOTS":             cfg.MediaRoots[0],
+	}
+	for i := 0; i < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return envOf(m)
+}
+
+// mainEnv is a complete worker environment on rs and a private gateway,
+// plus extra name/value pairs.
+func mainEnv(t *testing.T, rs *testredis.Server, extra ...string) func(string) string {
+	t.Helper()
+	gw := alipaytest.Start(t, alipaytest.Config{})
+	return envFor(testConfig(t, rs.URL(), gw.URL, t.TempDir()), extra...)
+}
+
 func startEnv(t *testing.T, opts ...envOptions) *testEnv {
 	t.Helper()
 	var o envOptions
