@@ -91,7 +91,7 @@ func run(args []string) int {
 			return 1
 		}
 	}
-	url, stopRedis, err := startRedis()
+	url, stopRedis, err := testredis.StartProcess()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
@@ -117,18 +117,6 @@ func run(args []string) int {
 		}
 	}
 	return 0
-}
-
-// startRedis starts a private redis-server (testredis.StartMain panics
-// when it cannot).
-func startRedis() (url string, stop func(), err error) {
-	defer func() {
-		if x := recover(); x != nil {
-			err = fmt.Errorf("%v", x)
-		}
-	}()
-	url, stop = testredis.StartMain()
-	return url, stop, nil
 }
 
 func parseList[T int | int64](s string, parse func(string) (T, error)) ([]T, error) {

@@ -1,6 +1,7 @@
 package testredis
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,5 +17,19 @@ func TestStartMainServesAndStops(t *testing.T) {
 	stop()
 	if err := ping(addr); err == nil {
 		t.Fatal("server still answers after stop")
+	}
+}
+
+// TestStartProcessReportsAMissingBinary is not parallel: it changes the
+// environment every other test reads.
+func TestStartProcessReportsAMissingBinary(t *testing.T) {
+	t.Setenv("REDIS_SERVER", filepath.Join(t.TempDir(), "no-redis-server"))
+	url, stop, err := StartProcess()
+	if err == nil {
+		stop()
+		t.Fatalf("StartProcess without a binary = %q, want an error", url)
+	}
+	if !strings.Contains(err.Error(), "REDIS_SERVER") {
+		t.Errorf("error %q does not say how to name the binary", err)
 	}
 }

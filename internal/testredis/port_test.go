@@ -15,7 +15,7 @@ func TestStartMovesOffATakenPort(t *testing.T) {
 	}
 	defer l.Close()
 	taken := l.Addr().(*net.TCPAddr).Port
-	s := &Server{t: t, dir: t.TempDir(), port: taken, autoPort: true}
+	s := &Server{t: t, dir: t.TempDir(), port: taken}
 	s.start()
 	t.Cleanup(s.Kill)
 	if s.Port() == taken {
@@ -38,7 +38,7 @@ func TestStartMovesOffATakenPort(t *testing.T) {
 func TestStartMovesOffAPortAnotherRedisServes(t *testing.T) {
 	t.Parallel()
 	other := Start(t)
-	s := &Server{t: t, dir: t.TempDir(), port: other.Port(), autoPort: true}
+	s := &Server{t: t, dir: t.TempDir(), port: other.Port()}
 	s.start()
 	t.Cleanup(s.Kill)
 	if s.Port() == other.Port() {

@@ -86,7 +86,7 @@ func StartSentinel(t testing.TB, opts ...SentinelOptions) *Sentinel {
 	}
 	quorum := o.Sentinels/2 + 1
 	for i := 0; i < o.Sentinels; i++ {
-		srv := &Server{t: t, dir: t.TempDir(), port: FreePort(t), autoPort: true}
+		srv := &Server{t: t, dir: t.TempDir(), port: FreePort(t)}
 		srv.sentinelConf = filepath.Join(srv.dir, "sentinel.conf")
 		conf := strings.Join([]string{
 			"port " + strconv.Itoa(srv.port),

@@ -29,17 +29,18 @@ type Options struct {
 
 // Server is a running (or stopped) private redis-server.
 type Server struct {
-	t    testing.TB
+	t    testing.TB // nil for a server of StartProcess
 	opts Options
 	dir  string
+	// port is the server's port; 0 until the first start picks one when
+	// opts.Port is 0.
 	port int
 	// sentinelConf, when set, runs the process as a Sentinel with this
 	// (rewritable) configuration file instead of as a data server.
 	sentinelConf string
-	// autoPort: the port was picked here and may be picked again if
-	// another process takes it before the first start binds it.
-	autoPort bool
-	started  bool
+	// bin is redis-server's path, looked up at the first start.
+	bin     string
+	started bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -53,11 +54,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	port := o.Port
-	if port == 0 {
-		port = FreePort(t)
-	}
-	s := &Server{t: t, opts: o, dir: t.TempDir(), port: port, autoPort: o.Port == 0}
+	s := &Server{t: t, opts: o, dir: t.TempDir(), port: o.Port}
 	s.start()
 	t.Cleanup(s.Kill)
 	return s
@@ -101,32 +98,52 @@ func (s *Server) Start() {
 	s.start()
 }
 
+// start runs the server and fails the test when it cannot.
 func (s *Server) start() {
 	s.t.Helper()
+	if err := s.run(); err != nil {
+		s.t.Fatalf("%v", err)
+	}
+}
+
+// run starts the server and waits until it answers. It picks a free port
+// when the server has none yet; a port picked free a moment ago can be
+// taken by another test's process before redis-server binds it, and the
+// first start then moves to another free port (a port fixed by
+// Options.Port is never moved, nor is a port a server has run on).
+func (s *Server) run() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bin := os.Getenv("REDIS_SERVER")
-	if bin == "" {
-		bin = "redis-server"
+	if s.bin == "" {
+		name := os.Getenv("REDIS_SERVER")
+		if name == "" {
+			name = "redis-server"
+		}
+		path, err := exec.LookPath(name)
+		if err != nil {
+			return fmt.Errorf("testredis: %s not found (install Debian's redis-server or set REDIS_SERVER): %w", name, err)
+		}
+		s.bin = path
 	}
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		s.t.Fatalf("testredis: %s not found (install Debian's redis-server or set REDIS_SERVER): %v", bin, err)
-	}
-	// A port picked free a moment ago can be taken by another test's
-	// process before redis-server binds it: the first start then moves
-	// to another free port.
+	autoPort := s.opts.Port == 0
 	for attempt := 1; ; attempt++ {
-		err := s.launch(path)
+		if s.port == 0 {
+			port, err := freePort()
+			if err != nil {
+				return fmt.Errorf("testredis: %w", err)
+			}
+			s.port = port
+		}
+		err := s.launch()
 		if err == nil {
 			s.started = true
-			return
+			return nil
 		}
-		if errors.Is(err, errPortTaken) && s.autoPort && !s.started && attempt < 5 {
-			s.port = FreePort(s.t)
+		if errors.Is(err, errPortTaken) && autoPort && !s.started && attempt < 5 {
+			s.port = 0
 			continue
 		}
-		s.t.Fatalf("testredis: %v", err)
+		return fmt.Errorf("testredis: %w", err)
 	}
 }
 
@@ -134,7 +151,7 @@ func (s *Server) start() {
 var errPortTaken = errors.New("port already in use")
 
 // launch runs redis-server once and waits until it answers PING.
-func (s *Server) launch(path string) error {
+func (s *Server) launch() error {
 	var args []string
 	if s.sentinelConf != "" {
 		args = sentinelArgs(s)
@@ -154,9 +171,9 @@ func (s *Server) launch(path string) error {
 	// Each start writes a log of its own, so that an earlier start's
 	// lines are not mistaken for this one's.
 	_ = os.Remove(filepath.Join(s.dir, "redis.log"))
-	cmd := exec.Command(path, args...)
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", path, err)
+		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -268,10 +285,18 @@ func (s *Server) pid() int {
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("testredis: %v", err)
+	}
+	return port
+}
+
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("testredis: free port: %v", err)
+		return 0, fmt.Errorf("free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
