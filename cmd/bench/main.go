@@ -23,10 +23,12 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/bench"
 	"github.com/storemedia/alipay-media-worker/chaos"
+	"github.com/storemedia/alipay-media-worker/internal/redislog"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 )
 
 func main() {
+	redislog.Discard()
 	os.Exit(run(os.Args[1:]))
 }
 
