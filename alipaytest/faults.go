@@ -231,13 +231,6 @@ func (f *Faults) SetSlowDelay(d time.Duration) {
 	f.slowDelay = max(d, 0)
 }
 
-// SlowDelay returns how long a slow fault holds its answer.
-func (f *Faults) SlowDelay() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.slowDelay
-}
-
 // Clear removes every rate and scripted fault and restores the configured
 // slow delay.
 func (f *Faults) Clear() {

@@ -87,14 +87,12 @@ func (s Stats) clone() Stats {
 // documentation. It is safe for concurrent use.
 type Gateway struct {
 	cfg      Config
-	key      *rsa.PrivateKey
-	signer   sign.RSA2
+	signer   sign.RSA2 // its Key is the gateway key
 	verifier sign.RSA2Verifier
 	faults   *Faults
 	allowed  map[string]bool
 	legacy   map[string]bool
 	tokens   map[string]bool
-	log      *slog.Logger
 	mux      *http.ServeMux
 	inflight inflight
 
@@ -113,21 +111,19 @@ func New(cfg Config) (*Gateway, error) {
 	cfg = cfg.withDefaults()
 	g := &Gateway{
 		cfg:      cfg,
-		key:      cfg.GatewayKey,
+		signer:   sign.RSA2{Key: cfg.GatewayKey},
 		verifier: sign.RSA2Verifier{Key: cfg.AppPublicKey},
 		allowed:  map[string]bool{},
 		legacy:   map[string]bool{},
 		tokens:   map[string]bool{},
-		log:      cfg.Logger,
 	}
-	if g.key == nil {
+	if g.signer.Key == nil {
 		k, err := rsa.GenerateKey(cfg.Rand, KeyBits)
 		if err != nil {
 			return nil, fmt.Errorf("alipaytest: generate gateway key: %w", err)
 		}
-		g.key = k
+		g.signer.Key = k
 	}
-	g.signer = sign.RSA2{Key: g.key}
 	for _, t := range cfg.AllowedTypes {
 		g.allowed[validate.CanonicalType(t)] = true
 	}
@@ -195,7 +191,7 @@ func (g *Gateway) Wait() { g.inflight.wait() }
 
 // PublicKey is the gateway's public key, which clients verify responses
 // with ("Alipay's public key").
-func (g *Gateway) PublicKey() *rsa.PublicKey { return &g.key.PublicKey }
+func (g *Gateway) PublicKey() *rsa.PublicKey { return &g.signer.Key.PublicKey }
 
 // Faults returns the gateway's fault settings.
 func (g *Gateway) Faults() *Faults { return g.faults }
@@ -243,7 +239,7 @@ func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 		g.stats.Faults[kind]++
 	}
 	g.mu.Unlock()
-	log := g.log.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr))
+	log := g.cfg.Logger.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr))
 	if kind != "" {
 		log = log.With(slog.String("fault", string(kind)))
 	}

@@ -58,7 +58,7 @@ func (g *Gateway) answer(w http.ResponseWriter, node []byte, legacy bool, kind F
 		}
 		sig, err := g.signer.Sign(signed)
 		if err != nil {
-			g.log.Error("sign response", "error", err)
+			g.cfg.Logger.Error("sign response", "error", err)
 			http.Error(w, "alipaytest: cannot sign the response", http.StatusInternalServerError)
 			return
 		}

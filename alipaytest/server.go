@@ -22,8 +22,6 @@ type Server struct {
 	// BaseURL is http://127.0.0.1:PORT, the root of the admin API
 	// (BaseURL + "/_emulator/...").
 	BaseURL string
-	// Listener is the server's listener.
-	Listener net.Listener
 
 	srv       *http.Server
 	client    *http.Client
@@ -49,15 +47,14 @@ func NewServer(cfg Config) (*Server, error) {
 func Serve(g *Gateway, ln net.Listener) *Server {
 	base := "http://" + ln.Addr().String()
 	s := &Server{
-		Gateway:  g,
-		URL:      base + GatewayPath,
-		BaseURL:  base,
-		Listener: ln,
+		Gateway: g,
+		URL:     base + GatewayPath,
+		BaseURL: base,
 		srv: &http.Server{
 			Handler:           g,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+			ErrorLog:          slog.NewLogLogger(g.cfg.Logger.Handler(), slog.LevelWarn),
 		},
 		client: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}},
 	}
