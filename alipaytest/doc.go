@@ -32,8 +32,8 @@
 // multipart text parts together; a name present twice (in both places, or
 // twice in one) is an error. The body is read as a stream with a
 // multipart.Reader: the image_content part is hashed (SHA-256) and counted
-// through a pooled buffer and never held in memory, and only its first 262
-// bytes are kept to recognise its format. Bodies far beyond the size limit
+// through a pooled buffer and never held in memory, and only its first 512
+// bytes (validate.HeadSize) are kept to recognise its format. Bodies far beyond the size limit
 // (twice MaxFileSize plus 1 MiB) are cut off and the connection is closed.
 // The checks run in the order of this table, and the first failure is the
 // answer. Sub-codes come from Alipay's public error-code list; the rows
@@ -73,8 +73,8 @@
 // signature is checked over every non-empty text parameter except sign,
 // sorted and joined as sign.Content does. In public-key mode (no AppCertSN)
 // a request carrying app_cert_sn is rejected, as the real gateway finds no
-// certificate for the app. Formats are recognised with
-// github.com/h2non/filetype; jpg and jpeg are the same format, and a
+// certificate for the app. Formats are recognised by validate.Sniff (built
+// on github.com/h2non/filetype); jpg and jpeg are the same format, and a
 // QuickTime file (brand "qt  ") is "mov", not "mp4".
 //
 // # Answers
@@ -101,9 +101,12 @@
 // Each accepted upload is recorded as an [Upload] (SHA-256, size, name,
 // type, pid, app_auth_token, file name and content type, detected format,
 // image_id, trace id, time), so tests can assert exactly what arrived.
-// [Stats] counts requests, successes, rejections by sub_code, faults by
-// kind, aborted requests and received bytes. Neither is bounded: restart
-// or [Gateway.Reset] a long-running emulator.
+// Only the newest Config.MaxRecords uploads are kept (default
+// [DefaultMaxRecords]); older ones are dropped and counted. [Stats] counts
+// requests, successes, rejections by sub_code, faults by kind, aborted
+// requests, received bytes, dropped records and sink requests; the
+// counters take constant memory. [Gateway.Reset] forgets the uploads and
+// zeroes the counters.
 //
 // # Faults
 //
