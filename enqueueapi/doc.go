@@ -28,7 +28,8 @@
 // deletes the files no task needs any more: all their tasks completed or
 // gone from Redis, and last sent more than a grace period ago. Files of
 // queued, retrying or archived tasks stay ("enqueue serve" sweeps every
-// 10 minutes by default).
+// 10 minutes by default). A file lock on each record keeps a request and a
+// sweep apart on the same file, also between servers sharing the spool.
 //
 // # Authentication and limits
 //

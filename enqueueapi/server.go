@@ -72,7 +72,6 @@ type Server struct {
 	client  *tasks.Client
 	token   [sha256.Size]byte
 	spool   string
-	locks   stripes
 	maxFile int64
 	maxJSON int64
 	log     *slog.Logger
@@ -111,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 		if !cfg.Client.Roots().Contains(dir) {
 			return nil, fmt.Errorf("%w: SpoolDir %q is not inside a media root (%s), so the worker could not read the files", ErrConfig, dir, strings.Join(cfg.Client.Roots().Dirs(), ", "))
 		}
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, refsDir), 0o750); err != nil {
 			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
 		}
 		s.spool = dir
@@ -358,8 +357,13 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 	}
 	// From the content-addressed name to the task, a sweep must not
 	// decide about this file; discard runs before the unlock.
-	mu := s.locks.lock(sp.sum + sp.ext)
-	defer mu.Unlock()
+	lock, err := s.lockRefs(sp.sum+sp.ext, true)
+	if err != nil {
+		s.log.Error("spool lock failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
+		return
+	}
+	defer lock.unlock()
 	defer sp.discard()
 	if err := sp.commit(); err != nil {
 		s.log.Error("spool commit failed", "err", err)
@@ -377,6 +381,14 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "the stored file changed before it was queued")
 		return
 	}
+	// Recorded before the task exists, so that a sweep never finds the
+	// task without its record. A record of a task that was not queued,
+	// or that names another file, is ignored by the sweep.
+	if err := lock.add(p.TaskID); err != nil {
+		s.log.Error("spool reference not recorded", "err", err, "path", sp.path)
+		writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
+		return
+	}
 	enq, err := s.client.EnqueuePrepared(r.Context(), p)
 	if err != nil {
 		s.enqueueError(w, err)
@@ -384,11 +396,6 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 	}
 	if !enq.Duplicate || (enq.Existing != nil && enq.Existing.Payload.Path == sp.path) {
 		sp.keep()
-		if err := s.addRef(sp.path, enq.ID); err != nil {
-			// The task is queued and the file stays; the sweep keeps
-			// files it has no record for.
-			s.log.Error("spool reference not recorded; the sweep will keep this file", "err", err, "task_id", enq.ID, "path", sp.path)
-		}
 	}
 	s.writeEnqueued(w, enq)
 }
@@ -511,19 +518,7 @@ func (s *Server) writeEnqueued(w http.ResponseWriter, enq tasks.Enqueued) {
 		writeJSON(w, http.StatusOK, t)
 		return
 	}
-	p := enq.Payload
-	writeJSON(w, http.StatusAccepted, Task{
-		TaskID:    enq.ID,
-		State:     string(enq.State),
-		Queue:     enq.Queue,
-		Path:      p.Path,
-		ImageName: p.ImageName,
-		ImageType: p.ImageType,
-		ImagePID:  p.ImagePID,
-		SHA256:    p.SHA256,
-		Size:      p.Size,
-		Result:    json.RawMessage("null"),
-	})
+	writeJSON(w, http.StatusAccepted, TaskFromStatus(tasks.Status{ID: enq.ID, Queue: enq.Queue, State: enq.State, Payload: enq.Payload}))
 }
 
 // upload handles GET /v1/uploads/{id}.

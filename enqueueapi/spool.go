@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // errTooLarge: the file part is longer than the limit.
@@ -89,6 +90,11 @@ func (sp *spooled) commit() error {
 	case err == nil:
 		sp.created = true
 	case errors.Is(err, fs.ErrExist):
+		// Sent again: it counts as used now, for the sweep's grace period.
+		now := time.Now()
+		if err := os.Chtimes(final, now, now); err != nil {
+			return fmt.Errorf("touch spool file: %w", err)
+		}
 	default:
 		return fmt.Errorf("link spool file: %w", err)
 	}

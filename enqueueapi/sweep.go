@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -46,37 +46,80 @@ type SweepResult struct {
 	Bytes                                    int64
 }
 
-// stripes serialise, per spooled file name, a request giving a task the
-// file and a sweep deciding to delete it.
-type stripes [64]sync.Mutex
+// refLock is an open, exclusively locked (flock) refs file of one spooled
+// file. It keeps a request handing the file to a task and a sweep deciding
+// about it apart, in one process or in several sharing the spool.
+type refLock struct{ f *os.File }
 
-func (s *stripes) lock(name string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	m := &s[h.Sum32()%uint32(len(s))]
-	m.Lock()
-	return m
+// lockRefs opens (creating it with create) and locks the refs file of the
+// spooled file name. Without create, a missing refs file gives (nil, nil).
+// A sweep may delete the refs file while this waits for the lock; the
+// lock is then taken again on the file now at that path.
+func (s *Server) lockRefs(name string, create bool) (*refLock, error) {
+	path := filepath.Join(s.spool, refsDir, name)
+	flags := os.O_RDWR
+	if create {
+		flags |= os.O_CREATE
+	}
+	for {
+		f, err := os.OpenFile(path, flags, 0o640)
+		if !create && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("spool refs: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("spool refs: lock: %w", err)
+		}
+		// Still the file at path, not one a sweep removed meanwhile?
+		held, herr := f.Stat()
+		cur, cerr := os.Stat(path)
+		if herr == nil && cerr == nil && os.SameFile(held, cur) {
+			return &refLock{f}, nil
+		}
+		f.Close()
+		if herr != nil {
+			return nil, fmt.Errorf("spool refs: %w", herr)
+		}
+		if !create && errors.Is(cerr, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
 }
 
-// addRef records that task id was given the spooled file at path.
-func (s *Server) addRef(path, id string) error {
-	dir := filepath.Join(s.spool, refsDir)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+// add records that task id was given the spooled file; the refs file's
+// modification time is then the file's last use.
+func (l *refLock) add(id string) error {
+	if _, err := l.f.Seek(0, io.SeekEnd); err != nil {
 		return fmt.Errorf("spool refs: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, filepath.Base(path)), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return fmt.Errorf("spool refs: %w", err)
-	}
-	_, err = f.WriteString(id + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := l.f.WriteString(id + "\n"); err != nil {
 		return fmt.Errorf("spool refs: %w", err)
 	}
 	return nil
 }
+
+// ids returns the distinct task IDs recorded.
+func (l *refLock) ids() ([]string, error) {
+	if _, err := l.f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("spool refs: %w", err)
+	}
+	var ids []string
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(l.f)
+	for sc.Scan() {
+		if id := strings.TrimSpace(sc.Text()); id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, sc.Err()
+}
+
+// unlock releases the lock.
+func (l *refLock) unlock() { l.f.Close() }
 
 // spoolName reports whether name is a committed spooled file:
 // <64 hex digits><ext>.
@@ -97,11 +140,13 @@ func spoolName(name string) bool {
 // retention ran out), and the file was last sent more than the grace
 // period ago. Files of tasks that are queued, running, waiting for a
 // retry or archived stay; so do files inside the grace period, files
-// without a record of their tasks, and any name the server did not write. Left-over temporary files of requests
-// that died are removed after the grace period too.
+// without a record of their tasks, and any name the server did not
+// write. Left-over temporary files of requests that died are removed
+// after the grace period too.
 //
-// A request that is handing a file to a task and a sweep of this server
-// never overlap on the same file; run one sweeper per spool directory. A
+// A request that is handing a file to a task and a sweep never overlap on
+// the same file (a flock on its refs file), even across servers sharing
+// the spool directory; one sweeping server per directory is enough. A
 // Redis failure stops the sweep with an error, having removed nothing it
 // could not check.
 func (s *Server) SweepSpool(ctx context.Context, opt SweepOptions) (SweepResult, error) {
@@ -145,28 +190,34 @@ func (s *Server) SweepSpool(ctx context.Context, opt SweepOptions) (SweepResult,
 }
 
 func (s *Server) sweepOne(ctx context.Context, name string, opt SweepOptions, res *SweepResult) error {
-	mu := s.locks.lock(name)
-	defer mu.Unlock()
+	lock, err := s.lockRefs(name, false)
+	if err != nil {
+		return fmt.Errorf("enqueueapi: sweep %s: %w", name, err)
+	}
+	if lock == nil {
+		res.Untracked++ // no record of its tasks: cannot tell, keep it
+		return nil
+	}
+	defer lock.unlock()
 	path := filepath.Join(s.spool, name)
-	refs := filepath.Join(s.spool, refsDir, name)
 	info, err := os.Lstat(path)
 	if err != nil {
 		return nil // gone meanwhile
 	}
 	last := info.ModTime()
-	if ri, err := os.Stat(refs); err == nil && ri.ModTime().After(last) {
+	if ri, err := lock.f.Stat(); err == nil && ri.ModTime().After(last) {
 		last = ri.ModTime()
 	}
 	if opt.Now().Sub(last) < opt.Grace {
 		res.Young++
 		return nil
 	}
-	ids, err := readRefs(refs)
+	ids, err := lock.ids()
 	if err != nil {
 		return fmt.Errorf("enqueueapi: sweep %s: %w", name, err)
 	}
 	if len(ids) == 0 {
-		res.Untracked++ // no record of its tasks: cannot tell, keep it
+		res.Untracked++
 		return nil
 	}
 	for _, id := range ids {
@@ -187,31 +238,8 @@ func (s *Server) sweepOne(ctx context.Context, name string, opt SweepOptions, re
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("enqueueapi: sweep: %w", err)
 	}
-	_ = os.Remove(refs)
+	_ = os.Remove(filepath.Join(s.spool, refsDir, name))
 	res.Removed++
 	res.Bytes += info.Size()
 	return nil
-}
-
-// readRefs returns the distinct task IDs of a refs file; none if it does
-// not exist.
-func readRefs(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var ids []string
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if id := strings.TrimSpace(sc.Text()); id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	return ids, sc.Err()
 }

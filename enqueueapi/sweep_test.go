@@ -114,3 +114,73 @@ func TestSweepSpool(t *testing.T) {
 		t.Fatalf("re-sent completed file: %+v", res)
 	}
 }
+
+// TestSweepWaitsForARequestOfAnotherServer: two servers share a spool. While
+// one holds a file's lock to hand it to a new task, the other's sweep
+// waits, then sees the new task and keeps the file; a file sent again is
+// touched, so its grace period starts anew.
+func TestSweepWaitsForARequestOfAnotherServer(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	ctx := t.Context()
+	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	other, err := enqueueapi.New(enqueueapi.Config{Client: client, Token: token, SpoolDir: s.spool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.redis.Addr()})
+	defer insp.Close()
+
+	a := s.postFile(t, nil, "photo.png", bytes.NewReader(sample(t, "photo.png")))
+	if a.status != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", a.status, a.errorMsg)
+	}
+	if err := insp.DeleteTask(tasks.QueueDefault, a.task.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	// Now nothing needs the file. This server takes its lock, as a
+	// request for another merchant would, and gives it to a new task.
+	name := filepath.Base(a.task.Path)
+	add, unlock, err := s.api.LockSpoolRefs(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := enqueueapi.SweepOptions{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }}
+	swept := make(chan enqueueapi.SweepResult, 1)
+	go func() {
+		res, err := other.SweepSpool(ctx, later)
+		if err != nil {
+			t.Error(err)
+		}
+		swept <- res
+	}()
+	time.Sleep(200 * time.Millisecond) // the other server's sweep reaches the lock
+	enq, err := client.Enqueue(ctx, tasks.UploadRequest{Path: a.task.Path, ImageName: "again.png", ImagePID: "2088000000000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := add(enq.ID); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if res := <-swept; res.Kept != 1 || res.Removed != 0 || !exists(a.task.Path) {
+		t.Fatalf("sweep by the other server: %+v; the file of the new task must stay", res)
+	}
+
+	// Sent again long after it was first written: touched.
+	old := time.Now().Add(-3 * time.Hour)
+	if err := os.Chtimes(a.task.Path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	again := s.postFile(t, map[string]string{"image_pid": "2088000000000010"}, "photo.png", bytes.NewReader(sample(t, "photo.png")))
+	if again.status != http.StatusAccepted || again.task.Path != a.task.Path {
+		t.Fatalf("POST again: %d %+v", again.status, again.task)
+	}
+	if fi, err := os.Stat(a.task.Path); err != nil || time.Since(fi.ModTime()) > time.Minute {
+		t.Errorf("a file sent again was not touched: %v %v", fi.ModTime(), err)
+	}
+}

@@ -79,8 +79,8 @@ Serve flags:
   --spool-sweep DURATION
                         how often spooled files no task needs any more are
                         deleted (completed, or gone from Redis); 0: never
-                        (default 10m); let one server per spool directory
-                        sweep
+                        (default 10m); servers sharing a spool may all
+                        sweep, one is enough
   --spool-grace DURATION
                         a spooled file is left alone this long after it
                         was last sent (default 1h)
