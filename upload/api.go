@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // Gateway addresses.
@@ -29,12 +30,13 @@ const Method = "alipay.offline.material.image.upload"
 // ResponseNode is the JSON key of the method's response node.
 const ResponseNode = "alipay_offline_material_image_upload_response"
 
-// Limits Alipay documents for the method's fields.
+// Limits Alipay documents for the method's fields; all but image_pid's are
+// the validate package's.
 const (
-	MaxFileSize     = 5 << 20 // bytes of image_content
-	MaxImageNameLen = 128     // characters of image_name
-	MaxImageTypeLen = 8       // characters of image_type
-	MaxImagePIDLen  = 16      // characters of image_pid
+	MaxFileSize     = validate.DefaultMaxSize  // bytes of image_content
+	MaxImageNameLen = validate.MaxNameLen      // characters of image_name
+	MaxImageTypeLen = validate.MaxImageTypeLen // characters of image_type
+	MaxImagePIDLen  = 16                       // characters of image_pid
 )
 
 // Config configures a [Client]. Zero values take the documented defaults;
