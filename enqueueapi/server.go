@@ -306,11 +306,8 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 					writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile))
 					return
 				}
-				var mbe *http.MaxBytesError
-				if errors.As(serr, &mbe) {
-					s.bodyError(w, serr)
-					return
-				}
+				// A body over the limit is a read error too (readError
+				// wraps the MaxBytesError), answered by bodyError.
 				if isClientError(serr) {
 					s.bodyError(w, serr)
 					return
