@@ -33,8 +33,6 @@ type ClusterOptions struct {
 type Cluster struct {
 	// Nodes are the masters, in slot order: Nodes[0] owns slot 0.
 	Nodes []*Server
-
-	busPorts []int
 }
 
 // StartCluster launches a private Redis Cluster, assigns every hash slot,
@@ -54,14 +52,12 @@ func StartCluster(t testing.TB, opts ...ClusterOptions) *Cluster {
 	}
 	c := &Cluster{}
 	for i := 0; i < o.Masters; i++ {
-		bus := FreePort(t)
-		c.busPorts = append(c.busPorts, bus)
 		c.Nodes = append(c.Nodes, Start(t, Options{
 			AppendOnly: o.AppendOnly,
+			clusterBus: true,
 			Args: []string{
 				"--cluster-enabled", "yes",
 				"--cluster-config-file", "nodes.conf",
-				"--cluster-port", strconv.Itoa(bus),
 				"--cluster-node-timeout", strconv.FormatInt(o.NodeTimeout.Milliseconds(), 10),
 				// The test's own processes are the only clients; let a
 				// node answer for its slots even while a peer is down.
@@ -96,9 +92,9 @@ func (c *Cluster) form(ctx context.Context) error {
 			return fmt.Errorf("node %s: CLUSTER ADDSLOTSRANGE %d %d: %w", c.Nodes[i].Addr(), first, last, err)
 		}
 	}
-	for i, n := range c.Nodes[1:] {
+	for _, n := range c.Nodes[1:] {
 		// The bus port must be named: it is not the default port+10000.
-		if err := clients[0].Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.Port(), c.busPorts[i+1]).Err(); err != nil {
+		if err := clients[0].Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.Port(), n.busPort).Err(); err != nil {
 			return fmt.Errorf("CLUSTER MEET %s: %w", n.Addr(), err)
 		}
 	}

@@ -1,8 +1,13 @@
 package testredis
 
 import (
+	"context"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestStartMovesOffATakenPort takes the port a server was given before
@@ -49,5 +54,36 @@ func TestStartMovesOffAPortAnotherRedisServes(t *testing.T) {
 	}
 	if pid, err := processID(other.Addr()); err != nil || pid != other.pid() {
 		t.Fatalf("the other server %s answers as pid %d (%v), want %d", other.Addr(), pid, err, other.pid())
+	}
+}
+
+// TestClusterNodeMovesOffATakenBusPort takes the cluster bus port a node
+// was given before it starts: the first start picks both ports again.
+func TestClusterNodeMovesOffATakenBusPort(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	s := &Server{t: t, dir: t.TempDir(), busPort: taken, opts: Options{
+		clusterBus: true,
+		Args:       []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"},
+	}}
+	s.start()
+	t.Cleanup(s.Kill)
+	if s.busPort == taken {
+		t.Fatalf("still on the taken bus port %d", taken)
+	}
+	cl := redis.NewClient(&redis.Options{Addr: s.Addr(), Protocol: 2})
+	defer cl.Close()
+	nodes, err := cl.ClusterNodes(context.Background()).Result()
+	if err != nil {
+		t.Fatalf("CLUSTER NODES: %v", err)
+	}
+	want := fmt.Sprintf(":%d@%d", s.Port(), s.busPort)
+	if !strings.Contains(nodes, want+" myself") {
+		t.Fatalf("CLUSTER NODES does not show the node as port@busport %s:\n%s", want, nodes)
 	}
 }

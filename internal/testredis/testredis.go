@@ -25,6 +25,11 @@ type Options struct {
 	Args []string
 	// Port fixes the port; 0 picks a free one.
 	Port int
+
+	// clusterBus gives the server a cluster bus port of its own
+	// (--cluster-port), picked free with the data port and picked again
+	// with it when the first start finds either taken ([StartCluster]).
+	clusterBus bool
 }
 
 // Server is a running (or stopped) private redis-server.
@@ -35,6 +40,8 @@ type Server struct {
 	// port is the server's port; 0 until the first start picks one when
 	// opts.Port is 0.
 	port int
+	// busPort is the cluster bus port with opts.clusterBus, 0 until picked.
+	busPort int
 	// sentinelConf, when set, runs the process as a Sentinel with this
 	// (rewritable) configuration file instead of as a data server.
 	sentinelConf string
@@ -127,12 +134,8 @@ func (s *Server) run() error {
 	}
 	autoPort := s.opts.Port == 0
 	for attempt := 1; ; attempt++ {
-		if s.port == 0 {
-			port, err := freePort()
-			if err != nil {
-				return fmt.Errorf("testredis: %w", err)
-			}
-			s.port = port
+		if err := s.pickPorts(); err != nil {
+			return fmt.Errorf("testredis: %w", err)
 		}
 		err := s.launch()
 		if err == nil {
@@ -140,11 +143,28 @@ func (s *Server) run() error {
 			return nil
 		}
 		if errors.Is(err, errPortTaken) && autoPort && !s.started && attempt < 5 {
-			s.port = 0
+			s.port, s.busPort = 0, 0
 			continue
 		}
 		return fmt.Errorf("testredis: %w", err)
 	}
+}
+
+// pickPorts picks a free port for the data port and, with a cluster bus,
+// the bus port where they are not set yet.
+func (s *Server) pickPorts() error {
+	var err error
+	if s.port == 0 {
+		if s.port, err = freePort(); err != nil {
+			return err
+		}
+	}
+	if s.opts.clusterBus && s.busPort == 0 {
+		if s.busPort, err = freePort(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // errPortTaken: redis-server could not bind its port.
@@ -165,6 +185,9 @@ func (s *Server) launch() error {
 			args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 		} else {
 			args = append(args, "--appendonly", "no")
+		}
+		if s.opts.clusterBus {
+			args = append(args, "--cluster-port", strconv.Itoa(s.busPort))
 		}
 	}
 	args = append(args, s.opts.Args...)
