@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
@@ -154,18 +153,17 @@ func (c *common) roots(fallback []string) ([]string, error) {
 	return out, nil
 }
 
-func (c *common) client(roots []string, log *slog.Logger, poll time.Duration) (*tasks.Client, error) {
+func (c *common) client(roots []string, log *slog.Logger) (*tasks.Client, error) {
 	redis, err := redisurl.Parse(c.redisURL)
 	if err != nil {
 		// The message never holds the password.
 		return nil, usagef("--redis-url (env REDIS_URL): %v", err)
 	}
 	cl, err := tasks.NewClient(tasks.ClientConfig{
-		Redis:        redis,
-		MediaRoots:   roots,
-		Queue:        c.queue,
-		PollInterval: poll,
-		Logger:       log,
+		Redis:      redis,
+		MediaRoots: roots,
+		Queue:      c.queue,
+		Logger:     log,
 	})
 	if err != nil {
 		return nil, usageError{err.Error()}

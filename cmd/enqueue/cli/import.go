@@ -117,7 +117,7 @@ type importFlags struct {
 	waitOutage       time.Duration
 }
 
-func newFlagSet(name string, env Env) *flag.FlagSet {
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
@@ -125,7 +125,7 @@ func newFlagSet(name string, env Env) *flag.FlagSet {
 
 func runImport(ctx context.Context, args []string, env Env) int {
 	var f importFlags
-	fs := newFlagSet("enqueue", env)
+	fs := newFlagSet("enqueue")
 	f.common.register(fs, env)
 	fs.Var(&f.include, "include", "")
 	fs.Var(&f.exclude, "exclude", "")
@@ -202,7 +202,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 	if err != nil {
 		return 0, err
 	}
-	client, err := f.client(roots, log, f.poll)
+	client, err := f.client(roots, log)
 	if err != nil {
 		return 0, err
 	}

@@ -33,7 +33,7 @@ const DefaultSpoolSweep = 10 * time.Minute
 
 func runServe(ctx context.Context, args []string, env Env) int {
 	var f serveFlags
-	fs := newFlagSet("enqueue serve", env)
+	fs := newFlagSet("enqueue serve")
 	f.common.register(fs, env)
 	fs.StringVar(&f.listen, "listen", envOr(env, "ENQUEUE_LISTEN", DefaultListen), "")
 	fs.StringVar(&f.tokenFile, "token-file", "", "")
@@ -65,7 +65,10 @@ func sweepLoop(ctx context.Context, api *enqueueapi.Server, every, grace time.Du
 		case <-t.C:
 		}
 		res, err := api.SweepSpool(ctx, enqueueapi.SweepOptions{Grace: grace})
-		if err != nil && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return // shutting down: the sweep was cut short
+		}
+		if err != nil {
 			log.Warn("spool sweep stopped; it runs again later", "err", err, "removed", res.Removed)
 			continue
 		}
@@ -100,7 +103,7 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	if spool == "" {
 		spool = filepath.Join(roots[0], ".enqueue-spool")
 	}
-	client, err := f.client(roots, log, 0)
+	client, err := f.client(roots, log)
 	if err != nil {
 		return err
 	}
@@ -130,8 +133,13 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	go func() { errc <- srv.Serve(ln) }()
 	if f.spoolSweep > 0 {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
-		defer stopSweep()
-		go sweepLoop(sweepCtx, api, f.spoolSweep, f.spoolGrace, log)
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			sweepLoop(sweepCtx, api, f.spoolSweep, f.spoolGrace, log)
+		}()
+		// Runs before the client is closed (deferred earlier).
+		defer func() { stopSweep(); <-swept }()
 	}
 	select {
 	case err := <-errc:

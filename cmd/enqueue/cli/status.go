@@ -15,7 +15,7 @@ import (
 func runStatus(ctx context.Context, args []string, env Env) int {
 	var c common
 	var asJSON bool
-	fs := newFlagSet("enqueue status", env)
+	fs := newFlagSet("enqueue status")
 	c.register(fs, env)
 	fs.BoolVar(&asJSON, "json", false, "")
 	ids, err := parseInterleaved(fs, args)
@@ -47,7 +47,7 @@ func doStatus(ctx context.Context, c common, ids []string, asJSON bool, env Env)
 	if err != nil {
 		return 0, err
 	}
-	client, err := c.client(roots, log, 0)
+	client, err := c.client(roots, log)
 	if err != nil {
 		return 0, err
 	}
