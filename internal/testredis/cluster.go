@@ -181,9 +181,13 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 }
 
 // logs returns the nodes' log files, for a failure message.
-func (c *Cluster) logs() string {
+func (c *Cluster) logs() string { return logsOf(c.Nodes) }
+
+// logsOf returns the tail of each server's log file, for a failure
+// message.
+func logsOf(servers []*Server) string {
 	var b strings.Builder
-	for _, n := range c.Nodes {
+	for _, n := range servers {
 		data, _ := os.ReadFile(filepath.Join(n.Dir(), "redis.log"))
 		fmt.Fprintf(&b, "\n--- %s redis.log ---\n%s", n.Addr(), tail(data, 4096))
 	}

@@ -235,12 +235,7 @@ func (s *Sentinel) Failover(t testing.TB) string {
 	return now
 }
 
+// logs returns the log files of every process, for a failure message.
 func (s *Sentinel) logs() string {
-	var b strings.Builder
-	all := append(append([]*Server{s.Master}, s.Replicas...), s.Sentinels...)
-	for _, n := range all {
-		data, _ := os.ReadFile(filepath.Join(n.Dir(), "redis.log"))
-		fmt.Fprintf(&b, "\n--- %s redis.log ---\n%s", n.Addr(), tail(data, 4096))
-	}
-	return b.String()
+	return logsOf(append(append([]*Server{s.Master}, s.Replicas...), s.Sentinels...))
 }
