@@ -89,7 +89,6 @@ func testAsynqRoundTrip(t *testing.T, opt asynq.RedisConnOpt) {
 	srv := asynq.NewServer(opt, asynq.Config{
 		Concurrency: 4,
 		Queues:      map[string]int{"critical": 3, "default": 2, "low": 1},
-		Logger:      quietLogger{},
 		LogLevel:    asynq.FatalLevel,
 	})
 	err := srv.Start(asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
@@ -131,11 +130,3 @@ func testAsynqRoundTrip(t *testing.T, opt asynq.RedisConnOpt) {
 		t.Errorf("task low-3: state %v result %q", info.State, info.Result)
 	}
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Debug(...any) {}
-func (quietLogger) Info(...any)  {}
-func (quietLogger) Warn(...any)  {}
-func (quietLogger) Error(...any) {}
-func (quietLogger) Fatal(...any) {}
