@@ -39,14 +39,6 @@ func leakyError() error {
 	return fmt.Errorf(`Post %q: dial tcp 127.0.0.1:9: connect: connection refused (body {"app_auth_token":%q})`, u, token)
 }
 
-type quietLogger struct{}
-
-func (quietLogger) Debug(...any) {}
-func (quietLogger) Info(...any)  {}
-func (quietLogger) Warn(...any)  {}
-func (quietLogger) Error(...any) {}
-func (quietLogger) Fatal(...any) {}
-
 type fixture struct {
 	rs   *testredis.Server
 	opt  asynq.RedisClientOpt
@@ -146,7 +138,6 @@ func TestTokenNeverInAPI(t *testing.T) {
 		Concurrency:    4,
 		Queues:         map[string]int{"uploads": 1},
 		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return time.Hour },
-		Logger:         quietLogger{},
 		LogLevel:       asynq.FatalLevel,
 	})
 	if err := srv.Start(handler); err != nil {
