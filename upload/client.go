@@ -370,11 +370,28 @@ func contentType(r *Request) string {
 	return validate.ContentType(r.ImageType)
 }
 
-// excerpt is the start of a non-200 body, safe to put in an error.
+// excerpt is the start of a non-200 body, safe to put in an error: at most
+// 256 bytes of valid UTF-8.
 func excerpt(body []byte) string {
 	const max = 256
 	if len(body) > max {
-		body = body[:max]
+		// Cut before a character that straddles the limit, not inside it.
+		cut := max
+		for cut > max-(utf8.UTFMax-1) && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+		body = body[:cut]
 	}
-	return strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD"))
+	s := strings.ToValidUTF8(string(body), "\uFFFD")
+	// Invalid bytes become three-byte replacement characters, so the text
+	// may have grown past the limit; s is valid now, so a rune start is at
+	// most three bytes back.
+	if len(s) > max {
+		cut := max
+		for !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return strings.TrimSpace(s)
 }

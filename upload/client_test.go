@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/storemedia/alipay-media-worker/sign"
 )
@@ -732,5 +733,36 @@ func TestKeepsConnectionsForConcurrentUploads(t *testing.T) {
 	}
 	if second >= 16 {
 		t.Errorf("second round dialled %d new connections; the %d of the first round were not kept", second, first)
+	}
+}
+
+// HTTPError.Body is at most 256 bytes of valid UTF-8, also when the cut
+// falls inside a character or the body holds invalid bytes, which become
+// longer replacement characters.
+func TestExcerpt(t *testing.T) {
+	t.Parallel()
+	a255 := strings.Repeat("a", 255)
+	for name, tc := range map[string]struct {
+		body, want string
+	}{
+		"short":                 {" <html>bad gateway</html>\n", "<html>bad gateway</html>"},
+		"exactly 256":           {strings.Repeat("b", 256), strings.Repeat("b", 256)},
+		"cut inside a rune":     {a255 + "é and more", a255},
+		"cut inside a 3-byte":   {strings.Repeat("a", 254) + "网关错误", strings.Repeat("a", 254)},
+		"cut inside a 4-byte":   {strings.Repeat("a", 253) + "😀😀", strings.Repeat("a", 253)},
+		"whole runes at 256":    {strings.Repeat("a", 253) + "网关", strings.Repeat("a", 253) + "网"},
+		"invalid bytes":         {strings.Repeat("\xffa", 200), strings.Repeat("\uFFFDa", 64)},
+		"invalid and short":     {"a\xffb", "a\uFFFDb"},
+		"space before the cut":  {a255 + " tail", a255},
+		"invalid at the cut":    {a255 + "\xff\xff", a255},
+		"continuation at start": {strings.Repeat("\x80", 300), "\uFFFD"},
+	} {
+		got := excerpt([]byte(tc.body))
+		if len(got) > 256 || !utf8.ValidString(got) {
+			t.Errorf("%s: %d bytes, valid UTF-8 %v", name, len(got), utf8.ValidString(got))
+		}
+		if got != tc.want {
+			t.Errorf("%s: excerpt = %q, want %q", name, got, tc.want)
+		}
 	}
 }
