@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // ErrConfig reports an invalid [Config].
@@ -16,8 +19,9 @@ var ErrConfig = errors.New("alipaytest: invalid config")
 
 // Defaults used for zero [Config] fields.
 const (
-	// DefaultMaxFileSize is the documented 5 MB limit of image_content.
-	DefaultMaxFileSize = 5 << 20
+	// DefaultMaxFileSize is the documented 5 MiB limit of image_content,
+	// validate.DefaultMaxSize.
+	DefaultMaxFileSize = validate.DefaultMaxSize
 	// DefaultMaxSkew is the timestamp tolerance.
 	DefaultMaxSkew = 10 * time.Minute
 	// DefaultImageURLBase prefixes the image_id in image_url.
@@ -31,8 +35,9 @@ const (
 )
 
 // DefaultAllowedTypes are the image_type values accepted by default: the
-// image formats of Alipay's integration guides plus mp4 for video.
-var DefaultAllowedTypes = []string{"jpg", "jpeg", "png", "gif", "bmp", "mp4"}
+// image formats of Alipay's integration guides plus mp4 for video, as in
+// validate.DefaultAllowed (a copy, so changing one leaves the other alone).
+var DefaultAllowedTypes = slices.Clone(validate.DefaultAllowed)
 
 // Config configures a [Gateway]. Zero values take the documented defaults.
 type Config struct {
@@ -158,8 +163,8 @@ func (c Config) validate() error {
 		problems = append(problems, "RootCertSN and GatewayCertSN need AppCertSN")
 	}
 	for _, t := range c.AllowedTypes {
-		if t == "" || len(t) > 8 || t != strings.ToLower(t) {
-			problems = append(problems, fmt.Sprintf("AllowedTypes entry %q must be 1-8 lower-case characters", t))
+		if t == "" || len(t) > validate.MaxImageTypeLen || t != strings.ToLower(t) {
+			problems = append(problems, fmt.Sprintf("AllowedTypes entry %q must be 1-%d lower-case characters", t, validate.MaxImageTypeLen))
 		}
 	}
 	if len(problems) > 0 {

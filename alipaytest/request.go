@@ -18,10 +18,11 @@ import (
 	"github.com/storemedia/alipay-media-worker/validate"
 )
 
-// Field limits of the method, as Alipay documents them.
+// Field limits of the method, as Alipay documents them (the validator's
+// where it has them).
 const (
-	maxImageTypeLen = 8
-	maxImageNameLen = 128
+	maxImageTypeLen = validate.MaxImageTypeLen
+	maxImageNameLen = validate.MaxNameLen
 	maxImagePIDLen  = 16
 	// maxTextPart bounds one multipart text part; longer ones are rejected.
 	maxTextPart = 64 << 10
