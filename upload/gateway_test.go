@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
@@ -74,7 +73,6 @@ type received struct {
 	SignContent      string
 	SignErr          error // nil when the request signature verified
 	Complete         bool  // the multipart body ended properly
-	BodyErr          error // why it did not
 }
 
 type gateway struct {
@@ -138,9 +136,8 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() { g.arrived <- rec }()
 	cb := &countingBody{r: r.Body}
 	r.Body = io.NopCloser(cb)
-	rec.BodyErr = g.readBody(r, rec)
+	rec.Complete = g.readBody(r, rec) == nil
 	rec.BodyBytes = cb.n
-	rec.Complete = rec.BodyErr == nil
 	if !rec.Complete {
 		// An aborted request: there is nobody to answer.
 		http.Error(w, "incomplete body", http.StatusBadRequest)
@@ -232,7 +229,7 @@ func testConfig(t testing.TB, g *gateway) Config {
 		AppID:           testAppID,
 		Signer:          sign.RSA2{Key: app},
 		AlipayPublicKey: &alipay.PublicKey,
-		Logger:          slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:          alipaytest.TestLogger(t),
 		Now:             func() time.Time { return testNow },
 		Boundary:        func() string { return testBoundary },
 	}
@@ -245,15 +242,6 @@ func newClient(t testing.TB, cfg Config) *Client {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// testWriter sends log output to t.Log.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
-	return len(p), nil
 }
 
 // testRequest uploads testContent as name.jpg.
@@ -299,9 +287,4 @@ func (g *gateway) waitArrived(t testing.TB) *received {
 		t.Fatal("the gateway saw no request")
 		return nil
 	}
-}
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
