@@ -14,10 +14,7 @@ import (
 // (streamed parse, SHA-256, checks, signed answer), in-process without a
 // network; allocations must not grow with the file size.
 func BenchmarkGateway5MB(b *testing.B) {
-	g, err := alipaytest.New(alipaytest.Config{
-		AppID: alipaytest.TestAppID, AppPublicKey: &alipaytest.TestKeys().App.PublicKey,
-		GatewayKey: alipaytest.TestKeys().Gateway, MaxSkew: 1 << 62,
-	})
+	g, err := alipaytest.New(alipaytest.Config{MaxSkew: 1 << 62}.WithTestKeys())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -107,6 +107,24 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// WithTestKeys returns a copy of c whose zero AppID, AppPublicKey and
+// GatewayKey are filled for tests: [TestAppID] and the keys of [TestKeys],
+// as [Start] fills them. Code without a testing.TB (examples, demos,
+// helpers that build their own server) can pass the result to [NewServer]
+// and sign with TestKeys().App.
+func (c Config) WithTestKeys() Config {
+	if c.AppID == "" {
+		c.AppID = TestAppID
+	}
+	if c.AppPublicKey == nil {
+		c.AppPublicKey = &TestKeys().App.PublicKey
+	}
+	if c.GatewayKey == nil {
+		c.GatewayKey = TestKeys().Gateway
+	}
+	return c
+}
+
 // withDefaults returns a copy of c with defaults filled in.
 func (c Config) withDefaults() Config {
 	if c.MaxFileSize == 0 {

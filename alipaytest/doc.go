@@ -7,8 +7,9 @@
 // # Using it in tests
 //
 // [Start] gives a test a running [Server] configured with the per-process
-// [TestKeys] and closes it when the test ends; [NewServer] does the same
-// for code that has no testing.TB (examples, demos). Point the client at
+// [TestKeys] and closes it when the test ends; [NewServer] with
+// [Config.WithTestKeys] does the same for code that has no testing.TB
+// (examples, demos), which then calls Server.Close. Point the client at
 // Server.URL, sign with the app key and verify answers with
 // [Gateway.PublicKey]:
 //

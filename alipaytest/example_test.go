@@ -59,17 +59,14 @@ func ExampleNewServer() {
 
 // Scripted faults hit the next requests; the client classifies each.
 func ExampleFaults_Next() {
-	keys := alipaytest.TestKeys()
-	srv, err := alipaytest.NewServer(alipaytest.Config{
-		AppID: "2021000000000001", AppPublicKey: &keys.App.PublicKey, GatewayKey: keys.Gateway,
-	})
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
 	if err != nil {
 		panic(err)
 	}
 	defer srv.Close()
 	client, err := upload.New(upload.Config{
-		GatewayURL: srv.URL, AppID: "2021000000000001",
-		Signer: sign.RSA2{Key: keys.App}, AlipayPublicKey: srv.PublicKey(),
+		GatewayURL: srv.URL, AppID: alipaytest.TestAppID,
+		Signer: sign.RSA2{Key: alipaytest.TestKeys().App}, AlipayPublicKey: srv.PublicKey(),
 	})
 	if err != nil {
 		panic(err)
@@ -105,10 +102,7 @@ func ExampleFaults_Next() {
 
 // Another process steers the emulator over the admin API.
 func ExampleGateway_adminAPI() {
-	keys := alipaytest.TestKeys()
-	srv, err := alipaytest.NewServer(alipaytest.Config{
-		AppID: "2021000000000001", AppPublicKey: &keys.App.PublicKey, GatewayKey: keys.Gateway,
-	})
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
 	if err != nil {
 		panic(err)
 	}

@@ -94,3 +94,16 @@ func TestConfigValidation(t *testing.T) {
 		t.Error("no generated gateway key")
 	}
 }
+
+func TestConfigWithTestKeys(t *testing.T) {
+	t.Parallel()
+	keys := alipaytest.TestKeys()
+	c := alipaytest.Config{MaxRecords: 7}.WithTestKeys()
+	if c.AppID != alipaytest.TestAppID || !c.AppPublicKey.Equal(&keys.App.PublicKey) || !c.GatewayKey.Equal(keys.Gateway) || c.MaxRecords != 7 {
+		t.Errorf("zero fields not filled, or others changed: %+v", c)
+	}
+	set := alipaytest.Config{AppID: "2021000000000042", AppPublicKey: &keys.Gateway.PublicKey, GatewayKey: keys.App}
+	if c := set.WithTestKeys(); c.AppID != set.AppID || c.AppPublicKey != set.AppPublicKey || c.GatewayKey != set.GatewayKey {
+		t.Errorf("set fields replaced: %+v", c)
+	}
+}

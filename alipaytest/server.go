@@ -94,19 +94,11 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 
 // Start starts a [Server] for a test and closes it when the test ends. Zero
 // fields of cfg are filled for tests: AppID [TestAppID], AppPublicKey and
-// GatewayKey from [TestKeys], Logger writing to tb.Log. Configuration
-// errors fail the test.
+// GatewayKey from [TestKeys] (see [Config.WithTestKeys]), Logger writing to
+// tb.Log. Configuration errors fail the test.
 func Start(tb testing.TB, cfg Config) *Server {
 	tb.Helper()
-	if cfg.AppID == "" {
-		cfg.AppID = TestAppID
-	}
-	if cfg.AppPublicKey == nil {
-		cfg.AppPublicKey = &TestKeys().App.PublicKey
-	}
-	if cfg.GatewayKey == nil {
-		cfg.GatewayKey = TestKeys().Gateway
-	}
+	cfg = cfg.WithTestKeys()
 	if cfg.Logger == nil {
 		cfg.Logger = TestLogger(tb)
 	}
