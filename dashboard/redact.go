@@ -90,6 +90,7 @@ func rewrite(data []byte, indent string, byKey bool) ([]byte, error) {
 
 type writer struct {
 	buf    bytes.Buffer
+	enc    *json.Encoder // writes strings to buf; made by the first str
 	indent string
 	byKey  bool
 }
@@ -105,9 +106,11 @@ func (w *writer) newline(depth int) {
 }
 
 func (w *writer) str(s string) {
-	enc := json.NewEncoder(&w.buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)               // a string always encodes
+	if w.enc == nil {
+		w.enc = json.NewEncoder(&w.buf)
+		w.enc.SetEscapeHTML(false)
+	}
+	_ = w.enc.Encode(s)             // a string always encodes
 	w.buf.Truncate(w.buf.Len() - 1) // Encode appends a newline
 }
 
