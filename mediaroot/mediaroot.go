@@ -181,21 +181,11 @@ func (r *Roots) Open(path string) (*os.File, os.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var f *os.File
-	if !r.noOpenat2 && haveOpenat2() {
-		f, err = openat2Beneath(rt.dir, rel, true, r.between)
-	} else {
-		f, err = openRooted(rt.dir, rel, true, r.between)
-	}
+	f, fi, err := r.open(rt, rel, true, r.between)
 	if err != nil {
 		return nil, nil, explain("open", path, err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("mediaroot: open %q: %w", path, err)
-	}
-	return f, st, nil
+	return f, fi, nil
 }
 
 // Resolve runs the checks of Open without opening the file for reading
@@ -209,15 +199,21 @@ func (r *Roots) Resolve(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !r.noOpenat2 && haveOpenat2() {
-		_, err = openat2Beneath(rt.dir, rel, false, nil)
-	} else {
-		_, err = openRooted(rt.dir, rel, false, nil)
-	}
-	if err != nil {
+	if _, _, err := r.open(rt, rel, false, nil); err != nil {
 		return "", explain("resolve", path, err)
 	}
 	return filepath.Clean(path), nil
+}
+
+// open runs the checks under rt and, when forRead is set, opens the file
+// with openat2 when the kernel offers it and with os.Root otherwise; between
+// runs after the checks and before the open. Without forRead it returns
+// only the error.
+func (r *Roots) open(rt root, rel string, forRead bool, between func()) (*os.File, os.FileInfo, error) {
+	if !r.noOpenat2 && haveOpenat2() {
+		return openat2Beneath(rt.dir, rel, forRead, between)
+	}
+	return openRooted(rt.dir, rel, forRead, between)
 }
 
 // describe names a non-regular file mode for messages.

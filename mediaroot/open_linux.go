@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,29 +55,31 @@ func openat2Err(op, path string, err error) error {
 // with fstat that it is a regular file. Only then, when forRead is set, is
 // the file opened for reading: with O_NONBLOCK so that a FIFO swapped in
 // meanwhile cannot block, and compared (device and inode) with what was
-// checked. O_NONBLOCK is cleared on the returned file.
-func openat2Beneath(dir, rel string, forRead bool, between func()) (*os.File, error) {
+// checked. O_NONBLOCK is cleared on the returned file (clearing it on a
+// FIFO that is then refused blocks nothing: it is only stat'ed and closed).
+// The FileInfo returned is that of the open file.
+func openat2Beneath(dir, rel string, forRead bool, between func()) (*os.File, os.FileInfo, error) {
 	rootfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+		return nil, nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer unix.Close(rootfd)
 
 	pfd, err := openat2(rootfd, rel, unix.O_PATH)
 	if err != nil {
-		return nil, openat2Err("openat2", rel, err)
+		return nil, nil, openat2Err("openat2", rel, err)
 	}
 	var want unix.Stat_t
 	err = unix.Fstat(pfd, &want)
 	unix.Close(pfd)
 	if err != nil {
-		return nil, &fs.PathError{Op: "fstat", Path: rel, Err: err}
+		return nil, nil, &fs.PathError{Op: "fstat", Path: rel, Err: err}
 	}
 	if want.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, notRegular(modeOf(want.Mode))
+		return nil, nil, notRegular(modeOf(want.Mode))
 	}
 	if !forRead {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if between != nil {
 		between()
@@ -84,22 +87,24 @@ func openat2Beneath(dir, rel string, forRead bool, between func()) (*os.File, er
 
 	fd, err := openat2(rootfd, rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	if err != nil {
-		return nil, openat2Err("openat2", rel, err)
-	}
-	var got unix.Stat_t
-	if err := unix.Fstat(fd, &got); err != nil {
-		unix.Close(fd)
-		return nil, &fs.PathError{Op: "fstat", Path: rel, Err: err}
-	}
-	if got.Mode&unix.S_IFMT != unix.S_IFREG || got.Dev != want.Dev || got.Ino != want.Ino {
-		unix.Close(fd)
-		return nil, &refusal{sentinel: ErrChanged, detail: "was replaced between the check and the open"}
+		return nil, nil, openat2Err("openat2", rel, err)
 	}
 	if err := unix.SetNonblock(fd, false); err != nil {
 		unix.Close(fd)
-		return nil, &fs.PathError{Op: "fcntl", Path: rel, Err: err}
+		return nil, nil, &fs.PathError{Op: "fcntl", Path: rel, Err: err}
 	}
-	return os.NewFile(uintptr(fd), filepath.Join(dir, rel)), nil
+	f := os.NewFile(uintptr(fd), filepath.Join(dir, rel))
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	got, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() || uint64(got.Dev) != uint64(want.Dev) || uint64(got.Ino) != uint64(want.Ino) {
+		f.Close()
+		return nil, nil, &refusal{sentinel: ErrChanged, detail: "was replaced between the check and the open"}
+	}
+	return f, fi, nil
 }
 
 // modeOf converts the file type bits of st_mode.

@@ -37,43 +37,44 @@ func rootedErr(err error) error {
 // absolute, so a link swapped in during the walk cannot escape either. The
 // file is first checked with Stat (no open for reading); when forRead is
 // set it is then opened with O_NONBLOCK and compared with what was checked.
-func openRooted(dir, rel string, forRead bool, between func()) (*os.File, error) {
+// The FileInfo returned is that of the open file.
+func openRooted(dir, rel string, forRead bool, between func()) (*os.File, os.FileInfo, error) {
 	rt, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rt.Close()
 	want, err := rt.Stat(rel)
 	if err != nil {
-		return nil, rootedErr(err)
+		return nil, nil, rootedErr(err)
 	}
 	if !want.Mode().IsRegular() {
-		return nil, notRegular(want.Mode())
+		return nil, nil, notRegular(want.Mode())
 	}
 	if !forRead {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if between != nil {
 		between()
 	}
 	f, err := rt.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
-		return nil, rootedErr(err)
+		return nil, nil, rootedErr(err)
 	}
 	got, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !got.Mode().IsRegular() || !os.SameFile(want, got) {
 		f.Close()
-		return nil, &refusal{sentinel: ErrChanged, detail: "was replaced between the check and the open"}
+		return nil, nil, &refusal{sentinel: ErrChanged, detail: "was replaced between the check and the open"}
 	}
 	if err := clearNonblock(f); err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, got, nil
 }
 
 // clearNonblock puts the descriptor back in blocking mode (os usually has
