@@ -1,6 +1,7 @@
 package mediaroot
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -32,22 +33,13 @@ func openedNames(t *testing.T, dir string, f func()) map[string]bool {
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
 			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
-			if i := indexByte(name, 0); i >= 0 {
+			if i := bytes.IndexByte(name, 0); i >= 0 {
 				name = name[:i]
 			}
 			names[string(name)] = true
 			off += unix.SizeofInotifyEvent + int(ev.Len)
 		}
 	}
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // TestNonRegularNeverOpened checks the promise that FIFOs and directories
