@@ -367,9 +367,16 @@ func (c *Client) EnqueuePrepared(ctx context.Context, p *Prepared) (Enqueued, er
 		if errors.Is(lerr, ErrNotFound) {
 			// Deleted between the conflict and the look-up (retention
 			// ran out): try once more.
-			if info, err := c.client.EnqueueContext(ctx, task); err == nil {
+			info, err := c.client.EnqueueContext(ctx, task)
+			switch {
+			case err == nil:
 				out.State = stateOf(info.State)
 				return out, nil
+			case errors.Is(err, asynq.ErrTaskIDConflict):
+				// Queued again by someone else meanwhile: a duplicate.
+				st, lerr = c.Lookup(ctx, p.TaskID)
+			default:
+				return Enqueued{}, fmt.Errorf("%w: enqueue: %w", ErrUnavailable, err)
 			}
 		}
 		if lerr != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
@@ -344,5 +345,147 @@ func TestClientHashesLargeFileInPlace(t *testing.T) {
 	}
 	if p.Payload.SHA256 != sha256File(t, path) || p.Payload.Size != fi.Size() || p.Payload.ImageType != "jpg" {
 		t.Errorf("payload = %+v, file %d bytes", p.Payload, fi.Size())
+	}
+}
+
+// enqueueHook runs around each asynq enqueue script that goes through the
+// Redis connections it is added to, once armed: around gets the enqueue's
+// number (1, 2, ...) and run, which sends the command to Redis. Returning
+// an error without calling run fails the enqueue as Redis would.
+type enqueueHook struct {
+	n      int
+	around func(n int, run func() error) error
+}
+
+func (h *enqueueHook) DialHook(redis.DialHook) redis.DialHook { return nil }
+
+func (h *enqueueHook) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return nil
+}
+
+func (h *enqueueHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		// asynq's enqueue script has KEYS asynq:{queue}:t:<id> and
+		// asynq:{queue}:pending, so its fifth argument is the latter.
+		args := cmd.Args()
+		name := cmd.Name()
+		if h.around == nil || (name != "evalsha" && name != "eval") || len(args) < 5 || args[4] != "asynq:{"+tasks.QueueDefault+"}:pending" {
+			return next(ctx, cmd)
+		}
+		h.n++
+		err := h.around(h.n, func() error { return next(ctx, cmd) })
+		if err != nil && cmd.Err() == nil {
+			cmd.SetErr(err)
+		}
+		return err
+	}
+}
+
+// hookedRedis is a Redis connection with a hook added to every client made
+// from it.
+type hookedRedis struct {
+	asynq.RedisClientOpt
+	hook redis.Hook
+}
+
+func (h hookedRedis) MakeRedisClient() any {
+	c := h.RedisClientOpt.MakeRedisClient().(*redis.Client)
+	c.AddHook(h.hook)
+	return c
+}
+
+// TestClientEnqueueAfterConflictAndDeletion: the task is deleted between
+// EnqueuePrepared's ID conflict and its look-up, so it enqueues again; what
+// that second enqueue meets decides the answer.
+func TestClientEnqueueAfterConflictAndDeletion(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		// second runs before the second enqueue; an error fails it.
+		second func(t *testing.T, s clientSetup, prep *tasks.Prepared) error
+		check  func(t *testing.T, enq tasks.Enqueued, err error)
+	}{
+		{
+			name:   "queued anew",
+			second: func(*testing.T, clientSetup, *tasks.Prepared) error { return nil },
+			check: func(t *testing.T, enq tasks.Enqueued, err error) {
+				if err != nil || enq.Duplicate || enq.State != tasks.StatePending {
+					t.Errorf("EnqueuePrepared = %+v, %v; want a new pending task", enq, err)
+				}
+			},
+		},
+		{
+			name: "queued by another client meanwhile",
+			second: func(t *testing.T, s clientSetup, prep *tasks.Prepared) error {
+				if _, err := s.client.EnqueuePrepared(t.Context(), prep); err != nil {
+					t.Errorf("other client's EnqueuePrepared: %v", err)
+				}
+				return nil
+			},
+			check: func(t *testing.T, enq tasks.Enqueued, err error) {
+				if err != nil || !enq.Duplicate || enq.Existing == nil || enq.State != tasks.StatePending {
+					t.Errorf("EnqueuePrepared = %+v, %v; want a duplicate of the pending task", enq, err)
+				}
+			},
+		},
+		{
+			name: "Redis fails",
+			second: func(*testing.T, clientSetup, *tasks.Prepared) error {
+				return errors.New("read tcp: connection reset by peer")
+			},
+			check: func(t *testing.T, enq tasks.Enqueued, err error) {
+				if !errors.Is(err, tasks.ErrUnavailable) || errors.Is(err, tasks.ErrNotFound) || !strings.Contains(err.Error(), "connection reset by peer") {
+					t.Errorf("EnqueuePrepared = %+v, %v; want ErrUnavailable with the cause", enq, err)
+				}
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := setupClient(t, "photo.jpg")
+			ctx := t.Context()
+			hook := &enqueueHook{}
+			hc, err := tasks.NewClient(tasks.ClientConfig{
+				Redis:      hookedRedis{RedisClientOpt: asynq.RedisClientOpt{Addr: s.redis.Addr()}, hook: hook},
+				MediaRoots: []string{s.root},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hc.Close()
+			insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.redis.Addr()})
+			defer insp.Close()
+
+			prep, err := hc.Prepare(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.client.EnqueuePrepared(ctx, prep); err != nil {
+				t.Fatal(err)
+			}
+			hook.around = func(n int, run func() error) error {
+				switch n {
+				case 1: // conflicts with the task queued above, then it goes
+					err := run()
+					if derr := insp.DeleteTask(tasks.QueueDefault, prep.TaskID); derr != nil {
+						t.Errorf("DeleteTask: %v", derr)
+					}
+					return err
+				case 2:
+					if err := c.second(t, s, prep); err != nil {
+						return err
+					}
+				}
+				return run()
+			}
+			enq, err := hc.EnqueuePrepared(ctx, prep)
+			if hook.n != 2 {
+				t.Fatalf("%d enqueues, want the conflicting one and the retry", hook.n)
+			}
+			if err == nil && enq.ID != prep.TaskID {
+				t.Errorf("ID = %q, want %q", enq.ID, prep.TaskID)
+			}
+			c.check(t, enq, err)
+		})
 	}
 }
