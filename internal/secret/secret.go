@@ -24,13 +24,24 @@ func SensitiveKey(k string) bool {
 }
 
 var (
+	// sensitiveAlt is sensitiveWords as a regular expression alternation.
+	sensitiveAlt = alternation(sensitiveWords)
 	// queryParam matches name=value (or name%3Dvalue, as in a URL quoted
-	// inside another URL) where name ends in a sensitive word.
-	queryParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:token|secret|sign|key|password|passwd))(=|%3D)[^&\s"'\\<>]+`)
+	// inside another URL) where name ends in a sensitive word or passwd.
+	queryParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:` + sensitiveAlt + `|passwd))(=|%3D)[^&\s"'\\<>]+`)
 	// jsonField matches "name": "value" with a sensitive name, as found in a
 	// JSON document quoted inside a string.
-	jsonField = regexp.MustCompile(`(?i)("[^"\\]*(?:token|secret|sign|key|password)[^"\\]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	jsonField = regexp.MustCompile(`(?i)("[^"\\]*(?:` + sensitiveAlt + `)[^"\\]*"\s*:\s*)"(?:[^"\\]|\\.)*"`)
 )
+
+// alternation joins words, quoted, into "w1|w2|...".
+func alternation(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = regexp.QuoteMeta(w)
+	}
+	return strings.Join(q, "|")
+}
 
 // ScrubText returns s with the value of every sensitive name=value pair and
 // every sensitive quoted JSON field replaced by [Redacted]. See the package
