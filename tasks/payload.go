@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/storemedia/alipay-media-worker/upload"
 )
 
 // TypeUpload is the asynq task type of a store media upload.
@@ -20,14 +22,6 @@ const TypeUpload = "alipay:material_image_upload"
 // [Handler] understands. A payload with any other version is rejected
 // permanently, so an old worker never misreads a newer job.
 const PayloadVersion = 1
-
-// Limits checked when a payload is built; they mirror the gateway's field
-// limits so a job that can never succeed is refused at enqueue time.
-const (
-	maxImageNameLen = 128
-	maxImageTypeLen = 8
-	maxImagePIDLen  = 16
-)
 
 // UploadPayload is the JSON payload of a [TypeUpload] task.
 //
@@ -91,14 +85,16 @@ func (p *UploadPayload) Validate() error {
 		return bad("path contains a NUL byte")
 	case p.ImageName == "":
 		return bad("image_name is empty")
-	case utf8.RuneCountInString(p.ImageName) > maxImageNameLen:
-		return bad("image_name is longer than %d characters", maxImageNameLen)
+	// The gateway's field limits, so that a job that can never succeed
+	// is refused at enqueue time.
+	case utf8.RuneCountInString(p.ImageName) > upload.MaxImageNameLen:
+		return bad("image_name is longer than %d characters", upload.MaxImageNameLen)
 	case !utf8.ValidString(p.ImageName):
 		return bad("image_name is not valid UTF-8")
-	case len(p.ImageType) > maxImageTypeLen:
-		return bad("image_type is longer than %d characters", maxImageTypeLen)
-	case len(p.ImagePID) > maxImagePIDLen:
-		return bad("image_pid is longer than %d characters", maxImagePIDLen)
+	case len(p.ImageType) > upload.MaxImageTypeLen:
+		return bad("image_type is longer than %d characters", upload.MaxImageTypeLen)
+	case len(p.ImagePID) > upload.MaxImagePIDLen:
+		return bad("image_pid is longer than %d characters", upload.MaxImagePIDLen)
 	case p.Size <= 0:
 		return bad("size %d is not positive", p.Size)
 	case !isSHA256Hex(p.SHA256):
