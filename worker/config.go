@@ -18,7 +18,7 @@ import (
 
 // Defaults of [Config].
 const (
-	DefaultRedisURL                 = "redis://127.0.0.1:6379/0"
+	DefaultRedisURL                 = tasks.DefaultRedisURL
 	DefaultRedisPingTimeout         = 5 * time.Second
 	DefaultUploadTimeout            = 60 * time.Second
 	DefaultConcurrency              = 8
