@@ -238,10 +238,10 @@ func (r *Report) verdicts() []string {
 		capped, bound := 0, 0
 		lo, hi := 0.0, 0.0
 		for _, c := range r.Cells {
-			if !c.CPUBound(r.Machine.CPUs) || r.Machine.SHA256 <= 0 {
+			v, ok := r.ceiling(c, k.passes)
+			if !ok {
 				continue
 			}
-			v := c.Ceiling(k.passes, r.Machine.SHA256)
 			if bound == 0 || v < lo {
 				lo = v
 			}
@@ -267,6 +267,15 @@ func (r *Report) verdicts() []string {
 	return out
 }
 
+// ceiling is c's SHA-256 ceiling with passes passes ([Cell.Ceiling]); ok
+// is false when c is not CPU-bound or the run has no SHA-256 cost.
+func (r *Report) ceiling(c Cell, passes int) (v float64, ok bool) {
+	if !c.CPUBound(r.Machine.CPUs) || r.Machine.SHA256 <= 0 {
+		return 0, false
+	}
+	return c.Ceiling(passes, r.Machine.SHA256), true
+}
+
 // rssCell is the cell the RSS goal applies to: the largest size at the
 // highest concurrency.
 func (r *Report) rssCell() (Cell, bool) {
@@ -288,36 +297,19 @@ func (r *Report) WriteText(w io.Writer) error {
 	b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
 	b.WriteString("  a queue filled beforehand; e2e = importer and worker at once, timed from the import's start;\n")
 	b.WriteString("  in-proc = the same worker code in the bench process, queue filled beforehand\n")
-	tw := tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "size\tconc\tfiles\tdirect f/s\tMB/s\tno-op f/s\tworker f/s\tMB/s\tratio\te2e f/s\tMB/s\tratio\tin-proc f/s\tratio\tworker RSS\t")
-	for _, c := range r.Cells {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.2fx\t%.1f\t%.1f\t%.2fx\t%.1f\t%.2fx\t%s\t\n", sizeLabel(c.Size), c.Concurrency, c.Files,
-			c.Direct.FilesPerSec(), c.Direct.MBPerSec(), c.Noop.FilesPerSec(),
-			c.Worker.FilesPerSec(), c.Worker.MBPerSec(), c.Ratio(),
-			c.EndToEnd.FilesPerSec(), c.EndToEnd.MBPerSec(), c.EndToEndRatio(),
-			c.InProcess.FilesPerSec(), c.InProcessRatio(), mb(c.WorkerPeakRSS))
-	}
-	if err := tw.Flush(); err != nil {
+	header := []string{"size", "conc", "files", "direct f/s", "MB/s", "no-op f/s", "worker f/s", "MB/s", "ratio",
+		"e2e f/s", "MB/s", "ratio", "in-proc f/s", "ratio", "worker RSS"}
+	if err := textTable(&b, header, r.throughputRows()); err != nil {
 		return err
 	}
 	fmt.Fprintf(&b, "\n%s\n", r.cpuIntro())
-	tw = tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
 	header, rows := r.cpuTable()
-	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
-	for _, row := range rows {
-		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
-	}
-	if err := tw.Flush(); err != nil {
+	if err := textTable(&b, header, rows); err != nil {
 		return err
 	}
-	e := r.Enqueue
-	fmt.Fprintf(&b, "\nEnqueue rate, %d files of 4 kB:\n", e.Files)
-	tw = tabwriter.NewWriter(&b, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "method\tfiles/s\tvs importer\t")
-	for _, row := range e.rows() {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2fx\t\n", row.name, e.rate(row.d), e.rate(row.d)/e.rate(e.Importer))
-	}
-	if err := tw.Flush(); err != nil {
+	fmt.Fprintf(&b, "\nEnqueue rate, %d files of 4 kB:\n", r.Enqueue.Files)
+	header, rows = r.Enqueue.table()
+	if err := textTable(&b, header, rows); err != nil {
 		return err
 	}
 	b.WriteString("\nGoals:\n")
@@ -341,6 +333,20 @@ func (r *Report) roundsNote() string {
 	return fmt.Sprintf("median of %d rounds per cell", n)
 }
 
+// throughputRows are the rows of the throughput table, one per cell; each
+// renderer has a header of its own.
+func (r *Report) throughputRows() [][]string {
+	var rows [][]string
+	for _, c := range r.Cells {
+		rows = append(rows, []string{sizeLabel(c.Size), fmt.Sprint(c.Concurrency), fmt.Sprint(c.Files),
+			fmt.Sprintf("%.1f", c.Direct.FilesPerSec()), fmt.Sprintf("%.1f", c.Direct.MBPerSec()), fmt.Sprintf("%.0f", c.Noop.FilesPerSec()),
+			fmt.Sprintf("%.1f", c.Worker.FilesPerSec()), fmt.Sprintf("%.1f", c.Worker.MBPerSec()), fmt.Sprintf("%.2fx", c.Ratio()),
+			fmt.Sprintf("%.1f", c.EndToEnd.FilesPerSec()), fmt.Sprintf("%.1f", c.EndToEnd.MBPerSec()), fmt.Sprintf("%.2fx", c.EndToEndRatio()),
+			fmt.Sprintf("%.1f", c.InProcess.FilesPerSec()), fmt.Sprintf("%.2fx", c.InProcessRatio()), mb(c.WorkerPeakRSS)})
+	}
+	return rows
+}
+
 // cpuTable is the CPU-per-file table: a header and one row per cell.
 func (r *Report) cpuTable() (header []string, rows [][]string) {
 	header = []string{"size", "conc", "direct ms/file", "direct cores busy",
@@ -349,10 +355,11 @@ func (r *Report) cpuTable() (header []string, rows [][]string) {
 		ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", PerFile(d, c.Files)) }
 		w := c.Worker.CPU
 		ceil := func(passes int) string {
-			if !c.CPUBound(r.Machine.CPUs) || r.Machine.SHA256 <= 0 {
+			v, ok := r.ceiling(c, passes)
+			if !ok {
 				return "not CPU-bound"
 			}
-			return fmt.Sprintf("%.2fx", c.Ceiling(passes, r.Machine.SHA256))
+			return fmt.Sprintf("%.2fx", v)
 		}
 		rows = append(rows, []string{sizeLabel(c.Size), fmt.Sprint(c.Concurrency),
 			fmt.Sprintf("%.2f", c.Direct.CPUPerFile()), fmt.Sprintf("%.2f of %d", c.Direct.Busy(), r.Machine.CPUs),
@@ -372,16 +379,46 @@ func (r *Report) cpuIntro() string {
 		r.Machine.SHA256, cpuBoundShare*100)
 }
 
-type enqueueRow struct {
-	name string
-	d    time.Duration
-}
-
-func (e EnqueueResult) rows() []enqueueRow {
-	return []enqueueRow{
+// table is the enqueue-rate table: a header and one row per method.
+func (e EnqueueResult) table() (header []string, rows [][]string) {
+	header = []string{"method", "files/s", "vs importer"}
+	for _, m := range []struct {
+		name string
+		d    time.Duration
+	}{
 		{"bulk importer (importer.Run)", e.Importer},
 		{"tasks.Client.Enqueue loop", e.ClientLoop},
 		{"asynq.Client.Enqueue loop, payloads precomputed", e.AsynqLoop},
+	} {
+		rows = append(rows, []string{m.name, fmt.Sprintf("%.0f", e.rate(m.d)), fmt.Sprintf("%.2fx", e.rate(m.d)/e.rate(e.Importer))})
+	}
+	return header, rows
+}
+
+// textTable writes a table as right-aligned plain-text columns.
+func textTable(b *strings.Builder, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(b, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	return tw.Flush()
+}
+
+// markdownTable writes a Markdown table whose first left columns are
+// left-aligned and the others right-aligned.
+func markdownTable(b *strings.Builder, header []string, left int, rows [][]string) {
+	fmt.Fprintf(b, "| %s |\n|", strings.Join(header, " | "))
+	for i := range header {
+		if i < left {
+			b.WriteString(" --- |")
+		} else {
+			b.WriteString(" ---: |")
+		}
+	}
+	b.WriteString("\n")
+	for _, row := range rows {
+		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
 	}
 }
 
@@ -394,27 +431,16 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 	b.WriteString("### Throughput\n\n")
 	fmt.Fprintf(&b, "Figures: %s. ", r.roundsNote())
 	b.WriteString("*direct*: upload.Client loop, no queue; *no-op*: asynq with an empty handler; *worker*: cmd/worker draining a queue the importer filled beforehand; *e2e*: importer and worker at once, timed from the import's start; *in-process*: the same worker code (worker.New and Run) inside the bench process, draining a queue filled beforehand (for comparison; the goals are judged on the worker and e2e columns). MB = 10^6 bytes.\n\n")
-	b.WriteString("| size | conc. | files | direct files/s | direct MB/s | asynq no-op files/s | worker files/s | worker MB/s | worker / direct | e2e files/s | e2e MB/s | e2e / direct | in-process files/s | in-process / direct | worker peak RSS |\n")
-	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, c := range r.Cells {
-		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %.1f | %.0f | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx | %.1f | %.2fx | %s |\n", sizeLabel(c.Size), c.Concurrency, c.Files,
-			c.Direct.FilesPerSec(), c.Direct.MBPerSec(), c.Noop.FilesPerSec(),
-			c.Worker.FilesPerSec(), c.Worker.MBPerSec(), c.Ratio(),
-			c.EndToEnd.FilesPerSec(), c.EndToEnd.MBPerSec(), c.EndToEndRatio(),
-			c.InProcess.FilesPerSec(), c.InProcessRatio(), mb(c.WorkerPeakRSS))
-	}
+	header := []string{"size", "conc.", "files", "direct files/s", "direct MB/s", "asynq no-op files/s",
+		"worker files/s", "worker MB/s", "worker / direct", "e2e files/s", "e2e MB/s", "e2e / direct",
+		"in-process files/s", "in-process / direct", "worker peak RSS"}
+	markdownTable(&b, header, 0, r.throughputRows())
 	fmt.Fprintf(&b, "\n### CPU per file\n\n%s\n\n", r.cpuIntro())
 	header, rows := r.cpuTable()
-	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" ---: |", len(header)))
-	for _, row := range rows {
-		fmt.Fprintf(&b, "| %s |\n", strings.Join(row, " | "))
-	}
-	e := r.Enqueue
-	fmt.Fprintf(&b, "\n### Enqueue rate (%d files of 4 kB)\n\n", e.Files)
-	b.WriteString("| method | files/s | vs importer |\n| --- | ---: | ---: |\n")
-	for _, row := range e.rows() {
-		fmt.Fprintf(&b, "| %s | %.0f | %.2fx |\n", row.name, e.rate(row.d), e.rate(row.d)/e.rate(e.Importer))
-	}
+	markdownTable(&b, header, 0, rows)
+	fmt.Fprintf(&b, "\n### Enqueue rate (%d files of 4 kB)\n\n", r.Enqueue.Files)
+	header, rows = r.Enqueue.table()
+	markdownTable(&b, header, 1, rows)
 	b.WriteString("\n### Goals\n\n")
 	for _, v := range r.verdicts() {
 		fmt.Fprintf(&b, "- %s\n", v)
