@@ -5,12 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image"
 	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 )
 
 // minJPEG is the smallest size [MakeJPEG] can produce.
@@ -26,12 +27,7 @@ func MakeJPEG(size int64, seed uint64) ([]byte, error) {
 	if size < minJPEG {
 		return nil, fmt.Errorf("bench: a JPEG of %d bytes is below the %d-byte minimum", size, minJPEG)
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x6a706567))
-	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
-	for i := 0; i < len(img.Pix); i += 4 {
-		v := rng.Uint32()
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(v), uint8(v>>8), uint8(v>>16), 255
-	}
+	img := mediagen.Noise(16, 16, seed)
 	img.Set(0, 0, color.RGBA{uint8(seed), uint8(seed >> 8), uint8(seed >> 16), 255})
 	var base bytes.Buffer
 	if err := jpeg.Encode(&base, img, &jpeg.Options{Quality: 90}); err != nil {
