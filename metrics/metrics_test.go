@@ -113,7 +113,7 @@ func TestQueueCollectorCountsProcessedAndFailed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 2, Logger: quietLogger{}, LogLevel: asynq.FatalLevel})
+	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 2, LogLevel: asynq.FatalLevel})
 	done := make(chan struct{})
 	mux := asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
 		if task.Type() == "test:bad" {
@@ -241,11 +241,3 @@ func TestScrapeIsPlainHTTP(t *testing.T) {
 		t.Fatalf("status %d with Redis down; a scrape must still succeed", resp.StatusCode)
 	}
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Debug(...any) {}
-func (quietLogger) Info(...any)  {}
-func (quietLogger) Warn(...any)  {}
-func (quietLogger) Error(...any) {}
-func (quietLogger) Fatal(...any) {}

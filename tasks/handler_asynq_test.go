@@ -53,7 +53,7 @@ func TestPanicsUnderAsynq(t *testing.T) {
 		IsFailure:                IsFailure,
 		DelayedTaskCheckInterval: 50 * time.Millisecond,
 		TaskCheckInterval:        20 * time.Millisecond,
-		Logger:                   quietAsynq{},
+		LogLevel:                 asynq.FatalLevel, // asynq never logs at Fatal: quiet
 	})
 	if err := srv.Start(h); err != nil {
 		t.Fatal(err)
@@ -115,11 +115,3 @@ func TestPanicsUnderAsynq(t *testing.T) {
 		t.Error("the stack of the panic was not logged")
 	}
 }
-
-type quietAsynq struct{}
-
-func (quietAsynq) Debug(...any) {}
-func (quietAsynq) Info(...any)  {}
-func (quietAsynq) Warn(...any)  {}
-func (quietAsynq) Error(...any) {}
-func (quietAsynq) Fatal(...any) {}
