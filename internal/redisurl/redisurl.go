@@ -16,8 +16,8 @@ var ErrInvalid = errors.New("redisurl: invalid Redis URL")
 // unparsable is what [Redact] gives for a URL it cannot read.
 const unparsable = "(unparsable URL)"
 
-// Schemes lists the URL schemes [Parse] accepts.
-var Schemes = []string{"redis", "rediss", "redis-socket", "redis-sentinel", "redis-cluster"}
+// schemes lists the URL schemes [Parse] accepts.
+var schemes = []string{"redis", "rediss", "redis-socket", "redis-sentinel", "redis-cluster"}
 
 // Error is a URL that [Parse] refused. Its message starts with the
 // redacted URL, when the URL could be parsed at all, followed by the
@@ -141,5 +141,5 @@ func strayAt(s string, u *url.URL) bool {
 }
 
 func schemeList() string {
-	return strings.Join(Schemes[:len(Schemes)-1], ", ") + " or " + Schemes[len(Schemes)-1]
+	return strings.Join(schemes[:len(schemes)-1], ", ") + " or " + schemes[len(schemes)-1]
 }
