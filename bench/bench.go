@@ -374,7 +374,6 @@ func (r *runner) noop(ctx context.Context, n, c int) (Measure, error) {
 		Concurrency:       c,
 		Queues:            map[string]int{tasks.QueueDefault: 1},
 		TaskCheckInterval: taskCheckInterval,
-		Logger:            quietLogger{},
 		LogLevel:          asynq.FatalLevel,
 	})
 	err := srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
@@ -749,11 +748,3 @@ func (r *runner) enqueueRates(ctx context.Context) (EnqueueResult, error) {
 		"client_loop_fps", res.rate(res.ClientLoop), "asynq_loop_fps", res.rate(res.AsynqLoop))
 	return res, nil
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Debug(...any) {}
-func (quietLogger) Info(...any)  {}
-func (quietLogger) Warn(...any)  {}
-func (quietLogger) Error(...any) {}
-func (quietLogger) Fatal(...any) {}
