@@ -134,15 +134,15 @@ type mainHTTP struct {
 }
 
 // prepareHTTP reads HTTP_ADDR and DASHBOARD_* through getenv and, unless
-// cfg already has an Observer, gives cfg the upload metrics that /metrics
-// will export.
+// cfg already has an Observer or HTTP_ADDR is "off" (no /metrics to export
+// them), gives cfg the upload metrics that /metrics will export.
 func prepareHTTP(cfg *Config, getenv func(string) string) (mainHTTP, error) {
 	hc, err := dashboard.ConfigFromEnv(getenv)
 	if err != nil {
 		return mainHTTP{}, err
 	}
 	m := mainHTTP{cfg: hc}
-	if cfg.Observer == nil {
+	if cfg.Observer == nil && !hc.Disabled {
 		m.uploads = metrics.NewUploads()
 		cfg.Observer = m.uploads
 	}

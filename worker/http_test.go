@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/metrics"
+	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
 func httpGet(t *testing.T, url string) (int, string) {
@@ -170,6 +172,41 @@ func TestMainHTTPSettings(t *testing.T) {
 		var out syncbuf.Buffer
 		if code := Main(context.Background(), c.args, c.env, &out); code != c.code || !strings.Contains(out.String(), c.want) {
 			t.Errorf("%s: exit %d (want %d), output lacks %q:\n%s", c.name, code, c.code, c.want, out.String())
+		}
+	}
+}
+
+// TestPrepareHTTPObserver: the command gives the worker upload metrics
+// only when /metrics will export them.
+func TestPrepareHTTPObserver(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		addr     string
+		observer tasks.Observer
+		want     string // "none", "metrics" or "kept"
+	}{
+		{"off", nil, "none"},
+		{"127.0.0.1:0", nil, "metrics"},
+		{"127.0.0.1:0", metrics.NewUploads(), "kept"},
+	} {
+		cfg := Config{Observer: c.observer}
+		m, err := prepareHTTP(&cfg, envOf(map[string]string{"HTTP_ADDR": c.addr}))
+		if err != nil {
+			t.Fatalf("HTTP_ADDR=%s: %v", c.addr, err)
+		}
+		var got string
+		switch {
+		case cfg.Observer == nil && m.uploads == nil:
+			got = "none"
+		case m.uploads != nil && cfg.Observer == tasks.Observer(m.uploads):
+			got = "metrics"
+		case m.uploads == nil && cfg.Observer == c.observer:
+			got = "kept"
+		default:
+			got = fmt.Sprintf("Observer %v, uploads %v", cfg.Observer, m.uploads)
+		}
+		if got != c.want {
+			t.Errorf("HTTP_ADDR=%s, Observer %v: %s, want %s", c.addr, c.observer, got, c.want)
 		}
 	}
 }
