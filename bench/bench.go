@@ -21,6 +21,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/chaos"
 	"github.com/storemedia/alipay-media-worker/importer"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -581,10 +582,9 @@ type runningWorker interface {
 
 // localWorker is a worker.Worker running in this process.
 type localWorker struct {
-	done chan struct{}
-	err  error
-	log  strings.Builder
-	mu   sync.Mutex
+	done chan struct{} // closed when Run has returned
+	err  error         // Run's result: read it only once done is closed
+	log  syncbuf.Buffer
 }
 
 func (l *localWorker) Pid() int { return os.Getpid() }
@@ -598,17 +598,7 @@ func (l *localWorker) Running() bool {
 	}
 }
 
-func (l *localWorker) Log() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.log.String()
-}
-
-func (l *localWorker) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.log.Write(p)
-}
+func (l *localWorker) Log() string { return l.log.String() }
 
 // inProcess measures the worker code without the cost of a process of its
 // own: worker.New and Worker.Run in this process, with the configuration
@@ -632,7 +622,7 @@ func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c
 		Concurrency:         c,
 		TaskCheckInterval:   taskCheckInterval,
 		LogLevel:            "warn",
-	}, slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}, slog.New(slog.NewTextHandler(&lw.log, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return Measure{}, fmt.Errorf("bench: in-process worker: %w", err)
 	}
@@ -660,6 +650,9 @@ func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c
 	}()
 	defer func() { stop(); <-lw.done }()
 	if err := r.waitServer(lw); err != nil {
+		// Run may still be running: its result is there once it returns.
+		stop()
+		<-lw.done
 		return Measure{}, fmt.Errorf("%w (run: %v)", err, lw.err)
 	}
 	watch := r.startWatch(0)
