@@ -316,6 +316,13 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
+// isHTTPURL reports whether s is an absolute http or https URL with a host,
+// as the gateway URL must be (checked by [Config.check] and by /readyz).
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 // check reports settings that are wrong whatever the machine: missing
 // required values, contradictory modes, bad syntax. Errors name the
 // environment variable that sets the field.
@@ -328,7 +335,7 @@ func (cfg Config) check() error {
 	if _, err := parseRedisURL(cfg.RedisURL); err != nil {
 		fail("REDIS_URL", "%v", err)
 	}
-	if u, err := url.Parse(cfg.GatewayURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !isHTTPURL(cfg.GatewayURL) {
 		fail("ALIPAY_GATEWAY_URL", "%q is not an http(s) URL", redactedURL(cfg.GatewayURL))
 	}
 	if cfg.AppID == "" {

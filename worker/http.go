@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,8 +59,7 @@ func (w *Worker) gatewayConfigured(context.Context) error {
 	if w.cfg.AppID == "" {
 		return errors.New("ALIPAY_APP_ID is not set")
 	}
-	u, err := url.Parse(w.cfg.GatewayURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !isHTTPURL(w.cfg.GatewayURL) {
 		return errors.New("ALIPAY_GATEWAY_URL is not an http(s) URL")
 	}
 	return nil
