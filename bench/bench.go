@@ -144,7 +144,9 @@ type runner struct {
 	conn  asynq.RedisConnOpt
 	rdb   redis.UniversalClient
 	insp  *asynq.Inspector
-	log   *slog.Logger
+	// client queues the bench's files (every path under dir).
+	client *tasks.Client
+	log    *slog.Logger
 
 	redisPid int // redis-server's pid when it runs on this host, else 0
 }
@@ -199,6 +201,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer rdb.Close()
 	r.insp = asynq.NewInspector(r.conn)
 	defer r.insp.Close()
+	if r.client, err = tasks.NewClient(tasks.ClientConfig{Redis: r.conn, MediaRoots: []string{r.dir}}); err != nil {
+		return nil, err
+	}
+	defer r.client.Close()
 
 	rep := &Report{}
 	if rep.Machine, err = r.machine(ctx); err != nil {
@@ -475,26 +481,14 @@ func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c 
 	if err := r.waitServer(w); err != nil {
 		return worker, e2e, 0, err
 	}
-	client, err := tasks.NewClient(tasks.ClientConfig{Redis: r.conn, MediaRoots: []string{r.dir}})
-	if err != nil {
-		return worker, e2e, 0, err
-	}
-	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	imp := func() error {
-		sum, err := importer.Run(ctx, importer.Config{Client: client, Paths: []string{dir}, NoPreCount: true})
-		if err == nil && sum.Queued != int64(n) {
-			err = fmt.Errorf("bench: the importer queued %d of %d files (%v)", sum.Queued, n, sum)
-		}
-		return err
-	}
 
 	// Worker: a full, paused queue, then unpause.
 	if err := r.insp.PauseQueue(tasks.QueueDefault); err != nil {
 		return worker, e2e, 0, fmt.Errorf("bench: pause: %w", err)
 	}
-	if err := imp(); err != nil {
+	if err := r.importAll(ctx, dir, n); err != nil {
 		return worker, e2e, 0, err
 	}
 	watch := r.startWatch(w.Pid())
@@ -512,7 +506,7 @@ func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c 
 	}
 	watch = r.startWatch(w.Pid())
 	imported := make(chan error, 1)
-	go func() { imported <- imp() }()
+	go func() { imported <- r.importAll(ctx, dir, n) }()
 	if err := r.waitCompleted(ctx, w, n); err != nil {
 		return worker, e2e, 0, err
 	}
@@ -528,6 +522,16 @@ func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c 
 		return worker, e2e, 0, fmt.Errorf("bench: worker shutdown: %w (log:\n%s)", err, w.Log())
 	}
 	return worker, e2e, rss, nil
+}
+
+// importAll queues the n files of dir with the bulk importer (no
+// pre-count, so the workers start at once) and checks it queued them all.
+func (r *runner) importAll(ctx context.Context, dir string, n int) error {
+	sum, err := importer.Run(ctx, importer.Config{Client: r.client, Paths: []string{dir}, NoPreCount: true})
+	if err == nil && sum.Queued != int64(n) {
+		err = fmt.Errorf("bench: the importer queued %d of %d files (%v)", sum.Queued, n, sum)
+	}
+	return err
 }
 
 // waitCompleted polls until n tasks of the default queue are completed,
@@ -626,21 +630,12 @@ func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c
 	if err != nil {
 		return Measure{}, fmt.Errorf("bench: in-process worker: %w", err)
 	}
-	client, err := tasks.NewClient(tasks.ClientConfig{Redis: r.conn, MediaRoots: []string{r.dir}})
-	if err != nil {
-		return Measure{}, err
-	}
-	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	if err := r.insp.PauseQueue(tasks.QueueDefault); err != nil {
 		return Measure{}, fmt.Errorf("bench: pause: %w", err)
 	}
-	sum, err := importer.Run(ctx, importer.Config{Client: client, Paths: []string{dir}, NoPreCount: true})
-	if err == nil && sum.Queued != int64(n) {
-		err = fmt.Errorf("bench: the importer queued %d of %d files (%v)", sum.Queued, n, sum)
-	}
-	if err != nil {
+	if err := r.importAll(ctx, dir, n); err != nil {
 		return Measure{}, err
 	}
 	runCtx, stop := context.WithCancel(context.Background())
@@ -676,11 +671,6 @@ func (r *runner) enqueueRates(ctx context.Context) (EnqueueResult, error) {
 		return EnqueueResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	client, err := tasks.NewClient(tasks.ClientConfig{Redis: r.conn, MediaRoots: []string{r.dir}})
-	if err != nil {
-		return EnqueueResult{}, err
-	}
-	defer client.Close()
 	res := EnqueueResult{Files: n}
 
 	// The bulk importer: concurrent checking, hashing and queueing.
@@ -688,7 +678,7 @@ func (r *runner) enqueueRates(ctx context.Context) (EnqueueResult, error) {
 		return res, err
 	}
 	start := time.Now()
-	sum, err := importer.Run(ctx, importer.Config{Client: client, Paths: []string{dir}})
+	sum, err := importer.Run(ctx, importer.Config{Client: r.client, Paths: []string{dir}})
 	if err != nil {
 		return res, fmt.Errorf("bench: import: %w", err)
 	}
@@ -704,7 +694,7 @@ func (r *runner) enqueueRates(ctx context.Context) (EnqueueResult, error) {
 	}
 	start = time.Now()
 	for _, p := range paths {
-		e, err := client.Enqueue(ctx, tasks.UploadRequest{Path: p})
+		e, err := r.client.Enqueue(ctx, tasks.UploadRequest{Path: p})
 		if err != nil {
 			return res, fmt.Errorf("bench: enqueue loop: %w", err)
 		}
@@ -717,7 +707,7 @@ func (r *runner) enqueueRates(ctx context.Context) (EnqueueResult, error) {
 	// The bare queue: asynq.Client.Enqueue of payloads computed beforehand.
 	prepared := make([]*tasks.Prepared, len(paths))
 	for i, p := range paths {
-		if prepared[i], err = client.Prepare(ctx, tasks.UploadRequest{Path: p}); err != nil {
+		if prepared[i], err = r.client.Prepare(ctx, tasks.UploadRequest{Path: p}); err != nil {
 			return res, fmt.Errorf("bench: prepare: %w", err)
 		}
 	}
