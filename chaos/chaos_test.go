@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -165,7 +166,12 @@ type rig struct {
 	insp     *asynq.Inspector
 	workers  []*Proc
 	started  time.Time
-	importer *Proc // the cmd/enqueue process; nil until the import starts
+	// importer is the current cmd/enqueue process (nil until the import
+	// starts), set by the import goroutine and read by the cleanup.
+	importer atomic.Pointer[Proc]
+	// importing is the import goroutine, stopped and waited for by the
+	// cleanup when the test ends before the import does.
+	importing sync.WaitGroup
 
 	importRuns atomic.Int32
 	ctx        context.Context // ends with the test
@@ -183,6 +189,12 @@ func run(t *testing.T, sc scenario) {
 	r.startWorkers(2)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	// stopBursts also runs when a Fatalf ends the test early.
+	stopBursts := sync.OnceFunc(func() {
+		close(stop)
+		wg.Wait()
+	})
+	defer stopBursts()
 	if sc.faults {
 		wg.Go(func() { r.throttleBursts(stop) })
 	}
@@ -191,8 +203,7 @@ func run(t *testing.T, sc scenario) {
 		// disrupted, so each has uploads in flight when its turn comes.
 		r.holdAnswers(time.Second)
 	}
-	manifest := make(chan []byte, 1)
-	go func() { manifest <- r.importAll() }()
+	manifest := r.startImport()
 	r.enqueueDirect()
 
 	if sc.sigterm {
@@ -214,8 +225,7 @@ func run(t *testing.T, sc scenario) {
 	case <-time.After(importTimeout()):
 		t.Fatalf("the import did not finish in %v", importTimeout())
 	}
-	close(stop)
-	wg.Wait()
+	stopBursts()
 	r.bg.Wait()
 	r.waitDirect()
 	rows, err := ReadManifest(bytes.NewReader(data))
@@ -306,15 +316,17 @@ func newRig(t *testing.T, sc scenario) *rig {
 		for _, w := range r.workers {
 			w.Kill()
 		}
-		if r.importer != nil {
-			r.importer.Kill()
+		// The import goroutine sees r.ctx done and starts no other run.
+		if p := r.importer.Load(); p != nil {
+			p.Kill()
 		}
+		r.importing.Wait()
 		if t.Failed() || os.Getenv("CHAOS_LOGS") != "" {
 			for _, w := range r.workers {
 				t.Logf("log of %s:\n%s", w.Name, lastBytes(w.Log(), 64<<10))
 			}
-			if r.importer != nil {
-				t.Logf("log of the importer:\n%s", lastBytes(r.importer.Log(), 16<<10))
+			if p := r.importer.Load(); p != nil {
+				t.Logf("log of the importer:\n%s", lastBytes(p.Log(), 16<<10))
 			}
 		}
 	})
@@ -411,16 +423,31 @@ func (r *rig) throttleBursts(stop <-chan struct{}) {
 	}
 }
 
+// startImport runs importAll in the background and returns the channel
+// that receives its manifest. The rig's cleanup stops it and waits for it.
+func (r *rig) startImport() <-chan []byte {
+	manifest := make(chan []byte, 1)
+	r.importing.Go(func() { manifest <- r.importAll() })
+	return manifest
+}
+
 // importAll imports the import directory and waits for the results,
 // returning the manifest of the last run. An importer that stops because
 // Redis went away (exit status 3) is run again, as an operator would: the
-// content-derived task IDs make a second run queue nothing twice.
+// content-derived task IDs make a second run queue nothing twice. Once the
+// test has ended (r.ctx done) it stops and returns nil.
 func (r *rig) importAll() []byte {
 	dir := filepath.Join(r.root, ImportDir)
 	for attempt := 1; ; attempt++ {
+		if r.ctx.Err() != nil {
+			return nil
+		}
 		r.importRuns.Add(1)
 		manifest := filepath.Join(r.t.TempDir(), "manifest.jsonl")
 		code := r.importProcess(dir, manifest)
+		if r.ctx.Err() != nil {
+			return nil // killed by the cleanup: nothing to report
+		}
 		data, err := os.ReadFile(manifest)
 		if err != nil {
 			r.t.Errorf("read manifest: %v", err)
@@ -431,7 +458,10 @@ func (r *rig) importAll() []byte {
 			return data
 		case code == 3 && attempt < 5:
 			r.t.Logf("importer run %d stopped with status 3 (Redis unavailable); running it again", attempt)
-			time.Sleep(500 * time.Millisecond)
+			select {
+			case <-time.After(500 * time.Millisecond):
+			case <-r.ctx.Done():
+			}
 		default:
 			r.t.Errorf("importer run %d exited with status %d, want 1 (files rejected)", attempt, code)
 			return data
@@ -446,10 +476,15 @@ func (r *rig) importProcess(dir, manifest string) int {
 		Args: []string{"--wait", "--manifest", manifest, "--progress", "none", "--poll", "200ms", dir},
 		Env:  append(os.Environ(), "REDIS_URL="+r.redisURL, "MEDIA_ROOTS="+r.root),
 	}
-	r.importer = p
+	r.importer.Store(p)
 	if err := p.Start(); err != nil {
 		r.t.Errorf("%v", err)
 		return -1
+	}
+	// The cleanup kills the importer it finds; one started after that
+	// sees r.ctx done here.
+	if r.ctx.Err() != nil {
+		p.Kill()
 	}
 	err := p.Wait(10 * time.Minute)
 	var ee *exec.ExitError
@@ -457,13 +492,42 @@ func (r *rig) importProcess(dir, manifest string) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ee):
-		if code := ee.ExitCode(); code != 3 && code != 1 {
+		if code := ee.ExitCode(); code != 3 && code != 1 && r.ctx.Err() == nil {
 			r.t.Logf("importer output:\n%s", lastBytes(p.Log(), 8<<10))
 		}
 		return ee.ExitCode()
 	default:
 		r.t.Errorf("importer: %v", err)
 		return -1
+	}
+}
+
+// TestRigCleanupStopsTheImport ends a scenario while its import runs, as
+// a Fatalf does: the rig's cleanup must kill the importer and wait for the
+// import goroutine, so that nothing logs after the test and nothing runs
+// on (and -race finds no unguarded rig field).
+func TestRigCleanupStopsTheImport(t *testing.T) {
+	t.Parallel()
+	var importer *Proc
+	t.Run("ends early", func(t *testing.T) {
+		r := newRig(t, scenario{})
+		// No worker runs: the importer (--wait) waits for results until
+		// it is killed.
+		r.startImport()
+		deadline := time.Now().Add(time.Minute)
+		for importer = r.importer.Load(); importer == nil || !importer.Running(); importer = r.importer.Load() {
+			if time.Now().After(deadline) {
+				t.Fatal("the importer did not start")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	if importer.Running() {
+		importer.Kill()
+		t.Fatal("the importer still runs after the test that started it")
+	}
+	if !strings.Contains(importer.Log(), "[enqueue#1") {
+		t.Errorf("importer log:\n%s", importer.Log())
 	}
 }
 
