@@ -79,7 +79,7 @@ func GenerateSet(dir string, cfg SetConfig) ([]Sample, error) {
 	if len(cfg.MP4) == 0 || len(cfg.MOV) == 0 {
 		return nil, errors.New("chaos: SetConfig needs the MP4 and MOV templates")
 	}
-	g := &generator{dir: dir, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed))}
+	g := &generator{dir: dir, cfg: cfg}
 	for _, d := range []string{ImportDir, DirectDir} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, fmt.Errorf("chaos: %w", err)
@@ -151,7 +151,6 @@ func GenerateSet(dir string, cfg SetConfig) ([]Sample, error) {
 type generator struct {
 	dir     string
 	cfg     SetConfig
-	rng     *rand.Rand
 	samples []Sample
 }
 

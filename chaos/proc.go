@@ -27,18 +27,15 @@ var (
 
 // Binaries are the project's commands, built once into a directory.
 type Binaries struct {
-	// Dir holds the binaries.
-	Dir string
-	// Worker, Enqueue and Emulator are the paths of cmd/worker,
-	// cmd/enqueue and cmd/alipay-emulator (empty when not built).
-	Worker, Enqueue, Emulator string
+	// Worker and Enqueue are the paths of cmd/worker and cmd/enqueue
+	// (empty when not built).
+	Worker, Enqueue string
 }
 
 // Commands that [Build] can build, by their directory under cmd/.
 const (
-	CmdWorker   = "worker"
-	CmdEnqueue  = "enqueue"
-	CmdEmulator = "alipay-emulator"
+	CmdWorker  = "worker"
+	CmdEnqueue = "enqueue"
 )
 
 // ModuleRoot returns the directory of the main module (where go.mod is),
@@ -55,11 +52,11 @@ func ModuleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// Build compiles the named commands (CmdWorker, CmdEnqueue, CmdEmulator)
+// Build compiles the named commands (CmdWorker, CmdEnqueue)
 // of the module at root with one `go build -o dir/ ./cmd/...` call, without
 // the race detector so the children run at full speed.
 func Build(ctx context.Context, root, dir string, cmds ...string) (Binaries, error) {
-	b := Binaries{Dir: dir}
+	var b Binaries
 	if len(cmds) == 0 {
 		return b, nil
 	}
@@ -72,8 +69,6 @@ func Build(ctx context.Context, root, dir string, cmds ...string) (Binaries, err
 			b.Worker = path
 		case CmdEnqueue:
 			b.Enqueue = path
-		case CmdEmulator:
-			b.Emulator = path
 		default:
 			return Binaries{}, fmt.Errorf("%w: unknown command %q", ErrBuild, c)
 		}
@@ -230,13 +225,6 @@ func (p *Proc) Wait(timeout time.Duration) error {
 	case <-time.After(timeout):
 		return fmt.Errorf("%w: %s after %v", ErrStillRunning, p.Name, timeout)
 	}
-}
-
-// Done is closed when the current run ends.
-func (p *Proc) Done() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.done
 }
 
 // Restart kills the process if it runs, and starts it again.
