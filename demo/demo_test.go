@@ -5,24 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/demo"
 	"github.com/storemedia/alipay-media-worker/importer"
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 )
-
-type tlog struct{ t *testing.T }
-
-func (w tlog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // TestRunOnce runs the whole demo in-process (as `demo -once` does) on a
 // private Redis and checks the table, the dashboard and the metrics while
@@ -40,7 +33,7 @@ func TestRunOnce(t *testing.T) {
 		HTTPAddr: "127.0.0.1:0",
 		Once:     true,
 		Out:      &out,
-		Logger:   slog.New(slog.NewTextHandler(tlog{t}, nil)),
+		Logger:   alipaytest.TestLogger(t),
 		OnReady: func(rep demo.Report) {
 			ready = true
 			checkDashboard(t, rep)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,13 +66,6 @@ func enqueue(t *testing.T, c *asynq.Client, path string) string {
 	return info.ID
 }
 
-type tlog struct{ t *testing.T }
-
-func (w tlog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // TestDashboardInBrowser runs a worker with its dashboard against the
 // gateway emulator, uploads one good and one bad file, and reads the
 // completed task's image_id and the archived task's reason from the page
@@ -92,7 +84,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	copyFile(t, filepath.Join("..", "..", "testdata", "media", "bad", "text.jpg"), bad)
 
 	uploads := metrics.NewUploads()
-	logger := slog.New(slog.NewTextHandler(tlog{t}, nil))
+	logger := alipaytest.TestLogger(t)
 	w, err := worker.New(worker.Config{
 		RedisURL:            rs.URL(),
 		GatewayURL:          emu.URL,
