@@ -175,7 +175,13 @@ func TestEmulatorFaults(t *testing.T) {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			t.Parallel()
 			srv := alipaytest.Start(t, alipaytest.Config{SlowDelay: time.Minute})
-			c := emulatorClient(t, srv, func(cfg *upload.Config) { cfg.Timeout = 500 * time.Millisecond })
+			// Only the slow answer (held a minute) must outlast the client's
+			// timeout; the others get a timeout a loaded machine cannot hit.
+			timeout := time.Minute
+			if tc.kind == alipaytest.FaultSlow {
+				timeout = 2 * time.Second
+			}
+			c := emulatorClient(t, srv, func(cfg *upload.Config) { cfg.Timeout = timeout })
 			if err := srv.Faults().Next(tc.kind, 1); err != nil {
 				t.Fatal(err)
 			}
