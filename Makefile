@@ -28,7 +28,7 @@ bench: ## Run the benchmarks with allocation figures, then the pipeline table (c
 
 .PHONY: chaos
 chaos: ## Run the full chaos suite: each fault on its own, 320 files per run (1 to 3 minutes)
-	CHAOS_FULL=1 $(GO) test -race -count=1 -timeout 30m -v -run 'TestScenarios' ./chaos/
+	CHAOS_FULL=1 $(GO) test -race -count=1 -timeout 30m -v -run 'TestScenarios' ./internal/e2e/
 
 .PHONY: lint
 lint: ## gofmt check and go vet

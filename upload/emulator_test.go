@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 // Round trips between the client and the gateway emulator.

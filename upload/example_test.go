@@ -12,9 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 // Upload one PNG to a gateway emulator standing in for Alipay.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 // This file holds a tiny gateway for the tests of this package: it reads

@@ -8,8 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/storemedia/alipay-media-worker/dashboard"
-	"github.com/storemedia/alipay-media-worker/metrics"
+	"github.com/storemedia/alipay-media-worker/worker/dashboard"
+	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
 // httpEnvVars document the HTTP listener's variables, read by

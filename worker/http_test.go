@@ -15,13 +15,13 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
-	"github.com/storemedia/alipay-media-worker/dashboard"
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
-	"github.com/storemedia/alipay-media-worker/metrics"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+	"github.com/storemedia/alipay-media-worker/worker/dashboard"
+	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
 func httpGet(t *testing.T, url string) (int, string) {

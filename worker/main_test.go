@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 func TestMainHelpListsEverySetting(t *testing.T) {

@@ -16,11 +16,11 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 // testEnv is a running worker with its private Redis and gateway emulator.

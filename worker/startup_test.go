@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 func TestStartupChecks(t *testing.T) {

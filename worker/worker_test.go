@@ -14,9 +14,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 func TestUploadsEveryFormat(t *testing.T) {

@@ -21,8 +21,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/storemedia/alipay-media-worker/bench"
-	"github.com/storemedia/alipay-media-worker/chaos"
+	"github.com/storemedia/alipay-media-worker/cmd/bench/internal/bench"
+	"github.com/storemedia/alipay-media-worker/internal/e2e"
 	"github.com/storemedia/alipay-media-worker/internal/redislog"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 )
@@ -82,10 +82,10 @@ func run(args []string) int {
 			return 1
 		}
 		defer os.RemoveAll(tmp)
-		root, err := chaos.ModuleRoot(ctx)
+		root, err := e2e.ModuleRoot(ctx)
 		if err == nil {
-			var bins chaos.Binaries
-			bins, err = chaos.Build(ctx, root, tmp, chaos.CmdWorker)
+			var bins e2e.Binaries
+			bins, err = e2e.Build(ctx, root, tmp, e2e.CmdWorker)
 			cfg.WorkerBin = bins.Worker
 		}
 		if err != nil {

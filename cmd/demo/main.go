@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/storemedia/alipay-media-worker/demo"
-	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/cmd/demo/internal/demo"
+	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/redislog"
 )
 

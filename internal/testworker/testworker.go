@@ -8,12 +8,12 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
 

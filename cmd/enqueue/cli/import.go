@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/importer"
+	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 )
 
 const usageText = `Usage:

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/enqueueapi"
+	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 )
 
 // DefaultListen is the default address of "enqueue serve".
@@ -39,7 +39,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&f.tokenFile, "token-file", "", "")
 	fs.StringVar(&f.spoolDir, "spool-dir", env.Getenv("ENQUEUE_SPOOL_DIR"), "")
 	fs.DurationVar(&f.spoolSweep, "spool-sweep", DefaultSpoolSweep, "")
-	fs.DurationVar(&f.spoolGrace, "spool-grace", enqueueapi.DefaultSpoolGrace, "")
+	fs.DurationVar(&f.spoolGrace, "spool-grace", httpapi.DefaultSpoolGrace, "")
 	rest, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
@@ -55,7 +55,7 @@ func runServe(ctx context.Context, args []string, env Env) int {
 }
 
 // sweepLoop sweeps the spool every interval until ctx is done.
-func sweepLoop(ctx context.Context, api *enqueueapi.Server, every, grace time.Duration, log *slog.Logger) {
+func sweepLoop(ctx context.Context, api *httpapi.Server, every, grace time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -64,7 +64,7 @@ func sweepLoop(ctx context.Context, api *enqueueapi.Server, every, grace time.Du
 			return
 		case <-t.C:
 		}
-		res, err := api.SweepSpool(ctx, enqueueapi.SweepOptions{Grace: grace})
+		res, err := api.SweepSpool(ctx, httpapi.SweepOptions{Grace: grace})
 		if ctx.Err() != nil {
 			return // shutting down: the sweep was cut short
 		}
@@ -108,7 +108,7 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 		return err
 	}
 	defer client.Close()
-	api, err := enqueueapi.New(enqueueapi.Config{Client: client, Token: token, SpoolDir: spool, Logger: log})
+	api, err := httpapi.New(httpapi.Config{Client: client, Token: token, SpoolDir: spool, Logger: log})
 	if err != nil {
 		return usageError{err.Error()}
 	}

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/storemedia/alipay-media-worker/enqueueapi"
+	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -81,7 +81,7 @@ func doStatus(ctx context.Context, c common, ids []string, asJSON bool, env Env)
 			return 0, err
 		}
 		if asJSON {
-			_ = enc.Encode(enqueueapi.TaskFromStatus(st))
+			_ = enc.Encode(httpapi.TaskFromStatus(st))
 			continue
 		}
 		imageID, detail := "-", st.LastError

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 // Options are the command's settings, as parsed from its flags.

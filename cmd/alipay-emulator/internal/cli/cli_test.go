@@ -13,11 +13,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/storemedia/alipay-media-worker/alipaytest"
 	"github.com/storemedia/alipay-media-worker/cmd/alipay-emulator/internal/cli"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 // emulator runs the command with args and returns the start-up lines it

@@ -1,0 +1,86 @@
+package bench
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/internal/e2e"
+	"github.com/storemedia/alipay-media-worker/internal/testredis"
+)
+
+// TestRunSmall runs the whole benchmark on a few small files with a real
+// cmd/worker child process and checks that every figure is there and
+// consistent (not how fast anything is).
+func TestRunSmall(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root, err := e2e.ModuleRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := e2e.Build(ctx, root, t.TempDir(), e2e.CmdWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redis := testredis.Start(t)
+	rep, err := Run(ctx, Config{
+		RedisURL:     redis.URL(),
+		WorkerBin:    bins.Worker,
+		Dir:          t.TempDir(),
+		Sizes:        []int64{4096, 50_000},
+		Concurrency:  []int{1, 4},
+		Files:        func(int64) int { return 12 },
+		EnqueueFiles: 30,
+		Rounds:       2,
+		Timeout:      time.Minute,
+		Now:          func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Cells) != 4 {
+		t.Fatalf("%d cells, want 4", len(rep.Cells))
+	}
+	var directCPU, workerCPU time.Duration
+	for _, c := range rep.Cells {
+		directCPU += c.Direct.CPU.Machine
+		workerCPU += c.Worker.CPU.Worker + c.EndToEnd.CPU.Worker
+		for name, m := range map[string]Measure{"direct": c.Direct, "worker": c.Worker, "e2e": c.EndToEnd, "in-process": c.InProcess} {
+			if m.Files != 12 || m.Bytes != 12*c.Size || m.Elapsed <= 0 {
+				t.Errorf("%d bytes at %d: %s measure %+v", c.Size, c.Concurrency, name, m)
+			}
+		}
+		if c.Noop.Files < noopTasks || c.Noop.Elapsed <= 0 {
+			t.Errorf("no-op measure %+v", c.Noop)
+		}
+		if c.Rounds != 2 {
+			t.Errorf("cell combines %d rounds, want 2", c.Rounds)
+		}
+		if c.WorkerPeakRSS < 1<<20 {
+			t.Errorf("worker peak RSS %d bytes", c.WorkerPeakRSS)
+		}
+	}
+	// 48 uploads each way at about a millisecond of CPU apiece: the
+	// 10 ms counters must have moved.
+	if directCPU <= 0 || workerCPU <= 0 {
+		t.Errorf("CPU time: direct runs %v, worker process %v", directCPU, workerCPU)
+	}
+	if rep.Machine.SHA256 <= 0 {
+		t.Errorf("SHA-256 cost %v ns/byte", rep.Machine.SHA256)
+	}
+	if e := rep.Enqueue; e.Files != 30 || e.Importer <= 0 || e.ClientLoop <= 0 || e.AsynqLoop <= 0 {
+		t.Errorf("enqueue result %+v", e)
+	}
+	if rep.Machine.CPUs < 1 || rep.Machine.Redis == "" || rep.Machine.Date.Year() != 2026 {
+		t.Errorf("machine %+v", rep.Machine)
+	}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "50 kB") || !strings.Contains(b.String(), "Goals:") || !strings.Contains(b.String(), "CPU time of all cores per file") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}

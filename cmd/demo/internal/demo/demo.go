@@ -1,0 +1,446 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+	"github.com/storemedia/alipay-media-worker/worker"
+	"github.com/storemedia/alipay-media-worker/worker/dashboard"
+	"github.com/storemedia/alipay-media-worker/worker/metrics"
+)
+
+// Defaults of [Config].
+const (
+	// DefaultRedisURL is database 5 of the Redis on loopback, so the demo
+	// keeps away from database 0.
+	DefaultRedisURL = "redis://127.0.0.1:6379/5"
+	// DefaultDir holds the demo's keys, media, manifest and log.
+	DefaultDir = ".demo"
+	// DefaultHTTPAddr is where the dashboard is served; when it is taken
+	// the demo picks a free port instead.
+	DefaultHTTPAddr = dashboard.DefaultAddr
+	// DefaultQueue is the demo's own queue, cleared when the demo starts.
+	DefaultQueue = "demo-uploads"
+	// EnvRedisURL overrides DefaultRedisURL in cmd/demo.
+	EnvRedisURL = "DEMO_REDIS_URL"
+)
+
+// Demo identities. The tokens are made up: the emulator accepts
+// AcceptedMerchantToken and refuses RefusedMerchantToken with 20001.
+const (
+	AppID                 = "2021000000000555"
+	AcceptedMerchantToken = "202611BBdemoMerchantAccepted01"
+	RefusedMerchantToken  = "202611BBdemoMerchantExpired99"
+)
+
+// ErrUnexpected reports that a sample file did not end as [Samples] says.
+var ErrUnexpected = errors.New("demo: unexpected result")
+
+// Config configures [Run]. Zero values take the documented defaults.
+type Config struct {
+	// RedisURL is the Redis to use. Default [DefaultRedisURL].
+	RedisURL string
+	// StartRedis, when nothing answers at RedisURL's loopback address,
+	// starts RedisServer there (in a temporary directory, stopped when Run
+	// returns). cmd/demo sets it.
+	StartRedis bool
+	// RedisServer is the redis-server binary. Default "redis-server".
+	RedisServer string
+	// Dir holds keys, media, the manifest and the log. Default
+	// [DefaultDir].
+	Dir string
+	// HTTPAddr is the dashboard's address. Default [DefaultHTTPAddr]; if
+	// it is taken, a free loopback port is used.
+	HTTPAddr string
+	// Queue is the demo's queue. Default [DefaultQueue].
+	Queue string
+	// Once returns after printing the results instead of serving until ctx
+	// is done.
+	Once bool
+	// Out receives the progress, the result table and the URLs. Default
+	// os.Stdout.
+	Out io.Writer
+	// Progress is the importer's progress display. Default
+	// importer.ProgressPlain.
+	Progress importer.ProgressMode
+	// Logger receives the worker's and the emulator's logs. Default: a
+	// text log in Dir/demo.log.
+	Logger *slog.Logger
+	// OnReady, if set, is called once the results are in and the services
+	// are still running.
+	OnReady func(Report)
+}
+
+// Report is what a demo run produced.
+type Report struct {
+	// Rows are the importer's rows, one per sample file, in [Samples]
+	// order (Path relative to the media root).
+	Rows []importer.Row
+	// Problems lists every result that differs from [Samples].
+	Problems []string
+	// DashboardURL, MetricsURL and GatewayURL locate the running services.
+	DashboardURL, MetricsURL, GatewayURL string
+	// MediaDir is the media root the samples were written to.
+	MediaDir string
+}
+
+func (c *Config) defaults() {
+	if c.RedisURL == "" {
+		c.RedisURL = DefaultRedisURL
+	}
+	if c.RedisServer == "" {
+		c.RedisServer = "redis-server"
+	}
+	if c.Dir == "" {
+		c.Dir = DefaultDir
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTPAddr
+	}
+	if c.Queue == "" {
+		c.Queue = DefaultQueue
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	if c.Progress == importer.ProgressNone {
+		c.Progress = importer.ProgressPlain
+	}
+}
+
+// Run runs the demo; see the package documentation. It returns when ctx is
+// done (or, with Once, after the results), having stopped everything it
+// started. The error wraps [ErrUnexpected] when a sample file did not end
+// as expected.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	cfg.defaults()
+	var rep Report
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	out := cfg.Out
+	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
+
+	logger := cfg.Logger
+	if logger == nil {
+		f, err := os.Create(filepath.Join(dir, "demo.log"))
+		if err != nil {
+			return rep, fmt.Errorf("demo: log: %w", err)
+		}
+		defer f.Close()
+		logger = slog.New(slog.NewTextHandler(f, nil))
+		say("logs: %s", f.Name())
+	}
+
+	// Redis.
+	redisOpt, err := parseRedis(cfg.RedisURL)
+	if err != nil {
+		return rep, err
+	}
+	started, err := ensureRedis(ctx, cfg, redisOpt, say)
+	if err != nil {
+		return rep, err
+	}
+	if started != nil {
+		defer func() {
+			started.stop()
+			say("stopped the redis-server the demo started")
+		}()
+	}
+	if err := clearQueue(redisOpt, cfg.Queue); err != nil {
+		return rep, err
+	}
+
+	// Keys, emulator, media.
+	keys, err := alipaytest.GenerateKeys()
+	if err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	files, err := keys.WriteFiles(filepath.Join(dir, "keys"))
+	if err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	emu, err := alipaytest.NewServer(alipaytest.Config{
+		AppID:         AppID,
+		AppPublicKey:  &keys.App.PublicKey,
+		GatewayKey:    keys.Gateway,
+		AppAuthTokens: []string{AcceptedMerchantToken},
+		Logger:        logger.With("component", "emulator"),
+	})
+	if err != nil {
+		return rep, fmt.Errorf("demo: emulator: %w", err)
+	}
+	defer emu.Close()
+	rep.GatewayURL = emu.URL
+	rep.MediaDir = filepath.Join(dir, "media")
+	if err := os.RemoveAll(rep.MediaDir); err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	if err := WriteMedia(rep.MediaDir); err != nil {
+		return rep, err
+	}
+	say("keys: %s (throw-away, generated now)", filepath.Dir(files.AppPrivateKey))
+	say("gateway emulator: %s", emu.URL)
+
+	// Worker and dashboard.
+	uploads := metrics.NewUploads()
+	w, err := worker.New(worker.Config{
+		RedisURL:                 cfg.RedisURL,
+		GatewayURL:               emu.URL,
+		AppID:                    AppID,
+		PrivateKeyFile:           files.AppPrivateKey,
+		AlipayPublicKeyFile:      files.GatewayPublicKey,
+		MediaRoots:               []string{rep.MediaDir},
+		Queues:                   map[string]int{cfg.Queue: 1},
+		Concurrency:              4,
+		ShutdownTimeout:          5 * time.Second,
+		DelayedTaskCheckInterval: time.Second,
+		Observer:                 uploads,
+	}, logger.With("component", "worker"))
+	if err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	hs, err := listenDashboard(w, cfg.HTTPAddr, uploads)
+	if err != nil {
+		return rep, err
+	}
+	rep.DashboardURL = hs.URL()
+	rep.MetricsURL = strings.TrimSuffix(hs.URL(), "monitoring/") + "metrics"
+	runCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- w.RunWithHTTP(runCtx, hs) }()
+	defer func() {
+		stopWorker()
+		<-workerDone
+	}()
+	say("worker: queue %q on %s, dashboard %s", cfg.Queue, redisurl.Redact(cfg.RedisURL), rep.DashboardURL)
+
+	// Import.
+	client, err := tasks.NewClient(tasks.ClientConfig{Redis: redisOpt, MediaRoots: []string{rep.MediaDir}, Queue: cfg.Queue})
+	if err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	defer client.Close()
+	manifest, err := os.Create(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	defer manifest.Close()
+	var rows []importer.Row
+	for _, step := range []struct {
+		what, path, token string
+	}{
+		{"store media", StoreDir, ""},
+		{"a photo for a merchant whose token the gateway refuses", MerchantDir, RefusedMerchantToken},
+	} {
+		say("\nimporting %s (%s):", step.what, filepath.Join(rep.MediaDir, step.path))
+		sum, err := importer.Run(ctx, importer.Config{
+			Client:       client,
+			Paths:        []string{filepath.Join(rep.MediaDir, step.path)},
+			AppAuthToken: step.token,
+			Wait:         true,
+			Manifest:     manifest,
+			OnRow:        func(r importer.Row) { rows = append(rows, r) },
+			Output:       out,
+			Progress:     cfg.Progress,
+			Logger:       logger.With("component", "importer"),
+		})
+		if err != nil {
+			return rep, fmt.Errorf("demo: import %s: %w", step.path, err)
+		}
+		say("%s", sum)
+	}
+	rep.Rows, rep.Problems = check(rows, rep.MediaDir)
+	printTable(out, rep.Rows)
+	say("\ndashboard:  %s", rep.DashboardURL)
+	say("metrics:    %s", rep.MetricsURL)
+	say("emulator:   %s (uploads it received: %s)", emu.URL, emu.AdminURL("uploads"))
+	say("manifest:   %s", manifest.Name())
+	for _, p := range rep.Problems {
+		say("UNEXPECTED: %s", p)
+	}
+	if cfg.OnReady != nil {
+		cfg.OnReady(rep)
+	}
+	if !cfg.Once {
+		say("\nrunning; press Ctrl-C to stop")
+		<-ctx.Done()
+		say("\nstopping the worker, the dashboard and the emulator")
+	}
+	if len(rep.Problems) > 0 {
+		return rep, fmt.Errorf("%w: %s", ErrUnexpected, strings.Join(rep.Problems, "; "))
+	}
+	return rep, nil
+}
+
+// ensureRedis checks that Redis answers. When it does not, and cfg allows
+// it, it starts a private redis-server on the loopback address and returns
+// it; the caller stops it.
+func ensureRedis(ctx context.Context, cfg Config, opt asynq.RedisConnOpt, say func(string, ...any)) (*redisProcess, error) {
+	var addr string
+	if o, ok := opt.(asynq.RedisClientOpt); ok && o.Network != "unix" {
+		addr = o.Addr
+	}
+	if addr == "" || pingAddr(addr) == nil {
+		return nil, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !cfg.StartRedis || (host != "127.0.0.1" && host != "localhost") {
+		return nil, fmt.Errorf("demo: no Redis answers at %s (start one, or set %s)", addr, EnvRedisURL)
+	}
+	p, err := startRedis(ctx, cfg.RedisServer, port)
+	if err != nil {
+		return nil, err
+	}
+	say("redis: none on %s, started redis-server in %s (stopped at exit)", addr, p.dir)
+	return p, nil
+}
+
+// clearQueue deletes the demo's queue and every task in it, so each run
+// starts afresh (task IDs come from the content, and the media is the
+// same every time). Other queues and databases are left alone.
+func clearQueue(opt asynq.RedisConnOpt, queue string) error {
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	queues, err := insp.Queues()
+	if err != nil {
+		return fmt.Errorf("demo: list queues: %w", err)
+	}
+	if !slices.Contains(queues, queue) {
+		return nil
+	}
+	// DeleteQueue leaves completed tasks behind, and with them their task
+	// IDs: delete those first.
+	if _, err := insp.DeleteAllCompletedTasks(queue); err != nil {
+		return fmt.Errorf("demo: clear queue %q: %w", queue, err)
+	}
+	if err := insp.DeleteQueue(queue, true); err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+		return fmt.Errorf("demo: clear queue %q: %w", queue, err)
+	}
+	return nil
+}
+
+// listenDashboard builds the worker's HTTP server on addr, or on a free
+// loopback port when addr is taken.
+func listenDashboard(w *worker.Worker, addr string, uploads *metrics.Uploads) (*dashboard.Server, error) {
+	hs, err := w.NewHTTPServer(dashboard.Config{Addr: addr}, uploads)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if err := hs.Listen(); err == nil {
+		return hs, nil
+	}
+	hs.Close()
+	hs, err = w.NewHTTPServer(dashboard.Config{Addr: "127.0.0.1:0"}, uploads)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if err := hs.Listen(); err != nil {
+		hs.Close()
+		return nil, fmt.Errorf("demo: dashboard: %w", err)
+	}
+	return hs, nil
+}
+
+// parseRedis reads a Redis URL (any form the worker accepts) without
+// quoting its password in errors.
+func parseRedis(s string) (asynq.RedisConnOpt, error) {
+	opt, err := redisurl.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %s: %w", EnvRedisURL, err)
+	}
+	return opt, nil
+}
+
+// check orders rows as [Samples] and compares them with the expectations.
+func check(rows []importer.Row, mediaDir string) ([]importer.Row, []string) {
+	byPath := map[string]importer.Row{}
+	for _, r := range rows {
+		rel, err := filepath.Rel(mediaDir, r.Path)
+		if err != nil {
+			rel = r.Path
+		}
+		r.Path = filepath.ToSlash(rel)
+		byPath[r.Path] = r
+	}
+	var ordered []importer.Row
+	var problems []string
+	for _, want := range Samples() {
+		r, ok := byPath[want.Path]
+		if !ok {
+			problems = append(problems, want.Path+": no result")
+			continue
+		}
+		delete(byPath, want.Path)
+		ordered = append(ordered, r)
+		switch {
+		case string(r.State) != want.State:
+			problems = append(problems, fmt.Sprintf("%s: state %s, want %s (%s)", r.Path, r.State, want.State, r.Error))
+		case want.State == string(importer.StateCompleted) && r.ImageID == "":
+			problems = append(problems, r.Path+": completed without an image_id")
+		case want.Reason != "" && r.Reason != want.Reason:
+			problems = append(problems, fmt.Sprintf("%s: reason %q, want %q", r.Path, r.Reason, want.Reason))
+		case want.ErrorContains != "" && !strings.Contains(r.Error, want.ErrorContains):
+			problems = append(problems, fmt.Sprintf("%s: error %q does not mention %q", r.Path, r.Error, want.ErrorContains))
+		}
+	}
+	extra := make([]string, 0, len(byPath))
+	for p := range byPath {
+		extra = append(extra, p)
+	}
+	slices.Sort(extra)
+	for _, p := range extra {
+		ordered = append(ordered, byPath[p])
+		problems = append(problems, p+": not a sample file")
+	}
+	return ordered, problems
+}
+
+// printTable writes the result table: file, state, and the image_id or
+// why there is none.
+func printTable(w io.Writer, rows []importer.Row) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tSTATE\tIMAGE_ID / REASON")
+	for _, r := range rows {
+		detail := r.ImageID
+		switch {
+		case r.Reason != "":
+			detail = r.Reason
+		case r.State == importer.StateFailed:
+			detail = shorten(r.Error, 90)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Path, r.State, detail)
+	}
+	tw.Flush()
+}
+
+// shorten collapses white space and cuts s to at most n characters.
+func shorten(s string, n int) string {
+	s = strings.TrimSuffix(strings.Join(strings.Fields(s), " "), ": skip retry for the task")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,72 @@
+// Package httpapi is a small JSON HTTP API through which any application
+// can queue store media uploads and read their results: the server behind
+// "enqueue serve".
+//
+// # Endpoints
+//
+//	POST /v1/uploads       queue a file (JSON with a path, or multipart with the file)
+//	GET  /v1/uploads/{id}  read a task's state and result
+//	GET  /openapi.yaml     the OpenAPI 3 description (no token needed)
+//	GET  /healthz          200 when Redis answers, else 503 (no token needed)
+//
+// A new task is answered 202 Accepted, an already known one (same content
+// for the same merchant) 200 OK; both carry a Location header with the
+// task's URL and the task as JSON ([Task]). Errors are 4xx or 5xx with a
+// body {"error":{"code":"...","message":"..."}}; the codes are listed in
+// openapi.yaml ([OpenAPI]).
+//
+// # Files sent in the request
+//
+// A multipart file part is streamed into the spool directory (which lies
+// inside a media root, so the worker may read it) under a temporary name,
+// hashed while it is written, never held in memory; past the size limit
+// the request is refused with 413 and the partial file removed. The file
+// then gets its content-addressed name (<sha256><ext>), is checked like any
+// other file and queued. A rejected file, or one that could not be queued,
+// is deleted again. Each task given a spooled file is recorded beside it
+// (in the spool's hidden .refs directory), and [Server.SweepSpool]
+// deletes the files no task needs any more: all their tasks completed or
+// gone from Redis, and last sent more than a grace period ago. Files of
+// queued, retrying or archived tasks stay ("enqueue serve" sweeps every
+// 10 minutes by default). A file lock on each record keeps a request and a
+// sweep apart on the same file, also between servers sharing the spool.
+//
+// # Authentication and limits
+//
+// Every /v1 request needs "Authorization: Bearer <token>"; the token is
+// compared in constant time, and a missing or wrong one gets 401 with a
+// WWW-Authenticate header. A JSON body may be at most [DefaultMaxJSONSize]
+// bytes; a multipart body at most the file limit ([DefaultMaxFileSize])
+// plus [MultipartOverhead]. The app_auth_token of a request is stored in
+// the task for the worker but never logged nor returned.
+//
+// # Examples with curl
+//
+// Queue a file that is already inside a media root:
+//
+//	curl -sS -X POST http://127.0.0.1:8080/v1/uploads \
+//	  -H "Authorization: Bearer $ENQUEUE_API_TOKEN" \
+//	  -H 'Content-Type: application/json' \
+//	  -d '{"path":"/srv/media/shop-12/front.jpg","image_name":"Shop 12 front"}'
+//
+// Send the file itself (curl -F makes a multipart/form-data request):
+//
+//	curl -sS http://127.0.0.1:8080/v1/uploads \
+//	  -H "Authorization: Bearer $ENQUEUE_API_TOKEN" \
+//	  -F file=@front.jpg -F image_name='Shop 12 front' \
+//	  -F image_pid=2088000000000002 -F app_auth_token="$MERCHANT_TOKEN"
+//
+// Both answer, e.g. (202, Location: /v1/uploads/upload:9f86...:self):
+//
+//	{"task_id":"upload:9f86...:self","state":"pending","duplicate":false,"queue":"default",...,"result":null}
+//
+// Read the task until its state is "completed" (result holds image_id and
+// image_url) or "archived" (last_error says why):
+//
+//	curl -sS -H "Authorization: Bearer $ENQUEUE_API_TOKEN" \
+//	  http://127.0.0.1:8080/v1/uploads/upload:9f86...:self
+//
+// Fetch the API description:
+//
+//	curl -sS http://127.0.0.1:8080/openapi.yaml
+package httpapi

@@ -1,0 +1,91 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
+	"github.com/storemedia/alipay-media-worker/tasks"
+)
+
+func ExampleNew() {
+	root, err := os.MkdirTemp("", "httpapi-example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(root)
+	photo, err := os.ReadFile("../../testdata/media/photo.jpg")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "front.jpg"), photo, 0o644); err != nil {
+		panic(err)
+	}
+
+	client, err := tasks.NewClient(tasks.ClientConfig{
+		RedisURL:   exampleRedisURL,
+		MediaRoots: []string{root},
+		Queue:      "example-api",
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	api, err := httpapi.New(httpapi.Config{
+		Client:   client,
+		Token:    "s3cret",
+		SpoolDir: filepath.Join(root, ".spool"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(api) // "enqueue serve" listens on 127.0.0.1:8080
+	defer srv.Close()
+
+	post := func(contentType string, body io.Reader) {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/uploads", body)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		req.Header.Set("Content-Type", contentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var task httpapi.Task
+		json.NewDecoder(resp.Body).Decode(&task)
+		fmt.Println(resp.StatusCode, task.State, task.Duplicate, task.ImageName,
+			strings.HasPrefix(resp.Header.Get("Location"), "/v1/uploads/upload:"))
+	}
+
+	// A file already inside a media root, named by its path.
+	post("application/json", strings.NewReader(`{"path":"`+filepath.Join(root, "front.jpg")+`","image_name":"Shop 12 front"}`))
+
+	// The same content sent as a file: already known, nothing new queued.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormFile("file", "copy.jpg")
+	part.Write(photo)
+	mw.Close()
+	post(mw.FormDataContentType(), &body)
+
+	// Without the token.
+	resp, err := http.Post(srv.URL+"/v1/uploads", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		panic(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Print(resp.StatusCode, " ", string(msg))
+	// Output:
+	// 202 pending false Shop 12 front true
+	// 200 pending true Shop 12 front true
+	// 401 {"error":{"code":"unauthorized","message":"missing bearer token"}}
+}

@@ -1,0 +1,561 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/validate"
+)
+
+// OpenAPI is the OpenAPI 3 description of the API, served at
+// GET /openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Defaults of [Config].
+const (
+	// DefaultMaxFileSize is the largest file accepted in a multipart
+	// request: Alipay's 5 MiB.
+	DefaultMaxFileSize = 5 << 20
+	// MultipartOverhead is what a multipart request may carry besides the
+	// file: boundaries, part headers and the text fields.
+	MultipartOverhead = 64 << 10
+	// DefaultMaxJSONSize bounds a JSON request body.
+	DefaultMaxJSONSize = 64 << 10
+	// maxFieldSize bounds one multipart text field.
+	maxFieldSize = 4 << 10
+)
+
+// ErrConfig reports an invalid [Config].
+var ErrConfig = errors.New("httpapi: invalid config")
+
+// Config configures a [Server]. Zero values take the documented defaults.
+type Config struct {
+	// Client checks and queues files and reads tasks. Required.
+	Client *tasks.Client
+	// Token is the bearer token every /v1 request must carry. Required.
+	Token string
+	// SpoolDir receives files sent as multipart; it must lie inside one of
+	// the client's media roots so the worker can read them, and is created
+	// if missing. Spooled files are named by their SHA-256; see
+	// [Server.SweepSpool] for their removal. Default: "" turns multipart
+	// uploads off (415).
+	SpoolDir string
+	// MaxFileSize is the largest file accepted in a multipart request.
+	// Default [DefaultMaxFileSize]. The validator's own limit applies too.
+	MaxFileSize int64
+	// MaxJSONSize bounds a JSON request body. Default [DefaultMaxJSONSize].
+	MaxJSONSize int64
+	// Logger receives one record per request (never tokens). Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+// Server is the HTTP handler of the enqueue API.
+type Server struct {
+	client  *tasks.Client
+	token   [sha256.Size]byte
+	spool   string
+	maxFile int64
+	maxJSON int64
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New checks cfg, creates the spool directory and returns the handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.Client == nil {
+		return nil, fmt.Errorf("%w: Client is nil", ErrConfig)
+	}
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("%w: Token is empty", ErrConfig)
+	}
+	s := &Server{
+		client:  cfg.Client,
+		token:   sha256.Sum256([]byte(cfg.Token)),
+		maxFile: cfg.MaxFileSize,
+		maxJSON: cfg.MaxJSONSize,
+		log:     cfg.Logger,
+	}
+	if s.maxFile <= 0 {
+		s.maxFile = DefaultMaxFileSize
+	}
+	if s.maxJSON <= 0 {
+		s.maxJSON = DefaultMaxJSONSize
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SpoolDir != "" {
+		dir, err := filepath.Abs(cfg.SpoolDir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
+		}
+		if !cfg.Client.Roots().Contains(dir) {
+			return nil, fmt.Errorf("%w: SpoolDir %q is not inside a media root (%s), so the worker could not read the files", ErrConfig, dir, strings.Join(cfg.Client.Roots().Dirs(), ", "))
+		}
+		if err := os.MkdirAll(filepath.Join(dir, refsDir), 0o750); err != nil {
+			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
+		}
+		s.spool = dir
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/v1/uploads", s.auth(s.uploads))
+	s.mux.HandleFunc("/v1/uploads/{id}", s.auth(s.upload))
+	s.mux.HandleFunc("/openapi.yaml", s.openapi)
+	s.mux.HandleFunc("/healthz", s.health)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
+	})
+	return s, nil
+}
+
+// ServeHTTP routes a request and logs it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"duration", time.Since(start), "remote", r.RemoteAddr)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// auth checks the bearer token in constant time.
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		scheme, tok, ok := strings.Cut(h, " ")
+		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="enqueue"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
+			return
+		}
+		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if subtle.ConstantTimeCompare(got[:], s.token[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="enqueue", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid bearer token")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, "GET, HEAD")
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(OpenAPI)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if err := s.client.Ping(r.Context()); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "redis is not reachable")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use "+allow)
+}
+
+// uploads handles POST /v1/uploads.
+func (s *Server) uploads(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, "POST")
+		return
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		ct = ""
+	}
+	switch ct {
+	case "application/json":
+		s.createFromPath(w, r)
+	case "multipart/form-data":
+		if s.spool == "" {
+			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "file uploads are turned off on this server (no spool directory); send application/json with a path")
+			return
+		}
+		s.createFromFile(w, r)
+	default:
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json or multipart/form-data")
+	}
+}
+
+// pathRequest is the JSON body of POST /v1/uploads.
+type pathRequest struct {
+	Path         string `json:"path"`
+	ImageName    string `json:"image_name"`
+	ImageType    string `json:"image_type"`
+	ImagePID     string `json:"image_pid"`
+	AppAuthToken string `json:"app_auth_token"`
+}
+
+func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
+	body := http.MaxBytesReader(w, r.Body, s.maxJSON)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	var req pathRequest
+	if err := dec.Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("JSON body over %d bytes", s.maxJSON))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid_json", "malformed JSON body: "+err.Error())
+		return
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "invalid_json", "trailing data after the JSON object")
+		return
+	}
+	if req.Path == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "path is required")
+		return
+	}
+	if !filepath.IsAbs(req.Path) {
+		writeError(w, http.StatusBadRequest, "invalid_request", "path must be absolute")
+		return
+	}
+	enq, err := s.client.Enqueue(r.Context(), tasks.UploadRequest{
+		Path:         req.Path,
+		ImageName:    req.ImageName,
+		ImageType:    req.ImageType,
+		ImagePID:     req.ImagePID,
+		AppAuthToken: req.AppAuthToken,
+	})
+	if err != nil {
+		s.enqueueError(w, err)
+		return
+	}
+	s.writeEnqueued(w, enq)
+}
+
+// createFromFile streams the multipart file part into the spool directory,
+// hashing it on the way, then checks and queues it. The file is removed
+// again if it is rejected or cannot be queued.
+func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxFile+MultipartOverhead)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "malformed multipart body: "+err.Error())
+		return
+	}
+	var (
+		req      tasks.UploadRequest
+		sp       *spooled
+		filename string
+	)
+	defer func() {
+		if sp != nil {
+			sp.discard()
+		}
+	}()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.bodyError(w, err)
+			return
+		}
+		name := part.FormName()
+		switch name {
+		case "file":
+			if sp != nil {
+				writeError(w, http.StatusBadRequest, "invalid_request", "more than one file part")
+				return
+			}
+			filename = part.FileName()
+			var serr error
+			sp, serr = s.spoolPart(part)
+			if serr != nil {
+				var tl errTooLarge
+				if errors.As(serr, &tl) {
+					writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile))
+					return
+				}
+				// A body over the limit is a read error too (readError
+				// wraps the MaxBytesError), answered by bodyError.
+				if isClientError(serr) {
+					s.bodyError(w, serr)
+					return
+				}
+				s.log.Error("spool failed", "err", serr)
+				writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
+				return
+			}
+		case "image_name", "image_type", "image_pid", "app_auth_token":
+			v, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
+			if err != nil {
+				s.bodyError(w, err)
+				return
+			}
+			if len(v) > maxFieldSize {
+				writeError(w, http.StatusBadRequest, "invalid_request", name+" is too long")
+				return
+			}
+			switch name {
+			case "image_name":
+				req.ImageName = string(v)
+			case "image_type":
+				req.ImageType = string(v)
+			case "image_pid":
+				req.ImagePID = string(v)
+			case "app_auth_token":
+				req.AppAuthToken = string(v)
+			}
+		default:
+			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown form field %q", name))
+			return
+		}
+		_ = part.Close()
+	}
+	if sp == nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", `the "file" part is missing`)
+		return
+	}
+	if req.ImageName == "" {
+		req.ImageName = filepath.Base(filename)
+		if filename == "" || req.ImageName == "." || req.ImageName == string(filepath.Separator) {
+			req.ImageName = sp.sum[:16]
+		}
+	}
+	// From the content-addressed name to the task, a sweep must not
+	// decide about this file; discard runs before the unlock.
+	lock, err := s.lockRefs(sp.sum+sp.ext, true)
+	if err != nil {
+		s.log.Error("spool lock failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
+		return
+	}
+	defer lock.unlock()
+	defer sp.discard()
+	if err := sp.commit(); err != nil {
+		s.log.Error("spool commit failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
+		return
+	}
+	req.Path = sp.path
+	p, err := s.client.Prepare(r.Context(), req)
+	if err != nil {
+		s.enqueueError(w, err)
+		return
+	}
+	if p.Payload.SHA256 != sp.sum {
+		s.log.Error("spooled file changed before it was queued", "path", sp.path)
+		writeError(w, http.StatusInternalServerError, "internal", "the stored file changed before it was queued")
+		return
+	}
+	// Recorded before the task exists, so that a sweep never finds the
+	// task without its record. A record of a task that was not queued,
+	// or that names another file, is ignored by the sweep.
+	if err := lock.add(p.TaskID); err != nil {
+		s.log.Error("spool reference not recorded", "err", err, "path", sp.path)
+		writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
+		return
+	}
+	enq, err := s.client.EnqueuePrepared(r.Context(), p)
+	if err != nil {
+		s.enqueueError(w, err)
+		return
+	}
+	if !enq.Duplicate || (enq.Existing != nil && enq.Existing.Payload.Path == sp.path) {
+		sp.keep()
+	}
+	s.writeEnqueued(w, enq)
+}
+
+func isClientError(err error) bool {
+	// Errors reading the request body (a client that hung up or sent a
+	// malformed body) are the client's; errors writing the spool are ours.
+	var re *readError
+	return errors.As(err, &re)
+}
+
+func (s *Server) bodyError(w http.ResponseWriter, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeError(w, http.StatusRequestEntityTooLarge, "request_too_large",
+			fmt.Sprintf("request body over %d bytes (the file may be at most %d bytes)", mbe.Limit, s.maxFile))
+		return
+	}
+	writeError(w, http.StatusBadRequest, "invalid_request", "malformed multipart body: "+err.Error())
+}
+
+// enqueueError answers a failed Prepare or Enqueue.
+func (s *Server) enqueueError(w http.ResponseWriter, err error) {
+	var rej *tasks.RejectError
+	switch {
+	case errors.As(err, &rej):
+		writeError(w, rejectStatus(rej.Reason), rej.Reason, rejectMessage(rej))
+	case errors.Is(err, tasks.ErrUnavailable):
+		s.log.Error("redis unavailable", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the queue is not reachable; try again later")
+	case errors.Is(err, context.Canceled):
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "request canceled")
+	default:
+		s.log.Error("enqueue failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not queue the upload")
+	}
+}
+
+// rejectStatus maps a rejection reason to an HTTP status.
+func rejectStatus(reason string) int {
+	switch reason {
+	case string(validate.ReasonTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case "outside_roots", "symlink_escape", "traversal", "not_absolute":
+		return http.StatusForbidden
+	case "invalid_request", string(validate.ReasonBadName), string(validate.ReasonBadImageType):
+		return http.StatusBadRequest
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// rejectMessage is the error message of a rejection without the server's
+// path details beyond what the client sent.
+func rejectMessage(rej *tasks.RejectError) string {
+	var ve *validate.Error
+	if errors.As(rej.Err, &ve) {
+		return ve.Error()
+	}
+	return rej.Err.Error()
+}
+
+// Task is the JSON form of a task in the API's answers (and in
+// "enqueue status --json").
+type Task struct {
+	TaskID       string          `json:"task_id"`
+	State        string          `json:"state"`
+	Duplicate    bool            `json:"duplicate"`
+	Queue        string          `json:"queue"`
+	Path         string          `json:"path,omitempty"`
+	ImageName    string          `json:"image_name,omitempty"`
+	ImageType    string          `json:"image_type,omitempty"`
+	ImagePID     string          `json:"image_pid,omitempty"`
+	SHA256       string          `json:"sha256,omitempty"`
+	Size         int64           `json:"size,omitempty"`
+	Retried      int             `json:"retried"`
+	MaxRetry     int             `json:"max_retry,omitempty"`
+	LastError    string          `json:"last_error,omitempty"`
+	LastFailedAt *time.Time      `json:"last_failed_at,omitempty"`
+	CompletedAt  *time.Time      `json:"completed_at,omitempty"`
+	Result       json.RawMessage `json:"result"`
+}
+
+// TaskFromStatus converts a task's status to its JSON form. The
+// app_auth_token is never included.
+func TaskFromStatus(st tasks.Status) Task {
+	t := Task{
+		TaskID:    st.ID,
+		State:     string(st.State),
+		Queue:     st.Queue,
+		Path:      st.Payload.Path,
+		ImageName: st.Payload.ImageName,
+		ImageType: st.Payload.ImageType,
+		ImagePID:  st.Payload.ImagePID,
+		SHA256:    st.Payload.SHA256,
+		Size:      st.Payload.Size,
+		Retried:   st.Retried,
+		MaxRetry:  st.MaxRetry,
+		LastError: st.LastError,
+		Result:    json.RawMessage("null"),
+	}
+	if !st.LastFailedAt.IsZero() {
+		at := st.LastFailedAt.UTC()
+		t.LastFailedAt = &at
+	}
+	if !st.CompletedAt.IsZero() {
+		at := st.CompletedAt.UTC()
+		t.CompletedAt = &at
+	}
+	if len(st.RawResult) > 0 && json.Valid(st.RawResult) {
+		t.Result = st.RawResult
+	}
+	return t
+}
+
+func (s *Server) writeEnqueued(w http.ResponseWriter, enq tasks.Enqueued) {
+	w.Header().Set("Location", "/v1/uploads/"+url.PathEscape(enq.ID))
+	if enq.Duplicate && enq.Existing != nil {
+		t := TaskFromStatus(*enq.Existing)
+		t.Duplicate = true
+		writeJSON(w, http.StatusOK, t)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, TaskFromStatus(tasks.Status{ID: enq.ID, Queue: enq.Queue, State: enq.State, Payload: enq.Payload}))
+}
+
+// upload handles GET /v1/uploads/{id}.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, "GET, HEAD")
+		return
+	}
+	id := r.PathValue("id")
+	st, err := s.client.Lookup(r.Context(), id)
+	switch {
+	case errors.Is(err, tasks.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no task with this ID")
+		return
+	case err != nil:
+		s.enqueueError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TaskFromStatus(st))
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code = code
+	b.Error.Message = msg
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

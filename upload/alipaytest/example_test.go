@@ -1,0 +1,129 @@
+package alipaytest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+)
+
+// A test uploads through the real client and checks what the gateway got.
+func ExampleNewServer() {
+	keys := alipaytest.TestKeys()
+	srv, err := alipaytest.NewServer(alipaytest.Config{
+		AppID:        "2021000000000001",
+		AppPublicKey: &keys.App.PublicKey,
+		GatewayKey:   keys.Gateway,
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	client, err := upload.New(upload.Config{
+		GatewayURL:      srv.URL,
+		AppID:           "2021000000000001",
+		Signer:          sign.RSA2{Key: keys.App},
+		AlipayPublicKey: srv.PublicKey(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	photo := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, "a JPEG, as far as the gateway can tell"...)
+	res, err := client.Upload(context.Background(), upload.Request{
+		Content: bytes.NewReader(photo), Size: int64(len(photo)),
+		ImageType: "jpg", ImageName: "storefront.jpg",
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	got := srv.Uploads()[0]
+	sum := sha256.Sum256(photo)
+	fmt.Println("image_id returned and recorded:", res.ImageID == got.ImageID)
+	fmt.Println("same bytes:", got.SHA256 == hex.EncodeToString(sum[:]), got.Size)
+	fmt.Println("name and type:", got.ImageName, got.ImageType, got.ContentType)
+	// Output:
+	// image_id returned and recorded: true
+	// same bytes: true 42
+	// name and type: storefront.jpg jpg image/jpeg
+}
+
+// Scripted faults hit the next requests; the client classifies each.
+func ExampleFaults_Next() {
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	client, err := upload.New(upload.Config{
+		GatewayURL: srv.URL, AppID: alipaytest.TestAppID,
+		Signer: sign.RSA2{Key: alipaytest.TestKeys().App}, AlipayPublicKey: srv.PublicKey(),
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	for _, kind := range []alipaytest.FaultKind{
+		alipaytest.Fault503, alipaytest.FaultUnavailable, alipaytest.FaultThrottled,
+		alipaytest.FaultReset, alipaytest.FaultBadSignature,
+	} {
+		srv.Faults().Next(kind, 1)
+	}
+	photo := append([]byte{0x89, 'P', 'N', 'G'}, "a PNG to the sniffer"...)
+	for range 6 {
+		_, err := client.Upload(context.Background(), upload.Request{
+			Content: bytes.NewReader(photo), Size: int64(len(photo)), ImageType: "png", ImageName: "p.png",
+		})
+		if err != nil {
+			fmt.Println(upload.Classify(err))
+		} else {
+			fmt.Println("success")
+		}
+	}
+	fmt.Println(srv.Stats().Faults)
+	// Output:
+	// retryable
+	// retryable
+	// throttled
+	// retryable
+	// permanent
+	// success
+	// map[20000:1 40005:1 503:1 badsign:1 reset:1]
+}
+
+// Another process steers the emulator over the admin API.
+func ExampleGateway_adminAPI() {
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	resp, err := http.Post(srv.BaseURL+"/_emulator/faults", "application/json",
+		strings.NewReader(`{"rates":{"503":0.2},"specs":["20000=next:3"]}`))
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(srv.Faults().Settings())
+
+	resp, err = http.Post(srv.BaseURL+"/_emulator/sink", "application/octet-stream", strings.NewReader("12345"))
+	if err != nil {
+		panic(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Print(string(b))
+	// Output:
+	// {"rates":{"503":0.2},"next":[{"kind":"20000","count":3}],"slow_delay":"3s"}
+	// {"bytes":5}
+}

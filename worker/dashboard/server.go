@@ -1,0 +1,339 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storemedia/alipay-media-worker/worker/metrics"
+)
+
+// Server is the worker's HTTP surface. Build it with [New]; serve it with
+// [Server.Run], or mount [Server.Handler] yourself.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	mon     *asynqmon.HTTPHandler
+	insp    *asynq.Inspector // nil unless New built the default Gatherer
+	rdb     redis.UniversalClient
+
+	mu sync.Mutex
+	ln net.Listener
+}
+
+// New checks cfg and builds the server. It does not touch the network:
+// Redis is first contacted by a request, and nothing listens before
+// [Server.Listen] or [Server.Run]. Errors wrap [ErrConfig] or
+// [ErrInsecureBind].
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	rdb, ok := cfg.RedisConnOpt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, fmt.Errorf("%w: unsupported RedisConnOpt %T", ErrConfig, cfg.RedisConnOpt)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, rdb: rdb}
+	gatherer := cfg.Gatherer
+	if gatherer == nil {
+		s.insp = asynq.NewInspector(cfg.RedisConnOpt)
+		reg, err := metrics.NewRegistry(s.insp, cfg.Logger, cfg.Collectors...)
+		if err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+		gatherer = reg
+	}
+	s.mon = asynqmon.New(asynqmon.Options{
+		RootPath:         strings.TrimSuffix(cfg.RootPath, "/"),
+		RedisConnOpt:     cfg.RedisConnOpt,
+		PayloadFormatter: asynqmon.PayloadFormatterFunc(FormatPayload),
+		ResultFormatter:  asynqmon.ResultFormatterFunc(FormatResult),
+		ReadOnly:         cfg.ReadOnly,
+	})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	private := http.NewServeMux()
+	private.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
+	private.Handle(cfg.RootPath, scrubAPI(cfg.RootPath+"api/", s.mon))
+	private.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, cfg.RootPath, http.StatusFound)
+	})
+	var h http.Handler = private
+	if cfg.ReadOnly {
+		h = readOnly(h)
+	}
+	if cfg.User != "" {
+		h = basicAuth(cfg.User, cfg.Password, h)
+	}
+	mux.Handle("/", h)
+	s.handler = securityHeaders(mux)
+	return s, nil
+}
+
+// Handler returns the server's routes: /healthz, /readyz, /metrics, the
+// dashboard under Config.RootPath, and a redirect from / to it.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen binds Config.Addr. After it, [Server.Addr] and [Server.URL] report
+// the bound address (useful with port 0). [Server.Run] calls it if needed.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("dashboard: listen: %w", err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address once listening, Config.Addr before.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.cfg.Addr
+}
+
+// URL is the dashboard's address, e.g. http://127.0.0.1:8090/monitoring/.
+func (s *Server) URL() string {
+	addr := s.Addr()
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	return "http://" + addr + s.cfg.RootPath
+}
+
+// Run serves until ctx is done, then shuts down gracefully (in-flight
+// requests get five seconds) and returns nil. It listens first if
+// [Server.Listen] was not called. It does not close Redis connections:
+// call [Server.Close] after it.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("dashboard listening", "url", s.URL(), "auth", s.cfg.User != "", "read_only", s.cfg.ReadOnly)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("dashboard: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		_ = hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("dashboard: serve: %w", err)
+	}
+	return nil
+}
+
+// Close releases the server's Redis connections.
+func (s *Server) Close() error {
+	var errs []error
+	if s.mon != nil {
+		errs = append(errs, s.mon.Close())
+	}
+	if s.insp != nil {
+		errs = append(errs, s.insp.Close())
+	}
+	errs = append(errs, s.rdb.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("dashboard: close: %w", err)
+	}
+	return nil
+}
+
+// healthz answers as long as the process serves HTTP.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// CheckResult is one entry of the /readyz body.
+type CheckResult struct {
+	Name  string `json:"name"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// ReadyBody is the JSON body of /readyz: status "ready" (HTTP 200) or
+// "not ready" (HTTP 503), and each check's result.
+type ReadyBody struct {
+	Status string        `json:"status"`
+	Checks []CheckResult `json:"checks"`
+}
+
+// readyz pings Redis and runs the configured checks.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	checks := append([]Check{{Name: "redis", Func: s.pingRedis}}, s.cfg.Checks...)
+	body := ReadyBody{Status: "ready", Checks: make([]CheckResult, 0, len(checks))}
+	code := http.StatusOK
+	for _, c := range checks {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CheckTimeout)
+		err := c.Func(ctx)
+		cancel()
+		res := CheckResult{Name: c.Name, OK: err == nil}
+		if err != nil {
+			res.Error = ScrubText(err.Error())
+			body.Status = "not ready"
+			code = http.StatusServiceUnavailable
+			s.log.Warn("dashboard: readiness check failed", "check", c.Name, "err", res.Error)
+		}
+		body.Checks = append(body.Checks, res)
+	}
+	writeJSON(w, code, body)
+}
+
+func (s *Server) pingRedis(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis unreachable: %w", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// basicAuth requires the user and password on every request. Both are
+// compared through their SHA-256 digests with a constant-time compare, so
+// neither the content nor the length of the secrets leaks through timing.
+func basicAuth(user, password string, next http.Handler) http.Handler {
+	wantUser := sha256.Sum256([]byte(user))
+	wantPass := sha256.Sum256([]byte(password))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		gotUser := sha256.Sum256([]byte(u))
+		gotPass := sha256.Sum256([]byte(p))
+		userOK := subtle.ConstantTimeCompare(gotUser[:], wantUser[:])
+		passOK := subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
+		if !ok || userOK&passOK != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="alipay-media-worker", charset="UTF-8"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readOnly refuses every method but GET and HEAD.
+func readOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "the dashboard is read-only ("+EnvReadOnly+"=true)", http.StatusMethodNotAllowed)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// scrubAPI passes every response under prefix (asynqmon's JSON API) through
+// [ScrubText], string by string, before it leaves the process. Payloads and
+// results are already redacted by the formatters; this catches secrets in
+// the fields asynqmon shows verbatim, such as a task's last error message.
+func scrubAPI(prefix string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, prefix) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := &recorder{header: http.Header{}, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		body := rec.body.Bytes()
+		if out, err := scrubJSON(body); err == nil {
+			body = append(out, '\n')
+		} else {
+			// Not JSON (an http.Error text): scrub it as text.
+			body = []byte(ScrubText(string(body)))
+		}
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(rec.code)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
+	})
+}
+
+// recorder buffers a response so that it can be rewritten.
+type recorder struct {
+	header      http.Header
+	body        bytes.Buffer
+	code        int
+	wroteHeader bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.code, r.wroteHeader = code, true
+	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wroteHeader = true
+	return r.body.Write(p)
+}

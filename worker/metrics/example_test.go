@@ -1,0 +1,45 @@
+package metrics_test
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/storemedia/alipay-media-worker/worker/metrics"
+)
+
+func ExampleUploads() {
+	u := metrics.NewUploads()
+	reg, err := metrics.NewRegistry(nil, nil, u)
+	if err != nil {
+		panic(err)
+	}
+	// The task handler calls these through its Observer hook.
+	u.UploadFinished("success", "", 2048, 300*time.Millisecond)
+	u.UploadFinished("rejected", "type_mismatch", 0, 5*time.Millisecond)
+	u.Rejected("type_mismatch")
+
+	text, err := testutil.GatherAndFormat(reg, expfmt.TypeTextPlain,
+		"alipay_media_upload_bytes_total", "alipay_media_upload_rejections_total")
+	if err != nil {
+		panic(err)
+	}
+	os.Stdout.Write(text)
+	// Output:
+	// # HELP alipay_media_upload_bytes_total Bytes of media uploaded successfully.
+	// # TYPE alipay_media_upload_bytes_total counter
+	// alipay_media_upload_bytes_total 2048
+	// # HELP alipay_media_upload_rejections_total Tasks failed permanently (archived), by reason: validation reasons such as type_mismatch or too_large, or the gateway's code.
+	// # TYPE alipay_media_upload_rejections_total counter
+	// alipay_media_upload_rejections_total{reason="type_mismatch"} 1
+}
+
+func ExampleNewQueueCollector() {
+	// In the worker, insp is an *asynq.Inspector; here a fixed one.
+	c := metrics.NewQueueCollector(brokenInspector{}, nil)
+	fmt.Println(testutil.CollectAndCount(c, "asynq_inspector_up"))
+	// Output: 1
+}

@@ -1,0 +1,243 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/storemedia/alipay-media-worker/internal/promtext"
+	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/worker/metrics"
+)
+
+// Uploads is what the task handler reports to.
+var _ tasks.Observer = (*metrics.Uploads)(nil)
+
+// scrape serves reg over real HTTP and parses what a Prometheus server
+// would read.
+func scrape(t *testing.T, reg *prometheus.Registry) promtext.Families {
+	t.Helper()
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	fams, err := promtext.Scrape(srv.Client(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fams
+}
+
+func want(t *testing.T, f promtext.Families, value float64, name string, labels ...string) {
+	t.Helper()
+	got, err := f.Value(name, labels...)
+	if err != nil {
+		t.Errorf("%s%q: %v", name, labels, err)
+		return
+	}
+	if got != value {
+		t.Errorf("%s%q = %v, want %v", name, labels, got, value)
+	}
+}
+
+func TestQueueCollectorReadsRedis(t *testing.T) {
+	t.Parallel()
+	rs := testredis.Start(t)
+	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+
+	enqueue := func(id, queue string, opts ...asynq.Option) {
+		t.Helper()
+		opts = append(opts, asynq.Queue(queue), asynq.TaskID(id))
+		if _, err := client.Enqueue(asynq.NewTask("test:noop", []byte(`{}`)), opts...); err != nil {
+			t.Fatalf("enqueue %s: %v", id, err)
+		}
+	}
+	enqueue("p1", "photos")
+	enqueue("p2", "photos")
+	enqueue("p3", "photos")
+	enqueue("s1", "photos", asynq.ProcessIn(time.Hour))
+	enqueue("v1", "videos")
+	if err := insp.ArchiveTask("photos", "p3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := insp.PauseQueue("videos"); err != nil {
+		t.Fatal(err)
+	}
+
+	reg, err := metrics.NewRegistry(insp, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := scrape(t, reg)
+	want(t, f, 1, "asynq_inspector_up")
+	want(t, f, 2, "asynq_queue_tasks", "queue", "photos", "state", "pending")
+	want(t, f, 1, "asynq_queue_tasks", "queue", "photos", "state", "scheduled")
+	want(t, f, 1, "asynq_queue_tasks", "queue", "photos", "state", "archived")
+	want(t, f, 0, "asynq_queue_tasks", "queue", "photos", "state", "active")
+	want(t, f, 4, "asynq_queue_size", "queue", "photos")
+	want(t, f, 1, "asynq_queue_tasks", "queue", "videos", "state", "pending")
+	want(t, f, 0, "asynq_queue_paused", "queue", "photos")
+	want(t, f, 1, "asynq_queue_paused", "queue", "videos")
+	want(t, f, 0, "asynq_tasks_processed_total", "queue", "photos")
+	want(t, f, 0, "asynq_tasks_failed_total", "queue", "photos")
+	if lat, err := f.Value("asynq_queue_latency_seconds", "queue", "photos"); err != nil || lat < 0 {
+		t.Errorf("latency = %v, %v; want a non-negative value", lat, err)
+	}
+	// The registry also carries the runtime collectors.
+	if _, err := f.Value("go_goroutines"); err != nil {
+		t.Errorf("go collector missing: %v", err)
+	}
+}
+
+func TestQueueCollectorCountsProcessedAndFailed(t *testing.T) {
+	t.Parallel()
+	rs := testredis.Start(t)
+	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	for _, id := range []string{"ok1", "ok2", "bad"} {
+		if _, err := client.Enqueue(asynq.NewTask("test:"+id, nil), asynq.TaskID(id), asynq.MaxRetry(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 2, LogLevel: asynq.FatalLevel})
+	done := make(chan struct{})
+	mux := asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
+		if task.Type() == "test:bad" {
+			return errors.New("broken on purpose")
+		}
+		return nil
+	})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	go func() {
+		defer close(done)
+		for {
+			in, err := insp.GetQueueInfo("default")
+			if err == nil && in.ProcessedTotal == 3 && in.Archived == 1 {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("tasks not processed within 30s")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewQueueCollector(insp, nil))
+	f := scrape(t, reg)
+	want(t, f, 3, "asynq_tasks_processed_total", "queue", "default")
+	want(t, f, 1, "asynq_tasks_failed_total", "queue", "default")
+	want(t, f, 1, "asynq_queue_tasks", "queue", "default", "state", "archived")
+}
+
+type brokenInspector struct{}
+
+func (brokenInspector) Queues() ([]string, error) { return []string{"default"}, nil }
+func (brokenInspector) GetQueueInfo(string) (*asynq.QueueInfo, error) {
+	return nil, errors.New("redis: connection refused")
+}
+
+func TestQueueCollectorReportsRedisDown(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewQueueCollector(brokenInspector{}, nil))
+	f := scrape(t, reg)
+	want(t, f, 0, "asynq_inspector_up")
+	if _, err := f.Value("asynq_queue_size"); err == nil {
+		t.Error("queue metrics exported although Redis could not be read")
+	}
+}
+
+func TestUploadsScrape(t *testing.T) {
+	t.Parallel()
+	u := metrics.NewUploads()
+	reg, err := metrics.NewRegistry(nil, nil, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.UploadFinished(tasks.OutcomeSuccess, "", 1000, 200*time.Millisecond)
+	u.UploadFinished(tasks.OutcomeSuccess, "", 2500, 3*time.Second)
+	u.UploadFinished(tasks.OutcomeRetry, "transport", 0, time.Second)
+	u.Retrying("transport")
+	u.Throttled()
+	u.UploadFinished(tasks.OutcomeRejected, "type_mismatch", 0, 10*time.Millisecond)
+	u.Rejected("type_mismatch")
+	u.Rejected("too_large")
+	u.Rejected("too_large")
+
+	f := scrape(t, reg)
+	want(t, f, 2, "alipay_media_uploads_total", "outcome", "success", "reason", "")
+	want(t, f, 1, "alipay_media_uploads_total", "outcome", "retry", "reason", "transport")
+	want(t, f, 1, "alipay_media_uploads_total", "outcome", "rejected", "reason", "type_mismatch")
+	want(t, f, 3500, "alipay_media_upload_bytes_total")
+	want(t, f, 2, "alipay_media_upload_duration_seconds", "outcome", "success")
+	if s, err := f.Sum("alipay_media_upload_duration_seconds", "outcome", "success"); err != nil || s != 3.2 {
+		t.Errorf("success duration sum = %v, %v; want 3.2", s, err)
+	}
+	want(t, f, 1, "alipay_media_upload_retries_total", "reason", "transport")
+	want(t, f, 1, "alipay_media_upload_throttled_total")
+	want(t, f, 1, "alipay_media_upload_rejections_total", "reason", "type_mismatch")
+	want(t, f, 2, "alipay_media_upload_rejections_total", "reason", "too_large")
+}
+
+func TestUploadsBoundsReasonLabels(t *testing.T) {
+	t.Parallel()
+	u := metrics.NewUploads()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(u)
+	long := "x\xff" + string(make([]byte, 200))
+	u.Rejected(long)
+	f := scrape(t, reg)
+	fam := f["alipay_media_upload_rejections_total"]
+	if fam == nil || len(fam.GetMetric()) != 1 {
+		t.Fatalf("want one rejection series, got %v", fam)
+	}
+	v := fam.GetMetric()[0].GetLabel()[0].GetValue()
+	if len(v) > 64 {
+		t.Errorf("reason label is %d bytes, want at most 64", len(v))
+	}
+}
+
+func TestNewRegistryRejectsDuplicates(t *testing.T) {
+	t.Parallel()
+	u := metrics.NewUploads()
+	if _, err := metrics.NewRegistry(nil, nil, u, u); err == nil {
+		t.Fatal("registering the same collector twice succeeded")
+	}
+}
+
+func TestScrapeIsPlainHTTP(t *testing.T) {
+	t.Parallel()
+	reg, err := metrics.NewRegistry(brokenInspector{}, nil, metrics.NewUploads())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d with Redis down; a scrape must still succeed", resp.StatusCode)
+	}
+}
