@@ -3,7 +3,6 @@ package worker
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -392,22 +392,8 @@ func (cfg Config) check() error {
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		fail("LOG_FORMAT", "%q is neither text nor json", cfg.LogFormat)
 	}
-	if _, err := parseLevel(cfg.LogLevel); err != nil {
+	if _, err := command.ParseLevel(cfg.LogLevel); err != nil {
 		fail("LOG_LEVEL", "%v", err)
 	}
 	return errors.Join(errs...)
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(s) {
-	case "", "info":
-		return slog.LevelInfo, nil
-	case "debug":
-		return slog.LevelDebug, nil
-	case "warn", "warning":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	}
-	return 0, fmt.Errorf("%q is not one of debug, info, warn, error", s)
 }

@@ -227,23 +227,3 @@ func TestEnvVarsDocumentEveryVariableRead(t *testing.T) {
 		return env[k]
 	})
 }
-
-func TestNewLogger(t *testing.T) {
-	t.Parallel()
-	var b strings.Builder
-	l, err := NewLogger(&b, "json", "warn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Info("hidden")
-	l.Warn("shown", "k", "v")
-	if strings.Contains(b.String(), "hidden") || !strings.Contains(b.String(), `"msg":"shown"`) {
-		t.Errorf("log output %q", b.String())
-	}
-	if _, err := NewLogger(&b, "xml", "info"); err == nil {
-		t.Error("xml format accepted")
-	}
-	if _, err := NewLogger(&b, "text", "loud"); err == nil {
-		t.Error("loud level accepted")
-	}
-}

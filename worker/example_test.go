@@ -54,8 +54,3 @@ func ExampleParseQueues() {
 	// retries 1
 	// uploads 5
 }
-
-func ExampleFlagName() {
-	fmt.Println("-" + worker.FlagName("WORKER_CONCURRENCY"))
-	// Output: -worker-concurrency
-}

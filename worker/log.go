@@ -3,29 +3,11 @@ package worker
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
 	"github.com/hibiken/asynq"
 )
-
-// NewLogger builds the worker's logger: format "text" or "json" (default
-// text), level "debug", "info", "warn" or "error" (default info).
-func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	lvl, err := parseLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("worker: LOG_LEVEL: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch format {
-	case "", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("worker: LOG_FORMAT: %q is neither text nor json", format)
-}
 
 // asynqLogger sends asynq's own log lines to slog, marked component=asynq.
 type asynqLogger struct{ l *slog.Logger }

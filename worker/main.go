@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"text/tabwriter"
+
+	"github.com/storemedia/alipay-media-worker/internal/command"
 )
 
 // Exit codes of [Main].
@@ -19,12 +17,6 @@ const (
 	ExitFailed = 1 // start-up checks failed, or the server could not run
 	ExitUsage  = 2 // bad flags or configuration syntax, or HTTP_ADDR taken
 )
-
-// FlagName is the command-line flag that mirrors an environment variable:
-// REDIS_URL becomes -redis-url.
-func FlagName(env string) string {
-	return strings.ToLower(strings.ReplaceAll(env, "_", "-"))
-}
 
 // Main is the whole worker command: it reads the configuration from getenv
 // and the flags in args (a flag wins over its variable), builds the logger,
@@ -36,7 +28,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 	fs.SetOutput(stderr)
 	values := make(map[string]*string, len(envVars))
 	for _, v := range envVars {
-		values[v.Name] = fs.String(FlagName(v.Name), "", v.Usage)
+		values[v.Name] = fs.String(command.FlagName(v.Name), "", v.Usage)
 	}
 	checkOnly := fs.Bool("check", false, "run the start-up checks (keys, media roots, Redis) and exit")
 	fs.Usage = func() { usage(stderr) }
@@ -54,7 +46,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	lookup := func(name string) string {
-		if set[FlagName(name)] {
+		if set[command.FlagName(name)] {
 			return *values[name]
 		}
 		return getenv(name)
@@ -68,9 +60,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		fmt.Fprintf(stderr, "%v\n(see -help for every setting)\n", err)
 		return ExitUsage
 	}
-	logger, err := NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	logger, err := command.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil { // checked by ConfigFromEnv; kept for safety
+		fmt.Fprintf(stderr, "worker: LOG_FORMAT / LOG_LEVEL: %v\n", err)
 		return ExitUsage
 	}
 	w, err := New(cfg, logger)
@@ -105,12 +97,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	ctx, stop := command.SignalContext(ctx)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal now terminates the process
-	}()
 	if err := w.RunWithHTTP(ctx, hs); err != nil {
 		logger.Error("worker failed", "err", err.Error())
 		return ExitFailed

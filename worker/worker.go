@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -178,7 +179,7 @@ func (w *Worker) Ping(ctx context.Context) error {
 
 // asynqConfig is the asynq server configuration of the worker.
 func (w *Worker) asynqConfig() asynq.Config {
-	lvl, _ := parseLevel(w.cfg.LogLevel)
+	lvl, _ := command.ParseLevel(w.cfg.LogLevel)
 	return asynq.Config{
 		Concurrency:    w.cfg.Concurrency,
 		Queues:         w.cfg.Queues,

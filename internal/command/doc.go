@@ -1,0 +1,17 @@
+// Package command is what every command of the module shares, so that
+// cmd/*/main.go stays a few lines of wiring and each command behaves the
+// same way:
+//
+//   - the exit statuses ([ExitOK], [ExitFailed], [ExitUsage],
+//     [ExitUnavailable], [ExitInterrupted]), settled once for every command;
+//   - [NewLogger], the *slog.Logger built from a format (text or json) and
+//     a level (debug, info, warn, error);
+//   - [SignalContext]: a context cancelled on the first SIGINT or SIGTERM,
+//     the process exiting with [ExitInterrupted] on the second;
+//   - [Vars]: settings that are environment variables, each overridden by
+//     the flag of the same name (REDIS_URL → --redis-url), with the table
+//     that --help prints.
+//
+// Libraries never import this package: they take their settings as values
+// and read no environment variable.
+package command
