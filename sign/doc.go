@@ -8,6 +8,17 @@
 // the file part, sorted by key in byte order and joined as key=value pairs
 // with '&', without URL encoding. [Content] builds that string.
 //
+// # OpenAPI v3
+//
+// OpenAPI v3 signs with the same algorithm (SHA256withRSA) over other text.
+// A request carries "Authorization: ALIPAY-SHA256withRSA <auth>,sign=<sig>"
+// where <auth> is app_id=...[,app_cert_sn=...],nonce=...,timestamp=<Unix
+// ms> ([V3Auth]); the signature covers
+// "<auth>\n<METHOD>\n<path?query>\n<body>\n", plus "<app_auth_token>\n"
+// when one is sent ([V3Content]). An answer is signed over
+// "<alipay-timestamp>\n<alipay-nonce>\n<raw body>\n" ([V3ResponseContent]).
+// [ParseV3Authorization] takes a header apart again.
+//
 // # Keys
 //
 // [ParsePrivateKey] accepts an application private key as PKCS#1 or PKCS#8,

@@ -56,3 +56,16 @@ func ExampleParsePrivateKey() {
 	// true
 	// sign: unrecognised key format: neither PEM nor Base64
 }
+
+// An OpenAPI v3 request is signed over its auth string, method, path,
+// body and, when acting for a merchant, the app_auth_token, each on its
+// own line.
+func ExampleV3Content() {
+	auth := sign.V3Auth{AppID: "2021000000000001", Nonce: "6b2f1a1e", Timestamp: 1714536000000}.String()
+	content := sign.V3Content(auth, "POST", "/v3/alipay/open/auth/token/app", `{"grant_type":"refresh_token"}`, "")
+	fmt.Printf("%q\n", content)
+	fmt.Println(sign.V3Authorization(auth, "<Base64 of RSA2{Key: appKey}.Sign(content)>"))
+	// Output:
+	// "app_id=2021000000000001,nonce=6b2f1a1e,timestamp=1714536000000\nPOST\n/v3/alipay/open/auth/token/app\n{\"grant_type\":\"refresh_token\"}\n"
+	// ALIPAY-SHA256withRSA app_id=2021000000000001,nonce=6b2f1a1e,timestamp=1714536000000,sign=<Base64 of RSA2{Key: appKey}.Sign(content)>
+}
