@@ -109,7 +109,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.obs == nil {
-		h.obs = NopObserver{}
+		h.obs = nopObserver{}
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -331,7 +331,7 @@ func classifyUpload(err error) error {
 // throttling, the scrubbed error otherwise.
 func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64, d time.Duration) error {
 	if err == nil {
-		h.obs.UploadFinished(OutcomeSuccess, "", bytes, d)
+		h.obs.Observe(Attempt{Outcome: OutcomeSuccess, Bytes: bytes, Duration: d})
 		return nil
 	}
 	var ae *attemptError
@@ -342,20 +342,17 @@ func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64,
 	case throttle:
 		out := redact(&ThrottledError{Err: ae.err}, token)
 		log.Info("upload throttled by the gateway; retrying later without spending the retry budget", "reason", ae.reason, "err", out.Error())
-		h.obs.UploadFinished(OutcomeThrottled, ae.reason, 0, d)
-		h.obs.Throttled()
+		h.obs.Observe(Attempt{Outcome: OutcomeThrottled, Reason: ae.reason, Duration: d})
 		return out
 	case reject:
 		out := redact(fmt.Errorf("%w: %w", ae.err, asynq.SkipRetry), token)
 		log.Warn("upload rejected; archiving the task", "reason", ae.reason, "err", out.Error())
-		h.obs.UploadFinished(OutcomeRejected, ae.reason, 0, d)
-		h.obs.Rejected(ae.reason)
+		h.obs.Observe(Attempt{Outcome: OutcomeRejected, Reason: ae.reason, Duration: d})
 		return out
 	default:
 		out := redact(ae.err, token)
 		log.Warn("upload failed; asynq will retry it", "reason", ae.reason, "err", out.Error())
-		h.obs.UploadFinished(OutcomeRetry, ae.reason, 0, d)
-		h.obs.Retrying(ae.reason)
+		h.obs.Observe(Attempt{Outcome: OutcomeRetry, Reason: ae.reason, Duration: d})
 		return out
 	}
 }

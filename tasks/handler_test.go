@@ -14,7 +14,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -63,12 +62,9 @@ type recorder struct {
 }
 
 func (r *recorder) add(s string) { r.mu.Lock(); r.events = append(r.events, s); r.mu.Unlock() }
-func (r *recorder) UploadFinished(outcome, reason string, n int64, _ time.Duration) {
-	r.add(fmt.Sprintf("finished %s %s %d", outcome, reason, n))
+func (r *recorder) Observe(a Attempt) {
+	r.add(fmt.Sprintf("%s %s %d", a.Outcome, a.Reason, a.Bytes))
 }
-func (r *recorder) Retrying(reason string) { r.add("retrying " + reason) }
-func (r *recorder) Throttled()             { r.add("throttled") }
-func (r *recorder) Rejected(reason string) { r.add("rejected " + reason) }
 func (r *recorder) String() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -169,7 +165,7 @@ func TestHandlerUploads(t *testing.T) {
 		req.ImagePID != p.ImagePID || req.AppAuthToken != p.AppAuthToken || req.Size != p.Size {
 		t.Errorf("request = %+v", req)
 	}
-	if got := b.obs.String(); got != fmt.Sprintf("finished success  %d", p.Size) {
+	if got := b.obs.String(); got != fmt.Sprintf("success  %d", p.Size) {
 		t.Errorf("observer: %s", got)
 	}
 	if strings.Contains(b.logs.String(), p.AppAuthToken) {
@@ -264,7 +260,7 @@ func TestHandlerRejects(t *testing.T) {
 				t.Errorf("uploader called %d times", b.up.Calls())
 			}
 			obs := b.obs.String()
-			if !strings.HasPrefix(obs, "finished rejected "+tt.reason) || !strings.Contains(obs, "rejected "+tt.reason) {
+			if obs != "rejected "+tt.reason+" 0" {
 				t.Errorf("observer: %s", obs)
 			}
 		})
@@ -306,12 +302,12 @@ func TestHandlerUploadErrorClasses(t *testing.T) {
 		throttled bool
 		observed  string
 	}{
-		{"throttled", &upload.APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited"}, false, true, "throttled"},
-		{"unavailable", &upload.APIError{Code: "20000", Msg: "Service Currently Unavailable"}, false, false, "retrying alipay_20000"},
-		{"http 503", &upload.HTTPError{StatusCode: 503}, false, false, "retrying http_503"},
-		{"transport", fmt.Errorf("post: connection reset: %w", upload.ErrRetryable), false, false, "retrying transport"},
-		{"business", &upload.APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM"}, true, false, "rejected alipay_40004"},
-		{"bad signature", fmt.Errorf("%w: %w", upload.ErrBadSignature, upload.ErrPermanent), true, false, "rejected bad_signature"},
+		{"throttled", &upload.APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited"}, false, true, "throttled alipay_40005 0"},
+		{"unavailable", &upload.APIError{Code: "20000", Msg: "Service Currently Unavailable"}, false, false, "retry alipay_20000 0"},
+		{"http 503", &upload.HTTPError{StatusCode: 503}, false, false, "retry http_503 0"},
+		{"transport", fmt.Errorf("post: connection reset: %w", upload.ErrRetryable), false, false, "retry transport 0"},
+		{"business", &upload.APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM"}, true, false, "rejected alipay_40004 0"},
+		{"bad signature", fmt.Errorf("%w: %w", upload.ErrBadSignature, upload.ErrPermanent), true, false, "rejected bad_signature 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,7 +378,7 @@ func TestHandlerRecoversPanics(t *testing.T) {
 	if !strings.Contains(err.Error(), "nil map write") {
 		t.Errorf("err = %q", err)
 	}
-	if got := b.obs.String(); got != "finished retry panic 0; retrying panic" {
+	if got := b.obs.String(); got != "retry panic 0" {
 		t.Errorf("observer: %s", got)
 	}
 	if logs := b.logs.String(); !strings.Contains(logs, "panicked") || !strings.Contains(logs, "handler_test.go") {

@@ -2,38 +2,41 @@ package tasks
 
 import "time"
 
-// Outcomes passed to [Observer.UploadFinished].
+// Outcome is how one attempt ended.
+type Outcome string
+
+// Outcomes of an [Attempt].
 const (
-	OutcomeSuccess   = "success"   // uploaded, result written
-	OutcomeRetry     = "retry"     // transient failure, asynq retries
-	OutcomeThrottled = "throttled" // gateway said 40005, retried later
-	OutcomeRejected  = "rejected"  // permanent failure, task archived
+	OutcomeSuccess   Outcome = "success"   // uploaded, result written
+	OutcomeRetry     Outcome = "retry"     // transient failure, asynq retries
+	OutcomeThrottled Outcome = "throttled" // gateway said 40005, retried later
+	OutcomeRejected  Outcome = "rejected"  // permanent failure, task archived
 )
 
-// Observer is told what the [Handler] does, so metrics can be attached
-// without changing this package. Reasons are short, stable, low-cardinality
-// strings such as "type_mismatch", "changed", "alipay_40004", "transport",
-// "panic". Methods must be safe for concurrent use and should return
-// quickly.
-type Observer interface {
-	// UploadFinished is called once per attempt with its outcome (one of
-	// the Outcome constants), the reason (empty on success), the bytes
-	// uploaded (the file size on success, 0 otherwise) and the attempt's
-	// duration.
-	UploadFinished(outcome, reason string, bytes int64, d time.Duration)
-	// Retrying is called when an attempt failed transiently.
-	Retrying(reason string)
-	// Throttled is called when the gateway throttled an attempt.
-	Throttled()
-	// Rejected is called when a task failed permanently.
-	Rejected(reason string)
+// Attempt is the record of one attempt that the [Handler] gives its
+// [Observer].
+type Attempt struct {
+	// Outcome is how the attempt ended.
+	Outcome Outcome
+	// Reason is a short, stable, low-cardinality code such as
+	// "type_mismatch", "changed", "alipay_40004", "transport" or "panic";
+	// empty on success.
+	Reason string
+	// Bytes is the file size on success, 0 otherwise.
+	Bytes int64
+	// Duration is how long the attempt took.
+	Duration time.Duration
 }
 
-// NopObserver is an [Observer] that does nothing; a nil Observer in
-// [HandlerConfig] means NopObserver.
-type NopObserver struct{}
+// Observer is told about every attempt the [Handler] runs, so metrics can
+// be attached without changing this package (the worker's metrics package
+// implements it). Observe must be safe for concurrent use and return
+// quickly.
+type Observer interface {
+	Observe(Attempt)
+}
 
-func (NopObserver) UploadFinished(string, string, int64, time.Duration) {}
-func (NopObserver) Retrying(string)                                     {}
-func (NopObserver) Throttled()                                          {}
-func (NopObserver) Rejected(string)                                     {}
+// nopObserver stands in for a nil [HandlerConfig.Observer].
+type nopObserver struct{}
+
+func (nopObserver) Observe(Attempt) {}

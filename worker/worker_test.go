@@ -272,26 +272,26 @@ func TestThrottlingDoesNotSpendRetries(t *testing.T) {
 	}
 }
 
-// countingObserver is a tasks.Observer that counts.
+// countingObserver is a tasks.Observer that counts attempts by outcome.
 type countingObserver struct {
-	mu                                   sync.Mutex
-	throttled, success, retrying, reject int
+	mu     sync.Mutex
+	counts map[tasks.Outcome]int
 }
 
-func (o *countingObserver) UploadFinished(outcome, _ string, _ int64, _ time.Duration) {
+func (o *countingObserver) Observe(a tasks.Attempt) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if outcome == tasks.OutcomeSuccess {
-		o.success++
+	if o.counts == nil {
+		o.counts = map[tasks.Outcome]int{}
 	}
+	o.counts[a.Outcome]++
 }
-func (o *countingObserver) Retrying(string) { o.mu.Lock(); o.retrying++; o.mu.Unlock() }
-func (o *countingObserver) Throttled()      { o.mu.Lock(); o.throttled++; o.mu.Unlock() }
-func (o *countingObserver) Rejected(string) { o.mu.Lock(); o.reject++; o.mu.Unlock() }
+
 func (o *countingObserver) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return fmt.Sprintf("throttled=%d success=%d retrying=%d rejected=%d", o.throttled, o.success, o.retrying, o.reject)
+	return fmt.Sprintf("throttled=%d success=%d retrying=%d rejected=%d",
+		o.counts[tasks.OutcomeThrottled], o.counts[tasks.OutcomeSuccess], o.counts[tasks.OutcomeRetry], o.counts[tasks.OutcomeRejected])
 }
 
 func TestDuplicateTaskIDIsRejected(t *testing.T) {

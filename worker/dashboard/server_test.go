@@ -18,6 +18,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
@@ -300,7 +301,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 	uploads := metrics.NewUploads()
-	uploads.Throttled()
+	uploads.Observe(tasks.Attempt{Outcome: tasks.OutcomeThrottled, Reason: "alipay_40005"})
 	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt, Collectors: []prometheus.Collector{uploads}})
 	fams, err := promtext.Scrape(hs.Client(), hs.URL+"/metrics")
 	if err != nil {

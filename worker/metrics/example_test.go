@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
@@ -17,10 +18,9 @@ func ExampleUploads() {
 	if err != nil {
 		panic(err)
 	}
-	// The task handler calls these through its Observer hook.
-	u.UploadFinished("success", "", 2048, 300*time.Millisecond)
-	u.UploadFinished("rejected", "type_mismatch", 0, 5*time.Millisecond)
-	u.Rejected("type_mismatch")
+	// The task handler reports each attempt through its Observer hook.
+	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeSuccess, Bytes: 2048, Duration: 300 * time.Millisecond})
+	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: "type_mismatch", Duration: 5 * time.Millisecond})
 
 	text, err := testutil.GatherAndFormat(reg, expfmt.TypeTextPlain,
 		"alipay_media_upload_bytes_total", "alipay_media_upload_rejections_total")

@@ -173,15 +173,17 @@ func TestUploadsScrape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.UploadFinished(tasks.OutcomeSuccess, "", 1000, 200*time.Millisecond)
-	u.UploadFinished(tasks.OutcomeSuccess, "", 2500, 3*time.Second)
-	u.UploadFinished(tasks.OutcomeRetry, "transport", 0, time.Second)
-	u.Retrying("transport")
-	u.Throttled()
-	u.UploadFinished(tasks.OutcomeRejected, "type_mismatch", 0, 10*time.Millisecond)
-	u.Rejected("type_mismatch")
-	u.Rejected("too_large")
-	u.Rejected("too_large")
+	for _, a := range []tasks.Attempt{
+		{Outcome: tasks.OutcomeSuccess, Bytes: 1000, Duration: 200 * time.Millisecond},
+		{Outcome: tasks.OutcomeSuccess, Bytes: 2500, Duration: 3 * time.Second},
+		{Outcome: tasks.OutcomeRetry, Reason: "transport", Duration: time.Second},
+		{Outcome: tasks.OutcomeThrottled, Reason: "alipay_40005", Duration: time.Second},
+		{Outcome: tasks.OutcomeRejected, Reason: "type_mismatch", Duration: 10 * time.Millisecond},
+		{Outcome: tasks.OutcomeRejected, Reason: "too_large"},
+		{Outcome: tasks.OutcomeRejected, Reason: "too_large"},
+	} {
+		u.Observe(a)
+	}
 
 	f := scrape(t, reg)
 	want(t, f, 2, "alipay_media_uploads_total", "outcome", "success", "reason", "")
@@ -196,6 +198,8 @@ func TestUploadsScrape(t *testing.T) {
 	want(t, f, 1, "alipay_media_upload_throttled_total")
 	want(t, f, 1, "alipay_media_upload_rejections_total", "reason", "type_mismatch")
 	want(t, f, 2, "alipay_media_upload_rejections_total", "reason", "too_large")
+	want(t, f, 1, "alipay_media_uploads_total", "outcome", "throttled", "reason", "alipay_40005")
+	want(t, f, 2, "alipay_media_uploads_total", "outcome", "rejected", "reason", "too_large")
 }
 
 func TestUploadsBoundsReasonLabels(t *testing.T) {
@@ -204,7 +208,7 @@ func TestUploadsBoundsReasonLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(u)
 	long := "x\xff" + string(make([]byte, 200))
-	u.Rejected(long)
+	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: long})
 	f := scrape(t, reg)
 	fam := f["alipay_media_upload_rejections_total"]
 	if fam == nil || len(fam.GetMetric()) != 1 {

@@ -2,10 +2,11 @@ package metrics
 
 import (
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
 // maxReasonLen bounds a reason label value; reasons are short codes, so a
@@ -16,10 +17,9 @@ const maxReasonLen = 64
 // histogram: from a quick small photo on loopback to a slow 5 MB video.
 var DurationBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
-// Uploads counts what the upload handler does. It implements the tasks
-// package's Observer interface and prometheus.Collector; build it with
-// [NewUploads] and register it once. All methods are safe for concurrent
-// use.
+// Uploads counts what the upload handler does. It implements
+// tasks.Observer and prometheus.Collector; build it with [NewUploads] and
+// register it once. All methods are safe for concurrent use.
 type Uploads struct {
 	finished   *prometheus.CounterVec
 	bytes      prometheus.Counter
@@ -60,25 +60,28 @@ func NewUploads() *Uploads {
 	}
 }
 
-// UploadFinished records one attempt: its outcome, reason, the bytes sent
-// (counted only when positive) and its duration.
-func (u *Uploads) UploadFinished(outcome, reason string, bytes int64, d time.Duration) {
-	outcome = label(outcome)
-	u.finished.WithLabelValues(outcome, label(reason)).Inc()
-	if bytes > 0 {
-		u.bytes.Add(float64(bytes))
+// Observe records one attempt: every attempt counts in
+// alipay_media_uploads_total (by outcome and reason) and in the duration
+// histogram (by outcome); a success adds its bytes; a retry, a throttled
+// attempt and a rejection each count in their own series too. It implements
+// tasks.Observer.
+func (u *Uploads) Observe(a tasks.Attempt) {
+	outcome := label(string(a.Outcome))
+	reason := label(a.Reason)
+	u.finished.WithLabelValues(outcome, reason).Inc()
+	if a.Bytes > 0 {
+		u.bytes.Add(float64(a.Bytes))
 	}
-	u.duration.WithLabelValues(outcome).Observe(d.Seconds())
+	u.duration.WithLabelValues(outcome).Observe(a.Duration.Seconds())
+	switch a.Outcome {
+	case tasks.OutcomeRetry:
+		u.retries.WithLabelValues(reason).Inc()
+	case tasks.OutcomeThrottled:
+		u.throttled.Inc()
+	case tasks.OutcomeRejected:
+		u.rejections.WithLabelValues(reason).Inc()
+	}
 }
-
-// Retrying records an attempt that failed transiently.
-func (u *Uploads) Retrying(reason string) { u.retries.WithLabelValues(label(reason)).Inc() }
-
-// Throttled records an attempt the gateway throttled.
-func (u *Uploads) Throttled() { u.throttled.Inc() }
-
-// Rejected records a task that failed permanently.
-func (u *Uploads) Rejected(reason string) { u.rejections.WithLabelValues(label(reason)).Inc() }
 
 func (u *Uploads) collectors() []prometheus.Collector {
 	return []prometheus.Collector{u.finished, u.bytes, u.duration, u.retries, u.throttled, u.rejections}
