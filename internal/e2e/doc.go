@@ -5,7 +5,7 @@
 // # What a scenario checks
 //
 // Each scenario writes a mixed set of small files ([GenerateSet]): valid
-// photos of every format made with Go's image encoders, videos derived from
+// photos of every format made by internal/mediagen, videos derived from
 // testdata/media/clip.mp4, and invalid files (truncated, empty, text named
 // .jpg, QuickTime, over 5 MiB, mislabelled). The importer (cmd/enqueue
 // --wait --manifest) imports most of them; a few invalid ones are queued

@@ -1,17 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	"image/color/palette"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -114,7 +107,7 @@ func GenerateSet(dir string, cfg SetConfig) ([]Sample, error) {
 		},
 		func(i int) error { return g.truncated(DirectDir, "jpg", i, true) },
 		func(i int) error {
-			mov := append(append([]byte(nil), cfg.MOV...), freeBox(g.cfg.Seed, i)...)
+			mov := freeBoxed(cfg.MOV, g.cfg.Seed, i)
 			return g.add(ImportDir, fmt.Sprintf("bad-%04d-quicktime.mov", i), "mov", mov, false, validate.ReasonUnsupportedType, false, "")
 		},
 		func(i int) error { return g.truncated(DirectDir, "mp4", i, true) },
@@ -213,43 +206,25 @@ func (g *generator) truncated(sub, format string, i int, direct bool) error {
 	return g.add(sub, name, typ, data, false, validate.ReasonCorrupt, direct, "")
 }
 
-// valid returns a small valid file of the format, unique for (seed, i).
+// valid returns a small valid file of the format, unique for (seed, i):
+// a mediagen sample, or for mp4 the MP4 template with a free box naming
+// the file.
 func (g *generator) valid(format string, i int) ([]byte, string, error) {
-	rng := rand.New(rand.NewPCG(g.cfg.Seed, uint64(i)+1))
-	var buf bytes.Buffer
-	var err error
 	switch format {
-	case "jpg", "jpeg":
-		err = jpeg.Encode(&buf, mediagen.Noise(48, 32, rng.Uint64()), &jpeg.Options{Quality: 85})
-		format = "jpg"
-	case "png":
-		err = png.Encode(&buf, mediagen.Noise(48, 32, rng.Uint64()))
-	case "gif":
-		img := image.NewPaletted(image.Rect(0, 0, 40, 30), palette.Plan9)
-		for p := range img.Pix {
-			img.Pix[p] = uint8(rng.IntN(256))
-		}
-		err = gif.Encode(&buf, img, nil)
-	case "bmp":
-		err = mediagen.EncodeBMP(&buf, mediagen.Noise(32, 24, rng.Uint64()))
+	case "jpg", "jpeg", "png", "gif", "bmp":
+		rng := rand.New(rand.NewPCG(g.cfg.Seed, uint64(i)+1))
+		return mediagen.Sample(format, rng.Uint64()), validate.CanonicalType(format), nil
 	case "mp4":
-		buf.Write(g.cfg.MP4)
-		buf.Write(freeBox(g.cfg.Seed, i))
+		return freeBoxed(g.cfg.MP4, g.cfg.Seed, i), format, nil
 	default:
 		return nil, "", fmt.Errorf("chaos: no generator for %q", format)
 	}
-	if err != nil {
-		return nil, "", fmt.Errorf("chaos: encode %s: %w", format, err)
-	}
-	return buf.Bytes(), format, nil
 }
 
-// freeBox is a top-level MP4 "free" box whose body names the file, which
-// players skip: appended to a valid MP4 it keeps the file valid and makes
-// its content unique.
-func freeBox(seed uint64, i int) []byte {
-	body := fmt.Appendf(nil, "%d chaos %d", i, seed)
-	box := binary.BigEndian.AppendUint32(nil, uint32(8+len(body)))
-	box = append(box, "free"...)
-	return append(box, body...)
+// freeBoxed appends to a copy of an MP4 (or QuickTime) movie a top-level
+// "free" box whose body names the file, which players skip: it keeps the
+// file valid and makes its content unique.
+func freeBoxed(movie []byte, seed uint64, i int) []byte {
+	box := mediagen.Box("free", fmt.Appendf(nil, "%d chaos %d", i, seed))
+	return append(append([]byte(nil), movie...), box...)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/e2e"
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -98,8 +99,8 @@ func (c *Config) withDefaults() error {
 		c.Sizes = DefaultSizes
 	}
 	for _, s := range c.Sizes {
-		if s < minJPEG || s > upload.MaxFileSize {
-			return fmt.Errorf("%w: size %d is outside %d..%d bytes", ErrConfig, s, minJPEG, upload.MaxFileSize)
+		if s < mediagen.MinJPEGSize || s > upload.MaxFileSize {
+			return fmt.Errorf("%w: size %d is outside %d..%d bytes", ErrConfig, s, mediagen.MinJPEGSize, upload.MaxFileSize)
 		}
 	}
 	if len(c.Concurrency) == 0 {

@@ -43,11 +43,11 @@
 //
 // # The files
 //
-// [MakeJPEG] makes valid JPEGs of an exact size: a tiny noise image whose
-// header is followed by comment segments of random bytes. A validator reads
-// only the header, as with a camera JPEG, while the upload carries, hashes
-// and stores every byte; random bytes keep every file's content (and so its
-// task ID) unique.
+// The files are valid JPEGs of an exact size (internal/mediagen's
+// JPEGOfSize): a tiny noise image whose header is followed by comment
+// segments of random bytes. A validator reads only the header, as with a
+// camera JPEG, while the upload carries, hashes and stores every byte;
+// random bytes keep every file's content (and so its task ID) unique.
 //
 // # Reading the figures
 //

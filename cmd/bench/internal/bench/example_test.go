@@ -1,28 +1,11 @@
 package bench_test
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/cmd/bench/internal/bench"
-	"github.com/storemedia/alipay-media-worker/validate"
 )
-
-// A 100 kB JPEG that any validator accepts, unique for its seed.
-func ExampleMakeJPEG() {
-	data, err := bench.MakeJPEG(100_000, 42)
-	if err != nil {
-		panic(err)
-	}
-	v, err := validate.New(validate.Config{})
-	if err != nil {
-		panic(err)
-	}
-	info, err := v.Check(bytes.NewReader(data), int64(len(data)), "jpg", "photo.jpg")
-	fmt.Println(len(data), info.Type, info.Width, info.Height, err)
-	// Output: 100000 jpg 16 16 <nil>
-}
 
 // Ratios compare the pipeline with the direct upload loop measured in the
 // same run.

@@ -16,7 +16,7 @@
 //
 // # Sample media
 //
-// [WriteMedia] draws the photos with Go's image encoders at run time (JPEG,
+// [WriteMedia] draws the photos with internal/mediagen at run time (JPEG,
 // PNG, an animated GIF and a BMP) and copies one committed half-second MP4.
 // Four broken files show local rejection (text named .jpg, a truncated
 // JPEG, an empty file and a PNG over the 5 MB limit), and one photo is

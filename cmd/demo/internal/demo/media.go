@@ -1,17 +1,10 @@
 package demo
 
 import (
-	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	"image"
-	"image/color"
-	"image/color/palette"
-	"image/draw"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -65,49 +58,42 @@ func Samples() []Expectation {
 }
 
 // WriteMedia writes the sample files below root (created if needed),
-// replacing earlier copies. Images are drawn and encoded with Go's image
-// encoders, so every run produces the same bytes.
+// replacing earlier copies. Images are drawn and encoded by
+// internal/mediagen, so every run produces the same bytes.
 func WriteMedia(root string) error {
-	storefront, err := encodeJPEG(scene(640, 400, 1), 85)
-	if err != nil {
-		return err
+	// Encoding in memory fails only on a programming error: keep the
+	// first error and report it once.
+	var encodeErr error
+	encode := func(format string, img image.Image) []byte {
+		data, err := mediagen.Encode(format, img)
+		encodeErr = cmp.Or(encodeErr, err)
+		return data
 	}
-	sign, err := encodeJPEG(scene(480, 320, 7), 80)
-	if err != nil {
-		return err
-	}
-	menu, err := encodePNG(scene(320, 240, 3))
-	if err != nil {
-		return err
-	}
-	logo, err := animatedGIF(96, 96)
-	if err != nil {
-		return err
-	}
+	storefront := encode("jpg", mediagen.Scene(640, 400, 1))
 	// Random pixels do not compress: this opaque PNG holds about 3 bytes a
 	// pixel, some 5.8 MB, over Alipay's 5 MB limit.
-	huge, err := encodePNG(mediagen.Noise(1600, 1200, 9))
+	huge := encode("png", mediagen.Noise(1600, 1200, 9))
+	logo, err := mediagen.AnimatedGIF(96, 96)
 	if err != nil {
-		return err
-	}
-	var counter bytes.Buffer
-	if err := mediagen.EncodeBMP(&counter, scene(120, 80, 5)); err != nil {
-		return fmt.Errorf("demo: bmp: %w", err)
+		return fmt.Errorf("demo: media: %w", err)
 	}
 	files := []struct {
 		path string
 		data []byte
 	}{
 		{"store/storefront.jpg", storefront},
-		{"store/menu-board.png", menu},
+		{"store/menu-board.png", encode("png", mediagen.Scene(320, 240, 3))},
 		{"store/logo.gif", logo},
-		{"store/counter.bmp", counter.Bytes()},
+		{"store/counter.bmp", encode("bmp", mediagen.Scene(120, 80, 5))},
 		{"store/walkthrough.mp4", walkthroughMP4},
 		{"store/broken/notes.jpg", []byte("Opening hours: 9:00-21:00. This is text, not a photo.\n")},
 		{"store/broken/half-photo.jpg", storefront[:len(storefront)/2]},
 		{"store/broken/empty.png", nil},
 		{"store/broken/huge-poster.png", huge},
-		{"merchant/shop-sign.jpg", sign},
+		{"merchant/shop-sign.jpg", encode("jpg", mediagen.Scene(480, 320, 7))},
+	}
+	if encodeErr != nil {
+		return fmt.Errorf("demo: media: %w", encodeErr)
 	}
 	for _, f := range files {
 		p := filepath.Join(root, filepath.FromSlash(f.path))
@@ -119,60 +105,4 @@ func WriteMedia(root string) error {
 		}
 	}
 	return nil
-}
-
-// scene draws a simple shop front: sky, a wall, a door and an awning whose
-// colours depend on seed.
-func scene(w, h int, seed uint64) *image.RGBA {
-	r := rand.New(rand.NewPCG(seed, 42))
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		c := color.RGBA{R: uint8(120 + 100*y/h), G: uint8(170 + 60*y/h), B: 235, A: 255}
-		draw.Draw(img, image.Rect(0, y, w, y+1), image.NewUniform(c), image.Point{}, draw.Src)
-	}
-	wall := color.RGBA{R: uint8(150 + r.IntN(80)), G: uint8(110 + r.IntN(60)), B: uint8(80 + r.IntN(60)), A: 255}
-	draw.Draw(img, image.Rect(w/10, h/3, w-w/10, h), image.NewUniform(wall), image.Point{}, draw.Src)
-	stripe := []color.RGBA{{200, 40, 40, 255}, {245, 245, 245, 255}}
-	for i, x := 0, w/10; x < w-w/10; i, x = i+1, x+w/20 {
-		draw.Draw(img, image.Rect(x, h/3-h/12, min(x+w/20, w-w/10), h/3+h/24), image.NewUniform(stripe[i%2]), image.Point{}, draw.Src)
-	}
-	draw.Draw(img, image.Rect(w/2-w/12, h/2, w/2+w/12, h), image.NewUniform(color.RGBA{70, 45, 30, 255}), image.Point{}, draw.Src)
-	for _, x := range []int{w / 6, w - w/6 - w/6} {
-		draw.Draw(img, image.Rect(x, h/2, x+w/6, h/2+h/5), image.NewUniform(color.RGBA{180, 215, 240, 255}), image.Point{}, draw.Src)
-	}
-	return img
-}
-
-func encodeJPEG(img image.Image, quality int) ([]byte, error) {
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: quality}); err != nil {
-		return nil, fmt.Errorf("demo: jpeg: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
-func encodePNG(img image.Image) ([]byte, error) {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		return nil, fmt.Errorf("demo: png: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
-// animatedGIF draws three frames of a turning coloured square.
-func animatedGIF(w, h int) ([]byte, error) {
-	anim := &gif.GIF{}
-	for i, c := range []color.Color{palette.Plan9[200], palette.Plan9[100], palette.Plan9[40]} {
-		frame := image.NewPaletted(image.Rect(0, 0, w, h), palette.Plan9)
-		draw.Draw(frame, frame.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-		off := i * w / 6
-		draw.Draw(frame, image.Rect(w/4+off/2, h/4, w/2+off, h*3/4), image.NewUniform(c), image.Point{}, draw.Src)
-		anim.Image = append(anim.Image, frame)
-		anim.Delay = append(anim.Delay, 40)
-	}
-	var b bytes.Buffer
-	if err := gif.EncodeAll(&b, anim); err != nil {
-		return nil, fmt.Errorf("demo: gif: %w", err)
-	}
-	return b.Bytes(), nil
 }
