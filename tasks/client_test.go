@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -323,16 +322,12 @@ func TestClientHashesLargeFileInPlace(t *testing.T) {
 	s := setupClient(t)
 	// A noisy 600x400 JPEG is a few hundred KB: more than the buffer small
 	// files are read into, so it is checked in place and streamed.
-	img := mediagen.Noise(600, 400, 1)
-	path := filepath.Join(s.root, "large.jpg")
-	f, err := os.Create(path)
+	data, err := mediagen.Encode("jpg", mediagen.Noise(600, 400, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 95}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	path := filepath.Join(s.root, "large.jpg")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(path)

@@ -5,23 +5,24 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
-// fiveMB is a 5 MB (5 << 20 bytes, the limit) "JPEG": JPEG magic bytes,
-// then pseudo-random bytes that do not compress.
-func fiveMB() []byte {
-	data := make([]byte, upload.MaxFileSize)
-	rng := rand.NewChaCha8([32]byte{1, 2, 3})
-	rng.Read(data)
-	copy(data, []byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00})
+// fiveMB is a valid JPEG of 5 MB (5 << 20 bytes, the limit) whose bulk is
+// comment segments of random bytes, which do not compress.
+func fiveMB(b *testing.B) []byte {
+	b.Helper()
+	data, err := mediagen.JPEGOfSize(upload.MaxFileSize, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
 	return data
 }
 
@@ -48,7 +49,7 @@ func BenchmarkUpload5MB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data := fiveMB()
+	data := fiveMB(b)
 	r := bytes.NewReader(data)
 	ctx := context.Background()
 	b.SetBytes(int64(len(data)))
@@ -77,7 +78,7 @@ func BenchmarkUpload5MB(b *testing.B) {
 // costs: signing, streaming through a pipe and verifying the answer.
 func BenchmarkPlainPost5MB(b *testing.B) {
 	srv := benchServer(b)
-	data := fiveMB()
+	data := fiveMB(b)
 	url, contentType, body := recordRequest(b, srv, data)
 	r := bytes.NewReader(body)
 	b.SetBytes(int64(len(data)))
@@ -104,7 +105,7 @@ func BenchmarkPlainPost5MB(b *testing.B) {
 // endpoint, which only drains the body: the cost of the transfer alone.
 func BenchmarkPlainPostSink5MB(b *testing.B) {
 	srv := benchServer(b)
-	data := fiveMB()
+	data := fiveMB(b)
 	r := bytes.NewReader(data)
 	url := srv.AdminURL("sink")
 	b.SetBytes(int64(len(data)))
@@ -201,7 +202,7 @@ func BenchmarkUpload5MBClientOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data := fiveMB()
+	data := fiveMB(b)
 	r := bytes.NewReader(data)
 	ctx := context.Background()
 	b.SetBytes(int64(len(data)))

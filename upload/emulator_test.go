@@ -6,11 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"image"
-	"image/color"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"testing"
 	"time"
 
@@ -21,42 +16,6 @@ import (
 )
 
 // Round trips between the client and the gateway emulator.
-
-// sample returns a small file of the given format that content sniffing
-// recognises.
-func sample(t testing.TB, format string) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	for i := range 8 {
-		img.Set(i, i, color.RGBA{R: 200, G: 30, B: 30, A: 255})
-	}
-	var buf bytes.Buffer
-	var err error
-	switch format {
-	case "jpg":
-		err = jpeg.Encode(&buf, img, nil)
-	case "png":
-		err = png.Encode(&buf, img)
-	case "gif":
-		err = gif.Encode(&buf, img, nil)
-	case "bmp":
-		err = mediagen.EncodeBMP(&buf, img)
-	case "mp4":
-		// An ftyp box (brand isom) and an empty mdat box.
-		buf.Write([]byte{0, 0, 0, 0x18})
-		buf.WriteString("ftypisom")
-		buf.Write([]byte{0, 0, 2, 0})
-		buf.WriteString("isommp41")
-		buf.Write([]byte{0, 0, 0, 8})
-		buf.WriteString("mdat")
-	default:
-		t.Fatalf("no sample for %s", format)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // emulatorClient returns a client for srv, signing with the test app key.
 func emulatorClient(t testing.TB, srv *alipaytest.Server, mutate func(*upload.Config)) *upload.Client {
@@ -87,7 +46,7 @@ func TestEmulatorFormats(t *testing.T) {
 	srv := alipaytest.Start(t, alipaytest.Config{})
 	c := emulatorClient(t, srv, nil)
 	for _, format := range []string{"jpg", "png", "gif", "bmp", "mp4"} {
-		data := sample(t, format)
+		data := mediagen.Sample(format, 1)
 		req := request(data, format, "门店-"+format)
 		req.ImagePID = "2088000000000001"
 		req.AppAuthToken = "202405BBmerchanttoken"
@@ -142,13 +101,13 @@ func TestEmulatorCertificateMode(t *testing.T) {
 		t.Fatalf("SNs %s %s, emulator expects %s %s", keys.AppCertSN, keys.AlipayRootCertSN, certs.AppCertSN, certs.RootCertSN)
 	}
 	c := emulatorClient(t, srv, func(cfg *upload.Config) { keys.Apply(cfg) })
-	if _, err := c.Upload(context.Background(), request(sample(t, "png"), "png", "cert")); err != nil {
+	if _, err := c.Upload(context.Background(), request(mediagen.Sample("png", 1), "png", "cert")); err != nil {
 		t.Fatal(err)
 	}
 
 	// Without the certificate parameters the emulator refuses.
 	plain := emulatorClient(t, srv, nil)
-	_, err = plain.Upload(context.Background(), request(sample(t, "png"), "png", "no-cert"))
+	_, err = plain.Upload(context.Background(), request(mediagen.Sample("png", 1), "png", "no-cert"))
 	var ae *upload.APIError
 	if !errors.As(err, &ae) || ae.SubCode != alipaytest.SubAppCertNotExist {
 		t.Errorf("public key mode against a certificate gateway: %v", err)
@@ -186,7 +145,7 @@ func TestEmulatorFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A file large enough that a reset lands in the middle of it.
-			data := append(sample(t, "jpg"), make([]byte, 1<<20)...)
+			data := append(mediagen.Sample("jpg", 1), make([]byte, 1<<20)...)
 			_, err := c.Upload(context.Background(), request(data, "jpg", "fault"))
 			if got := upload.Classify(err); err == nil || got != tc.class {
 				t.Fatalf("err = %v, class %v, want %v", err, got, tc.class)
@@ -195,7 +154,7 @@ func TestEmulatorFaults(t *testing.T) {
 				t.Errorf("err = %v, want %v", err, tc.is)
 			}
 			// The fault was used up: the next upload goes through.
-			if _, err := c.Upload(context.Background(), request(sample(t, "jpg"), "jpg", "after")); err != nil {
+			if _, err := c.Upload(context.Background(), request(mediagen.Sample("jpg", 1), "jpg", "after")); err != nil {
 				t.Errorf("upload after the fault: %v", err)
 			}
 		})
@@ -213,14 +172,14 @@ func TestEmulatorRejections(t *testing.T) {
 		sub    string
 	}{
 		{"wrong signing key", func(cfg *upload.Config) { cfg.Signer = sign.RSA2{Key: alipaytest.TestKeys().Gateway} },
-			request(sample(t, "jpg"), "jpg", "x"), alipaytest.SubInvalidSignature},
+			request(mediagen.Sample("jpg", 1), "jpg", "x"), alipaytest.SubInvalidSignature},
 		{"clock an hour off", func(cfg *upload.Config) { cfg.Now = func() time.Time { return time.Now().Add(time.Hour) } },
-			request(sample(t, "jpg"), "jpg", "x"), alipaytest.SubInvalidTimestamp},
+			request(mediagen.Sample("jpg", 1), "jpg", "x"), alipaytest.SubInvalidTimestamp},
 		{"content is not what image_type says", nil,
-			request(sample(t, "png"), "jpg", "x"), alipaytest.SubInvalidFileExtension},
+			request(mediagen.Sample("png", 1), "jpg", "x"), alipaytest.SubInvalidFileExtension},
 		{"unknown merchant token", nil,
 			func() upload.Request {
-				r := request(sample(t, "jpg"), "jpg", "x")
+				r := request(mediagen.Sample("jpg", 1), "jpg", "x")
 				r.AppAuthToken = "bad-token"
 				return r
 			}(),
@@ -238,7 +197,7 @@ func TestEmulatorRejections(t *testing.T) {
 		}
 	}
 	// The right token passes.
-	req := request(sample(t, "jpg"), "jpg", "x")
+	req := request(mediagen.Sample("jpg", 1), "jpg", "x")
 	req.AppAuthToken = "good-token"
 	if _, err := emulatorClient(t, srv, nil).Upload(context.Background(), req); err != nil {
 		t.Errorf("valid token: %v", err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 )
 
 const mediaDir = "../testdata/media"
@@ -175,11 +177,7 @@ func padMP4(t testing.TB, total int64) []byte {
 	if pad < 8 {
 		t.Fatalf("cannot pad %d bytes to %d", len(base), total)
 	}
-	out := make([]byte, total)
-	copy(out, base)
-	binary.BigEndian.PutUint32(out[len(base):], uint32(pad))
-	copy(out[len(base)+4:], "free")
-	return out
+	return append(base, mediagen.Box("free", make([]byte, pad-8))...)
 }
 
 // countingReader counts the bytes read through it.
@@ -499,23 +497,15 @@ func TestShorterThanStated(t *testing.T) {
 	}
 }
 
-// box builds an ISO-BMFF box with a 32-bit size.
-func box(typ string, body []byte) []byte {
-	b := make([]byte, 8, 8+len(body))
-	binary.BigEndian.PutUint32(b, uint32(8+len(body)))
-	copy(b[4:], typ)
-	return append(b, body...)
-}
-
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 func TestMP4Structure(t *testing.T) {
 	t.Parallel()
 	v := newValidator(t, Config{})
-	ftyp := box("ftyp", []byte("isom\x00\x00\x02\x00isomiso2avc1mp41"))
-	ftyp20 := box("ftyp", []byte("isom\x00\x00\x02\x00isom")) // also matches filetype's mov rule
-	moov := box("moov", box("mvhd", make([]byte, 100)))
-	mdat := box("mdat", make([]byte, 64))
+	ftyp := mediagen.Box("ftyp", []byte("isom\x00\x00\x02\x00isomiso2avc1mp41"))
+	ftyp20 := mediagen.Box("ftyp", []byte("isom\x00\x00\x02\x00isom")) // also matches filetype's mov rule
+	moov := mediagen.Box("moov", mediagen.Box("mvhd", make([]byte, 100)))
+	mdat := mediagen.Box("mdat", make([]byte, 64))
 	large := func(typ string, body []byte) []byte {
 		b := make([]byte, 16, 16+len(body))
 		binary.BigEndian.PutUint32(b, 1)
@@ -524,11 +514,11 @@ func TestMP4Structure(t *testing.T) {
 		return append(b, body...)
 	}
 	toEnd := func(typ string, body []byte) []byte {
-		b := box(typ, body)
+		b := mediagen.Box(typ, body)
 		binary.BigEndian.PutUint32(b, 0)
 		return b
 	}
-	manyFree := bytes.Repeat(box("free", nil), maxTopLevelBoxes)
+	manyFree := bytes.Repeat(mediagen.Box("free", nil), maxTopLevelBoxes)
 	tests := []struct {
 		name string
 		data []byte
@@ -539,15 +529,15 @@ func TestMP4Structure(t *testing.T) {
 		{"ftyp of 20 bytes", cat(ftyp20, moov, mdat), ""},
 		{"64-bit mdat", cat(ftyp, moov, large("mdat", make([]byte, 40))), ""},
 		{"mdat to end", cat(ftyp, moov, toEnd("mdat", make([]byte, 40))), ""},
-		{"quicktime brand", cat(box("ftyp", []byte("qt  \x00\x00\x02\x00qt  ")), moov, mdat), ReasonUnsupportedType},
+		{"quicktime brand", cat(mediagen.Box("ftyp", []byte("qt  \x00\x00\x02\x00qt  ")), moov, mdat), ReasonUnsupportedType},
 		{"no moov", cat(ftyp, mdat), ReasonCorrupt},
 		{"mdat overruns", cat(ftyp, moov, mdat)[:len(ftyp)+len(moov)+len(mdat)-1], ReasonCorrupt},
 		{"stray bytes", cat(ftyp, moov, mdat, []byte{0, 0, 0}), ReasonCorrupt},
 		{"box smaller than header", cat(ftyp, moov, []byte{0, 0, 0, 4, 'f', 'r', 'e', 'e'}), ReasonCorrupt},
-		{"unprintable type", cat(ftyp, moov, box("\x00\x01\x02\x03", nil)), ReasonCorrupt},
+		{"unprintable type", cat(ftyp, moov, mediagen.Box("\x00\x01\x02\x03", nil)), ReasonCorrupt},
 		{"64-bit size overruns", cat(ftyp, moov, large("mdat", make([]byte, 40))[:50]), ReasonCorrupt},
 		{"64-bit header cut", cat(ftyp, moov, large("mdat", nil)[:12]), ReasonCorrupt},
-		{"ftyp body not brands", cat(box("ftyp", []byte("isom\x00\x00\x02\x00isomi")), moov), ReasonCorrupt},
+		{"ftyp body not brands", cat(mediagen.Box("ftyp", []byte("isom\x00\x00\x02\x00isomi")), moov), ReasonCorrupt},
 		{"ftyp to end", cat(toEnd("ftyp", []byte("isom\x00\x00\x02\x00isom"))), ReasonCorrupt},
 		{"too many boxes", cat(ftyp, moov, manyFree), ReasonCorrupt},
 		{"many boxes within bound", cat(ftyp, moov, manyFree[:8*(maxTopLevelBoxes-2)]), ""},
@@ -566,18 +556,7 @@ func TestMP4Structure(t *testing.T) {
 
 // bmpFile builds a BMP with a BITMAPINFOHEADER and zeroed pixels.
 func bmpFile(w, h int32, bpp uint16, compression uint32, pixels int) []byte {
-	b := make([]byte, 54+pixels)
-	le := binary.LittleEndian
-	copy(b, "BM")
-	le.PutUint32(b[2:], uint32(len(b)))
-	le.PutUint32(b[10:], 54)
-	le.PutUint32(b[14:], 40)
-	le.PutUint32(b[18:], uint32(w))
-	le.PutUint32(b[22:], uint32(h))
-	le.PutUint16(b[26:], 1)
-	le.PutUint16(b[28:], bpp)
-	le.PutUint32(b[30:], compression)
-	return b
+	return append(mediagen.BMPHeader(w, h, bpp, compression, uint32(pixels)), make([]byte, pixels)...)
 }
 
 func TestBMPStructure(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
@@ -58,7 +59,7 @@ func TestRunWithHTTP(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.RunWithHTTP(ctx, hs) }()
 
-	path := e.file(t, "front.png", pngOf(t, 1))
+	path := e.file(t, "front.png", mediagen.Sample("png", 1))
 	p := payloadFor(t, path)
 	info := e.wait(t, e.enqueue(t, p))
 	res := result(t, info)

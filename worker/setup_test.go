@@ -1,12 +1,10 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -184,18 +181,6 @@ func (e *testEnv) sample(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return e.file(t, name, data)
-}
-
-// pngOf returns a small PNG whose content depends on seed, so that every
-// seed gives another task ID. Its pixels are noise, which PNG cannot
-// compress, so every seed gives a file of the same size.
-func pngOf(t *testing.T, seed int) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, mediagen.Noise(16, 12, uint64(seed))); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // payloadFor describes the file at path as it is now.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -93,15 +94,15 @@ func TestBadInputsAreArchivedWithoutUpload(t *testing.T) {
 	add("type mismatch", e.enqueue(t, p), "validate: image_type: type_mismatch", `image_type says "jpg" but the content is png`)
 
 	big := make([]byte, 5<<20+1)
-	copy(big, pngOf(t, 1))
+	copy(big, mediagen.Sample("png", 1))
 	add("too large", e.enqueue(t, payloadFor(t, e.file(t, "big.png", big))), "too_large")
 
-	p = payloadFor(t, e.file(t, "a/shop.png", pngOf(t, 2)))
+	p = payloadFor(t, e.file(t, "a/shop.png", mediagen.Sample("png", 2)))
 	p.Path = e.root + "/a/../a/shop.png"
 	add("traversal", e.enqueue(t, p), `".." element`)
 
 	outside := filepath.Join(t.TempDir(), "outside.png")
-	if err := os.WriteFile(outside, pngOf(t, 3), 0o644); err != nil {
+	if err := os.WriteFile(outside, mediagen.Sample("png", 3), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p = payloadFor(t, outside)
@@ -115,23 +116,23 @@ func TestBadInputsAreArchivedWithoutUpload(t *testing.T) {
 	p.Path = outside
 	add("outside the roots", e.enqueue(t, p, asynq.TaskID("outside")), "outside the media roots")
 
-	p = payloadFor(t, e.file(t, "dir.png", pngOf(t, 4)))
+	p = payloadFor(t, e.file(t, "dir.png", mediagen.Sample("png", 4)))
 	os.Remove(p.Path)
 	os.Mkdir(p.Path, 0o755)
 	add("directory", e.enqueue(t, p), "not a regular file", "directory")
 
-	p = payloadFor(t, e.file(t, "fifo.png", pngOf(t, 5)))
+	p = payloadFor(t, e.file(t, "fifo.png", mediagen.Sample("png", 5)))
 	os.Remove(p.Path)
 	if err := syscall.Mkfifo(p.Path, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	add("fifo", e.enqueue(t, p), "not a regular file", "FIFO")
 
-	p = payloadFor(t, e.file(t, "gone.png", pngOf(t, 6)))
+	p = payloadFor(t, e.file(t, "gone.png", mediagen.Sample("png", 6)))
 	os.Remove(p.Path)
 	add("missing", e.enqueue(t, p), "no such file")
 
-	p = payloadFor(t, e.file(t, "grown.png", pngOf(t, 7)))
+	p = payloadFor(t, e.file(t, "grown.png", mediagen.Sample("png", 7)))
 	p.Size--
 	add("size changed", e.enqueue(t, p), "changed since enqueue", "size is")
 
@@ -172,12 +173,12 @@ func TestEmptyFileCannotBeQueued(t *testing.T) {
 func TestChangedSinceEnqueueAbortsTheUpload(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t)
-	path := e.file(t, "shop.png", pngOf(t, 10))
+	path := e.file(t, "shop.png", mediagen.Sample("png", 10))
 	p := payloadFor(t, path)
 	// The file changes between enqueue and upload: same size, other bytes.
-	changed := pngOf(t, 11)
+	changed := mediagen.Sample("png", 11)
 	if int64(len(changed)) != p.Size {
-		t.Fatalf("pngOf gives %d and %d bytes: the test needs a same-size change", p.Size, len(changed))
+		t.Fatalf("mediagen.Sample gives %d and %d bytes: the test needs a same-size change", p.Size, len(changed))
 	}
 	if err := os.WriteFile(path, changed, 0o644); err != nil {
 		t.Fatal(err)
@@ -214,7 +215,7 @@ func TestFaultPolicy(t *testing.T) {
 		if err := e.gw.Faults().Next(kind, 1); err != nil {
 			t.Fatal(err)
 		}
-		info := e.wait(t, e.enqueue(t, payloadFor(t, e.file(t, string(kind)+".png", pngOf(t, 100+i)))))
+		info := e.wait(t, e.enqueue(t, payloadFor(t, e.file(t, string(kind)+".png", mediagen.Sample("png", uint64(100+i))))))
 		r := result(t, info)
 		if info.Retried != 1 || r.Attempt != 2 {
 			t.Errorf("%s: %s, attempt %d; want one retry then success", kind, describe(info), r.Attempt)
@@ -231,7 +232,7 @@ func TestFaultPolicy(t *testing.T) {
 		if err := e.gw.Faults().Next(c.kind, 1); err != nil {
 			t.Fatal(err)
 		}
-		info := e.wait(t, e.enqueue(t, payloadFor(t, e.file(t, string(c.kind)+".png", pngOf(t, 200+i)))))
+		info := e.wait(t, e.enqueue(t, payloadFor(t, e.file(t, string(c.kind)+".png", mediagen.Sample("png", uint64(200+i))))))
 		if info.State != asynq.TaskStateArchived || info.Retried != 0 || !strings.Contains(info.LastErr, c.want) {
 			t.Errorf("%s: %s; want archived at once, mentioning %q", c.kind, describe(info), c.want)
 		}
@@ -241,7 +242,7 @@ func TestFaultPolicy(t *testing.T) {
 	if err := e.gw.Faults().Next(alipaytest.Fault503, 5); err != nil {
 		t.Fatal(err)
 	}
-	info := e.wait(t, e.enqueue(t, payloadFor(t, e.file(t, "exhausted.png", pngOf(t, 300))), asynq.MaxRetry(2)))
+	info := e.wait(t, e.enqueue(t, payloadFor(t, e.file(t, "exhausted.png", mediagen.Sample("png", 300))), asynq.MaxRetry(2)))
 	if info.State != asynq.TaskStateArchived || info.Retried != 2 || !strings.Contains(info.LastErr, "503") || strings.Contains(info.LastErr, "skip retry") {
 		t.Errorf("exhausted: %s; want archived after 2 retries with the 503", describe(info))
 	}

@@ -1,12 +1,8 @@
 package importer_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
@@ -51,19 +48,16 @@ func makeBenchFiles() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
-	var buf bytes.Buffer
 	for i := range benchFiles {
-		img.SetNRGBA(0, 0, color.NRGBA{uint8(i), uint8(i >> 8), uint8(i >> 16), 255})
-		buf.Reset()
-		if err := png.Encode(&buf, img); err != nil {
+		data, err := mediagen.Encode("png", mediagen.Noise(4, 4, uint64(i)))
+		if err != nil {
 			return dir, err
 		}
 		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i%100))
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return dir, err
 		}
-		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.png", i)), buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.png", i)), data, 0o644); err != nil {
 			return dir, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
@@ -36,7 +37,7 @@ func call(t *testing.T, srv *alipaytest.Server, method, endpoint, body string) (
 func TestAdminAPI(t *testing.T) {
 	t.Parallel()
 	srv := alipaytest.Start(t, alipaytest.Config{})
-	jpg := sampleJPEG(t)
+	jpg := mediagen.Sample("jpg", 1)
 
 	// Faults: POST merges, GET shows, PUT replaces, DELETE clears.
 	st, b := call(t, srv, "POST", "faults", `{"next":[{"kind":"20000","count":1}],"specs":["5xx=next:1"],"slow_delay":"250ms"}`)

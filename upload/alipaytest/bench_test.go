@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
@@ -18,7 +19,7 @@ func BenchmarkGateway5MB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	file := append(sampleJPEG(b), make([]byte, alipaytest.DefaultMaxFileSize-1000)...)
+	file := append(mediagen.Sample("jpg", 1), make([]byte, alipaytest.DefaultMaxFileSize-1000)...)
 	req := newRawRequest("jpg", file).build(b, "http://gateway.test/gateway.do")
 	body, err := io.ReadAll(req.Body)
 	if err != nil {

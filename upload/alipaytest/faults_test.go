@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 func TestFaultAnswers(t *testing.T) {
 	t.Parallel()
-	jpg := sampleJPEG(t)
+	jpg := mediagen.Sample("jpg", 1)
 	cases := []struct {
 		kind     alipaytest.FaultKind
 		status   int
@@ -74,7 +75,7 @@ func TestFaultBadSignatureAndMalformed(t *testing.T) {
 	srv := alipaytest.Start(t, alipaytest.Config{})
 	srv.Faults().Next(alipaytest.FaultBadSignature, 1)
 	srv.Faults().Next(alipaytest.FaultMalformed, 1)
-	jpg := sampleJPEG(t)
+	jpg := mediagen.Sample("jpg", 1)
 
 	a := send(t, srv.Client(), newRawRequest("jpg", jpg).build(t, srv.URL))
 	if a.fields["code"] != "10000" || a.sign == "" {
@@ -106,7 +107,7 @@ func TestFaultBadSignatureAndMalformed(t *testing.T) {
 
 func TestFaultResetConnection(t *testing.T) {
 	t.Parallel()
-	jpg := sampleJPEG(t)
+	jpg := mediagen.Sample("jpg", 1)
 	for name, file := range map[string][]byte{
 		"small body": jpg,                                 // read whole, reset while the client waits
 		"large body": append(jpg, make([]byte, 1<<20)...), // reset while the client is still writing
@@ -138,7 +139,7 @@ func TestFaultSlowBeyondClientTimeout(t *testing.T) {
 	srv.Faults().Next(alipaytest.FaultSlow, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	req := newRawRequest("jpg", sampleJPEG(t)).build(t, srv.URL).WithContext(ctx)
+	req := newRawRequest("jpg", mediagen.Sample("jpg", 1)).build(t, srv.URL).WithContext(ctx)
 	_, err := srv.Client().Do(req)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want the client's deadline", err)
@@ -161,7 +162,7 @@ func TestScriptBeforeRates(t *testing.T) {
 	}
 	f.Next(alipaytest.FaultUnavailable, 2)
 	f.Next(alipaytest.Fault502, 1)
-	jpg := sampleJPEG(t)
+	jpg := mediagen.Sample("jpg", 1)
 	var got []string
 	for range 5 {
 		a := send(t, srv.Client(), newRawRequest("jpg", jpg).build(t, srv.URL))
@@ -265,7 +266,7 @@ func TestFaultAliases(t *testing.T) {
 	if s := f.Settings(); len(s.Rates) != 0 {
 		t.Errorf("rates %v after SetRate(Reset, 0)", s.Rates)
 	}
-	jpg := sampleJPEG(t)
+	jpg := mediagen.Sample("jpg", 1)
 	for i := range 3 {
 		if a := send(t, srv.Client(), newRawRequest("jpg", jpg).build(t, srv.URL)); a.status != http.StatusServiceUnavailable {
 			t.Errorf("request %d: HTTP %d, want 503", i+1, a.status)

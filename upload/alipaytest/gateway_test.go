@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 func TestAcceptsEveryFormat(t *testing.T) {
 	t.Parallel()
 	srv := alipaytest.Start(t, alipaytest.Config{})
-	for typ, file := range samples(t) {
+	for typ, file := range samples() {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
 			r := newRawRequest(typ, file)
@@ -66,8 +67,8 @@ func TestAcceptsEveryFormat(t *testing.T) {
 func TestRejections(t *testing.T) {
 	t.Parallel()
 	other := alipaytest.TestKeys().Gateway // any key but the app's
-	jpg := sampleJPEG(t)
-	png := samplePNG(t)
+	jpg := mediagen.Sample("jpg", 1)
+	png := mediagen.Sample("png", 1)
 	str := func(s string) *string { return &s }
 	cases := []struct {
 		name    string
@@ -163,7 +164,7 @@ func TestRejections(t *testing.T) {
 func TestLegacyErrorResponse(t *testing.T) {
 	t.Parallel()
 	srv := alipaytest.Start(t, alipaytest.Config{LegacyErrors: []string{alipaytest.SubMissingAppID}})
-	r := newRawRequest("jpg", sampleJPEG(t))
+	r := newRawRequest("jpg", mediagen.Sample("jpg", 1))
 	r.query["app_id"] = ""
 	a := send(t, srv.Client(), r.build(t, srv.URL))
 	if !a.legacy || a.sign != "" {
@@ -173,7 +174,7 @@ func TestLegacyErrorResponse(t *testing.T) {
 		t.Errorf("node %s", a.node)
 	}
 	// Other errors still use the method's node, signed.
-	r = newRawRequest("jpg", sampleJPEG(t))
+	r = newRawRequest("jpg", mediagen.Sample("jpg", 1))
 	r.query["version"] = "9"
 	a = send(t, srv.Client(), r.build(t, srv.URL))
 	if a.legacy || a.verify(srv.PublicKey()) != nil {
@@ -188,7 +189,7 @@ func TestCertificateMode(t *testing.T) {
 	certs.Configure(&cfg)
 	srv := alipaytest.Start(t, cfg)
 	withSNs := func(app, root string) *rawRequest {
-		r := newRawRequest("png", samplePNG(t))
+		r := newRawRequest("png", mediagen.Sample("png", 1))
 		r.query["app_cert_sn"], r.query["alipay_root_cert_sn"] = app, root
 		return r
 	}
@@ -228,7 +229,7 @@ func TestCertificateMode(t *testing.T) {
 func TestBodyBeyondCap(t *testing.T) {
 	t.Parallel()
 	srv := alipaytest.Start(t, alipaytest.Config{MaxFileSize: 100})
-	file := append(sampleJPEG(t), make([]byte, 3<<20)...)
+	file := append(mediagen.Sample("jpg", 1), make([]byte, 3<<20)...)
 	a := send(t, srv.Client(), newRawRequest("jpg", file).build(t, srv.URL))
 	if a.fields["sub_code"] != alipaytest.SubInvalidFileSize {
 		t.Fatalf("answer %s", a.body)
@@ -244,7 +245,7 @@ func TestBodyBeyondCap(t *testing.T) {
 func TestUploadRecordsAreCapped(t *testing.T) {
 	t.Parallel()
 	srv := alipaytest.Start(t, alipaytest.Config{MaxRecords: 3})
-	file := sampleJPEG(t)
+	file := mediagen.Sample("jpg", 1)
 	var names []string
 	for i := range 5 {
 		r := newRawRequest("jpg", file)

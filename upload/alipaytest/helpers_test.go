@@ -3,14 +3,8 @@ package alipaytest_test
 import (
 	"bytes"
 	"crypto/rsa"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"image"
-	"image/color"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"maps"
 	"mime/multipart"
@@ -193,75 +187,13 @@ func (a *answer) verify(key *rsa.PublicKey) error {
 	return sign.RSA2Verifier{Key: key}.Verify(a.node, a.sign)
 }
 
-// Sample files of each format, small and real.
-
-func sampleImage() image.Image {
-	img := image.NewRGBA(image.Rect(0, 0, 16, 12))
-	for y := range 12 {
-		for x := range 16 {
-			img.Set(x, y, color.RGBA{uint8(x * 16), uint8(y * 20), 128, 255})
-		}
+// samples are small, real files of each format, by their image_type.
+func samples() map[string][]byte {
+	out := map[string][]byte{}
+	for _, typ := range []string{"jpg", "jpeg", "png", "gif", "bmp", "mp4"} {
+		out[typ] = mediagen.Sample(typ, 1)
 	}
-	return img
-}
-
-func sampleJPEG(t testing.TB) []byte {
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, sampleImage(), nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func samplePNG(t testing.TB) []byte {
-	var b bytes.Buffer
-	if err := png.Encode(&b, sampleImage()); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func sampleGIF(t testing.TB) []byte {
-	var b bytes.Buffer
-	if err := gif.Encode(&b, sampleImage(), nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// sampleBMP is the sample image as an uncompressed 24-bit BMP.
-func sampleBMP(t testing.TB) []byte {
-	var b bytes.Buffer
-	if err := mediagen.EncodeBMP(&b, sampleImage()); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// sampleMP4 is an ftyp box (brand isom, compatible isom/mp42) followed by
-// an empty mdat box: enough for type detection.
-func sampleMP4() []byte {
-	var b bytes.Buffer
-	be := func(v any) { binary.Write(&b, binary.BigEndian, v) }
-	be(uint32(24))
-	b.WriteString("ftypisom")
-	be(uint32(0x200))
-	b.WriteString("isommp42")
-	be(uint32(8 + 64))
-	b.WriteString("mdat")
-	b.Write(bytes.Repeat([]byte{0}, 64))
-	return b.Bytes()
-}
-
-func samples(t testing.TB) map[string][]byte {
-	return map[string][]byte{
-		"jpg":  sampleJPEG(t),
-		"jpeg": sampleJPEG(t),
-		"png":  samplePNG(t),
-		"gif":  sampleGIF(t),
-		"bmp":  sampleBMP(t),
-		"mp4":  sampleMP4(),
-	}
+	return out
 }
 
 // rsaKey asserts a certificate's key is RSA.

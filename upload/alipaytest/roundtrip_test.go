@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -54,7 +55,7 @@ func TestClientRoundTrip(t *testing.T) {
 	srv := alipaytest.Start(t, alipaytest.Config{})
 	c := newClient(t, srv, nil)
 	wantType := map[string]string{"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp", "mp4": "video/mp4"}
-	for typ, file := range samples(t) {
+	for typ, file := range samples() {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
 			res, err := c.Upload(t.Context(), upload.Request{
@@ -92,8 +93,8 @@ func TestClientRoundTrip(t *testing.T) {
 
 func TestClientClassifiesFaults(t *testing.T) {
 	t.Parallel()
-	jpg := sampleJPEG(t)
-	big := append(sampleJPEG(t), make([]byte, 2<<20)...) // still a JPEG to the sniffer
+	jpg := mediagen.Sample("jpg", 1)
+	big := append(mediagen.Sample("jpg", 1), make([]byte, 2<<20)...) // still a JPEG to the sniffer
 	cases := []struct {
 		kind  alipaytest.FaultKind
 		file  []byte
@@ -139,7 +140,7 @@ func TestClientClassifiesFaults(t *testing.T) {
 
 func TestClientSeesRejections(t *testing.T) {
 	t.Parallel()
-	jpg, png := sampleJPEG(t), samplePNG(t)
+	jpg, png := mediagen.Sample("jpg", 1), mediagen.Sample("png", 1)
 	cases := []struct {
 		name    string
 		gateway func(*alipaytest.Config)
@@ -191,7 +192,7 @@ func TestClientSeesRejections(t *testing.T) {
 
 func TestClientRejectsForgedAnswers(t *testing.T) {
 	t.Parallel()
-	jpg := sampleJPEG(t)
+	jpg := mediagen.Sample("jpg", 1)
 
 	t.Run("re-signed with another key", func(t *testing.T) {
 		t.Parallel()
@@ -272,7 +273,7 @@ func TestClientCertificateMode(t *testing.T) {
 	c := newClient(t, srv, func(c *upload.Config) {
 		c.AppCertSN, c.AlipayRootCertSN, c.AlipayPublicKey = appSN, rootSN, alipayKey
 	})
-	res, err := uploadFile(c, "gif", sampleGIF(t))
+	res, err := uploadFile(c, "gif", mediagen.Sample("gif", 1))
 	if err != nil {
 		t.Fatalf("upload in certificate mode: %v", err)
 	}
@@ -282,7 +283,7 @@ func TestClientCertificateMode(t *testing.T) {
 
 	// A client still in public-key mode is told its certificate is missing.
 	plain := newClient(t, srv, nil)
-	_, err = uploadFile(plain, "gif", sampleGIF(t))
+	_, err = uploadFile(plain, "gif", mediagen.Sample("gif", 1))
 	var apiErr *upload.APIError
 	if !errors.As(err, &apiErr) || apiErr.SubCode != alipaytest.SubAppCertNotExist {
 		t.Errorf("public-key client against certificate mode: %v", err)
@@ -308,7 +309,7 @@ func TestClientUnderRandomFaults(t *testing.T) {
 	)
 	for i := range 24 {
 		wg.Go(func() {
-			file := append(samplePNG(t), fmt.Sprintf("file %d", i)...)
+			file := append(mediagen.Sample("png", 1), fmt.Sprintf("file %d", i)...)
 			for attempt := 1; ; attempt++ {
 				res, err := uploadFile(c, "png", file)
 				if err == nil {

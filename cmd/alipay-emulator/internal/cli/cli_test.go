@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/storemedia/alipay-media-worker/cmd/alipay-emulator/internal/cli"
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -55,11 +56,6 @@ func emulator(t *testing.T, args ...string) (map[string]string, *syncbuf.Buffer,
 	return lines, logs, stop
 }
 
-func jpeg() []byte {
-	// The first bytes of a JPEG (SOI, APP0) are enough for the gateway.
-	return append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0}, make([]byte, 200)...)
-}
-
 func TestRunWithKeysDir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -84,7 +80,7 @@ func TestRunWithKeysDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := func() (upload.Result, error) {
-		f := jpeg()
+		f := mediagen.Sample("jpg", 1)
 		return c.Upload(t.Context(), upload.Request{
 			Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a.jpg",
 			AppAuthToken: "secret-token-value",
@@ -158,7 +154,7 @@ func TestRunCertMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := jpeg()
+	f := mediagen.Sample("jpg", 1)
 	if _, err := c.Upload(t.Context(), upload.Request{Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a"}); err != nil {
 		t.Errorf("certificate-mode upload: %v", err)
 	}
@@ -226,7 +222,7 @@ func TestRunWithKeyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := jpeg()
+	f := mediagen.Sample("jpg", 1)
 	if _, err := c.Upload(t.Context(), upload.Request{Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a"}); err != nil {
 		t.Errorf("upload: %v", err)
 	}
