@@ -26,21 +26,21 @@
 //
 // # How
 //
-// On Linux 5.6 and later, Open resolves the path relative to a descriptor
-// of the root's directory with openat2(2) and
-// RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS, so the kernel enforces the rules
-// during the walk itself: a symbolic link swapped in between a check and
-// the open cannot lead out. The file is first opened with O_PATH (which
-// does not open it for reading) and checked with fstat; only a regular file
+// Open walks the path with os.Root, from the root's directory one component
+// at a time with O_NOFOLLOW, following symbolic links itself and refusing
+// those that would leave the root, so a symbolic link swapped in between a
+// check and the open cannot lead out. The file is first checked with a Stat
+// through the root (which does not open it for reading); only a regular file
 // is then opened for reading, with O_NONBLOCK, and compared by device and
 // inode with what was checked ([ErrChanged] if it was replaced). O_NONBLOCK
 // is cleared on the returned file.
 //
-// Where openat2 is missing (older kernels, seccomp filters that return
-// ENOSYS or EPERM, other systems) the same rules are enforced with os.Root,
-// which walks the path a component at a time with O_NOFOLLOW and follows
-// symbolic links itself; a Stat through the root comes before the open for
-// reading, and the open uses O_NONBLOCK. Both implementations are tested.
+// # Reasons
+//
+// [ReasonOf] names a refusal with a stable [Reason] ("outside_roots",
+// "not_regular", "not_found", ...) for metric labels, manifests and API
+// answers; it returns "" for system errors that may go away when tried
+// again.
 //
 // # Configuration
 //

@@ -75,3 +75,18 @@ func ExampleNew() {
 	// mediaroot: media root "/nonexistent/media" does not exist: stat /nonexistent/media: no such file or directory
 	// true
 }
+
+func ExampleReasonOf() {
+	roots, err := mediaroot.New(os.TempDir())
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range []string{"/etc/passwd", os.TempDir(), filepath.Join(os.TempDir(), "no-such-file.jpg")} {
+		_, _, err := roots.Open(p)
+		fmt.Println(mediaroot.ReasonOf(err))
+	}
+	// Output:
+	// outside_roots
+	// not_regular
+	// not_found
+}

@@ -9,10 +9,8 @@ import (
 	"strings"
 )
 
-// Sentinel errors. Open and Resolve wrap them with the path concerned.
+// Sentinel errors. Open wraps them with the path concerned.
 var (
-	// ErrNoRoots: New was given no directory.
-	ErrNoRoots = errors.New("mediaroot: no media roots configured")
 	// ErrNotAbsolute: the path is empty or relative.
 	ErrNotAbsolute = errors.New("mediaroot: path is not absolute")
 	// ErrTraversal: the path has a ".." element.
@@ -29,6 +27,66 @@ var (
 	ErrChanged = errors.New("mediaroot: file changed while being opened")
 )
 
+// errNoRoots: New was given no directory.
+var errNoRoots = errors.New("mediaroot: no media roots configured")
+
+// Reason is the stable, machine-readable cause of a refusal by [Roots.Open].
+// Its string form is meant for metric labels, manifests, API answers and
+// task errors, so the values never change once released.
+type Reason string
+
+// The reasons a path is refused. A refusal does not go away by trying
+// again.
+const (
+	// ReasonNotAbsolute: [ErrNotAbsolute].
+	ReasonNotAbsolute Reason = "not_absolute"
+	// ReasonTraversal: [ErrTraversal].
+	ReasonTraversal Reason = "traversal"
+	// ReasonOutsideRoots: [ErrOutsideRoots].
+	ReasonOutsideRoots Reason = "outside_roots"
+	// ReasonSymlinkEscape: [ErrSymlinkEscape].
+	ReasonSymlinkEscape Reason = "symlink_escape"
+	// ReasonNotRegular: [ErrNotRegular].
+	ReasonNotRegular Reason = "not_regular"
+	// ReasonChanged: [ErrChanged].
+	ReasonChanged Reason = "changed"
+	// ReasonNotFound: the file (or a directory on its path) does not
+	// exist; the error matches fs.ErrNotExist.
+	ReasonNotFound Reason = "not_found"
+	// ReasonPermission: the file may not be read; the error matches
+	// fs.ErrPermission.
+	ReasonPermission Reason = "permission"
+)
+
+var reasons = []struct {
+	r   Reason
+	err error
+}{
+	{ReasonNotAbsolute, ErrNotAbsolute},
+	{ReasonTraversal, ErrTraversal},
+	{ReasonOutsideRoots, ErrOutsideRoots},
+	{ReasonSymlinkEscape, ErrSymlinkEscape},
+	{ReasonNotRegular, ErrNotRegular},
+	{ReasonChanged, ErrChanged},
+	{ReasonNotFound, fs.ErrNotExist},
+	{ReasonPermission, fs.ErrPermission},
+}
+
+// ReasonOf returns the reason err refuses a file for, or "" when err is
+// nil or another system error (too many open files, an I/O error), which
+// may go away when tried again.
+func ReasonOf(err error) Reason {
+	if err == nil {
+		return ""
+	}
+	for _, x := range reasons {
+		if errors.Is(err, x.err) {
+			return x.r
+		}
+	}
+	return ""
+}
+
 // root is one configured media directory.
 type root struct {
 	dir  string // as configured, made absolute and cleaned
@@ -40,9 +98,6 @@ type root struct {
 // there is nothing to close.
 type Roots struct {
 	roots []root
-	// noOpenat2 forces the portable implementation (tests use it to cover
-	// both).
-	noOpenat2 bool
 	// between, when set, runs after the checks and before the open for
 	// reading: tests use it to replace the file at the worst moment.
 	between func()
@@ -84,7 +139,7 @@ func New(dirs ...string) (*Roots, error) {
 		r.roots = append(r.roots, root{dir: abs, real: real})
 	}
 	if len(r.roots) == 0 {
-		return nil, ErrNoRoots
+		return nil, errNoRoots
 	}
 	return r, nil
 }
@@ -175,45 +230,17 @@ func under(dir, path string) (string, bool) {
 // Errors wrap ErrNotAbsolute, ErrTraversal, ErrOutsideRoots,
 // ErrSymlinkEscape, ErrNotRegular or ErrChanged, or the system's error,
 // which matches fs.ErrNotExist for a missing file and fs.ErrPermission for
-// an unreadable one.
+// an unreadable one; [ReasonOf] names the refusal.
 func (r *Roots) Open(path string) (*os.File, os.FileInfo, error) {
 	rt, rel, err := r.locate(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, fi, err := r.open(rt, rel, true, r.between)
+	f, fi, err := openBeneath(rt.dir, rel, r.between)
 	if err != nil {
 		return nil, nil, explain("open", path, err)
 	}
 	return f, fi, nil
-}
-
-// Resolve runs the checks of Open without opening the file for reading
-// and returns path cleaned. Symbolic links inside the root are followed to
-// check where they lead but are not replaced in the returned path.
-//
-// The answer can go stale as soon as it is returned; to read the file, use
-// Open, which repeats every check on the descriptor it returns.
-func (r *Roots) Resolve(path string) (string, error) {
-	rt, rel, err := r.locate(path)
-	if err != nil {
-		return "", err
-	}
-	if _, _, err := r.open(rt, rel, false, nil); err != nil {
-		return "", explain("resolve", path, err)
-	}
-	return filepath.Clean(path), nil
-}
-
-// open runs the checks under rt and, when forRead is set, opens the file
-// with openat2 when the kernel offers it and with os.Root otherwise; between
-// runs after the checks and before the open. Without forRead it returns
-// only the error.
-func (r *Roots) open(rt root, rel string, forRead bool, between func()) (*os.File, os.FileInfo, error) {
-	if !r.noOpenat2 && haveOpenat2() {
-		return openat2Beneath(rt.dir, rel, forRead, between)
-	}
-	return openRooted(rt.dir, rel, forRead, between)
 }
 
 // describe names a non-regular file mode for messages.

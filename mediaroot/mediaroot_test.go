@@ -75,30 +75,12 @@ func newTree(t *testing.T) tree {
 	return tr
 }
 
-// modes runs f once with openat2 (where the kernel has it) and once with
-// the portable os.Root implementation.
-func modes(t *testing.T, f func(t *testing.T, noOpenat2 bool)) {
-	for _, m := range []struct {
-		name      string
-		noOpenat2 bool
-	}{{"openat2", false}, {"osroot", true}} {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			if !m.noOpenat2 && !haveOpenat2() {
-				t.Log("openat2 is not available here: this runs the os.Root implementation")
-			}
-			f(t, m.noOpenat2)
-		})
-	}
-}
-
-func newRoots(t *testing.T, noOpenat2 bool, dirs ...string) *Roots {
+func newRoots(t *testing.T, dirs ...string) *Roots {
 	t.Helper()
 	r, err := New(dirs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.noOpenat2 = noOpenat2
 	return r
 }
 
@@ -187,70 +169,44 @@ func openCases(tr tree) []openCase {
 
 func TestOpen(t *testing.T) {
 	t.Parallel()
-	modes(t, func(t *testing.T, noOpenat2 bool) {
-		tr := newTree(t)
-		roots := newRoots(t, noOpenat2, tr.root, tr.root2)
-		for _, tc := range openCases(tr) {
-			var (
-				f   *os.File
-				fi  os.FileInfo
-				err error
-			)
-			withTimeout(t, "Open("+tc.path+")", func() { f, fi, err = roots.Open(tc.path) })
-			if tc.want != nil {
-				if !errors.Is(err, tc.want) {
-					t.Errorf("Open(%q) = %v, want %v", tc.path, err, tc.want)
-				}
-				if f != nil || fi != nil {
-					t.Errorf("Open(%q) returned a file with error %v", tc.path, err)
-					f.Close()
-				}
-				if err != nil && !strings.HasPrefix(err.Error(), "mediaroot: ") {
-					t.Errorf("error %q lacks the package prefix", err)
-				}
-				continue
+	tr := newTree(t)
+	roots := newRoots(t, tr.root, tr.root2)
+	for _, tc := range openCases(tr) {
+		var (
+			f   *os.File
+			fi  os.FileInfo
+			err error
+		)
+		withTimeout(t, "Open("+tc.path+")", func() { f, fi, err = roots.Open(tc.path) })
+		if tc.want != nil {
+			if !errors.Is(err, tc.want) {
+				t.Errorf("Open(%q) = %v, want %v", tc.path, err, tc.want)
 			}
-			if err != nil {
-				t.Errorf("Open(%q): %v", tc.path, err)
-				continue
+			if f != nil || fi != nil {
+				t.Errorf("Open(%q) returned a file with error %v", tc.path, err)
+				f.Close()
 			}
-			if nonblocking(t, f) {
-				t.Errorf("Open(%q) returned a file still in O_NONBLOCK mode", tc.path)
+			if err != nil && !strings.HasPrefix(err.Error(), "mediaroot: ") {
+				t.Errorf("error %q lacks the package prefix", err)
 			}
-			b, err := io.ReadAll(f)
-			f.Close()
-			if err != nil || string(b) != tc.content {
-				t.Errorf("Open(%q) read %q, %v; want %q", tc.path, b, err, tc.content)
-			}
-			if !fi.Mode().IsRegular() || fi.Size() != int64(len(tc.content)) {
-				t.Errorf("Open(%q) FileInfo mode %v size %d", tc.path, fi.Mode(), fi.Size())
-			}
+			continue
 		}
-	})
-}
-
-func TestResolve(t *testing.T) {
-	t.Parallel()
-	modes(t, func(t *testing.T, noOpenat2 bool) {
-		tr := newTree(t)
-		roots := newRoots(t, noOpenat2, tr.root, tr.root2)
-		for _, tc := range openCases(tr) {
-			var (
-				got string
-				err error
-			)
-			withTimeout(t, "Resolve("+tc.path+")", func() { got, err = roots.Resolve(tc.path) })
-			if tc.want != nil {
-				if !errors.Is(err, tc.want) || got != "" {
-					t.Errorf("Resolve(%q) = %q, %v; want %v", tc.path, got, err, tc.want)
-				}
-				continue
-			}
-			if err != nil || got != filepath.Clean(tc.path) {
-				t.Errorf("Resolve(%q) = %q, %v", tc.path, got, err)
-			}
+		if err != nil {
+			t.Errorf("Open(%q): %v", tc.path, err)
+			continue
 		}
-	})
+		if nonblocking(t, f) {
+			t.Errorf("Open(%q) returned a file still in O_NONBLOCK mode", tc.path)
+		}
+		b, err := io.ReadAll(f)
+		f.Close()
+		if err != nil || string(b) != tc.content {
+			t.Errorf("Open(%q) read %q, %v; want %q", tc.path, b, err, tc.content)
+		}
+		if !fi.Mode().IsRegular() || fi.Size() != int64(len(tc.content)) {
+			t.Errorf("Open(%q) FileInfo mode %v size %d", tc.path, fi.Mode(), fi.Size())
+		}
+	}
 }
 
 // A FIFO with no writer blocks a plain open for reading forever; Open must
@@ -258,66 +214,60 @@ func TestResolve(t *testing.T) {
 // O_NONBLOCK would then succeed).
 func TestFIFONotOpenedForRead(t *testing.T) {
 	t.Parallel()
-	modes(t, func(t *testing.T, noOpenat2 bool) {
-		tr := newTree(t)
-		roots := newRoots(t, noOpenat2, tr.root)
-		fifo := filepath.Join(tr.root, "fifo")
-		var err error
-		withTimeout(t, "Open(fifo)", func() { _, _, err = roots.Open(fifo) })
-		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "named pipe") {
-			t.Fatalf("Open(fifo) = %v", err)
-		}
-		// No reader holds the FIFO open: a non-blocking writer gets ENXIO.
-		w, werr := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
-		if werr == nil {
-			w.Close()
-			t.Fatal("the FIFO has a reader left open by Open")
-		}
-		if !errors.Is(werr, syscall.ENXIO) {
-			t.Fatalf("opening the FIFO for writing: %v", werr)
-		}
-	})
+	tr := newTree(t)
+	roots := newRoots(t, tr.root)
+	fifo := filepath.Join(tr.root, "fifo")
+	var err error
+	withTimeout(t, "Open(fifo)", func() { _, _, err = roots.Open(fifo) })
+	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "named pipe") {
+		t.Fatalf("Open(fifo) = %v", err)
+	}
+	// No reader holds the FIFO open: a non-blocking writer gets ENXIO.
+	w, werr := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if werr == nil {
+		w.Close()
+		t.Fatal("the FIFO has a reader left open by Open")
+	}
+	if !errors.Is(werr, syscall.ENXIO) {
+		t.Fatalf("opening the FIFO for writing: %v", werr)
+	}
 }
 
 func TestDevices(t *testing.T) {
 	t.Parallel()
-	modes(t, func(t *testing.T, noOpenat2 bool) {
-		roots := newRoots(t, noOpenat2, "/dev")
-		for _, p := range []string{"/dev/null", "/dev/zero", "/dev/urandom"} {
-			var err error
-			withTimeout(t, "Open("+p+")", func() { _, _, err = roots.Open(p) })
-			if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "character device") {
-				t.Errorf("Open(%s) = %v", p, err)
-			}
+	roots := newRoots(t, "/dev")
+	for _, p := range []string{"/dev/null", "/dev/zero", "/dev/urandom"} {
+		var err error
+		withTimeout(t, "Open("+p+")", func() { _, _, err = roots.Open(p) })
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "character device") {
+			t.Errorf("Open(%s) = %v", p, err)
 		}
-		// Outside the roots, a device is refused by its path alone.
-		other := newRoots(t, noOpenat2, t.TempDir())
-		if _, _, err := other.Open("/dev/null"); !errors.Is(err, ErrOutsideRoots) {
-			t.Errorf("Open(/dev/null) outside roots = %v", err)
-		}
-	})
+	}
+	// Outside the roots, a device is refused by its path alone.
+	other := newRoots(t, t.TempDir())
+	if _, _, err := other.Open("/dev/null"); !errors.Is(err, ErrOutsideRoots) {
+		t.Errorf("Open(/dev/null) outside roots = %v", err)
+	}
 }
 
 // A root reached through a symbolic link can be named both ways.
 func TestSymlinkedRoot(t *testing.T) {
 	t.Parallel()
-	modes(t, func(t *testing.T, noOpenat2 bool) {
-		tr := newTree(t)
-		link := filepath.Join(tr.base, "media")
-		mustDo(t, os.Symlink("root", link))
-		roots := newRoots(t, noOpenat2, link)
-		for _, p := range []string{filepath.Join(link, "top.jpg"), filepath.Join(tr.root, "top.jpg")} {
-			f, _, err := roots.Open(p)
-			if err != nil {
-				t.Errorf("Open(%q): %v", p, err)
-				continue
-			}
-			f.Close()
+	tr := newTree(t)
+	link := filepath.Join(tr.base, "media")
+	mustDo(t, os.Symlink("root", link))
+	roots := newRoots(t, link)
+	for _, p := range []string{filepath.Join(link, "top.jpg"), filepath.Join(tr.root, "top.jpg")} {
+		f, _, err := roots.Open(p)
+		if err != nil {
+			t.Errorf("Open(%q): %v", p, err)
+			continue
 		}
-		if _, _, err := roots.Open(filepath.Join(link, "rel-out.jpg")); !errors.Is(err, ErrSymlinkEscape) {
-			t.Errorf("escape through a symlinked root: %v", err)
-		}
-	})
+		f.Close()
+	}
+	if _, _, err := roots.Open(filepath.Join(link, "rel-out.jpg")); !errors.Is(err, ErrSymlinkEscape) {
+		t.Errorf("escape through a symlinked root: %v", err)
+	}
 }
 
 // TestSwapBetweenCheckAndOpen replaces the file, or a directory on its
@@ -370,31 +320,29 @@ func TestSwapBetweenCheckAndOpen(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			modes(t, func(t *testing.T, noOpenat2 bool) {
-				tr := newTree(t)
-				mustDo(t, os.WriteFile(filepath.Join(tr.root, "victim.jpg"), []byte("inside"), 0o644))
-				mustDo(t, os.Mkdir(filepath.Join(tr.root, "vdir"), 0o755))
-				mustDo(t, os.WriteFile(filepath.Join(tr.root, "vdir", "secret.jpg"), []byte("inside"), 0o644))
-				roots := newRoots(t, noOpenat2, tr.root)
-				calls := 0
-				roots.between = func() { calls++; tc.swap(t, tr) }
-				var (
-					f   *os.File
-					err error
-				)
-				withTimeout(t, "Open", func() { f, _, err = roots.Open(filepath.Join(tr.root, tc.path)) })
-				if calls != 1 {
-					t.Fatalf("the swap ran %d times", calls)
-				}
-				if err == nil {
-					b, _ := io.ReadAll(f)
-					f.Close()
-					t.Fatalf("Open succeeded after the swap and read %q", b)
-				}
-				if !errors.Is(err, tc.want) {
-					t.Fatalf("Open = %v, want %v", err, tc.want)
-				}
-			})
+			tr := newTree(t)
+			mustDo(t, os.WriteFile(filepath.Join(tr.root, "victim.jpg"), []byte("inside"), 0o644))
+			mustDo(t, os.Mkdir(filepath.Join(tr.root, "vdir"), 0o755))
+			mustDo(t, os.WriteFile(filepath.Join(tr.root, "vdir", "secret.jpg"), []byte("inside"), 0o644))
+			roots := newRoots(t, tr.root)
+			calls := 0
+			roots.between = func() { calls++; tc.swap(t, tr) }
+			var (
+				f   *os.File
+				err error
+			)
+			withTimeout(t, "Open", func() { f, _, err = roots.Open(filepath.Join(tr.root, tc.path)) })
+			if calls != 1 {
+				t.Fatalf("the swap ran %d times", calls)
+			}
+			if err == nil {
+				b, _ := io.ReadAll(f)
+				f.Close()
+				t.Fatalf("Open succeeded after the swap and read %q", b)
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Open = %v, want %v", err, tc.want)
+			}
 		})
 	}
 }
@@ -405,61 +353,59 @@ func TestSwapBetweenCheckAndOpen(t *testing.T) {
 // must never return the secret.
 func TestSwapRace(t *testing.T) {
 	t.Parallel()
-	modes(t, func(t *testing.T, noOpenat2 bool) {
-		tr := newTree(t)
-		roots := newRoots(t, noOpenat2, tr.root)
-		j := func(p ...string) string { return filepath.Join(append([]string{tr.root}, p...)...) }
-		mustDo(t, os.Mkdir(j("swap"), 0o755))
-		mustDo(t, os.WriteFile(j("swap", "secret.jpg"), []byte("inside"), 0o644))
-		mustDo(t, os.Symlink(tr.outside, j("hold-link")))
-		mustDo(t, os.WriteFile(j("swapf.jpg"), []byte("inside"), 0o644))
-		mustDo(t, os.Symlink(filepath.Join(tr.outside, "secret.jpg"), j("holdf-link")))
+	tr := newTree(t)
+	roots := newRoots(t, tr.root)
+	j := func(p ...string) string { return filepath.Join(append([]string{tr.root}, p...)...) }
+	mustDo(t, os.Mkdir(j("swap"), 0o755))
+	mustDo(t, os.WriteFile(j("swap", "secret.jpg"), []byte("inside"), 0o644))
+	mustDo(t, os.Symlink(tr.outside, j("hold-link")))
+	mustDo(t, os.WriteFile(j("swapf.jpg"), []byte("inside"), 0o644))
+	mustDo(t, os.Symlink(filepath.Join(tr.outside, "secret.jpg"), j("holdf-link")))
 
-		var stop atomic.Bool
-		var wg sync.WaitGroup
-		flip := func(slot, holdReal, holdLink string) {
-			defer wg.Done()
-			for !stop.Load() {
-				os.Rename(j(slot), j(holdReal))
-				os.Rename(j(holdLink), j(slot))
-				os.Rename(j(slot), j(holdLink))
-				os.Rename(j(holdReal), j(slot))
-			}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	flip := func(slot, holdReal, holdLink string) {
+		defer wg.Done()
+		for !stop.Load() {
+			os.Rename(j(slot), j(holdReal))
+			os.Rename(j(holdLink), j(slot))
+			os.Rename(j(slot), j(holdLink))
+			os.Rename(j(holdReal), j(slot))
 		}
-		wg.Add(2)
-		go flip("swap", "hold-dir", "hold-link")
-		go flip("swapf.jpg", "holdf-real", "holdf-link")
+	}
+	wg.Add(2)
+	go flip("swap", "hold-dir", "hold-link")
+	go flip("swapf.jpg", "holdf-real", "holdf-link")
 
-		var opened, refused int
-		for i := range 600 {
-			p := j("swap", "secret.jpg")
-			if i%2 == 1 {
-				p = j("swapf.jpg")
-			}
-			f, _, err := roots.Open(p)
-			if err != nil {
-				refused++
-				continue
-			}
-			b, _ := io.ReadAll(f)
-			f.Close()
-			opened++
-			if string(b) != "inside" {
-				stop.Store(true)
-				wg.Wait()
-				t.Fatalf("Open(%q) escaped the root and read %q", p, b)
-			}
+	var opened, refused int
+	for i := range 600 {
+		p := j("swap", "secret.jpg")
+		if i%2 == 1 {
+			p = j("swapf.jpg")
 		}
-		stop.Store(true)
-		wg.Wait()
-		t.Logf("opened %d, refused %d", opened, refused)
-	})
+		f, _, err := roots.Open(p)
+		if err != nil {
+			refused++
+			continue
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		opened++
+		if string(b) != "inside" {
+			stop.Store(true)
+			wg.Wait()
+			t.Fatalf("Open(%q) escaped the root and read %q", p, b)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("opened %d, refused %d", opened, refused)
 }
 
 func TestContains(t *testing.T) {
 	t.Parallel()
 	tr := newTree(t)
-	roots := newRoots(t, false, tr.root, tr.root2)
+	roots := newRoots(t, tr.root, tr.root2)
 	for p, want := range map[string]bool{
 		tr.root:                              true,
 		tr.root + "/top.jpg":                 true,
@@ -496,7 +442,7 @@ func TestNew(t *testing.T) {
 	if _, err := New(file); err == nil || !strings.Contains(err.Error(), "not a directory") || !strings.Contains(err.Error(), file) {
 		t.Errorf("New with a file: %v", err)
 	}
-	if _, err := New(); !errors.Is(err, ErrNoRoots) {
+	if _, err := New(); !errors.Is(err, errNoRoots) {
 		t.Errorf("New(): %v", err)
 	}
 	if _, err := New(tr.root, " "); err == nil {
@@ -535,7 +481,7 @@ func TestParseList(t *testing.T) {
 func TestConcurrentOpen(t *testing.T) {
 	t.Parallel()
 	tr := newTree(t)
-	roots := newRoots(t, false, tr.root)
+	roots := newRoots(t, tr.root)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 64 {
@@ -556,5 +502,50 @@ func TestConcurrentOpen(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestReasonOf checks that every refusal of Open has its reason, and that
+// other system errors have none (they may be worth retrying).
+func TestReasonOf(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	roots := newRoots(t, tr.root, tr.root2)
+	mustDo(t, os.WriteFile(filepath.Join(tr.root, "locked.jpg"), []byte("x"), 0o000))
+	want := map[error]Reason{
+		ErrNotAbsolute:   ReasonNotAbsolute,
+		ErrTraversal:     ReasonTraversal,
+		ErrOutsideRoots:  ReasonOutsideRoots,
+		ErrSymlinkEscape: ReasonSymlinkEscape,
+		ErrNotRegular:    ReasonNotRegular,
+		fs.ErrNotExist:   ReasonNotFound,
+		syscall.ELOOP:    "",
+	}
+	cases := openCases(tr)
+	if os.Geteuid() != 0 { // root reads the file anyway
+		cases = append(cases, openCase{path: filepath.Join(tr.root, "locked.jpg"), want: fs.ErrPermission})
+		want[fs.ErrPermission] = ReasonPermission
+	}
+	for _, tc := range cases {
+		f, _, err := roots.Open(tc.path)
+		if f != nil {
+			f.Close()
+		}
+		if tc.want == nil {
+			if got := ReasonOf(err); got != "" {
+				t.Errorf("ReasonOf(Open(%q)) = %q for a file that opened", tc.path, got)
+			}
+			continue
+		}
+		if got := ReasonOf(err); got != want[tc.want] {
+			t.Errorf("ReasonOf(%v) = %q, want %q", err, got, want[tc.want])
+		}
+	}
+	changed := &refusal{sentinel: ErrChanged, detail: "was replaced"}
+	if got := ReasonOf(explain("open", "/x", changed)); got != ReasonChanged {
+		t.Errorf("ReasonOf(changed) = %q", got)
+	}
+	if got := ReasonOf(nil); got != "" {
+		t.Errorf("ReasonOf(nil) = %q", got)
 	}
 }
