@@ -204,15 +204,16 @@ type Prepared struct {
 type RejectError struct {
 	// Path is the file as requested.
 	Path string
-	// Reason is a stable code: a validate.Reason ("empty", "too_large",
-	// "unsupported_type", "type_mismatch", "corrupt", "bad_name",
-	// "bad_image_type"), a media root refusal with the names the worker
-	// uses ("not_absolute", "traversal", "outside_roots",
-	// "symlink_escape", "not_regular", "changed", "not_found",
-	// "permission", or "open" for other open errors), "unreadable" for a
-	// read error, or "invalid_request" for a field the payload refuses
-	// (e.g. an over-long image_pid).
-	Reason string
+	// Reason is a stable code: a validate.Reason for the content
+	// ("empty", "too_large", "unsupported_type", "type_mismatch",
+	// "corrupt", "bad_name", "bad_image_type"), a mediaroot.Reason for the
+	// path, the same the worker archives a task with ("not_absolute",
+	// "traversal", "outside_roots", "symlink_escape", "not_regular",
+	// "changed", "not_found", "permission"), [ReasonUnreadable] for
+	// another error opening or reading the file, or
+	// [ReasonInvalidRequest] for a field the payload refuses (e.g. an
+	// over-long image_pid).
+	Reason Reason
 	// Size is the file's size when it could be opened, else 0.
 	Size int64
 	// Err is the cause.
@@ -240,7 +241,7 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	if path != "" && !filepath.IsAbs(path) {
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return nil, &RejectError{Path: req.Path, Reason: "not_found", Err: err}
+			return nil, &RejectError{Path: req.Path, Reason: Reason(mediaroot.ReasonNotFound), Err: err}
 		}
 		path = abs
 	}
@@ -250,7 +251,11 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	}
 	f, st, err := c.roots.Open(path)
 	if err != nil {
-		return nil, &RejectError{Path: req.Path, Reason: rootReason(err), Err: err}
+		reason := Reason(mediaroot.ReasonOf(err))
+		if reason == "" {
+			reason = ReasonUnreadable
+		}
+		return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
 	}
 	defer f.Close()
 	size := st.Size()
@@ -264,15 +269,15 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	if small {
 		n, err := f.ReadAt((*buf)[:size], 0)
 		if err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
-			return nil, &RejectError{Path: req.Path, Reason: "unreadable", Size: size, Err: err}
+			return nil, &RejectError{Path: req.Path, Reason: ReasonUnreadable, Size: size, Err: err}
 		}
 		content = bytes.NewReader((*buf)[:size])
 	}
 	info, err := c.validator.Check(content, size, req.ImageType, name)
 	if err != nil {
-		reason := string(validate.ReasonOf(err))
+		reason := Reason(validate.ReasonOf(err))
 		if reason == "" {
-			reason = "unreadable"
+			reason = ReasonUnreadable
 		}
 		return nil, &RejectError{Path: req.Path, Reason: reason, Size: size, Err: err}
 	}
@@ -283,10 +288,10 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 		h := sha256.New()
 		n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), *buf)
 		if err != nil {
-			return nil, &RejectError{Path: req.Path, Reason: "unreadable", Size: size, Err: err}
+			return nil, &RejectError{Path: req.Path, Reason: ReasonUnreadable, Size: size, Err: err}
 		}
 		if n != size {
-			return nil, &RejectError{Path: req.Path, Reason: "unreadable", Size: size,
+			return nil, &RejectError{Path: req.Path, Reason: ReasonUnreadable, Size: size,
 				Err: fmt.Errorf("file changed while read: %d bytes, expected %d", n, size)}
 		}
 		h.Sum(sum[:0])
@@ -306,7 +311,7 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 		Size:         size,
 	}
 	if err := p.Validate(); err != nil {
-		return nil, &RejectError{Path: req.Path, Reason: "invalid_request", Size: size, Err: err}
+		return nil, &RejectError{Path: req.Path, Reason: ReasonInvalidRequest, Size: size, Err: err}
 	}
 	return &Prepared{Payload: p, TaskID: TaskID(p), Info: info}, nil
 }
@@ -515,12 +520,4 @@ func (c *Client) Requeue(ctx context.Context, id string) (Status, error) {
 		return Status{}, fmt.Errorf("tasks: requeue %q: %w", id, err)
 	}
 	return c.Lookup(ctx, id)
-}
-
-// rootReason maps a media root error to the reason the worker's handler
-// uses for the same refusal (see openReason): "outside_roots",
-// "symlink_escape", "not_regular", "not_found", "permission", ...
-func rootReason(err error) string {
-	reason, _ := openReason(err)
-	return reason
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // mediaDir is the shared sample media.
@@ -148,13 +149,13 @@ func TestClientRejectsBeforeQueueing(t *testing.T) {
 	if err := os.WriteFile(big, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(big, 5<<20+1); err != nil {
+	if err := os.Truncate(big, validate.DefaultMaxSize+1); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
 		name   string
 		req    tasks.UploadRequest
-		reason string
+		reason tasks.Reason
 	}{
 		{"outside the roots", tasks.UploadRequest{Path: filepath.Join(outside, "anim.gif")}, "outside_roots"},
 		{"symlink out of the root", tasks.UploadRequest{Path: filepath.Join(s.root, "escape.gif")}, "symlink_escape"},

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -130,15 +129,15 @@ const (
 // for metrics, and the cause.
 type attemptError struct {
 	class  class
-	reason string
+	reason Reason
 	err    error
 }
 
 func (e *attemptError) Error() string { return e.err.Error() }
 func (e *attemptError) Unwrap() error { return e.err }
 
-func rejected(reason string, err error) error { return &attemptError{reject, reason, err} }
-func retried(reason string, err error) error  { return &attemptError{retry, reason, err} }
+func rejected(reason Reason, err error) error { return &attemptError{reject, reason, err} }
+func retried(reason Reason, err error) error  { return &attemptError{retry, reason, err} }
 
 // ProcessTask implements asynq.Handler. Permanent failures wrap
 // asynq.SkipRetry, throttling is a [*ThrottledError], other failures are
@@ -156,20 +155,20 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			log.Error("upload handler panicked; the attempt counts as failed", "panic", scrub(fmt.Sprint(x), token), "stack", string(debug.Stack()))
-			err = retried("panic", fmt.Errorf("%w: %v", ErrPanic, x))
+			err = retried(reasonPanic, fmt.Errorf("%w: %v", ErrPanic, x))
 		}
 		err = h.finish(log, err, token, bytes, h.now().Sub(start))
 	}()
 	p, err := DecodeUploadPayload(t.Payload())
 	if err != nil {
-		reason := "bad_payload"
+		reason := reasonBadPayload
 		if errors.Is(err, ErrPayloadVersion) {
-			reason = "payload_version"
+			reason = reasonPayloadVersion
 		}
 		return rejected(reason, err)
 	}
 	if t.Type() != TypeUpload {
-		return rejected("bad_payload", fmt.Errorf("%w: task type %q, want %q", ErrInvalidPayload, t.Type(), TypeUpload))
+		return rejected(reasonBadPayload, fmt.Errorf("%w: task type %q, want %q", ErrInvalidPayload, t.Type(), TypeUpload))
 	}
 	token = p.AppAuthToken
 	log = log.With("path", p.Path, "image_name", p.ImageName)
@@ -180,13 +179,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	bytes = res.Bytes
 	data, err := json.Marshal(res)
 	if err != nil {
-		return rejected("result_write", fmt.Errorf("tasks: uploaded as image_id %s, but encoding the result failed: %w", res.ImageID, err))
+		return rejected(reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s, but encoding the result failed: %w", res.ImageID, err))
 	}
 	if w := t.ResultWriter(); w != nil {
 		if err := writeResult(ctx, w, data); err != nil {
 			// The upload happened and is not idempotent: do not retry it.
 			// The image_id goes into the archived error instead.
-			return rejected("result_write", fmt.Errorf("tasks: uploaded as image_id %s (image_url %s), but storing the result failed: %w", res.ImageID, res.ImageURL, err))
+			return rejected(reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s (image_url %s), but storing the result failed: %w", res.ImageID, res.ImageURL, err))
 		}
 	}
 	log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID)
@@ -222,21 +221,24 @@ func writeResult(ctx context.Context, w io.Writer, data []byte) error {
 func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Result, error) {
 	f, st, err := h.roots.Open(p.Path)
 	if err != nil {
-		if reason, permanent := openReason(err); permanent {
-			return Result{}, rejected(reason, err)
+		// A refused path or a missing or unreadable file will not get
+		// better by retrying; other system errors (too many open files,
+		// I/O errors) may.
+		if reason := mediaroot.ReasonOf(err); reason != "" {
+			return Result{}, rejected(Reason(reason), err)
 		}
-		return Result{}, retried("open", err)
+		return Result{}, retried(reasonOpen, err)
 	}
 	defer f.Close()
 	if st.Size() != p.Size {
-		return Result{}, rejected("changed", fmt.Errorf("%w: size is %d bytes, was %d", ErrChanged, st.Size(), p.Size))
+		return Result{}, rejected(reasonChanged, fmt.Errorf("%w: size is %d bytes, was %d", ErrChanged, st.Size(), p.Size))
 	}
 	info, err := h.val.Check(f, p.Size, p.ImageType, p.ImageName)
 	if err != nil {
 		if r := validate.ReasonOf(err); r != "" {
-			return Result{}, rejected(string(r), err)
+			return Result{}, rejected(Reason(r), err)
 		}
-		return Result{}, retried("read", fmt.Errorf("tasks: validate: %w", err))
+		return Result{}, retried(reasonRead, fmt.Errorf("tasks: validate: %w", err))
 	}
 	want, _ := hex.DecodeString(p.SHA256) // checked by Validate
 	body := newVerifyingReader(io.NewSectionReader(f, 0, p.Size), p.Size, want)
@@ -264,61 +266,36 @@ func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Re
 	}, nil
 }
 
-// openReason names a media root refusal and says whether it is permanent.
-// A missing or unreadable file, or a path the roots refuse, will not get
-// better by retrying; other system errors (too many open files, I/O
-// errors) may.
-func openReason(err error) (string, bool) {
-	for _, c := range []struct {
-		err    error
-		reason string
-	}{
-		{mediaroot.ErrNotAbsolute, "not_absolute"},
-		{mediaroot.ErrTraversal, "traversal"},
-		{mediaroot.ErrOutsideRoots, "outside_roots"},
-		{mediaroot.ErrSymlinkEscape, "symlink_escape"},
-		{mediaroot.ErrNotRegular, "not_regular"},
-		{mediaroot.ErrChanged, "changed"},
-		{fs.ErrNotExist, "not_found"},
-		{fs.ErrPermission, "permission"},
-	} {
-		if errors.Is(err, c.err) {
-			return c.reason, true
-		}
-	}
-	return "open", false
-}
-
 // classifyUpload turns an upload client error into an attemptError.
 func classifyUpload(err error) error {
 	if errors.Is(err, ErrChanged) {
-		return rejected("changed", err)
+		return rejected(reasonChanged, err)
 	}
-	reason := "upload"
+	reason := reasonUpload
 	var (
 		api  *upload.APIError
 		herr *upload.HTTPError
 	)
 	switch {
 	case errors.As(err, &api):
-		reason = "alipay_" + api.Code
+		reason = Reason("alipay_" + api.Code)
 	case errors.As(err, &herr):
-		reason = "http_" + strconv.Itoa(herr.StatusCode)
+		reason = Reason("http_" + strconv.Itoa(herr.StatusCode))
 	case errors.Is(err, upload.ErrBadSignature):
-		reason = "bad_signature"
+		reason = reasonBadSignature
 	case errors.Is(err, upload.ErrBadResponse):
-		reason = "bad_response"
+		reason = reasonBadResponse
 	case errors.Is(err, upload.ErrInvalidRequest):
-		reason = "invalid_request"
+		reason = ReasonInvalidRequest
 	case errors.Is(err, upload.ErrContent):
-		reason = "read"
+		reason = reasonRead
 	}
 	switch upload.Classify(err) {
 	case upload.Throttled:
 		return &attemptError{throttle, reason, err}
 	case upload.Retryable:
-		if reason == "upload" || reason == "read" {
-			reason = "transport"
+		if reason == reasonUpload || reason == reasonRead {
+			reason = reasonTransport
 		}
 		return retried(reason, err)
 	default:
@@ -336,23 +313,23 @@ func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64,
 	}
 	var ae *attemptError
 	if !errors.As(err, &ae) {
-		ae = &attemptError{retry, "unknown", err}
+		ae = &attemptError{retry, reasonUnknown, err}
 	}
 	switch ae.class {
 	case throttle:
 		out := redact(&ThrottledError{Err: ae.err}, token)
 		log.Info("upload throttled by the gateway; retrying later without spending the retry budget", "reason", ae.reason, "err", out.Error())
-		h.obs.Observe(Attempt{Outcome: OutcomeThrottled, Reason: ae.reason, Duration: d})
+		h.obs.Observe(Attempt{Outcome: OutcomeThrottled, Reason: string(ae.reason), Duration: d})
 		return out
 	case reject:
 		out := redact(fmt.Errorf("%w: %w", ae.err, asynq.SkipRetry), token)
 		log.Warn("upload rejected; archiving the task", "reason", ae.reason, "err", out.Error())
-		h.obs.Observe(Attempt{Outcome: OutcomeRejected, Reason: ae.reason, Duration: d})
+		h.obs.Observe(Attempt{Outcome: OutcomeRejected, Reason: string(ae.reason), Duration: d})
 		return out
 	default:
 		out := redact(ae.err, token)
 		log.Warn("upload failed; asynq will retry it", "reason", ae.reason, "err", out.Error())
-		h.obs.Observe(Attempt{Outcome: OutcomeRetry, Reason: ae.reason, Duration: d})
+		h.obs.Observe(Attempt{Outcome: OutcomeRetry, Reason: string(ae.reason), Duration: d})
 		return out
 	}
 }

@@ -35,9 +35,10 @@
 //
 // Every /v1 request needs "Authorization: Bearer <token>"; the token is
 // compared in constant time, and a missing or wrong one gets 401 with a
-// WWW-Authenticate header. A JSON body may be at most [DefaultMaxJSONSize]
-// bytes; a multipart body at most the file limit ([DefaultMaxFileSize])
-// plus [MultipartOverhead]. The app_auth_token of a request is stored in
+// WWW-Authenticate header. A JSON body may be at most 64 KiB
+// ([Config].MaxJSONSize); a multipart body at most the file limit
+// ([Config].MaxFileSize, validate.DefaultMaxSize by default) plus 64 KiB
+// for the other fields. The app_auth_token of a request is stored in
 // the task for the worker but never logged nor returned.
 //
 // # Examples with curl

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -28,16 +29,13 @@ import (
 //go:embed openapi.yaml
 var OpenAPI []byte
 
-// Defaults of [Config].
+// Limits of a request.
 const (
-	// DefaultMaxFileSize is the largest file accepted in a multipart
-	// request: Alipay's 5 MiB.
-	DefaultMaxFileSize = 5 << 20
-	// MultipartOverhead is what a multipart request may carry besides the
+	// multipartOverhead is what a multipart request may carry besides the
 	// file: boundaries, part headers and the text fields.
-	MultipartOverhead = 64 << 10
-	// DefaultMaxJSONSize bounds a JSON request body.
-	DefaultMaxJSONSize = 64 << 10
+	multipartOverhead = 64 << 10
+	// defaultMaxJSONSize bounds a JSON request body.
+	defaultMaxJSONSize = 64 << 10
 	// maxFieldSize bounds one multipart text field.
 	maxFieldSize = 4 << 10
 )
@@ -58,9 +56,10 @@ type Config struct {
 	// uploads off (415).
 	SpoolDir string
 	// MaxFileSize is the largest file accepted in a multipart request.
-	// Default [DefaultMaxFileSize]. The validator's own limit applies too.
+	// Default validate.DefaultMaxSize (5 MiB). The validator's own limit
+	// applies too.
 	MaxFileSize int64
-	// MaxJSONSize bounds a JSON request body. Default [DefaultMaxJSONSize].
+	// MaxJSONSize bounds a JSON request body. Default 64 KiB.
 	MaxJSONSize int64
 	// Logger receives one record per request (never tokens). Default:
 	// discard.
@@ -94,10 +93,10 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 	}
 	if s.maxFile <= 0 {
-		s.maxFile = DefaultMaxFileSize
+		s.maxFile = validate.DefaultMaxSize
 	}
 	if s.maxJSON <= 0 {
-		s.maxJSON = DefaultMaxJSONSize
+		s.maxJSON = defaultMaxJSONSize
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -265,7 +264,7 @@ func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
 // hashing it on the way, then checks and queues it. The file is removed
 // again if it is rejected or cannot be queued.
 func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.maxFile+MultipartOverhead)
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxFile+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "malformed multipart body: "+err.Error())
@@ -419,7 +418,7 @@ func (s *Server) enqueueError(w http.ResponseWriter, err error) {
 	var rej *tasks.RejectError
 	switch {
 	case errors.As(err, &rej):
-		writeError(w, rejectStatus(rej.Reason), rej.Reason, rejectMessage(rej))
+		writeError(w, rejectStatus(rej), string(rej.Reason), rejectMessage(rej))
 	case errors.Is(err, tasks.ErrUnavailable):
 		s.log.Error("redis unavailable", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the queue is not reachable; try again later")
@@ -431,14 +430,21 @@ func (s *Server) enqueueError(w http.ResponseWriter, err error) {
 	}
 }
 
-// rejectStatus maps a rejection reason to an HTTP status.
-func rejectStatus(reason string) int {
-	switch reason {
-	case string(validate.ReasonTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case "outside_roots", "symlink_escape", "traversal", "not_absolute":
+// rejectStatus maps a rejection to an HTTP status: 403 for a path the
+// media roots refuse, 413 for a file over the limit, 400 for a bad field,
+// 422 for anything else about the file.
+func rejectStatus(rej *tasks.RejectError) int {
+	switch mediaroot.ReasonOf(rej) {
+	case mediaroot.ReasonOutsideRoots, mediaroot.ReasonSymlinkEscape, mediaroot.ReasonTraversal, mediaroot.ReasonNotAbsolute:
 		return http.StatusForbidden
-	case "invalid_request", string(validate.ReasonBadName), string(validate.ReasonBadImageType):
+	}
+	switch validate.ReasonOf(rej) {
+	case validate.ReasonTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case validate.ReasonBadName, validate.ReasonBadImageType:
+		return http.StatusBadRequest
+	}
+	if rej.Reason == tasks.ReasonInvalidRequest {
 		return http.StatusBadRequest
 	}
 	return http.StatusUnprocessableEntity

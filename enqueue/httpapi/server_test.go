@@ -20,6 +20,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/internal/testworker"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 const (
@@ -58,7 +59,7 @@ func setup(t *testing.T) apiSetup {
 	if err := os.WriteFile(big, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(big, 5<<20+1); err != nil {
+	if err := os.Truncate(big, validate.DefaultMaxSize+1); err != nil {
 		t.Fatal(err)
 	}
 	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{root}})
@@ -352,7 +353,7 @@ func TestCreateFromMultipart(t *testing.T) {
 		{"wrong type", nil, "a.jpg", bytes.NewReader(sample(t, "bad/text.jpg")), 422, "unsupported_type"},
 		{"empty", nil, "a.jpg", bytes.NewReader(nil), 422, "empty"},
 		{"declared type differs", map[string]string{"image_type": "jpg"}, "a.gif", bytes.NewReader(sample(t, "anim.gif")), 422, "type_mismatch"},
-		{"file over 5 MiB", nil, "big.jpg", io.LimitReader(zeros{}, 5<<20+1), 413, "too_large"},
+		{"file over 5 MiB", nil, "big.jpg", io.LimitReader(zeros{}, validate.DefaultMaxSize+1), 413, "too_large"},
 		{"no file part", map[string]string{"image_name": "x"}, "", nil, 400, "invalid_request"},
 		{"unknown field", map[string]string{"colour": "red"}, "a.png", bytes.NewReader(png), 400, "invalid_request"},
 	}
@@ -438,7 +439,7 @@ func TestUploadCompletesThroughWorker(t *testing.T) {
 // does not run in parallel, so the allocation count is its own.
 func TestMultipartUploadIsStreamed(t *testing.T) {
 	s := setup(t)
-	file := make([]byte, 5<<20)
+	file := make([]byte, validate.DefaultMaxSize)
 	copy(file, sample(t, "photo.jpg")) // a JPEG head; the rest is not JPEG
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -386,9 +387,9 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 		row := Row{Path: e.Path, Size: e.Size}
 		if e.Err != nil {
 			row.State = StateRejected
-			row.Reason = "unreadable"
+			row.Reason = string(tasks.ReasonUnreadable)
 			if errors.Is(e.Err, fs.ErrNotExist) {
-				row.Reason = "not_found"
+				row.Reason = string(mediaroot.ReasonNotFound)
 			}
 			row.Error = e.Err.Error()
 			send(row)
@@ -411,7 +412,7 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 				continue
 			}
 			row.State = StateRejected
-			row.Reason = rej.Reason
+			row.Reason = string(rej.Reason)
 			row.Error = rej.Err.Error()
 			if rej.Size > 0 {
 				row.Size = rej.Size

@@ -22,6 +22,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/testworker"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 const mediaDir = "../../testdata/media"
@@ -86,7 +87,7 @@ func mixedTree(t *testing.T) (string, map[string]expect) {
 	write(t, filepath.Join(root, "bad/truncated.png"), sample(t, "bad/truncated.png"))
 	bad("bad/truncated.png", "corrupt")
 	write(t, filepath.Join(root, "bad/big.jpg"), nil)
-	if err := os.Truncate(filepath.Join(root, "bad/big.jpg"), 5<<20+1); err != nil {
+	if err := os.Truncate(filepath.Join(root, "bad/big.jpg"), validate.DefaultMaxSize+1); err != nil {
 		t.Fatal(err)
 	}
 	bad("bad/big.jpg", "too_large")

@@ -60,8 +60,10 @@ type Row struct {
 	// ImageID and ImageURL are Alipay's answer once completed.
 	ImageID  string `json:"image_id"`
 	ImageURL string `json:"image_url"`
-	// Reason is a stable code for a rejection (e.g. "unsupported_type",
-	// "too_large", "outside_root").
+	// Reason is a stable code for a rejection: a tasks.RejectError's
+	// Reason (e.g. "unsupported_type", "too_large", "outside_roots"), or
+	// for a file or directory the walk could not read, "not_found" or
+	// "unreadable".
 	Reason string `json:"reason,omitempty"`
 	// Error is a human-readable error ("" on success).
 	Error string `json:"error"`
