@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -20,6 +21,46 @@ const (
 	// SandboxGateway is Alipay's sandbox gateway.
 	SandboxGateway = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 )
+
+// OpenAPI v3 endpoints (scheme and host; paths are added per call).
+const (
+	// ProductionV3Endpoint is Alipay's OpenAPI v3 endpoint.
+	ProductionV3Endpoint = "https://openapi.alipay.com"
+	// SandboxV3Endpoint is the sandbox's OpenAPI v3 endpoint.
+	SandboxV3Endpoint = "https://openapi-sandbox.dl.alipaydev.com"
+)
+
+// V3UploadPath is the OpenAPI v3 path of the upload method.
+const V3UploadPath = "/v3/alipay/offline/material/image/upload"
+
+// Protocol is the Alipay protocol a [Client] speaks.
+type Protocol string
+
+// The protocols. Both send the same fields and give the same results and
+// error classes.
+const (
+	// Classic is the gateway.do protocol: system parameters in the query,
+	// RSA2 sign over sorted key=value pairs, answers in a signed node.
+	Classic Protocol = "classic"
+	// V3 is OpenAPI v3: an Authorization header signed over method, path,
+	// body and token, answers signed in alipay-signature headers.
+	V3 Protocol = "v3"
+)
+
+// ErrProtocol reports an unknown protocol name.
+var ErrProtocol = errors.New("upload: unknown protocol")
+
+// ParseProtocol returns the protocol named s ("classic" or "v3", any case;
+// "" is Classic).
+func ParseProtocol(s string) (Protocol, error) {
+	switch p := Protocol(strings.ToLower(strings.TrimSpace(s))); p {
+	case "", Classic:
+		return Classic, nil
+	case V3:
+		return V3, nil
+	}
+	return "", fmt.Errorf("%w %q: want %s or %s", ErrProtocol, s, Classic, V3)
+}
 
 // DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
 const DefaultUserAgent = "alipay-media-worker/1"
@@ -42,10 +83,16 @@ const (
 // Config configures a [Client]. Zero values take the documented defaults;
 // [New] validates it.
 type Config struct {
+	// Protocol is the protocol spoken: [Classic] (default) or [V3].
+	Protocol Protocol
 	// GatewayURL is the classic gateway endpoint. Default
 	// [ProductionGateway]; use [SandboxGateway] for Alipay's sandbox or the
 	// URL of an alipaytest emulator in tests.
 	GatewayURL string
+	// V3Endpoint is the OpenAPI v3 base URL, to which paths such as
+	// [V3UploadPath] are appended. Default: the scheme and host of
+	// GatewayURL (so [ProductionGateway] gives [ProductionV3Endpoint]).
+	V3Endpoint string
 	// AppID is the application's app_id. Required.
 	AppID string
 	// Signer signs requests (RSA2). Required; usually sign.RSA2{Key: k}.
@@ -61,6 +108,10 @@ type Config struct {
 	// set both or neither.
 	AppCertSN        string
 	AlipayRootCertSN string
+	// AlipayCertSN is the serial number of Alipay's certificate (certificate
+	// mode). When set, a v3 answer naming another certificate in its
+	// alipay-sn header is refused.
+	AlipayCertSN string
 	// HTTPClient sends requests. Default: a client of its own whose
 	// transport bounds dialling (DialTimeout), the TLS handshake and the
 	// wait for response headers (ResponseHeaderTimeout), and which does
@@ -93,6 +144,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for the timestamp. Default time.Now.
 	Now func() time.Time
+	// Nonce returns the v3 nonce and alipay-request-id values, called
+	// twice per v3 request. Default: a random UUID.
+	Nonce func() string
 	// Boundary returns the multipart boundary (1 to 70 characters of the
 	// RFC 2046 alphabet), called once per upload; an invalid one fails
 	// that upload with ErrInvalidRequest. Default: random.
@@ -179,19 +233,37 @@ var (
 	// ErrSizeMismatch: Request.Content yielded fewer or more bytes than
 	// Request.Size. Always found together with [ErrContent].
 	ErrSizeMismatch = errors.New("upload: content size does not match Request.Size")
+	// ErrAppAuthToken matches an [*APIError] saying the app_auth_token is
+	// invalid or expired: classic 20001 with aop.invalid-app-auth-token or
+	// aop.app-auth-token-time-out, v3 invalid-app-auth-token or
+	// app-auth-token-time-out. Such an error is permanent for the request
+	// as sent; a refreshed token may succeed.
+	ErrAppAuthToken = errors.New("upload: app_auth_token invalid or expired")
 )
 
-// APIError is an error answer from the gateway (a response node whose code
-// is not 10000, or an error_response node).
+// APIError is an error answer from Alipay: on the classic gateway a
+// response node whose code is not 10000, or an error_response node; on v3
+// a non-2xx answer with a JSON {"code","message"} body, whose HTTP status
+// is StatusCode and whose message is Msg.
 type APIError struct {
 	Code    string `json:"code"`
 	Msg     string `json:"msg"`
 	SubCode string `json:"sub_code,omitempty"`
 	SubMsg  string `json:"sub_msg,omitempty"`
 	TraceID string `json:"trace_id,omitempty"`
+	// StatusCode is the HTTP status of a v3 answer; 0 on the classic
+	// gateway, whose answers are all HTTP 200.
+	StatusCode int `json:"status_code,omitempty"`
 }
 
 func (e *APIError) Error() string {
+	if e.StatusCode != 0 {
+		s := fmt.Sprintf("alipay HTTP %d %s: %s", e.StatusCode, e.Code, e.Msg)
+		if e.TraceID != "" {
+			s += " trace_id=" + e.TraceID
+		}
+		return s
+	}
 	s := fmt.Sprintf("alipay %s %s", e.Code, e.Msg)
 	switch {
 	case e.SubCode != "" && e.SubMsg != "":
@@ -205,9 +277,22 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// Class classifies the error: 20000 retryable, 40005 throttled, others
-// permanent.
+// Class classifies the error. Classic: 20000 retryable, 40005 throttled,
+// others permanent. v3: an invalid or expired app_auth_token permanent,
+// app-call-limited, method-call-limited and HTTP 429 throttled,
+// unknow-error, HTTP 5xx and 408 retryable, others permanent.
 func (e *APIError) Class() Class {
+	if e.StatusCode != 0 {
+		switch {
+		case e.tokenProblem():
+			return Permanent
+		case e.Code == "app-call-limited", e.Code == "method-call-limited", e.StatusCode == http.StatusTooManyRequests:
+			return Throttled
+		case e.Code == "unknow-error", e.StatusCode >= 500, e.StatusCode == http.StatusRequestTimeout:
+			return Retryable
+		}
+		return Permanent
+	}
 	switch e.Code {
 	case "20000":
 		return Retryable
@@ -218,8 +303,22 @@ func (e *APIError) Class() Class {
 	}
 }
 
-// Is lets errors.Is match an APIError against the class sentinels.
-func (e *APIError) Is(target error) bool { return classIs(e.Class(), target) }
+// tokenProblem reports an invalid or expired app_auth_token.
+func (e *APIError) tokenProblem() bool {
+	if e.StatusCode != 0 {
+		return e.Code == "invalid-app-auth-token" || e.Code == "app-auth-token-time-out"
+	}
+	return e.Code == "20001" && (e.SubCode == "aop.invalid-app-auth-token" || e.SubCode == "aop.app-auth-token-time-out")
+}
+
+// Is lets errors.Is match an APIError against the class sentinels and
+// [ErrAppAuthToken].
+func (e *APIError) Is(target error) bool {
+	if target == ErrAppAuthToken {
+		return e.tokenProblem()
+	}
+	return classIs(e.Class(), target)
+}
 
 // Classify returns the class of any error returned by [Client.Upload]. Errors
 // of unknown origin are Permanent; nil is Permanent too (nothing to retry).
@@ -271,7 +370,8 @@ func (e *HTTPError) Class() Class {
 func (e *HTTPError) Is(target error) bool { return classIs(e.Class(), target) }
 
 // TraceID returns the gateway trace id carried by an error returned by
-// [Client.Upload] (from the trace_id response header), or "" when the
+// [Client.Upload] (from the trace_id response header, alipay-trace-id on
+// v3), or "" when the
 // failure happened before an answer arrived.
 func TraceID(err error) string {
 	var t interface{ traceID() string }

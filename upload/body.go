@@ -33,7 +33,9 @@ type bodyPlan struct {
 	length   int64  // bytes of the whole body
 }
 
-type field struct{ name, value string }
+// field is one text part; contentType, when set, is sent as the part's
+// Content-Type (the v3 "data" part is application/json).
+type field struct{ name, value, contentType string }
 
 // planBody lays out the body and computes its length. An empty boundary
 // means a random one.
@@ -46,7 +48,20 @@ func planBody(boundary string, fields []field, fileName, contentType string, siz
 		}
 	}
 	for _, f := range fields {
-		if err := mw.WriteField(f.name, f.value); err != nil {
+		if f.contentType == "" {
+			if err := mw.WriteField(f.name, f.value); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Disposition": {`form-data; name="` + f.name + `"`},
+			"Content-Type":        {f.contentType},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.WriteString(w, f.value); err != nil {
 			return nil, err
 		}
 	}

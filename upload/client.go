@@ -44,37 +44,48 @@ var errAbandoned = errors.New("upload: request finished before its body was sent
 // Client uploads files to the gateway. It holds no per-upload state and is
 // safe for concurrent use.
 type Client struct {
-	gateway    *url.URL
-	appID      string
-	signer     sign.Signer
-	verifier   sign.Verifier
-	appCertSN  string
-	rootCertSN string
-	hc         *http.Client
-	timeout    time.Duration
-	userAgent  string
-	maxSize    int64
-	log        *slog.Logger
-	now        func() time.Time
-	boundary   func() string
+	protocol     Protocol
+	gateway      *url.URL
+	v3           *url.URL // the v3 endpoint, without a trailing '/'
+	appID        string
+	signer       sign.Signer
+	verifier     sign.Verifier
+	appCertSN    string
+	rootCertSN   string
+	alipayCertSN string
+	hc           *http.Client
+	timeout      time.Duration
+	userAgent    string
+	maxSize      int64
+	log          *slog.Logger
+	now          func() time.Time
+	boundary     func() string
+	nonce        func() string
 }
 
 // New validates cfg, applies its defaults and returns a Client.
 func New(cfg Config) (*Client, error) {
 	c := &Client{
-		appID:      cfg.AppID,
-		signer:     cfg.Signer,
-		verifier:   cfg.Verifier,
-		appCertSN:  cfg.AppCertSN,
-		rootCertSN: cfg.AlipayRootCertSN,
-		hc:         cfg.HTTPClient,
-		timeout:    cfg.Timeout,
-		userAgent:  cfg.UserAgent,
-		maxSize:    cfg.MaxFileSize,
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		boundary:   cfg.Boundary,
+		appID:        cfg.AppID,
+		signer:       cfg.Signer,
+		verifier:     cfg.Verifier,
+		appCertSN:    cfg.AppCertSN,
+		rootCertSN:   cfg.AlipayRootCertSN,
+		alipayCertSN: cfg.AlipayCertSN,
+		hc:           cfg.HTTPClient,
+		timeout:      cfg.Timeout,
+		userAgent:    cfg.UserAgent,
+		maxSize:      cfg.MaxFileSize,
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		boundary:     cfg.Boundary,
+		nonce:        cfg.Nonce,
 	}
+	p, err := ParseProtocol(string(cfg.Protocol))
+	if err != nil {
+		return nil, fmt.Errorf("upload: config: Protocol: %w", err)
+	}
+	c.protocol = p
 	gw := cfg.GatewayURL
 	if gw == "" {
 		gw = ProductionGateway
@@ -87,6 +98,20 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("upload: config: GatewayURL has a fragment")
 	}
 	c.gateway = u
+	if cfg.V3Endpoint == "" {
+		c.v3 = &url.URL{Scheme: u.Scheme, Host: u.Host}
+	} else {
+		v, err := url.Parse(cfg.V3Endpoint)
+		if err != nil || (v.Scheme != "http" && v.Scheme != "https") || v.Host == "" {
+			return nil, fmt.Errorf("upload: config: V3Endpoint %q is not an http(s) URL", redactURL(cfg.V3Endpoint))
+		}
+		if v.RawQuery != "" || v.Fragment != "" || v.User != nil {
+			return nil, errors.New("upload: config: V3Endpoint must be scheme, host and at most a path prefix")
+		}
+		v.Path = strings.TrimSuffix(v.Path, "/")
+		v.RawPath = ""
+		c.v3 = v
+	}
 	switch {
 	case cfg.AppID == "":
 		return nil, errors.New("upload: config: AppID is required")
@@ -120,6 +145,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.nonce == nil {
+		c.nonce = newUUID
 	}
 	if c.hc == nil {
 		dial, header := cfg.DialTimeout, cfg.ResponseHeaderTimeout
@@ -192,7 +220,20 @@ func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Resul
 	if err := c.check(req); err != nil {
 		return Result{}, permanent(err)
 	}
-	u, err := c.requestURL(req, now)
+	var (
+		target string
+		header = http.Header{}
+		fields []field
+		err    error
+	)
+	if c.protocol == V3 {
+		data := v3Data(req)
+		fields = []field{{name: "data", value: data, contentType: "application/json"}}
+		target, err = c.v3Request(header, V3UploadPath, data, req.AppAuthToken, now)
+	} else {
+		fields = textFields(req)
+		target, err = c.requestURL(req, now)
+	}
 	if err != nil {
 		return Result{}, permanent(err)
 	}
@@ -200,7 +241,7 @@ func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Resul
 	if c.boundary != nil {
 		boundary = c.boundary()
 	}
-	plan, err := planBody(boundary, textFields(req), fileName(req), contentType(req), req.Size)
+	plan, err := planBody(boundary, fields, fileName(req), contentType(req), req.Size)
 	if err != nil {
 		return Result{}, permanent(err)
 	}
@@ -219,40 +260,88 @@ func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Resul
 		pr.CloseWithError(errAbandoned)
 		return <-produced
 	}
+	header.Set("Content-Type", plan.contentType())
+	a, err := c.send(ctx, target, header, pr, plan.length, finish)
+	if err != nil {
+		return Result{}, err
+	}
+	if c.protocol == V3 {
+		body, err := c.readV3(a)
+		if err != nil {
+			return Result{}, err
+		}
+		return uploadResult(body, a.trace)
+	}
+	if a.status != http.StatusOK {
+		return Result{}, &HTTPError{StatusCode: a.status, TraceID: a.trace, Body: excerpt(a.body)}
+	}
+	return interpret(a.body, c.verifier, a.trace)
+}
 
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, pr)
+// answer is what came back from the gateway.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte // at most maxResponseBytes
+	trace  string
+}
+
+// send posts body (of the given length) to target with header and reads
+// the answer. finish, when not nil, is called once the request is over and
+// reports a failure of the body's content, which then takes precedence over
+// the transport's view of it. Errors are classified failures; an answer
+// longer than maxResponseBytes is one.
+func (c *Client) send(ctx context.Context, target string, header http.Header, body io.Reader, length int64, finish func() *contentError) (*answer, error) {
+	if finish == nil {
+		finish = func() *contentError { return nil }
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
 	if err != nil {
 		finish()
-		return Result{}, permanent(redact(err))
+		return nil, permanent(redact(err))
 	}
-	hreq.ContentLength = plan.length
-	hreq.Header.Set("Content-Type", plan.contentType())
+	hreq.ContentLength = length
+	for k, v := range header {
+		hreq.Header[k] = v
+	}
 	hreq.Header.Set("User-Agent", c.userAgent)
 	hreq.Header.Set("Accept", "application/json")
 
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
 		if cerr := finish(); cerr != nil {
-			return Result{}, &failure{class: cerr.class(), err: cerr}
+			return nil, &failure{class: cerr.class(), err: cerr}
 		}
-		return Result{}, transportFailure(err)
+		return nil, transportFailure(err)
 	}
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	resp.Body.Close()
 	if cerr := finish(); cerr != nil {
-		return Result{}, &failure{class: cerr.class(), err: cerr}
+		return nil, &failure{class: cerr.class(), err: cerr}
 	}
-	trace := resp.Header.Get("trace_id")
+	a := &answer{status: resp.StatusCode, header: resp.Header, body: raw, trace: resp.Header.Get("trace_id")}
+	if c.protocol == V3 {
+		a.trace = resp.Header.Get("alipay-trace-id")
+	}
 	if rerr != nil {
-		return Result{}, withTrace(transportFailure(fmt.Errorf("upload: reading answer: %w", rerr)), trace)
+		return nil, withTrace(transportFailure(fmt.Errorf("upload: reading answer: %w", rerr)), a.trace)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return Result{}, &HTTPError{StatusCode: resp.StatusCode, TraceID: trace, Body: excerpt(body)}
+	if len(raw) > maxResponseBytes {
+		if !c.success(a.status) {
+			return nil, &HTTPError{StatusCode: a.status, TraceID: a.trace, Body: excerpt(raw)}
+		}
+		return nil, withTrace(permanent(fmt.Errorf("%w: answer longer than %d bytes", ErrBadResponse, maxResponseBytes)), a.trace)
 	}
-	if len(body) > maxResponseBytes {
-		return Result{}, withTrace(permanent(fmt.Errorf("%w: answer longer than %d bytes", ErrBadResponse, maxResponseBytes)), trace)
+	return a, nil
+}
+
+// success reports whether an HTTP status is a successful answer: 200 on
+// the classic gateway (whose errors are HTTP 200 too), any 2xx on v3.
+func (c *Client) success(status int) bool {
+	if c.protocol == V3 {
+		return status >= 200 && status < 300
 	}
-	return interpret(body, c.verifier, trace)
+	return status == http.StatusOK
 }
 
 // check validates a request before anything is sent.
@@ -295,31 +384,42 @@ func (c *Client) check(r *Request) error {
 	return nil
 }
 
-// requestURL returns the gateway URL with the signed system parameters in
-// its query.
+// requestURL returns the classic upload's URL: the body's text fields are
+// signed with the system parameters.
 func (c *Client) requestURL(r *Request, now time.Time) (string, error) {
+	signed := map[string]string{}
+	for _, f := range textFields(r) {
+		signed[f.name] = f.value
+	}
+	return c.classicURL(Method, signed, r.AppAuthToken, now)
+}
+
+// classicURL returns the gateway URL for method with the signed system
+// parameters in its query. signed are the parameters that travel elsewhere
+// (the body's text fields, biz_content) but are signed too.
+func (c *Client) classicURL(method string, signed map[string]string, appAuthToken string, now time.Time) (string, error) {
 	params := map[string]string{
 		"app_id":              c.appID,
-		"method":              Method,
+		"method":              method,
 		"format":              "JSON",
 		"charset":             "utf-8",
 		"sign_type":           "RSA2",
 		"timestamp":           now.In(beijing).Format(TimestampLayout),
 		"version":             "1.0",
-		"app_auth_token":      r.AppAuthToken,
+		"app_auth_token":      appAuthToken,
 		"app_cert_sn":         c.appCertSN,
 		"alipay_root_cert_sn": c.rootCertSN,
 	}
-	// Only system parameters travel in the query; the text fields are
-	// signed too but sent in the body.
+	// Only system parameters travel in the query; the others are signed
+	// too but sent in the body.
 	q := make(url.Values, len(params)+1)
 	for k, v := range params {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	for _, f := range textFields(r) {
-		params[f.name] = f.value
+	for k, v := range signed {
+		params[k] = v
 	}
 	sig, err := c.signer.Sign([]byte(sign.Content(params)))
 	if err != nil {
@@ -337,9 +437,9 @@ func (c *Client) requestURL(r *Request, now time.Time) (string, error) {
 
 // textFields are the body's text parts, in the order they are sent.
 func textFields(r *Request) []field {
-	fs := []field{{"image_type", r.ImageType}, {"image_name", r.ImageName}}
+	fs := []field{{name: "image_type", value: r.ImageType}, {name: "image_name", value: r.ImageName}}
 	if r.ImagePID != "" {
-		fs = append(fs, field{"image_pid", r.ImagePID})
+		fs = append(fs, field{name: "image_pid", value: r.ImagePID})
 	}
 	return fs
 }

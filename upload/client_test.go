@@ -321,8 +321,8 @@ func TestCertificateMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k.AppCertSN != files.appSN || k.AlipayRootCertSN != files.rootSN {
-		t.Fatalf("SNs %q %q, want %q %q", k.AppCertSN, k.AlipayRootCertSN, files.appSN, files.rootSN)
+	if k.AppCertSN != files.appSN || k.AlipayRootCertSN != files.rootSN || k.AlipayCertSN != files.alipaySN {
+		t.Fatalf("SNs %q %q %q, want %q %q %q", k.AppCertSN, k.AlipayRootCertSN, k.AlipayCertSN, files.appSN, files.rootSN, files.alipaySN)
 	}
 	if !k.AlipayPublicKey.Equal(&alipay.PublicKey) {
 		t.Fatal("Alipay's key was not taken from its certificate")

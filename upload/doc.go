@@ -23,6 +23,14 @@
 // sandbox, and tests point it at an alipaytest emulator. A [Client] holds
 // no per-upload state and is meant to be shared by all workers.
 //
+// # Two protocols
+//
+// Config.Protocol chooses between the classic gateway ([Classic], the
+// default) and OpenAPI v3 ([V3]). Both send the same fields and file and
+// give the same [Result] and the same error classes. v3 posts to
+// V3Endpoint + [V3UploadPath]; V3Endpoint defaults to the scheme and host
+// of GatewayURL ([ProductionV3Endpoint], [SandboxV3Endpoint]).
+//
 // # Streaming
 //
 // [Client.Upload] takes the file as an io.Reader plus its exact size. The
@@ -32,7 +40,9 @@
 // transport sends it, 32 KiB at a time through a pooled buffer, so the file
 // is never held in memory. The body's length is computed beforehand by
 // laying out the same parts into a byte counter, and sent as an exact
-// Content-Length: the request is never chunked.
+// Content-Length: the request is never chunked. On v3 the text fields
+// travel as one JSON object in a part named "data" (Content-Type
+// application/json) before the file part.
 //
 // The reader must yield exactly Request.Size bytes. If it fails, comes up
 // short or goes on past Size, the pipe is closed with that error before the
@@ -50,8 +60,14 @@
 // Beijing time, version, and app_auth_token, app_cert_sn and
 // alipay_root_cert_sn when used) travel in the URL query; the text fields
 // travel in the body; all of them with a non-empty value, sorted by key and
-// joined as key=value pairs, are signed; the file is not. Config.Now and
-// Config.Boundary make the request bytes reproducible in tests.
+// joined as key=value pairs, are signed; the file is not. On v3 the
+// Authorization header (ALIPAY-SHA256withRSA app_id=...[,app_cert_sn=...],
+// nonce=...,timestamp=<Unix ms>,sign=...) is signed over the auth string,
+// "POST", the path and query, the data part's text and, when acting for a
+// merchant, the app_auth_token (also sent as alipay-app-auth-token); see
+// package sign. Certificate mode adds alipay-root-cert-sn. Config.Now,
+// Config.Nonce and Config.Boundary make the request bytes reproducible in
+// tests.
 //
 // # Answers
 //
@@ -60,7 +76,17 @@
 // checked over exactly those bytes, retrying once with "\/" unescaped. A
 // body naming a node twice, holding both nodes, or not being JSON is
 // rejected. Every success must be signed; failures are verified when they
-// carry a sign.
+// carry a sign. A v3 answer is verified from its alipay-timestamp,
+// alipay-nonce and alipay-signature headers over the raw body, and in
+// certificate mode its alipay-sn must name Config.AlipayCertSN; every 2xx
+// answer must be signed, and an error answer carrying a signature must
+// verify too.
+//
+// # JSON calls
+//
+// [JSONCall] names one JSON operation in both protocols (a classic method
+// with its biz_content, a v3 path with its JSON body) and decodes the
+// verified answer into a typed struct. Its errors are those of uploads.
 //
 // # Errors
 //
@@ -68,14 +94,21 @@
 // [ErrThrottled] and [ErrPermanent], and [Classify] says which:
 //
 //   - retryable: network failures, timeouts, a cancelled context, HTTP 5xx
-//     and 408, code 20000;
-//   - throttled: code 40005 and HTTP 429 — retry later, more slowly,
-//     without spending the retry budget;
+//     and 408, code 20000 (v3: unknow-error);
+//   - throttled: code 40005 and HTTP 429 (v3: app-call-limited,
+//     method-call-limited) — retry later, more slowly, without spending
+//     the retry budget;
 //   - permanent: everything else, including [ErrBadSignature],
 //     [ErrBadResponse], [ErrInvalidRequest] and content failures.
 //
+// An invalid or expired app_auth_token (classic 20001 with
+// aop.invalid-app-auth-token or aop.app-auth-token-time-out, v3
+// invalid-app-auth-token or app-auth-token-time-out) is permanent and also
+// matches [ErrAppAuthToken], so that a caller can refresh the token.
+//
 // Gateway refusals are [*APIError] values (code, msg, sub_code, sub_msg,
-// trace id) and non-200 answers [*HTTPError] values; [TraceID] digs the
+// trace id; on v3 the code, message and HTTP status) and other unexpected
+// statuses [*HTTPError] values; [TraceID] digs the
 // trace id out of any error. Error texts never include the request URL's
 // query, which carries sign and app_auth_token: transport errors are
 // redacted before they are wrapped, so they are safe to log and to store.

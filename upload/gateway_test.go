@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,8 +63,13 @@ func keys(t testing.TB) (app, alipay, other *rsa.PrivateKey) {
 
 // received is what the test gateway saw of one request.
 type received struct {
+	V3               bool // a v3 request (path /v3/...)
+	Header           http.Header
+	RequestURI       string
 	Query            url.Values
 	Fields           map[string]string
+	PartTypes        map[string]string // Content-Type of each text part that has one
+	Body             string            // the body of a request that is not multipart
 	FileName         string
 	FileType         string
 	Size             int64
@@ -92,6 +100,14 @@ func newGateway(t testing.TB) *gateway {
 	app, alipay, _ := keys(t)
 	g := &gateway{t: t, appPub: &app.PublicKey, key: alipay, arrived: make(chan *received, 64)}
 	g.answer = func(w http.ResponseWriter, r *received) {
+		if r.V3 {
+			var data struct {
+				ImageName string `json:"image_name"`
+			}
+			json.Unmarshal([]byte(r.Fields["data"]), &data)
+			g.writeV3(w, http.StatusOK, `{"image_id":"img-`+data.ImageName+`","image_url":"http://oalipay-dl-django.alicdn.com/rest/1.0/image?fileIds=abc&zoom=original"}`, true)
+			return
+		}
 		g.writeNode(w, ResponseNode, `{"code":"10000","msg":"Success","image_id":"img-`+r.Fields["image_name"]+`","image_url":"http:\/\/oalipay-dl-django.alicdn.com\/rest\/1.0\/image?fileIds=abc&zoom=original"}`, true)
 	}
 	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
@@ -127,8 +143,12 @@ func (c *countingBody) Read(p []byte) (int, error) {
 
 func (g *gateway) serve(w http.ResponseWriter, r *http.Request) {
 	rec := &received{
+		V3:               strings.HasPrefix(r.URL.Path, "/v3/"),
+		Header:           r.Header.Clone(),
+		RequestURI:       r.RequestURI,
 		Query:            r.URL.Query(),
 		Fields:           map[string]string{},
+		PartTypes:        map[string]string{},
 		ContentLength:    r.ContentLength,
 		TransferEncoding: r.TransferEncoding,
 		UserAgent:        r.UserAgent(),
@@ -143,26 +163,61 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "incomplete body", http.StatusBadRequest)
 		return
 	}
-	params := map[string]string{}
-	for k, v := range rec.Query {
-		params[k] = v[0]
+	if rec.V3 {
+		body := rec.Body
+		if d, ok := rec.Fields["data"]; ok {
+			body = d
+		}
+		auth, _, sig, err := sign.ParseV3Authorization(r.Header.Get("Authorization"))
+		rec.SignErr = err
+		if err == nil {
+			rec.SignContent = sign.V3Content(auth, r.Method, r.RequestURI, body, r.Header.Get("Alipay-App-Auth-Token"))
+			rec.SignErr = sign.RSA2Verifier{Key: g.appPub}.Verify([]byte(rec.SignContent), sig)
+		}
+	} else {
+		params := map[string]string{}
+		for k, v := range rec.Query {
+			params[k] = v[0]
+		}
+		for k, v := range rec.Fields {
+			params[k] = v
+		}
+		rec.SignContent = sign.Content(params)
+		rec.SignErr = sign.RSA2Verifier{Key: g.appPub}.Verify([]byte(rec.SignContent), rec.Query.Get("sign"))
 	}
-	for k, v := range rec.Fields {
-		params[k] = v
-	}
-	rec.SignContent = sign.Content(params)
-	rec.SignErr = sign.RSA2Verifier{Key: g.appPub}.Verify([]byte(rec.SignContent), rec.Query.Get("sign"))
 	g.mu.Lock()
 	g.reqs = append(g.reqs, rec)
 	answer := g.answer
 	g.mu.Unlock()
-	w.Header().Set("trace_id", testTrace)
+	if rec.V3 {
+		w.Header().Set("alipay-trace-id", testTrace)
+	} else {
+		w.Header().Set("trace_id", testTrace)
+	}
 	answer(w, rec)
 }
 
 // readBody parses the multipart stream part by part, hashing the file
-// without keeping it.
+// without keeping it. A form body's fields go to Fields too; any other body
+// is kept whole in Body.
 func (g *gateway) readBody(r *http.Request, rec *received) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		rec.Body = string(b)
+		if mt == "application/x-www-form-urlencoded" {
+			form, err := url.ParseQuery(rec.Body)
+			if err != nil {
+				return err
+			}
+			for k, v := range form {
+				rec.Fields[k] = v[0]
+			}
+		}
+		return nil
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return err
@@ -192,6 +247,9 @@ func (g *gateway) readBody(r *http.Request, rec *received) error {
 			return err
 		}
 		rec.Fields[p.FormName()] = string(v)
+		if ct := p.Header.Get("Content-Type"); ct != "" {
+			rec.PartTypes[p.FormName()] = ct
+		}
 	}
 	// Whatever follows the closing boundary must arrive too.
 	_, err = io.Copy(io.Discard, r.Body)
@@ -217,6 +275,21 @@ func (g *gateway) writeNode(w http.ResponseWriter, node, raw string, signed bool
 	}
 	body += "}"
 	w.Header().Set("Content-Type", "text/html;charset=utf-8")
+	io.WriteString(w, body)
+}
+
+// writeV3 answers a v3 request with status and body, signed with the
+// gateway key in the alipay-* headers when signed is true.
+func (g *gateway) writeV3(w http.ResponseWriter, status int, body string, signed bool) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=utf-8")
+	if signed {
+		const ts, nonce = "1714536000456", "d4c3b2a1-0f9e-4d8c-b7a6-5e4d3c2b1a09"
+		h.Set("alipay-timestamp", ts)
+		h.Set("alipay-nonce", nonce)
+		h.Set("alipay-signature", signWith(g.t, g.key, string(sign.V3ResponseContent(ts, nonce, []byte(body)))))
+	}
+	w.WriteHeader(status)
 	io.WriteString(w, body)
 }
 

@@ -17,18 +17,21 @@ type Keys struct {
 	Signer sign.Signer
 	// AlipayPublicKey verifies the gateway's answers.
 	AlipayPublicKey *rsa.PublicKey
-	// AppCertSN and AlipayRootCertSN are set in certificate mode only.
+	// AppCertSN, AlipayRootCertSN and AlipayCertSN are set in
+	// certificate mode only.
 	AppCertSN        string
 	AlipayRootCertSN string
+	AlipayCertSN     string
 }
 
-// Apply sets cfg's Signer, AlipayPublicKey, AppCertSN and AlipayRootCertSN
-// from k.
+// Apply sets cfg's Signer, AlipayPublicKey, AppCertSN, AlipayRootCertSN and
+// AlipayCertSN from k.
 func (k Keys) Apply(cfg *Config) {
 	cfg.Signer = k.Signer
 	cfg.AlipayPublicKey = k.AlipayPublicKey
 	cfg.AppCertSN = k.AppCertSN
 	cfg.AlipayRootCertSN = k.AlipayRootCertSN
+	cfg.AlipayCertSN = k.AlipayCertSN
 }
 
 // KeysFromFiles loads public key mode keys: the application private key
@@ -54,8 +57,9 @@ var ErrKeyMismatch = errors.New("upload: application certificate does not match 
 // CertKeysFromFiles loads certificate mode keys: the application private
 // key, the application certificate (appCertPublicKey_<appid>.crt, for
 // app_cert_sn), Alipay's public key certificate (alipayCertPublicKey_RSA2.crt,
-// whose key verifies answers) and Alipay's root certificate bundle
-// (alipayRootCert.crt, for alipay_root_cert_sn). It checks that the
+// whose key verifies answers and whose serial number v3 answers name) and
+// Alipay's root certificate bundle (alipayRootCert.crt, for
+// alipay_root_cert_sn). It checks that the
 // application certificate holds the private key's public half.
 func CertKeysFromFiles(privateKeyFile, appCertFile, alipayPublicCertFile, rootCertFile string) (Keys, error) {
 	priv, err := sign.LoadPrivateKeyFile(privateKeyFile)
@@ -77,6 +81,10 @@ func CertKeysFromFiles(privateKeyFile, appCertFile, alipayPublicCertFile, rootCe
 	if err != nil {
 		return Keys{}, fmt.Errorf("upload: keys: %w", err)
 	}
+	alipaySN, err := sign.CertFileSN(alipayPublicCertFile)
+	if err != nil {
+		return Keys{}, fmt.Errorf("upload: keys: %w", err)
+	}
 	rootSN, err := sign.RootCertFileSN(rootCertFile)
 	if err != nil {
 		return Keys{}, fmt.Errorf("upload: keys: %w", err)
@@ -86,5 +94,6 @@ func CertKeysFromFiles(privateKeyFile, appCertFile, alipayPublicCertFile, rootCe
 		AlipayPublicKey:  pub,
 		AppCertSN:        sign.CertSN(certs[0]),
 		AlipayRootCertSN: rootSN,
+		AlipayCertSN:     alipaySN,
 	}, nil
 }

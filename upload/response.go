@@ -16,18 +16,18 @@ const errorNode = "error_response"
 // the raw bytes of the response node's value, exactly as they appear in the
 // body, and the decoded sign.
 type envelope struct {
-	name    string // ResponseNode or errorNode
+	name    string // the method's node or errorNode
 	raw     []byte // the node's value, from '{' to the matching '}'
 	sign    string
 	hasSign bool
 }
 
 // splitEnvelope walks the top-level object of body token by token and
-// returns the response node (the method's node, or error_response) and the
+// returns the response node (node, the method's, or error_response) and the
 // sign. It rejects malformed JSON, a top level that is not an object, a
 // node key that appears twice, a body holding both nodes or neither, and a
 // node that is not an object. All its errors wrap [ErrBadResponse].
-func splitEnvelope(body []byte) (envelope, error) {
+func splitEnvelope(body []byte, node string) (envelope, error) {
 	var env envelope
 	if !json.Valid(body) {
 		return env, fmt.Errorf("%w: not valid JSON", ErrBadResponse)
@@ -58,9 +58,9 @@ func splitEnvelope(body []byte) (envelope, error) {
 		s.skipValue()
 		val := body[vstart:s.i]
 		switch key {
-		case ResponseNode:
+		case node:
 			if seenMethod {
-				return env, fmt.Errorf("%w: %s appears twice", ErrBadResponse, ResponseNode)
+				return env, fmt.Errorf("%w: %s appears twice", ErrBadResponse, node)
 			}
 			seenMethod, method = true, val
 		case errorNode:
@@ -85,13 +85,13 @@ func splitEnvelope(body []byte) (envelope, error) {
 	}
 	switch {
 	case seenMethod && seenErr:
-		return env, fmt.Errorf("%w: both %s and %s present", ErrBadResponse, ResponseNode, errorNode)
+		return env, fmt.Errorf("%w: both %s and %s present", ErrBadResponse, node, errorNode)
 	case seenMethod:
-		env.name, env.raw = ResponseNode, method
+		env.name, env.raw = node, method
 	case seenErr:
 		env.name, env.raw = errorNode, errResp
 	default:
-		return env, fmt.Errorf("%w: no %s node", ErrBadResponse, ResponseNode)
+		return env, fmt.Errorf("%w: no %s node", ErrBadResponse, node)
 	}
 	if len(env.raw) == 0 || env.raw[0] != '{' {
 		return env, fmt.Errorf("%w: %s is not an object", ErrBadResponse, env.name)
@@ -212,42 +212,59 @@ func verifyNode(v sign.Verifier, raw []byte, sig string) error {
 	return fmt.Errorf("%w: %v", ErrBadSignature, err)
 }
 
-// nodeFields are the members of a response node this package reads.
+// nodeFields are the members of a response node every answer has.
 type nodeFields struct {
-	Code     string `json:"code"`
-	Msg      string `json:"msg"`
-	SubCode  string `json:"sub_code"`
-	SubMsg   string `json:"sub_msg"`
-	ImageID  string `json:"image_id"`
-	ImageURL string `json:"image_url"`
+	Code    string `json:"code"`
+	Msg     string `json:"msg"`
+	SubCode string `json:"sub_code"`
+	SubMsg  string `json:"sub_msg"`
 }
 
-// interpret turns a 200 answer's body into a Result or a classified error.
-func interpret(body []byte, v sign.Verifier, trace string) (Result, error) {
-	env, err := splitEnvelope(body)
+// readNode checks a classic HTTP 200 answer to method (whose node is node)
+// and returns the raw text of its node when it is a success (code 10000, no
+// sub_code). Every success must be signed; a failure is verified when it
+// carries a sign (gateway-level errors often do not). Failures come back
+// as an [*APIError] or a classified failure.
+func readNode(body []byte, node string, v sign.Verifier, trace string) ([]byte, error) {
+	env, err := splitEnvelope(body, node)
 	if err != nil {
-		return Result{}, withTrace(permanent(err), trace)
+		return nil, withTrace(permanent(err), trace)
 	}
 	var f nodeFields
 	if err := json.Unmarshal(env.raw, &f); err != nil {
-		return Result{}, withTrace(permanent(fmt.Errorf("%w: %s: %v", ErrBadResponse, env.name, err)), trace)
+		return nil, withTrace(permanent(fmt.Errorf("%w: %s: %v", ErrBadResponse, env.name, err)), trace)
 	}
-	success := env.name == ResponseNode && f.Code == "10000" && f.SubCode == ""
-	// Every success must be signed; a failure is verified when it carries
-	// a sign (gateway-level errors often do not).
+	success := env.name == node && f.Code == "10000" && f.SubCode == ""
 	if success || env.hasSign {
 		if !env.hasSign {
-			return Result{}, withTrace(permanent(fmt.Errorf("%w: successful answer carries no sign", ErrBadSignature)), trace)
+			return nil, withTrace(permanent(fmt.Errorf("%w: successful answer carries no sign", ErrBadSignature)), trace)
 		}
 		if err := verifyNode(v, env.raw, env.sign); err != nil {
-			return Result{}, withTrace(permanent(err), trace)
+			return nil, withTrace(permanent(err), trace)
 		}
 	}
 	if !success {
 		if f.Code == "" {
-			return Result{}, withTrace(permanent(fmt.Errorf("%w: %s has no code", ErrBadResponse, env.name)), trace)
+			return nil, withTrace(permanent(fmt.Errorf("%w: %s has no code", ErrBadResponse, env.name)), trace)
 		}
-		return Result{}, &APIError{Code: f.Code, Msg: f.Msg, SubCode: f.SubCode, SubMsg: f.SubMsg, TraceID: trace}
+		return nil, &APIError{Code: f.Code, Msg: f.Msg, SubCode: f.SubCode, SubMsg: f.SubMsg, TraceID: trace}
+	}
+	return env.raw, nil
+}
+
+// interpret turns a classic upload's 200 answer into a Result or a
+// classified error.
+func interpret(body []byte, v sign.Verifier, trace string) (Result, error) {
+	raw, err := readNode(body, ResponseNode, v, trace)
+	if err != nil {
+		return Result{}, err
+	}
+	var f struct {
+		ImageID  string `json:"image_id"`
+		ImageURL string `json:"image_url"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return Result{}, withTrace(permanent(fmt.Errorf("%w: %s: %v", ErrBadResponse, ResponseNode, err)), trace)
 	}
 	if f.ImageID == "" {
 		return Result{}, withTrace(permanent(fmt.Errorf("%w: success without image_id", ErrBadResponse)), trace)

@@ -204,7 +204,7 @@ func TestSplitEnvelope(t *testing.T) {
 		{` { "sign" : "s\/x" , "` + ResponseNode + `" :  {"a": ["}", {"b":"\"}"}] , "c" : null}  } `, `{"a": ["}", {"b":"\"}"}] , "c" : null}`, "s/x"},
 		{`{"x":1.5e3,"y":[true,false,null,{"z":"{"}],"error_response":{"code":"40001"}}`, `{"code":"40001"}`, ""},
 	} {
-		env, err := splitEnvelope([]byte(tc.body))
+		env, err := splitEnvelope([]byte(tc.body), ResponseNode)
 		if err != nil {
 			t.Errorf("%s: %v", tc.body, err)
 			continue
@@ -229,7 +229,7 @@ func FuzzSplitEnvelope(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		env, err := splitEnvelope(body)
+		env, err := splitEnvelope(body, ResponseNode)
 		if err != nil {
 			if !errors.Is(err, ErrBadResponse) {
 				t.Fatalf("error %v does not wrap ErrBadResponse", err)

@@ -91,7 +91,8 @@ func (g *Gateway) sink(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) adminIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, `alipaytest gateway emulator
-POST   /gateway.do              the gateway (alipay.offline.material.image.upload)
+POST   /gateway.do              the classic gateway (alipay.offline.material.image.upload)
+POST   /v3/alipay/offline/material/image/upload   the same upload over OpenAPI v3
 GET    /_emulator/uploads       recorded uploads (JSON)
 DELETE /_emulator/uploads       forget recorded uploads
 GET    /_emulator/stats         counters (JSON)

@@ -1,4 +1,4 @@
-// Package alipaytest emulates Alipay's classic gateway for
+// Package alipaytest emulates Alipay's classic gateway and OpenAPI v3 for
 // alipay.offline.material.image.upload, in the spirit of net/http/httptest:
 // a real HTTP server on loopback that checks requests the way the real
 // gateway does, answers in the real format, records what arrived, and
@@ -10,8 +10,8 @@
 // [TestKeys] and closes it when the test ends; [NewServer] with
 // [Config.WithTestKeys] does the same for code that has no testing.TB
 // (examples, demos), which then calls Server.Close. Point the client at
-// Server.URL, sign with the app key and verify answers with
-// [Gateway.PublicKey]:
+// Server.URL (the classic gateway; Server.BaseURL is the v3 endpoint), sign
+// with the app key and verify answers with [Gateway.PublicKey]:
 //
 //	srv := alipaytest.Start(t, alipaytest.Config{})
 //	client, _ := upload.New(upload.Config{
@@ -44,17 +44,18 @@
 //	body beyond 2 x MaxFileSize + 1 MiB         40002  isv.invalid-file-size
 //	unreadable multipart body                   40002  isv.upload-fail
 //	text part over 64 KiB, unexpected file part 40002  isv.invalid-parameter
-//	parameter sent twice (query and body)       40002  isv.invalid-parameter
+//	parameter twice in the body, or in query
+//	and body with different values              40002  isv.invalid-parameter
 //	app_id missing                              40001  isv.missing-app-id
 //	method missing                              40001  isv.missing-method
 //	sign_type missing                           40001  isv.missing-signature-type
 //	sign missing                                40001  isv.missing-signature
 //	timestamp missing                           40001  isv.missing-timestamp
 //	version missing                             40001  isv.missing-version
-//	format or charset missing *                 40001  isv.missing-parameter
+//	charset missing *                           40001  isv.missing-parameter
 //	app_id not Config.AppID                     40002  isv.invalid-app-id
 //	method not the upload method                40002  isv.invalid-method
-//	format not JSON                             40002  isv.invalid-format
+//	format given and not JSON                   40002  isv.invalid-format
 //	charset not utf-8                           40002  isv.invalid-charset
 //	sign_type not RSA2                          40002  isv.invalid-signature-type
 //	version not 1.0 *                           40002  isv.invalid-parameter
@@ -72,16 +73,60 @@
 //
 // Timestamps are Beijing time (UTC+8) in the layout [TimestampLayout]. The
 // signature is checked over every non-empty text parameter except sign,
-// sorted and joined as sign.Content does. In public-key mode (no AppCertSN)
+// sorted and joined as sign.Content does. format is optional, as Alipay
+// documents it (the official Node SDK does not send it), and the same
+// parameter in the query and the body is accepted when both values are
+// equal (that SDK sends an app_auth_token form field in both places). In public-key mode (no AppCertSN)
 // a request carrying app_cert_sn is rejected, as the real gateway finds no
 // certificate for the app. Formats are recognised by validate.Sniff (built
 // on github.com/h2non/filetype); jpg and jpeg are the same format, and a
 // QuickTime file (brand "qt  ") is "mov", not "mp4".
 //
+// # OpenAPI v3
+//
+// POST [V3UploadPath] (on Server.BaseURL) takes the v3 form of the same
+// upload: the text fields as a JSON object in a multipart part named
+// "data", then the image_content file part; the system parameters in the
+// "Authorization: ALIPAY-SHA256withRSA app_id=...,nonce=...,timestamp=<Unix
+// ms>,sign=..." header, with app_cert_sn in it and an alipay-root-cert-sn
+// header in certificate mode, and the token in alipay-app-auth-token. The
+// checks are those of the classic table where they apply, first the
+// request's shape (body size, multipart, a duplicated part, any text part
+// other than data: isv.invalid-parameter), then:
+//
+//	check                                       v3 code                       status
+//	Authorization missing, or without sign      missing-signature             400
+//	scheme not ALIPAY-SHA256withRSA             invalid-signature-type        400
+//	Authorization malformed                     invalid-signature             400
+//	app_id, timestamp or nonce missing          missing-app-id, missing-timestamp,
+//	                                            missing-parameter             400
+//	app_id not Config.AppID                     invalid-app-id                400
+//	timestamp off by > MaxSkew                  invalid-timestamp             400
+//	app_cert_sn not Config.AppCertSN            app-cert-not-exist            400
+//	alipay-root-cert-sn not Config.RootCertSN   invalid-alipay-root-cert-sn   400
+//	signature over "<auth>\nPOST\n<path>\n<data>\n[<token>\n]"
+//	does not verify                             invalid-signature             400
+//	app_auth_token not in Config.AppAuthTokens  invalid-app-auth-token        401
+//	data missing, not a JSON object of strings  missing-parameter, invalid-parameter
+//	then the fields and the file as on the classic gateway
+//
+// A v3 code is the classic sub_code without its "isv.", "aop." or "isp."
+// prefix ([V3Code]); [Stats] counts rejections by the classic sub_code
+// whichever protocol they came by. Alipay documents no HTTP status per
+// code: the emulator answers 401 for a token problem, 429 for throttling,
+// 500 for an unknown error and 400 otherwise. Answers are JSON
+// ({"image_id","image_url"} with 200, or {"code","message"}), written
+// without "\/" escapes, and every one is signed: alipay-signature over
+// "<alipay-timestamp>\n<alipay-nonce>\n<body>\n" with the gateway key, plus
+// alipay-sn (the gateway certificate's serial number) in certificate mode;
+// the trace id is in alipay-trace-id. Records, counters and faults are
+// shared with the classic gateway; [Upload].API tells which protocol an
+// upload came by.
+//
 // # Answers
 //
 // Every answer to POST /gateway.do carries a fresh trace_id response
-// header. Gateway answers are HTTP 200 with Content-Type
+// header (alipay-trace-id on v3). Gateway answers are HTTP 200 with Content-Type
 // text/html;charset=utf-8, as Alipay sends them:
 //
 //	{"alipay_offline_material_image_upload_response":{"code":"10000","msg":"Success","image_id":"...","image_url":"http:\/\/..."},"sign":"..."}
@@ -117,12 +162,15 @@
 //	kind       what happens                                           expected client class
 //	502, 503   body drained, HTTP 502 / 503 with an HTML page          retryable
 //	20000      body drained, signed 20000 isp.unknow-error            retryable
+//	           (v3: HTTP 500 unknow-error)
 //	40005      body drained, signed 40005 isv.app-call-limited        throttled
+//	           (v3: HTTP 429 app-call-limited)
 //	reset      part of the body read, TCP closed with SO_LINGER 0     retryable
 //	slow       handled normally, answer held for the slow delay       retryable once the
 //	           (a client that gives up first leaves no record)        client times out
 //	badsign    handled and recorded, sign over other content          permanent
 //	malformed  handled and recorded, body cut in half                 permanent
+//	           (v3: the cut body is what is signed)
 //
 // A fault is either scripted ([Faults.Next]: "the next 3 requests") or
 // random at a rate ([Faults.SetRate]: "20% of requests", drawn from a

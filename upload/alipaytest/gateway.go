@@ -20,11 +20,23 @@ import (
 // GatewayPath is the path of the gateway endpoint, as on openapi.alipay.com.
 const GatewayPath = "/gateway.do"
 
+// V3UploadPath is the OpenAPI v3 path of the upload, as on
+// openapi.alipay.com.
+const V3UploadPath = "/v3/alipay/offline/material/image/upload"
+
+// The protocols, as recorded in [Upload].API.
+const (
+	APIClassic = "classic"
+	APIV3      = "v3"
+)
+
 // Upload records one upload the gateway accepted.
 type Upload struct {
 	ImageID  string `json:"image_id"`
 	ImageURL string `json:"image_url"`
-	AppID    string `json:"app_id"`
+	// API is the protocol the upload came by: [APIClassic] or [APIV3].
+	API   string `json:"api"`
+	AppID string `json:"app_id"`
 	// AppAuthToken is the app_auth_token sent, if any. It is kept so tests
 	// can assert it; the emulator never logs it.
 	AppAuthToken string `json:"app_auth_token,omitempty"`
@@ -81,10 +93,10 @@ func (s Stats) clone() Stats {
 	return c
 }
 
-// Gateway emulates Alipay's classic gateway for
+// Gateway emulates Alipay's classic gateway and OpenAPI v3 for
 // alipay.offline.material.image.upload. It is an http.Handler serving
-// [GatewayPath] and the admin API under /_emulator/; see the package
-// documentation. It is safe for concurrent use.
+// [GatewayPath], POST [V3UploadPath] and the admin API under /_emulator/;
+// see the package documentation. It is safe for concurrent use.
 type Gateway struct {
 	cfg      Config
 	signer   sign.RSA2 // its Key is the gateway key
@@ -144,7 +156,8 @@ func New(cfg Config) (*Gateway, error) {
 	g.faults = newFaults(seed, cfg.SlowDelay)
 	g.resetStats()
 	g.mux = http.NewServeMux()
-	g.mux.HandleFunc(GatewayPath, g.serveGateway)
+	g.mux.HandleFunc(GatewayPath, func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, APIClassic) })
+	g.mux.HandleFunc("POST "+V3UploadPath, func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, APIV3) })
 	g.routeAdmin(g.mux)
 	return g, nil
 }
@@ -227,11 +240,17 @@ func (g *Gateway) resetStats() {
 	g.stats = Stats{Rejections: map[string]int64{}, Faults: map[FaultKind]int64{}}
 }
 
-// serveGateway handles one call of the method.
-func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
+// serve handles one call of the method over api (APIClassic or APIV3):
+// the same faults, the same checks of the fields and the file, the same
+// records; only the system parameters and the answers' format differ.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api string) {
 	start := time.Now()
 	traceID := g.newID(hexID)
-	w.Header()["trace_id"] = []string{traceID}
+	if api == APIV3 {
+		w.Header().Set("alipay-trace-id", traceID)
+	} else {
+		w.Header()["trace_id"] = []string{traceID}
+	}
 	kind, delay := g.faults.pick()
 	g.mu.Lock()
 	g.stats.Requests++
@@ -239,7 +258,7 @@ func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 		g.stats.Faults[kind]++
 	}
 	g.mu.Unlock()
-	log := g.cfg.Logger.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr))
+	log := g.cfg.Logger.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr), slog.String("api", api))
 	if kind != "" {
 		log = log.With(slog.String("fault", string(kind)))
 	}
@@ -267,12 +286,16 @@ func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 		if kind == FaultThrottled {
 			rj = reject(CodeCallLimited, SubAppCallLimited, "应用调用频率超限")
 		}
-		g.answer(w, errorNode(rj), false, "")
+		if api == APIV3 {
+			g.answerV3(w, v3Status(rj), v3ErrorBody(rj), "")
+		} else {
+			g.answer(w, errorNode(rj), false, "")
+		}
 		log.Info("gateway request", slog.String("code", rj.code), slog.String("sub_code", rj.subCode), slog.Duration("took", time.Since(start)))
 		return
 	}
 
-	in, err := g.read(r, body)
+	in, err := g.read(r, body, api)
 	g.mu.Lock()
 	g.stats.BytesReceived += in.size
 	g.mu.Unlock()
@@ -285,6 +308,8 @@ func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 		g.aborted()
 		log.Info("gateway request", slog.String("result", "client went away"), slog.String("error", err.Error()))
 		return
+	case api == APIV3:
+		rj = g.checkV3(in, r)
 	default:
 		rj = g.check(in)
 	}
@@ -308,22 +333,40 @@ func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if rj != nil {
-		legacy := g.legacy[rj.subCode]
 		g.mu.Lock()
 		g.stats.Rejections[rj.subCode]++
 		g.mu.Unlock()
-		g.answer(w, errorNode(rj), legacy, kind)
+		legacy := g.reply(w, api, rj, nil, kind)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "gateway request", append(attrs,
 			slog.String("code", rj.code), slog.String("sub_code", rj.subCode), slog.String("sub_msg", rj.subMsg),
 			slog.Bool("legacy", legacy), slog.Duration("took", time.Since(start)))...)
 		return
 	}
 
-	u := g.record(in, traceID, kind)
-	g.answer(w, successNode(u.ImageID, u.ImageURL), false, kind)
+	u := g.record(in, traceID, kind, api)
+	g.reply(w, api, nil, &u, kind)
 	log.LogAttrs(r.Context(), slog.LevelInfo, "gateway request", append(attrs,
 		slog.String("code", CodeSuccess), slog.String("image_id", u.ImageID), slog.String("sha256", u.SHA256),
 		slog.Duration("took", time.Since(start)))...)
+}
+
+// reply answers a rejection rj, or the success of u, in api's format; kind
+// corrupts the answer for the badsign and malformed faults. It reports
+// whether the classic legacy error_response node was used.
+func (g *Gateway) reply(w http.ResponseWriter, api string, rj *rejection, u *Upload, kind FaultKind) bool {
+	switch {
+	case api == APIV3 && rj != nil:
+		g.answerV3(w, v3Status(rj), v3ErrorBody(rj), kind)
+	case api == APIV3:
+		g.answerV3(w, http.StatusOK, v3SuccessBody(u.ImageID, u.ImageURL), kind)
+	case rj != nil:
+		legacy := g.legacy[rj.subCode]
+		g.answer(w, errorNode(rj), legacy, kind)
+		return legacy
+	default:
+		g.answer(w, successNode(u.ImageID, u.ImageURL), false, kind)
+	}
+	return false
 }
 
 func (g *Gateway) aborted() {
@@ -333,12 +376,13 @@ func (g *Gateway) aborted() {
 }
 
 // record stores an upload that passed check and returns it.
-func (g *Gateway) record(in *incoming, traceID string, kind FaultKind) Upload {
+func (g *Gateway) record(in *incoming, traceID string, kind FaultKind, api string) Upload {
 	p := in.params
 	id := g.newID(imageID)
 	u := Upload{
 		ImageID:      id,
 		ImageURL:     g.cfg.ImageURLBase + id,
+		API:          api,
 		AppID:        p["app_id"],
 		AppAuthToken: p["app_auth_token"],
 		ImageType:    p["image_type"],

@@ -51,7 +51,7 @@ func TestAcceptsEveryFormat(t *testing.T) {
 			}
 			sum := sha256.Sum256(file)
 			want := alipaytest.Upload{
-				ImageID: id, ImageURL: a.fields["image_url"], AppID: alipaytest.TestAppID,
+				ImageID: id, ImageURL: a.fields["image_url"], API: alipaytest.APIClassic, AppID: alipaytest.TestAppID,
 				AppAuthToken: "202405BBtoken" + typ, ImageType: typ, ImageName: "photo " + typ,
 				ImagePID: "2088000000000001", FileName: "photo " + typ, ContentType: "application/octet-stream",
 				DetectedType: strings.Replace(typ, "jpeg", "jpg", 1), Size: int64(len(file)),
@@ -61,6 +61,24 @@ func TestAcceptsEveryFormat(t *testing.T) {
 				t.Errorf("recorded\n%+v\nwant\n%+v", *got, want)
 			}
 		})
+	}
+}
+
+// The official Node SDK's classic multipart call sends no format, and an
+// app_auth_token given as a form field in both the query and the body,
+// with the same value. The gateway accepts that shape.
+func TestAcceptsTheNodeSDKShape(t *testing.T) {
+	t.Parallel()
+	srv := alipaytest.Start(t, alipaytest.Config{})
+	r := newRawRequest("png", mediagen.Sample("png", 1))
+	r.query["format"] = ""
+	r.query["app_auth_token"], r.text["app_auth_token"] = "202405BBsame", "202405BBsame"
+	a := send(t, srv.Client(), r.build(t, srv.URL))
+	if a.status != http.StatusOK || a.fields["code"] != "10000" {
+		t.Fatalf("answer %d %s", a.status, a.body)
+	}
+	if u := srv.Uploads(); len(u) != 1 || u[0].AppAuthToken != "202405BBsame" {
+		t.Errorf("recorded %+v", u)
 	}
 }
 
@@ -83,7 +101,6 @@ func TestRejections(t *testing.T) {
 		{name: "missing sign", mutate: func(r *rawRequest) { r.sign = str("") }, code: "40001", subCode: alipaytest.SubMissingSignature},
 		{name: "missing timestamp", mutate: func(r *rawRequest) { r.query["timestamp"] = "" }, code: "40001", subCode: alipaytest.SubMissingTimestamp},
 		{name: "missing version", mutate: func(r *rawRequest) { r.query["version"] = "" }, code: "40001", subCode: alipaytest.SubMissingVersion},
-		{name: "missing format", mutate: func(r *rawRequest) { r.query["format"] = "" }, code: "40001", subCode: alipaytest.SubMissingParameter},
 		{name: "missing charset", mutate: func(r *rawRequest) { r.query["charset"] = "" }, code: "40001", subCode: alipaytest.SubMissingParameter},
 		{name: "wrong app_id", mutate: func(r *rawRequest) { r.query["app_id"] = "2021999999999999" }, code: "40002", subCode: alipaytest.SubInvalidAppID},
 		{name: "wrong method", mutate: func(r *rawRequest) { r.query["method"] = "alipay.trade.pay" }, code: "40002", subCode: alipaytest.SubInvalidMethod},
@@ -105,7 +122,10 @@ func TestRejections(t *testing.T) {
 		}, code: "40002", subCode: alipaytest.SubInvalidSignature},
 		{name: "body tampered after signing", mutate: func(r *rawRequest) { r.tamper = map[string]string{"image_name": "other"} }, code: "40002", subCode: alipaytest.SubInvalidSignature},
 		{name: "unsigned extra body field", mutate: func(r *rawRequest) { r.tamper = map[string]string{"extra": "x"} }, code: "40002", subCode: alipaytest.SubInvalidSignature},
-		{name: "parameter in query and body", mutate: func(r *rawRequest) { r.text["app_id"] = alipaytest.TestAppID }, code: "40002", subCode: alipaytest.SubInvalidParameter},
+		{name: "parameter in query and body, different values", mutate: func(r *rawRequest) {
+			r.query["app_auth_token"], r.text["app_auth_token"] = "202405BBone", "202405BBtwo"
+		}, code: "40002", subCode: alipaytest.SubInvalidParameter},
+		{name: "parameter twice in the body", mutate: func(r *rawRequest) { r.dupText = "image_name" }, code: "40002", subCode: alipaytest.SubInvalidParameter},
 		{name: "app_cert_sn in public-key mode", mutate: func(r *rawRequest) { r.query["app_cert_sn"] = "abc" }, code: "40002", subCode: alipaytest.SubAppCertNotExist},
 		{name: "unknown token", cfg: func(c *alipaytest.Config) { c.AppAuthTokens = []string{"good"} }, mutate: func(r *rawRequest) {
 			r.query["app_auth_token"] = "bad"

@@ -36,6 +36,7 @@ type rawRequest struct {
 	sign    *string           // overrides the computed sign
 	tamper  map[string]string // changed after signing
 	fileHdr string            // Content-Type of the file part
+	dupText string            // a text part written a second time
 }
 
 func newRawRequest(typ string, file []byte) *rawRequest {
@@ -101,6 +102,11 @@ func (r *rawRequest) build(t testing.TB, gatewayURL string) *http.Request {
 	mw := multipart.NewWriter(&body)
 	for _, k := range slices.Sorted(maps.Keys(text)) {
 		if err := mw.WriteField(k, text[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.dupText != "" {
+		if err := mw.WriteField(r.dupText, text[r.dupText]); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,6 +2,7 @@ package alipaytest
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ const (
 	sniffLen = validate.HeadSize
 	// fileField is the multipart name of the file.
 	fileField = "image_content"
+	// dataField is the multipart name of v3's JSON text fields.
+	dataField = "data"
 )
 
 // beijing is UTC+8, the zone of the timestamp parameter. A fixed zone, so no
@@ -100,8 +103,11 @@ type incoming struct {
 // read parses the query and streams the multipart body: text parts are
 // kept, the file part is hashed and counted, never stored. A non-nil error
 // means the body could not be read (the client went away, or the body
-// exceeded the hard cap); the body is always consumed.
-func (g *Gateway) read(r *http.Request, body *bodyReader) (_ *incoming, err error) {
+// exceeded the hard cap); the body is always consumed. On the classic
+// gateway the query's parameters join the text parts (the same name in
+// both with different values, or twice in the body, is a duplicate); on v3
+// the query carries none, and the only text part is "data".
+func (g *Gateway) read(r *http.Request, body *bodyReader, api string) (_ *incoming, err error) {
 	in := &incoming{params: map[string]string{}}
 	defer func() {
 		body.drain()
@@ -109,15 +115,19 @@ func (g *Gateway) read(r *http.Request, body *bodyReader) (_ *incoming, err erro
 			err = body.err
 		}
 	}()
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		in.problem = reject(CodeInvalidParam, SubInvalidParameter, "请求参数无效 (query string: "+err.Error()+")")
-	}
-	for k, vs := range q {
-		if len(vs) > 1 && in.dup == "" {
-			in.dup = k
+	var q url.Values
+	if api == APIClassic {
+		var qerr error
+		q, qerr = url.ParseQuery(r.URL.RawQuery)
+		if qerr != nil {
+			in.problem = reject(CodeInvalidParam, SubInvalidParameter, "请求参数无效 (query string: "+qerr.Error()+")")
 		}
-		in.params[k] = vs[0]
+		for k, vs := range q {
+			if len(vs) > 1 && in.dup == "" {
+				in.dup = k
+			}
+			in.params[k] = vs[0]
+		}
 	}
 	mt, mp, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
@@ -146,13 +156,16 @@ func (g *Gateway) read(r *http.Request, body *bodyReader) (_ *incoming, err erro
 			in.dup = name
 		}
 		seen[name] = true
-		if _, inQuery := q[name]; inQuery && in.dup == "" {
-			in.dup = name
-		}
-		if name == fileField {
+		switch {
+		case name == fileField:
 			err = g.readFile(p, in)
-		} else {
+		case api == APIV3 && name != dataField:
+			in.problem = reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (unexpected part "+name+"; v3 sends the fields in the data part)")
+		default:
 			err = readText(p, name, in)
+			if qv, inQuery := q[name]; err == nil && inQuery && qv[0] != in.params[name] && in.dup == "" {
+				in.dup = name
+			}
 		}
 		if err != nil {
 			if body.err != nil {
@@ -225,7 +238,7 @@ func (g *Gateway) check(in *incoming) *rejection {
 		return in.problem
 	}
 	if in.dup != "" {
-		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (parameter "+in.dup+" sent more than once)")
+		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (parameter "+in.dup+" sent more than once, with different values)")
 	}
 	p := in.params
 	for _, m := range []struct{ name, sub, msg string }{
@@ -235,7 +248,6 @@ func (g *Gateway) check(in *incoming) *rejection {
 		{"sign", SubMissingSignature, "缺少签名参数"},
 		{"timestamp", SubMissingTimestamp, "缺少时间戳参数"},
 		{"version", SubMissingVersion, "缺少版本参数"},
-		{"format", SubMissingParameter, "缺少必选参数 (format)"},
 		{"charset", SubMissingParameter, "缺少必选参数 (charset)"},
 	} {
 		if p[m.name] == "" {
@@ -247,7 +259,7 @@ func (g *Gateway) check(in *incoming) *rejection {
 		return reject(CodeInvalidParam, SubInvalidAppID, "无效的AppID参数")
 	case p["method"] != Method:
 		return reject(CodeInvalidParam, SubInvalidMethod, "不存在的方法名")
-	case !strings.EqualFold(p["format"], "JSON"):
+	case p["format"] != "" && !strings.EqualFold(p["format"], "JSON"):
 		return reject(CodeInvalidParam, SubInvalidFormat, "无效的数据格式 (format must be JSON)")
 	case !strings.EqualFold(p["charset"], "utf-8"):
 		return reject(CodeInvalidParam, SubInvalidCharset, "字符集错误 (charset must be utf-8)")
@@ -275,6 +287,83 @@ func (g *Gateway) check(in *incoming) *rejection {
 	}
 	if tok := p["app_auth_token"]; tok != "" && len(g.tokens) > 0 && !g.tokens[tok] {
 		return reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
+	}
+	return g.checkBiz(in)
+}
+
+// checkV3 applies the v3 checks in the order the package documentation
+// lists them: the Authorization header and the headers around it, the
+// signature over method, path, data part and token, then the data part's
+// fields and the file as on the classic gateway. It fills in.params with
+// app_id, app_auth_token and the data part's fields.
+func (g *Gateway) checkV3(in *incoming, r *http.Request) *rejection {
+	if in.problem != nil {
+		return in.problem
+	}
+	if in.dup != "" {
+		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (part "+in.dup+" sent more than once)")
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return reject(CodeMissingParam, SubMissingSignature, "缺少签名参数 (Authorization header)")
+	}
+	auth, f, sig, err := sign.ParseV3Authorization(h)
+	switch {
+	case err != nil && !strings.HasPrefix(h, sign.V3Scheme+" "):
+		return reject(CodeInvalidParam, SubInvalidSignatureType, "无效签名类型 (Authorization scheme must be "+sign.V3Scheme+")")
+	case err != nil && !strings.Contains(h, ",sign="):
+		return reject(CodeMissingParam, SubMissingSignature, "缺少签名参数 (sign in the Authorization header)")
+	case err != nil:
+		return reject(CodeInvalidParam, SubInvalidSignature, "验签出错 ("+err.Error()+")")
+	}
+	token := r.Header.Get("alipay-app-auth-token")
+	in.params["app_id"], in.params["app_auth_token"] = f.AppID, token
+	switch {
+	case f.AppID == "":
+		return reject(CodeMissingParam, SubMissingAppID, "缺少AppID参数")
+	case f.Timestamp == 0:
+		return reject(CodeMissingParam, SubMissingTimestamp, "缺少时间戳参数")
+	case f.Nonce == "":
+		return reject(CodeMissingParam, SubMissingParameter, "缺少必选参数 (nonce)")
+	case f.AppID != g.cfg.AppID:
+		return reject(CodeInvalidParam, SubInvalidAppID, "无效的AppID参数")
+	}
+	if skew := g.cfg.Now().Sub(time.UnixMilli(f.Timestamp)).Abs(); skew > g.cfg.MaxSkew {
+		return reject(CodeInvalidParam, SubInvalidTimestamp, fmt.Sprintf("非法的时间戳参数 (off by %s, tolerance %s)", skew.Round(time.Second), g.cfg.MaxSkew))
+	}
+	if f.AppCertSN != g.cfg.AppCertSN {
+		return reject(CodeInvalidParam, SubAppCertNotExist, "应用公钥证书不存在")
+	}
+	if g.cfg.AppCertSN != "" && r.Header.Get("alipay-root-cert-sn") != g.cfg.RootCertSN {
+		return reject(CodeInvalidParam, SubInvalidRootCertSN, "无效支付宝根证书序列号")
+	}
+	target := r.RequestURI
+	if target == "" {
+		target = r.URL.RequestURI()
+	}
+	content := sign.V3Content(auth, r.Method, target, in.params[dataField], token)
+	if err := g.verifier.Verify([]byte(content), sig); err != nil {
+		return reject(CodeInvalidParam, SubInvalidSignature, "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
+	}
+	if token != "" && len(g.tokens) > 0 && !g.tokens[token] {
+		return reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
+	}
+	data, ok := in.params[dataField]
+	if !ok {
+		return reject(CodeMissingParam, SubMissingParameter, "缺少必选参数 (data)")
+	}
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(data), &fields); err != nil {
+		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (data is not a JSON object)")
+	}
+	for _, name := range []string{"image_type", "image_name", "image_pid"} {
+		switch v := fields[name].(type) {
+		case nil:
+		case string:
+			in.params[name] = v
+		default:
+			return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 ("+name+" is not a string)")
+		}
 	}
 	return g.checkBiz(in)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,11 +22,16 @@ import (
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
-// newClient returns an upload client for srv, signing with the test app
-// key; adjust tweaks its config.
-func newClient(t *testing.T, srv *alipaytest.Server, adjust func(*upload.Config)) *upload.Client {
+// protocols are the protocols every round trip runs over: the emulator
+// must behave the same way, with the same checks and faults, over both.
+var protocols = []upload.Protocol{upload.Classic, upload.V3}
+
+// newClient returns an upload client for srv speaking p, signing with the
+// test app key; adjust tweaks its config.
+func newClient(t *testing.T, srv *alipaytest.Server, p upload.Protocol, adjust func(*upload.Config)) *upload.Client {
 	t.Helper()
 	cfg := upload.Config{
+		Protocol:        p,
 		GatewayURL:      srv.URL,
 		AppID:           alipaytest.TestAppID,
 		Signer:          sign.RSA2{Key: alipaytest.TestKeys().App},
@@ -53,41 +59,45 @@ func uploadFile(c *upload.Client, typ string, file []byte) (upload.Result, error
 func TestClientRoundTrip(t *testing.T) {
 	t.Parallel()
 	srv := alipaytest.Start(t, alipaytest.Config{})
-	c := newClient(t, srv, nil)
 	wantType := map[string]string{"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp", "mp4": "video/mp4"}
-	for typ, file := range samples() {
-		t.Run(typ, func(t *testing.T) {
-			t.Parallel()
-			res, err := c.Upload(t.Context(), upload.Request{
-				Content: bytes.NewReader(file), Size: int64(len(file)),
-				ImageType: typ, ImageName: "门店照片 " + typ, ImagePID: "2088000000000002", AppAuthToken: "tok-" + typ,
-			})
-			if err != nil {
-				t.Fatalf("upload: %v", err)
-			}
-			var got *alipaytest.Upload
-			for _, u := range srv.Uploads() {
-				if u.ImageID == res.ImageID {
-					got = &u
+	for p, c := range clients(t, srv) {
+		for typ, file := range samples() {
+			t.Run(string(p)+"/"+typ, func(t *testing.T) {
+				t.Parallel()
+				res, err := c.Upload(t.Context(), upload.Request{
+					Content: bytes.NewReader(file), Size: int64(len(file)),
+					ImageType: typ, ImageName: "门店照片 " + typ, ImagePID: "2088000000000002", AppAuthToken: "tok-" + typ + "-" + string(p),
+				})
+				if err != nil {
+					t.Fatalf("upload: %v", err)
 				}
-			}
-			if got == nil {
-				t.Fatalf("image_id %s not recorded", res.ImageID)
-			}
-			sum := sha256.Sum256(file)
-			if got.SHA256 != hex.EncodeToString(sum[:]) || got.Size != int64(len(file)) {
-				t.Errorf("recorded %d bytes sha256 %s, sent %d bytes", got.Size, got.SHA256, len(file))
-			}
-			if got.ImageURL != res.ImageURL || got.TraceID != res.TraceID || res.TraceID == "" {
-				t.Errorf("result %+v, recorded %+v", res, *got)
-			}
-			if got.ImageName != "门店照片 "+typ || got.ImageType != typ || got.ImagePID != "2088000000000002" || got.AppAuthToken != "tok-"+typ {
-				t.Errorf("recorded fields %+v", *got)
-			}
-			if got.ContentType != wantType[typ] {
-				t.Errorf("file part type %q, want %q", got.ContentType, wantType[typ])
-			}
-		})
+				var got *alipaytest.Upload
+				for _, u := range srv.Uploads() {
+					if u.ImageID == res.ImageID {
+						got = &u
+					}
+				}
+				if got == nil {
+					t.Fatalf("image_id %s not recorded", res.ImageID)
+				}
+				sum := sha256.Sum256(file)
+				if got.SHA256 != hex.EncodeToString(sum[:]) || got.Size != int64(len(file)) {
+					t.Errorf("recorded %d bytes sha256 %s, sent %d bytes", got.Size, got.SHA256, len(file))
+				}
+				if got.ImageURL != res.ImageURL || got.TraceID != res.TraceID || res.TraceID == "" {
+					t.Errorf("result %+v, recorded %+v", res, *got)
+				}
+				if got.ImageName != "门店照片 "+typ || got.ImageType != typ || got.ImagePID != "2088000000000002" || got.AppAuthToken != "tok-"+typ+"-"+string(p) {
+					t.Errorf("recorded fields %+v", *got)
+				}
+				if got.ContentType != wantType[typ] {
+					t.Errorf("file part type %q, want %q", got.ContentType, wantType[typ])
+				}
+				if got.API != string(p) {
+					t.Errorf("recorded API %q, want %q", got.API, p)
+				}
+			})
+		}
 	}
 }
 
@@ -111,11 +121,11 @@ func TestClientClassifiesFaults(t *testing.T) {
 		{kind: alipaytest.FaultBadSignature, file: jpg, class: upload.Permanent, is: upload.ErrBadSignature},
 		{kind: alipaytest.FaultMalformed, file: jpg, class: upload.Permanent, is: upload.ErrBadResponse},
 	}
-	for _, tc := range cases {
-		t.Run(fmt.Sprintf("%s/%d", tc.kind, len(tc.file)), func(t *testing.T) {
+	for p, tc := range crossProtocols(cases) {
+		t.Run(fmt.Sprintf("%s/%s/%d", p, tc.kind, len(tc.file)), func(t *testing.T) {
 			t.Parallel()
 			srv := alipaytest.Start(t, alipaytest.Config{SlowDelay: time.Hour})
-			c := newClient(t, srv, func(c *upload.Config) { c.Timeout = 2 * time.Second })
+			c := newClient(t, srv, p, func(c *upload.Config) { c.Timeout = 2 * time.Second })
 			srv.Faults().Next(tc.kind, 1)
 			_, err := uploadFile(c, "jpg", tc.file)
 			if err == nil {
@@ -162,27 +172,21 @@ func TestClientSeesRejections(t *testing.T) {
 		{name: "type not allowed", gateway: func(c *alipaytest.Config) { c.AllowedTypes = []string{"png"} },
 			code: "40002", subCode: alipaytest.SubInvalidFileExtension},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for p, tc := range crossProtocols(cases) {
+		t.Run(string(p)+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
 			var cfg alipaytest.Config
 			if tc.gateway != nil {
 				tc.gateway(&cfg)
 			}
 			srv := alipaytest.Start(t, cfg)
-			c := newClient(t, srv, tc.client)
+			c := newClient(t, srv, p, tc.client)
 			typ, file := "jpg", jpg
 			if tc.file != nil {
 				typ, file = tc.typ, tc.file
 			}
 			_, err := uploadFile(c, typ, file)
-			var apiErr *upload.APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("error %v: want an *upload.APIError", err)
-			}
-			if apiErr.Code != tc.code || apiErr.SubCode != tc.subCode || apiErr.TraceID == "" {
-				t.Errorf("APIError %+v, want %s %s with a trace id", apiErr, tc.code, tc.subCode)
-			}
+			assertRejection(t, err, p, tc.code, tc.subCode)
 			if upload.Classify(err) != upload.Permanent {
 				t.Errorf("class %v, want permanent", upload.Classify(err))
 			}
@@ -194,30 +198,40 @@ func TestClientRejectsForgedAnswers(t *testing.T) {
 	t.Parallel()
 	jpg := mediagen.Sample("jpg", 1)
 
-	t.Run("re-signed with another key", func(t *testing.T) {
-		t.Parallel()
-		// The gateway signs with the app key; the client trusts the real
-		// gateway key.
-		srv := alipaytest.Start(t, alipaytest.Config{GatewayKey: alipaytest.TestKeys().App})
-		c := newClient(t, srv, func(c *upload.Config) { c.AlipayPublicKey = &alipaytest.TestKeys().Gateway.PublicKey })
-		_, err := uploadFile(c, "jpg", jpg)
-		if !errors.Is(err, upload.ErrBadSignature) || upload.Classify(err) != upload.Permanent {
-			t.Errorf("error %v: want a permanent ErrBadSignature", err)
-		}
-	})
+	for _, p := range protocols {
+		t.Run(string(p)+"/re-signed with another key", func(t *testing.T) {
+			t.Parallel()
+			// The gateway signs with the app key; the client trusts the real
+			// gateway key.
+			srv := alipaytest.Start(t, alipaytest.Config{GatewayKey: alipaytest.TestKeys().App})
+			c := newClient(t, srv, p, func(c *upload.Config) { c.AlipayPublicKey = &alipaytest.TestKeys().Gateway.PublicKey })
+			_, err := uploadFile(c, "jpg", jpg)
+			if !errors.Is(err, upload.ErrBadSignature) || upload.Classify(err) != upload.Permanent {
+				t.Errorf("error %v: want a permanent ErrBadSignature", err)
+			}
+		})
+	}
 
-	for name, tamper := range map[string]func([]byte) []byte{
-		"image_id changed": func(b []byte) []byte {
-			i := bytes.Index(b, []byte(`"image_id":"`)) + len(`"image_id":"`)
-			b[i] ^= 1
-			return b
-		},
-		"response node duplicated": func(b []byte) []byte {
+	type tampering struct {
+		p      upload.Protocol
+		name   string
+		tamper func([]byte) []byte
+	}
+	imageIDChanged := func(b []byte) []byte {
+		i := bytes.Index(b, []byte(`"image_id":"`)) + len(`"image_id":"`)
+		b[i] ^= 1
+		return b
+	}
+	for _, tc := range []tampering{
+		{upload.Classic, "image_id changed", imageIDChanged},
+		{upload.V3, "image_id changed", imageIDChanged},
+		{upload.Classic, "response node duplicated", func(b []byte) []byte {
 			node := b[1:bytes.Index(b, []byte(`,"sign"`))]
 			return append(append([]byte("{"), node...), append([]byte(","), b[1:]...)...)
-		},
+		}},
 	} {
-		t.Run(name, func(t *testing.T) {
+		p, name, tamper := tc.p, tc.name, tc.tamper
+		t.Run(string(p)+"/"+name, func(t *testing.T) {
 			t.Parallel()
 			srv := alipaytest.Start(t, alipaytest.Config{})
 			// A proxy between client and gateway that alters the answer.
@@ -231,11 +245,16 @@ func TestClientRejectsForgedAnswers(t *testing.T) {
 				}
 				defer resp.Body.Close()
 				b, _ := io.ReadAll(resp.Body)
-				w.Header()["trace_id"] = resp.Header["Trace_id"]
+				for k, v := range resp.Header {
+					if k != "Content-Length" {
+						w.Header()[k] = v
+					}
+				}
+				w.WriteHeader(resp.StatusCode)
 				w.Write(tamper(b))
 			}))
 			defer proxy.Close()
-			c := newClient(t, srv, func(c *upload.Config) { c.GatewayURL = proxy.URL + alipaytest.GatewayPath })
+			c := newClient(t, srv, p, func(c *upload.Config) { c.GatewayURL = proxy.URL + alipaytest.GatewayPath })
 			_, err := uploadFile(c, "jpg", jpg)
 			if err == nil || upload.Classify(err) != upload.Permanent {
 				t.Fatalf("error %v: want a permanent failure", err)
@@ -249,6 +268,15 @@ func TestClientRejectsForgedAnswers(t *testing.T) {
 
 func TestClientCertificateMode(t *testing.T) {
 	t.Parallel()
+	for _, p := range protocols {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			testClientCertificateMode(t, p)
+		})
+	}
+}
+
+func testClientCertificateMode(t *testing.T, p upload.Protocol) {
 	certs := alipaytest.TestCerts()
 	var cfg alipaytest.Config
 	certs.Configure(&cfg)
@@ -270,8 +298,12 @@ func TestClientCertificateMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(t, srv, func(c *upload.Config) {
-		c.AppCertSN, c.AlipayRootCertSN, c.AlipayPublicKey = appSN, rootSN, alipayKey
+	alipaySN, err := sign.CertFileSN(files.AlipayCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, srv, p, func(c *upload.Config) {
+		c.AppCertSN, c.AlipayRootCertSN, c.AlipayPublicKey, c.AlipayCertSN = appSN, rootSN, alipayKey, alipaySN
 	})
 	res, err := uploadFile(c, "gif", mediagen.Sample("gif", 1))
 	if err != nil {
@@ -282,11 +314,19 @@ func TestClientCertificateMode(t *testing.T) {
 	}
 
 	// A client still in public-key mode is told its certificate is missing.
-	plain := newClient(t, srv, nil)
+	plain := newClient(t, srv, p, nil)
 	_, err = uploadFile(plain, "gif", mediagen.Sample("gif", 1))
-	var apiErr *upload.APIError
-	if !errors.As(err, &apiErr) || apiErr.SubCode != alipaytest.SubAppCertNotExist {
-		t.Errorf("public-key client against certificate mode: %v", err)
+	assertRejection(t, err, p, alipaytest.CodeInvalidParam, alipaytest.SubAppCertNotExist)
+
+	// A client expecting another Alipay certificate refuses v3 answers
+	// naming this one.
+	if p == upload.V3 {
+		other := newClient(t, srv, p, func(c *upload.Config) {
+			c.AppCertSN, c.AlipayRootCertSN, c.AlipayPublicKey, c.AlipayCertSN = appSN, rootSN, alipayKey, "0123456789abcdef0123456789abcdef"
+		})
+		if _, err := uploadFile(other, "gif", mediagen.Sample("gif", 1)); !errors.Is(err, upload.ErrBadSignature) {
+			t.Errorf("other alipay-sn: %v, want ErrBadSignature", err)
+		}
 	}
 }
 
@@ -295,13 +335,22 @@ func TestClientCertificateMode(t *testing.T) {
 // must arrive exactly once per reported success.
 func TestClientUnderRandomFaults(t *testing.T) {
 	t.Parallel()
+	for _, p := range protocols {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			testClientUnderRandomFaults(t, p)
+		})
+	}
+}
+
+func testClientUnderRandomFaults(t *testing.T, p upload.Protocol) {
 	srv := alipaytest.Start(t, alipaytest.Config{Seed: 7})
 	for _, spec := range []string{"503=0.1", "reset=0.1", "20000=0.05", "40005=0.05"} {
 		if err := srv.Faults().Set(spec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c := newClient(t, srv, nil)
+	c := newClient(t, srv, p, nil)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -343,5 +392,50 @@ func TestClientUnderRandomFaults(t *testing.T) {
 	}
 	if st.Successes != 24 || st.Requests != 24+faults || faults == 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// crossProtocols yields every case once per protocol.
+func crossProtocols[T any](cases []T) iter.Seq2[upload.Protocol, T] {
+	return func(yield func(upload.Protocol, T) bool) {
+		for _, tc := range cases {
+			for _, p := range protocols {
+				if !yield(p, tc) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// clients returns a client for srv per protocol.
+func clients(t *testing.T, srv *alipaytest.Server) map[upload.Protocol]*upload.Client {
+	m := map[upload.Protocol]*upload.Client{}
+	for _, p := range protocols {
+		m[p] = newClient(t, srv, p, nil)
+	}
+	return m
+}
+
+// assertRejection checks that err is the refusal code/subCode as p
+// reports it: classic code and sub_code, or the v3 code (the sub_code
+// without its prefix) with an HTTP status; always with a trace id.
+func assertRejection(t *testing.T, err error, p upload.Protocol, code, subCode string) {
+	t.Helper()
+	var apiErr *upload.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("error %v: want an *upload.APIError", err)
+	}
+	if apiErr.TraceID == "" {
+		t.Errorf("APIError %+v has no trace id", apiErr)
+	}
+	if p == upload.V3 {
+		if apiErr.Code != alipaytest.V3Code(subCode) || apiErr.StatusCode < 400 {
+			t.Errorf("APIError %+v, want v3 code %s with a 4xx status", apiErr, alipaytest.V3Code(subCode))
+		}
+		return
+	}
+	if apiErr.Code != code || apiErr.SubCode != subCode {
+		t.Errorf("APIError %+v, want %s %s", apiErr, code, subCode)
 	}
 }

@@ -90,7 +90,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fl.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long running requests may finish on shutdown")
 	fl.Usage = func() {
-		fmt.Fprintf(fl.Output(), "Usage: alipay-emulator [flags]\n\nRuns an emulated Alipay gateway for alipay.offline.material.image.upload.\n\n")
+		fmt.Fprintf(fl.Output(), "Usage: alipay-emulator [flags]\n\nRuns an emulated Alipay gateway (classic and OpenAPI v3) for alipay.offline.material.image.upload.\n\n")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -172,7 +172,7 @@ func serve(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	if setup.appCertSN != "" {
 		mode = "certificate"
 	}
-	fmt.Fprintf(stdout, "gateway URL: %s\ngateway public key: %s\nadmin API: %s\n", srv.URL, setup.gatewayPublicFile, srv.AdminURL(""))
+	fmt.Fprintf(stdout, "gateway URL: %s\nv3 endpoint: %s\ngateway public key: %s\nadmin API: %s\n", srv.URL, srv.BaseURL, setup.gatewayPublicFile, srv.AdminURL(""))
 	if setup.gatewayCertFile != "" {
 		fmt.Fprintf(stdout, "gateway certificate: %s\n", setup.gatewayCertFile)
 	}

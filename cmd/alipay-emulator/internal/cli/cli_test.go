@@ -147,16 +147,24 @@ func TestRunCertMode(t *testing.T) {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		t.Fatal(err)
 	}
-	c, err := upload.New(upload.Config{
-		GatewayURL: lines["gateway URL"], AppID: alipaytest.TestAppID, Signer: sign.RSA2{Key: appKey},
-		AlipayPublicKey: gwKey, AppCertSN: appSN, AlipayRootCertSN: rootSN,
-	})
+	gwSN, err := sign.CertFileSN(filepath.Join(dir, alipaytest.AlipayCertFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := mediagen.Sample("jpg", 1)
-	if _, err := c.Upload(t.Context(), upload.Request{Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a"}); err != nil {
-		t.Errorf("certificate-mode upload: %v", err)
+	// Both protocols, from the printed addresses.
+	for _, p := range []upload.Protocol{upload.Classic, upload.V3} {
+		c, err := upload.New(upload.Config{
+			Protocol: p, GatewayURL: lines["gateway URL"], V3Endpoint: lines["v3 endpoint"],
+			AppID: alipaytest.TestAppID, Signer: sign.RSA2{Key: appKey},
+			AlipayPublicKey: gwKey, AppCertSN: appSN, AlipayRootCertSN: rootSN, AlipayCertSN: gwSN,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := mediagen.Sample("jpg", 1)
+		if _, err := c.Upload(t.Context(), upload.Request{Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "jpg", ImageName: "a"}); err != nil {
+			t.Errorf("certificate-mode upload over %s: %v", p, err)
+		}
 	}
 }
 

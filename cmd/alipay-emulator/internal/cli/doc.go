@@ -25,10 +25,14 @@
 // On start-up the command prints, on standard output, lines of the form
 //
 //	gateway URL: http://127.0.0.1:9090/gateway.do
+//	v3 endpoint: http://127.0.0.1:9090
 //	gateway public key: /path/alipay_public_key.pem
 //	admin API: http://127.0.0.1:9090/_emulator/
 //
-// (-listen 127.0.0.1:0 picks a free port; read it from these lines). Each
+// (-listen 127.0.0.1:0 picks a free port; read it from these lines). The
+// classic gateway and OpenAPI v3 (POST /v3/alipay/offline/material/image/upload
+// under the v3 endpoint) are served at once, with the same checks, faults
+// and records. Each
 // request is logged on standard error, never with its app_auth_token.
 //
 // # Faults
