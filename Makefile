@@ -14,7 +14,7 @@ demo: ## Run the whole pipeline locally (Redis, emulator, worker, dashboard, sam
 	./bin/demo
 
 .PHONY: deps
-deps: ## Install what the tests need (redis-server, chromium, playwright-core)
+deps: ## Install what the tests need (redis-server, chromium, node with playwright-core and alipay-sdk)
 	./.ci/deps
 
 .PHONY: test
