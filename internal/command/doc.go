@@ -3,7 +3,12 @@
 // same way:
 //
 //   - the exit statuses ([ExitOK], [ExitFailed], [ExitUsage],
-//     [ExitUnavailable], [ExitInterrupted]), settled once for every command;
+//     [ExitUnavailable], [ExitInterrupted]), settled once for every command
+//     and listed in README.md's "Exit statuses"; errors are marked with
+//     [UsageError] or [UnavailableError], and [Code] or [Report] turn the
+//     error a command ended with into its status;
+//   - [NewFlagSet] and [PrintFlags]: flags parsed by Go's flag package
+//     (which accepts -name and --name), shown as --name in every help;
 //   - [NewLogger], the *slog.Logger built from a format (text or json) and
 //     a level (debug, info, warn, error);
 //   - [SignalContext]: a context cancelled on the first SIGINT or SIGTERM,

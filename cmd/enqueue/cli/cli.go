@@ -14,24 +14,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
-)
-
-// Exit statuses of [Main].
-const (
-	// ExitOK: everything requested succeeded.
-	ExitOK = 0
-	// ExitFailed: some files were rejected or failed (import), or some
-	// task IDs are unknown (status).
-	ExitFailed = 1
-	// ExitUsage: bad command line or configuration.
-	ExitUsage = 2
-	// ExitUnavailable: Redis could not be reached (or failed mid-run).
-	ExitUnavailable = 3
-	// ExitInterrupted: stopped by an interrupt (SIGINT/SIGTERM).
-	ExitInterrupted = 130
 )
 
 // Env is what [Main] needs from its process.
@@ -78,13 +64,6 @@ func (e *Env) defaults() {
 	}
 }
 
-// usageError marks an error that exits with ExitUsage.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
-
 // Main runs the enqueue command with args (without the program name) and
 // returns the exit status. ctx cancellation is an interrupt.
 func Main(ctx context.Context, args []string, env Env) int {
@@ -97,7 +76,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 			return runServe(ctx, args[1:], env)
 		case "help":
 			fmt.Fprint(env.Stdout, usageText)
-			return ExitOK
+			return command.ExitOK
 		}
 	}
 	return runImport(ctx, args, env)
@@ -127,18 +106,11 @@ func (c *common) register(fs *flag.FlagSet, env Env) {
 }
 
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usagef("--log-level: %q is not a level (debug, info, warn, error)", c.logLevel)
+	log, err := command.NewLogger(w, c.logFormat, c.logLevel)
+	if err != nil {
+		return nil, command.Usagef("--log-format / --log-level (env LOG_FORMAT / LOG_LEVEL): %w", err)
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch c.logFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, usagef("--log-format: %q is not text or json", c.logFormat)
+	return log, nil
 }
 
 // roots splits the media roots; fallback is used when none are configured.
@@ -148,7 +120,7 @@ func (c *common) roots(fallback []string) ([]string, error) {
 		out = fallback
 	}
 	if len(out) == 0 {
-		return nil, usagef("no media roots: set MEDIA_ROOTS or --media-roots")
+		return nil, command.Usagef("no media roots: set MEDIA_ROOTS or --media-roots")
 	}
 	return out, nil
 }
@@ -157,7 +129,7 @@ func (c *common) client(roots []string, log *slog.Logger) (*tasks.Client, error)
 	redis, err := redisurl.Parse(c.redisURL)
 	if err != nil {
 		// The message never holds the password.
-		return nil, usagef("--redis-url (env REDIS_URL): %v", err)
+		return nil, command.Usagef("--redis-url (env REDIS_URL): %w", err)
 	}
 	cl, err := tasks.NewClient(tasks.ClientConfig{
 		Redis:      redis,
@@ -166,7 +138,7 @@ func (c *common) client(roots []string, log *slog.Logger) (*tasks.Client, error)
 		Logger:     log,
 	})
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return nil, command.UsageError(err)
 	}
 	return cl, nil
 }
@@ -199,26 +171,18 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// exitFor maps an error to an exit status, printing it.
-func exitFor(err error, env Env) int {
-	var ue usageError
+// exitFor prints err and returns its exit status ([command.Report]), once
+// the errors of the libraries are given their class: a bad import
+// configuration is a usage error, Redis failing is a dependency being
+// unavailable.
+func exitFor(ctx context.Context, err error, env Env) int {
 	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, flag.ErrHelp):
-		return ExitOK
-	case errors.As(err, &ue), errors.Is(err, importer.ErrConfig):
-		fmt.Fprintf(env.Stderr, "enqueue: %v\nRun 'enqueue --help' for usage.\n", err)
-		return ExitUsage
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintln(env.Stderr, "enqueue: interrupted")
-		return ExitInterrupted
+	case errors.Is(err, importer.ErrConfig):
+		err = command.UsageError(err)
 	case errors.Is(err, tasks.ErrUnavailable), errors.Is(err, importer.ErrWaitAbandoned):
-		fmt.Fprintf(env.Stderr, "enqueue: %v\n", err)
-		return ExitUnavailable
+		err = command.UnavailableError(err)
 	}
-	fmt.Fprintf(env.Stderr, "enqueue: %v\n", err)
-	return ExitFailed
+	return command.Report(ctx, env.Stderr, "enqueue", err)
 }
 
 // dirsOf returns the directories among paths, and the parent directory of

@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/internal/testworker"
@@ -84,7 +85,7 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"status", "--help"}, {"serve", "-help"}} {
 		code, out, _ := run(t.Context(), nil, args...)
-		if code != ExitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "Exit status:") {
+		if code != command.ExitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "Exit status:") {
 			t.Errorf("%q: exit %d, output %q", args, code, out)
 		}
 	}
@@ -117,8 +118,8 @@ func TestUsageErrors(t *testing.T) {
 		if name == "serve, spool" && !strings.Contains(errOut, "not inside a media root") {
 			t.Errorf("%s: stderr %q", name, errOut)
 		}
-		if code != ExitUsage || !strings.Contains(errOut, "enqueue: ") {
-			t.Errorf("%s: exit %d, stderr %q; want %d", name, code, errOut, ExitUsage)
+		if code != command.ExitUsage || !strings.Contains(errOut, "enqueue: ") {
+			t.Errorf("%s: exit %d, stderr %q; want %d", name, code, errOut, command.ExitUsage)
 		}
 	}
 }
@@ -129,10 +130,10 @@ func TestRedisUnreachableExits3(t *testing.T) {
 	srv := testredis.Start(t)
 	srv.Kill()
 	env := map[string]string{"REDIS_URL": srv.URL()}
-	if code, _, errOut := run(t.Context(), env, dir); code != ExitUnavailable {
+	if code, _, errOut := run(t.Context(), env, dir); code != command.ExitUnavailable {
 		t.Errorf("import: exit %d, stderr %q", code, errOut)
 	}
-	if code, _, errOut := run(t.Context(), env, "status", "upload:x"); code != ExitUnavailable {
+	if code, _, errOut := run(t.Context(), env, "status", "upload:x"); code != command.ExitUnavailable {
 		t.Errorf("status: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -145,7 +146,7 @@ func TestImportExitCodesAndManifest(t *testing.T) {
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
 	// Flags may follow the paths.
 	code, _, errOut := run(t.Context(), env, good, "--manifest", manifest, "--progress", "plain")
-	if code != ExitOK {
+	if code != command.ExitOK {
 		t.Fatalf("good tree: exit %d, stderr %s", code, errOut)
 	}
 	if !strings.Contains(errOut, "3 files") || !strings.Contains(errOut, "3 queued") {
@@ -160,11 +161,11 @@ func TestImportExitCodesAndManifest(t *testing.T) {
 	mixed := goodTree(t)
 	copySample(t, mixed, "bad/text.jpg", "a/text.jpg")
 	code, _, errOut = run(t.Context(), env, "--manifest", manifest, mixed)
-	if code != ExitFailed || !strings.Contains(errOut, "text.jpg (unsupported_type)") {
+	if code != command.ExitFailed || !strings.Contains(errOut, "text.jpg (unsupported_type)") {
 		t.Errorf("mixed tree: exit %d, stderr %s", code, errOut)
 	}
 	code, _, errOut = run(t.Context(), env, "--manifest", manifest, "--include", "*.png", "--include", "*.mp4", mixed)
-	if code != ExitOK {
+	if code != command.ExitOK {
 		t.Errorf("--include: exit %d, stderr %s", code, errOut)
 	}
 	if rows := readManifest(t, manifest); len(rows) != 2 || rows["photo.png"].State != importer.StatePending {
@@ -172,7 +173,7 @@ func TestImportExitCodesAndManifest(t *testing.T) {
 	}
 	// --exclude of the directory holding the bad file, and a dry run.
 	code, stdout, errOut := run(t.Context(), env, "--manifest", "-", "--exclude", "a", "--dry-run", mixed)
-	if code != ExitOK || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, `"state":"pending"`) {
+	if code != command.ExitOK || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, `"state":"pending"`) {
 		t.Errorf("--exclude --dry-run: exit %d, stdout %s, stderr %s", code, stdout, errOut)
 	}
 }
@@ -185,7 +186,7 @@ func TestWaitAndStatus(t *testing.T) {
 	env := map[string]string{"REDIS_URL": srv.URL(), "MEDIA_ROOTS": dir}
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
 	code, _, errOut := run(t.Context(), env, "--wait", "--poll", "20ms", "--manifest", manifest, dir)
-	if code != ExitOK {
+	if code != command.ExitOK {
 		t.Fatalf("--wait: exit %d, stderr %s", code, errOut)
 	}
 	rows := readManifest(t, manifest)
@@ -201,12 +202,12 @@ func TestWaitAndStatus(t *testing.T) {
 	}
 
 	code, out, errOut := run(t.Context(), env, append([]string{"status"}, ids...)...)
-	if code != ExitOK || !strings.HasPrefix(out, "TASK ID") || strings.Count(out, "completed") != 3 || !strings.Contains(out, rows["clip.mp4"].ImageID) {
+	if code != command.ExitOK || !strings.HasPrefix(out, "TASK ID") || strings.Count(out, "completed") != 3 || !strings.Contains(out, rows["clip.mp4"].ImageID) {
 		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = run(t.Context(), env, "status", "--json", ids[0], "upload:unknown")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if code != ExitFailed || len(lines) != 2 || !strings.Contains(lines[0], `"state":"completed"`) || !strings.Contains(lines[1], `"state":"not_found"`) {
+	if code != command.ExitFailed || len(lines) != 2 || !strings.Contains(lines[0], `"state":"completed"`) || !strings.Contains(lines[1], `"state":"not_found"`) {
 		t.Errorf("status --json: exit %d\n%s", code, out)
 	}
 }
@@ -233,8 +234,8 @@ func TestInterruptExits130WithManifest(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
-	if code := <-done; code != ExitInterrupted {
-		t.Errorf("exit %d, want %d", code, ExitInterrupted)
+	if code := <-done; code != command.ExitInterrupted {
+		t.Errorf("exit %d, want %d", code, command.ExitInterrupted)
 	}
 	if !strings.Contains(errOut.String(), "3 files") || !strings.Contains(errOut.String(), "interrupted") {
 		t.Errorf("stderr lacks the summary: %s", errOut.String())
@@ -242,6 +243,20 @@ func TestInterruptExits130WithManifest(t *testing.T) {
 	rows := readManifest(t, manifest)
 	if len(rows) != 3 || rows["clip.mp4"].State != importer.StateQueued {
 		t.Errorf("manifest after interrupt = %+v", rows)
+	}
+}
+
+// TestServeStoppedExits0: a server stopped by a signal after a clean
+// shutdown succeeded; the context is cancelled before it starts, so it
+// shuts down as soon as it listens.
+func TestServeStoppedExits0(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	env := map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "ENQUEUE_API_TOKEN": "tok"}
+	code, _, errOut := run(ctx, env, "serve", "--listen", "127.0.0.1:0", "--media-roots", t.TempDir())
+	if code != command.ExitOK || !strings.Contains(errOut, "serving on") {
+		t.Errorf("exit %d, stderr %q; want %d after serving", code, errOut, command.ExitOK)
 	}
 }
 

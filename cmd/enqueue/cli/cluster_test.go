@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/internal/testworker"
 )
@@ -15,7 +16,7 @@ func TestImportOnRedisCluster(t *testing.T) {
 	testworker.Start(t, testworker.Config{RedisURL: cluster.URL(), MediaRoots: []string{dir}})
 	env := map[string]string{"REDIS_URL": cluster.URL()}
 	code, _, errOut := run(t.Context(), env, "--wait", "--poll", "20ms", "--progress", "none", dir)
-	if code != ExitOK || !strings.Contains(errOut, "3 completed") {
+	if code != command.ExitOK || !strings.Contains(errOut, "3 completed") {
 		t.Errorf("import --wait on %s: exit %d, stderr %q", cluster.URL(), code, errOut)
 	}
 }
@@ -25,7 +26,7 @@ func TestBadRedisURLNamesTheSetting(t *testing.T) {
 	dir := goodTree(t)
 	for _, u := range []string{"http://:hunter2@h:1", "redis-cluster://:hunter2@h1,h2:7000", "redis://:hunt/er2@h:6379/0"} {
 		code, _, errOut := run(t.Context(), map[string]string{"REDIS_URL": u}, dir)
-		if code != ExitUsage || !strings.Contains(errOut, "--redis-url (env REDIS_URL): ") {
+		if code != command.ExitUsage || !strings.Contains(errOut, "--redis-url (env REDIS_URL): ") {
 			t.Errorf("%s: exit %d, stderr %q", u, code, errOut)
 		}
 		if strings.Contains(errOut, "hunter2") || strings.Contains(errOut, "er2") {

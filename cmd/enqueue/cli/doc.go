@@ -5,13 +5,13 @@
 // returns the exit status instead of exiting, so the whole command can be
 // tested in-process. Cancelling its context is an interrupt: the import
 // stops taking files, flushes the manifest, prints its summary and returns
-// [ExitInterrupted]; the server shuts down gracefully.
+// command.ExitInterrupted; the server shuts down gracefully and returns
+// command.ExitOK.
 //
-// Exit statuses: [ExitOK] (0) when everything requested succeeded,
-// [ExitFailed] (1) when some files were rejected or failed (for status:
-// some task IDs are unknown), [ExitUsage] (2) for a bad command line or
-// configuration, [ExitUnavailable] (3) when Redis cannot be reached, and
-// [ExitInterrupted] (130).
+// Exit statuses are those of package internal/command: ExitFailed (1) when
+// some files were rejected or failed (for status: some task IDs are
+// unknown), ExitUsage (2) for a bad command line or configuration,
+// ExitUnavailable (3) when Redis cannot be reached.
 //
 // Configuration comes from flags, each mirrored by an environment
 // variable: REDIS_URL, MEDIA_ROOTS (':'-separated, as for the worker),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 )
 
 const usageText = `Usage:
@@ -147,17 +148,17 @@ func runImport(ctx context.Context, args []string, env Env) int {
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
-		return ExitOK
+		return command.ExitOK
 	}
 	if err != nil {
-		return exitFor(usageError{err.Error()}, env)
+		return exitFor(ctx, command.UsageError(err), env)
 	}
 	if len(paths) == 0 {
-		return exitFor(usagef("no PATH given"), env)
+		return exitFor(ctx, command.Usagef("no PATH given"), env)
 	}
 	code, err := doImport(ctx, f, paths, env)
 	if err != nil {
-		return exitFor(err, env)
+		return exitFor(ctx, err, env)
 	}
 	return code
 }
@@ -169,7 +170,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 	}
 	rule, err := importer.ParseNameRule(f.name)
 	if err != nil {
-		return 0, usageError{err.Error()}
+		return 0, command.UsageError(err)
 	}
 	var mode importer.ProgressMode
 	switch f.progress {
@@ -185,16 +186,16 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 	case "none":
 		mode = importer.ProgressNone
 	default:
-		return 0, usagef("--progress: %q is not auto, bar, plain or none", f.progress)
+		return 0, command.Usagef("--progress: %q is not auto, bar, plain or none", f.progress)
 	}
 	if f.workers < 1 || f.enqueuers < 1 || f.poll <= 0 {
-		return 0, usagef("--workers, --enqueuers and --poll must be positive")
+		return 0, command.Usagef("--workers, --enqueuers and --poll must be positive")
 	}
 	token := env.Getenv("APP_AUTH_TOKEN")
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {
-			return 0, usagef("--app-auth-token-file: %v", err)
+			return 0, command.Usagef("--app-auth-token-file: %w", err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
@@ -216,7 +217,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 	default:
 		mf, err := os.Create(f.manifest)
 		if err != nil {
-			return 0, usagef("--manifest: %v", err)
+			return 0, command.Usagef("--manifest: %w", err)
 		}
 		defer mf.Close()
 		manifest = mf
@@ -251,7 +252,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		return 0, err
 	}
 	if !sum.OK() {
-		return ExitFailed, nil
+		return command.ExitFailed, nil
 	}
-	return ExitOK, nil
+	return command.ExitOK, nil
 }

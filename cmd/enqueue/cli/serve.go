@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 )
 
 // DefaultListen is the default address of "enqueue serve".
@@ -43,15 +44,15 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	rest, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
-		return ExitOK
+		return command.ExitOK
 	}
 	if err != nil {
-		return exitFor(usageError{err.Error()}, env)
+		return exitFor(ctx, command.UsageError(err), env)
 	}
 	if len(rest) > 0 {
-		return exitFor(usagef("serve takes no arguments, got %q", rest), env)
+		return exitFor(ctx, command.Usagef("serve takes no arguments, got %q", rest), env)
 	}
-	return exitFor(serve(ctx, f, env, nil), env)
+	return exitFor(ctx, serve(ctx, f, env, nil), env)
 }
 
 // sweepLoop sweeps the spool every interval until ctx is done.
@@ -88,12 +89,12 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {
-			return usagef("--token-file: %v", err)
+			return command.Usagef("--token-file: %w", err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
 	if token == "" {
-		return usagef("serve: no API token: set ENQUEUE_API_TOKEN or --token-file")
+		return command.Usagef("serve: no API token: set ENQUEUE_API_TOKEN or --token-file")
 	}
 	roots, err := f.roots(nil)
 	if err != nil {
@@ -110,11 +111,11 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	defer client.Close()
 	api, err := httpapi.New(httpapi.Config{Client: client, Token: token, SpoolDir: spool, Logger: log})
 	if err != nil {
-		return usageError{err.Error()}
+		return command.UsageError(err)
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		return usagef("--listen: %v", err)
+		return command.Usagef("--listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler:           api,

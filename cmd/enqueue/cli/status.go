@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -21,17 +22,17 @@ func runStatus(ctx context.Context, args []string, env Env) int {
 	ids, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
-		return ExitOK
+		return command.ExitOK
 	}
 	if err != nil {
-		return exitFor(usageError{err.Error()}, env)
+		return exitFor(ctx, command.UsageError(err), env)
 	}
 	if len(ids) == 0 {
-		return exitFor(usagef("status: no task ID given"), env)
+		return exitFor(ctx, command.Usagef("status: no task ID given"), env)
 	}
 	code, err := doStatus(ctx, c, ids, asJSON, env)
 	if err != nil {
-		return exitFor(err, env)
+		return exitFor(ctx, err, env)
 	}
 	return code
 }
@@ -55,7 +56,7 @@ func doStatus(ctx context.Context, c common, ids []string, asJSON bool, env Env)
 	if err := client.Ping(ctx); err != nil {
 		return 0, err
 	}
-	code := ExitOK
+	code := command.ExitOK
 	var tw *tabwriter.Writer
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetEscapeHTML(false)
@@ -66,7 +67,7 @@ func doStatus(ctx context.Context, c common, ids []string, asJSON bool, env Env)
 	for _, id := range ids {
 		st, err := client.Lookup(ctx, id)
 		if errors.Is(err, tasks.ErrNotFound) {
-			code = ExitFailed
+			code = command.ExitFailed
 			if asJSON {
 				_ = enc.Encode(map[string]any{"task_id": id, "state": "not_found"})
 			} else {
