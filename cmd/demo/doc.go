@@ -6,9 +6,10 @@
 //
 // Usage:
 //
-//	demo [-once] [-dir .demo] [-http-addr 127.0.0.1:8090] [-queue demo-uploads]
+//	demo [--once] [--dir .demo] [--http-addr 127.0.0.1:8090] [--queue demo-uploads]
 //
-// DEMO_REDIS_URL overrides the Redis (default redis://127.0.0.1:6379/5).
-// With -once it exits after the table: status 0 when every sample file
-// ended as expected, 1 otherwise.
+// DEMO_REDIS_URL (or --demo-redis-url) overrides the Redis (default
+// redis://127.0.0.1:6379/5). With --once it exits after the table. Exit
+// statuses are README.md's: 1 when a sample file did not end as expected,
+// 0 when it is stopped by Ctrl-C after the table.
 package main

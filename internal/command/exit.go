@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Exit statuses of every command. README.md lists them once, in its
@@ -81,21 +82,26 @@ func Code(ctx context.Context, err error) int {
 	return ExitFailed
 }
 
-// Report writes err for a person on w, after the command's name, and
-// returns its exit status ([Code]): nothing for nil or [flag.ErrHelp];
-// "name: interrupted" when the work was cut short; the message followed by
-// a hint to run "name --help" for a usage error; the message alone
-// otherwise.
+// Report writes err for a person on w, after the command's name (unless
+// the message starts with it already), and returns its exit status
+// ([Code]): nothing for nil or [flag.ErrHelp]; "name: interrupted" when
+// the work was cut short; the message followed by a hint to run
+// "name --help" for a usage error; the message alone otherwise.
 func Report(ctx context.Context, w io.Writer, name string, err error) int {
 	code := Code(ctx, err)
-	switch {
-	case err == nil || code == ExitOK:
-	case code == ExitInterrupted:
-		fmt.Fprintf(w, "%s: interrupted\n", name)
-	case code == ExitUsage:
-		fmt.Fprintf(w, "%s: %v\nRun '%s --help' for usage.\n", name, err, name)
-	default:
-		fmt.Fprintf(w, "%s: %v\n", name, err)
+	if code == ExitOK {
+		return code
 	}
+	msg := name + ": interrupted"
+	if code != ExitInterrupted {
+		msg = err.Error()
+		if !strings.HasPrefix(msg, name+": ") {
+			msg = name + ": " + msg
+		}
+	}
+	if code == ExitUsage {
+		msg += "\nRun '" + name + " --help' for usage."
+	}
+	fmt.Fprintln(w, msg)
 	return code
 }

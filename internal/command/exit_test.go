@@ -64,6 +64,7 @@ func TestReport(t *testing.T) {
 		{context.Background(), Usagef("no PATH given"), ExitUsage, "tool: no PATH given\nRun 'tool --help' for usage.\n"},
 		{context.Background(), UnavailableError(errors.New("redis: refused")), ExitUnavailable, "tool: redis: refused\n"},
 		{context.Background(), errors.New("2 files rejected"), ExitFailed, "tool: 2 files rejected\n"},
+		{context.Background(), errors.New("tool: no keys"), ExitFailed, "tool: no keys\n"},
 		{done, context.Canceled, ExitInterrupted, "tool: interrupted\n"},
 	} {
 		var buf bytes.Buffer

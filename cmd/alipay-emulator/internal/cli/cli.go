@@ -16,12 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
-// Options are the command's settings, as parsed from its flags.
-type Options struct {
+// options are the command's settings, as parsed from its flags.
+type options struct {
 	Listen           string
 	AppID            string
 	KeysDir          string
@@ -61,18 +62,28 @@ func (l listFlag) Set(v string) error {
 	return nil
 }
 
-// Parse parses the command line. Usage and flag errors go to stderr.
-func Parse(args []string, stderr io.Writer) (Options, error) {
-	var o Options
-	fl := flag.NewFlagSet("alipay-emulator", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+const usageHead = `Usage: alipay-emulator [flags]
+
+Runs an emulated Alipay gateway (classic and OpenAPI v3) for
+alipay.offline.material.image.upload until SIGINT or SIGTERM. Exit status: 0 after a clean shutdown, 2 for a bad
+flag, key file or certificate, 1 when the shutdown fails (see README.md,
+"Exit statuses").
+
+Flags:
+`
+
+// parse parses the command line. --help writes the usage to stdout and
+// returns flag.ErrHelp; other errors are usage errors.
+func parse(args []string, stdout io.Writer) (options, error) {
+	var o options
+	fl := command.NewFlagSet("alipay-emulator")
 	fl.StringVar(&o.Listen, "listen", "127.0.0.1:9090", "listen `address` (port 0 picks a free one)")
 	fl.StringVar(&o.AppID, "app-id", alipaytest.TestAppID, "the only app_id accepted")
-	fl.StringVar(&o.KeysDir, "keys-dir", "", "`directory` of a test key set; missing keys (and certificates with -cert-mode) are generated there")
-	fl.StringVar(&o.AppPublicKey, "app-public-key", "", "app public key `file` (PEM, Base64 or certificate); overrides -keys-dir")
-	fl.StringVar(&o.GatewayKey, "gateway-key", "", "gateway private key `file`, generated if missing; overrides -keys-dir")
+	fl.StringVar(&o.KeysDir, "keys-dir", "", "`directory` of a test key set; missing keys (and certificates with --cert-mode) are generated there")
+	fl.StringVar(&o.AppPublicKey, "app-public-key", "", "app public key `file` (PEM, Base64 or certificate); overrides --keys-dir")
+	fl.StringVar(&o.GatewayKey, "gateway-key", "", "gateway private key `file`, generated if missing; overrides --keys-dir")
 	fl.StringVar(&o.GatewayPublicKey, "gateway-public-key", "", "`file` the gateway public key is written to (default: next to the private key, "+alipaytest.GatewayPublicKeyFile+")")
-	fl.BoolVar(&o.CertMode, "cert-mode", false, "certificate mode with the certificates of -keys-dir (generated if missing)")
+	fl.BoolVar(&o.CertMode, "cert-mode", false, "certificate mode with the certificates of --keys-dir (generated if missing)")
 	fl.StringVar(&o.AppCert, "app-cert", "", "certificate mode: app certificate `file` (its key verifies requests)")
 	fl.StringVar(&o.RootCert, "root-cert", "", "certificate mode: Alipay root certificate bundle `file`")
 	fl.StringVar(&o.GatewayCert, "gateway-cert", "", "certificate mode: Alipay (gateway) certificate `file`; must hold the gateway key")
@@ -89,15 +100,17 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fl.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long running requests may finish on shutdown")
-	fl.Usage = func() {
-		fmt.Fprintf(fl.Output(), "Usage: alipay-emulator [flags]\n\nRuns an emulated Alipay gateway (classic and OpenAPI v3) for alipay.offline.material.image.upload.\n\n")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
+	err := fl.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageHead)
+		command.PrintFlags(stdout, fl)
 		return o, err
 	}
+	if err != nil {
+		return o, command.UsageError(err)
+	}
 	if fl.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))
+		return o, command.Usagef("unexpected arguments: %s", strings.Join(fl.Args(), " "))
 	}
 	return o, nil
 }
@@ -110,31 +123,50 @@ func kindList() string {
 	return strings.Join(ks, ", ") + " (5xx = 503)"
 }
 
-// Run runs the command until ctx ends and returns its exit code.
+// Run runs the command until ctx ends and returns its exit status (see
+// package command): a bad flag, key, certificate, fault or listen address
+// is a usage error; a clean shutdown once ctx ends is success.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	o, err := Parse(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	o, err := parse(args, stdout)
+	if err == nil {
+		err = serve(ctx, o, stdout, stderr)
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "alipay-emulator:", err)
-		return 2
-	}
-	if err := serve(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "alipay-emulator:", err)
-		return 1
-	}
-	return 0
+	return command.Report(ctx, stderr, "alipay-emulator", err)
 }
 
-func serve(ctx context.Context, o Options, stdout, stderr io.Writer) error {
-	log, err := newLogger(o, stderr)
+// serve runs the gateway until ctx ends. Every error before it serves is a
+// usage error.
+func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	srv, g, setup, log, err := start(o, stderr)
 	if err != nil {
-		return err
+		return command.UsageError(err)
+	}
+	mode := "public key"
+	if setup.appCertSN != "" {
+		mode = "certificate"
+	}
+	fmt.Fprintf(stdout, "gateway URL: %s\nv3 endpoint: %s\ngateway public key: %s\nadmin API: %s\n", srv.URL, srv.BaseURL, setup.gatewayPublicFile, srv.AdminURL(""))
+	if setup.gatewayCertFile != "" {
+		fmt.Fprintf(stdout, "gateway certificate: %s\n", setup.gatewayCertFile)
+	}
+	log.Info("emulator started", "url", srv.URL, "app_id", o.AppID, "mode", mode, "faults", g.Faults().Settings())
+	<-ctx.Done()
+	log.Info("shutting down")
+	if err := srv.Shutdown(o.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// start builds the logger, the keys and the gateway, and listens.
+func start(o options, stderr io.Writer) (*alipaytest.Server, *alipaytest.Gateway, *setup, *slog.Logger, error) {
+	log, err := command.NewLogger(stderr, o.LogFormat, o.LogLevel)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("--log-format / --log-level: %w", err)
 	}
 	setup, err := loadSetup(o)
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	cfg := alipaytest.Config{
 		AppID:         o.AppID,
@@ -156,48 +188,18 @@ func serve(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	}
 	g, err := alipaytest.New(cfg)
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	for _, spec := range o.Faults {
 		if err := g.Faults().Set(spec); err != nil {
-			return fmt.Errorf("-fault: %w", err)
+			return nil, nil, nil, nil, fmt.Errorf("--fault: %w", err)
 		}
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("--listen: %w", err)
 	}
-	srv := alipaytest.Serve(g, ln)
-	mode := "public key"
-	if setup.appCertSN != "" {
-		mode = "certificate"
-	}
-	fmt.Fprintf(stdout, "gateway URL: %s\nv3 endpoint: %s\ngateway public key: %s\nadmin API: %s\n", srv.URL, srv.BaseURL, setup.gatewayPublicFile, srv.AdminURL(""))
-	if setup.gatewayCertFile != "" {
-		fmt.Fprintf(stdout, "gateway certificate: %s\n", setup.gatewayCertFile)
-	}
-	log.Info("emulator started", "url", srv.URL, "app_id", o.AppID, "mode", mode, "faults", g.Faults().Settings())
-	<-ctx.Done()
-	log.Info("shutting down")
-	if err := srv.Shutdown(o.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
-}
-
-func newLogger(o Options, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
-		return nil, fmt.Errorf("-log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch o.LogFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("-log-format %q: want text or json", o.LogFormat)
+	return alipaytest.Serve(g, ln), g, setup, log, nil
 }
 
 func splitList(s string) []string {
@@ -223,14 +225,14 @@ type setup struct {
 
 // loadSetup loads the keys and certificates the options name, generating
 // what is missing in the keys directory or the gateway key file.
-func loadSetup(o Options) (*setup, error) {
+func loadSetup(o options) (*setup, error) {
 	s := &setup{}
 	certFlags := o.AppCert != "" || o.RootCert != "" || o.GatewayCert != ""
 	if certFlags && (o.AppCert == "" || o.RootCert == "" || o.GatewayCert == "") {
-		return nil, errors.New("certificate mode from files needs -app-cert, -root-cert and -gateway-cert")
+		return nil, errors.New("certificate mode from files needs --app-cert, --root-cert and --gateway-cert")
 	}
 	if o.CertMode && o.KeysDir == "" && !certFlags {
-		return nil, errors.New("-cert-mode needs -keys-dir (or -app-cert, -root-cert and -gateway-cert)")
+		return nil, errors.New("--cert-mode needs --keys-dir (or --app-cert, --root-cert and --gateway-cert)")
 	}
 	appPublic, gatewayKey := o.AppPublicKey, o.GatewayKey
 	if o.KeysDir != "" {
@@ -245,10 +247,10 @@ func loadSetup(o Options) (*setup, error) {
 		}
 	}
 	if appPublic == "" && o.AppCert == "" {
-		return nil, errors.New("no app key: give -keys-dir, -app-public-key or -app-cert")
+		return nil, errors.New("no app key: give --keys-dir, --app-public-key or --app-cert")
 	}
 	if gatewayKey == "" {
-		return nil, errors.New("no gateway key: give -keys-dir or -gateway-key")
+		return nil, errors.New("no gateway key: give --keys-dir or --gateway-key")
 	}
 	var err error
 	if s.gatewayKey, err = loadOrCreatePrivateKey(gatewayKey); err != nil {
@@ -345,7 +347,7 @@ func ensureCerts(dir string, app, gateway *rsa.PublicKey) (alipaytest.CertFiles,
 		return files, nil
 	}
 	if app == nil {
-		return files, errors.New("-cert-mode: no app key to certify")
+		return files, errors.New("--cert-mode: no app key to certify")
 	}
 	certs, err := alipaytest.GenerateCerts(app, gateway)
 	if err != nil {

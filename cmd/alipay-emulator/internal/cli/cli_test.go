@@ -8,12 +8,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/storemedia/alipay-media-worker/cmd/alipay-emulator/internal/cli"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -115,7 +117,7 @@ func TestRunWithKeysDir(t *testing.T) {
 		t.Errorf("uploads %+v (%v)", ups, err)
 	}
 
-	if code := stop(); code != 0 {
+	if code := stop(); code != command.ExitOK { // stopped by its context: a clean shutdown
 		t.Errorf("exit code %d", code)
 	}
 	if strings.Contains(logs.String(), "secret-token-value") {
@@ -197,8 +199,8 @@ func TestRunCertModeChecksCertificates(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		code := cli.Run(t.Context(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard, &stderr)
-		if code != 1 || !strings.Contains(stderr.String(), tc.msg) {
-			t.Errorf("%q: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr.String(), tc.msg)
+		if code != command.ExitUsage || !strings.Contains(stderr.String(), tc.msg) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), command.ExitUsage, tc.msg)
 		}
 	}
 }
@@ -239,20 +241,25 @@ func TestRunWithKeyFiles(t *testing.T) {
 func TestRunRejectsBadSettings(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	badKey := filepath.Join(t.TempDir(), "app_public_key.pem")
+	if err := os.WriteFile(badKey, []byte("not a key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
 		msg  string
 	}{
-		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
-		{[]string{"extra"}, 2, "unexpected arguments"},
-		{[]string{}, 1, "no app key"},
-		{[]string{"-cert-mode"}, 1, "-cert-mode needs -keys-dir"},
-		{[]string{"-app-cert", "x"}, 1, "needs -app-cert, -root-cert and -gateway-cert"},
-		{[]string{"-keys-dir", dir, "-fault", "bogus=1"}, 1, "unknown kind"},
-		{[]string{"-keys-dir", dir, "-log-format", "xml"}, 1, "-log-format"},
-		{[]string{"-keys-dir", dir, "-max-file-size", "-1"}, 1, "MaxFileSize is negative"},
-		{[]string{"-keys-dir", dir, "-listen", "256.0.0.1:1"}, 1, "listen"},
+		{[]string{"-app-public-key", badKey, "-gateway-key", filepath.Join(dir, "gw.pem")}, command.ExitUsage, badKey},
+		{[]string{"-no-such-flag"}, command.ExitUsage, "flag provided but not defined"},
+		{[]string{"extra"}, command.ExitUsage, "unexpected arguments"},
+		{[]string{}, command.ExitUsage, "no app key"},
+		{[]string{"-cert-mode"}, command.ExitUsage, "--cert-mode needs --keys-dir"},
+		{[]string{"-app-cert", "x"}, command.ExitUsage, "needs --app-cert, --root-cert and --gateway-cert"},
+		{[]string{"-keys-dir", dir, "-fault", "bogus=1"}, command.ExitUsage, "unknown kind"},
+		{[]string{"-keys-dir", dir, "-log-format", "xml"}, command.ExitUsage, "--log-format"},
+		{[]string{"-keys-dir", dir, "-max-file-size", "-1"}, command.ExitUsage, "MaxFileSize is negative"},
+		{[]string{"-keys-dir", dir, "-listen", "256.0.0.1:1"}, command.ExitUsage, "--listen"},
 	} {
 		var stderr bytes.Buffer
 		code := cli.Run(t.Context(), append([]string{"-listen", "127.0.0.1:0"}, tc.args...), io.Discard, &stderr)
@@ -260,7 +267,9 @@ func TestRunRejectsBadSettings(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.msg)
 		}
 	}
-	if code := cli.Run(t.Context(), []string{"-h"}, io.Discard, io.Discard); code != 0 {
-		t.Errorf("-h: exit %d", code)
+	var help bytes.Buffer
+	if code := cli.Run(t.Context(), []string{"-h"}, &help, io.Discard); code != command.ExitOK ||
+		!strings.Contains(help.String(), "\n  --keys-dir directory\n") || strings.Contains(help.String(), " -keys-dir") {
+		t.Errorf("-h: exit %d, help on stdout:\n%s", code, help.String())
 	}
 }
