@@ -24,7 +24,7 @@ test: ## Run every test with the race detector (needs redis-server on PATH)
 .PHONY: bench
 bench: ## Run the benchmarks with allocation figures, then the pipeline table (cmd/bench, updates BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	$(GO) run ./cmd/bench -o BENCHMARKS.md
+	$(GO) run ./cmd/bench --output BENCHMARKS.md
 
 .PHONY: chaos
 chaos: ## Run the full chaos suite: each fault on its own, 320 files per run (1 to 3 minutes)

@@ -2,11 +2,11 @@
 // run and prints one table: end-to-end throughput for several file sizes
 // and concurrencies (a direct upload loop, asynq with a no-op handler, and
 // importer + Redis + cmd/worker, all against one in-process gateway
-// emulator), the worker's peak RSS, and the enqueue rates. With -o it also
-// rewrites the results part of BENCHMARKS.md.
+// emulator), the worker's peak RSS, and the enqueue rates. With --output it
+// also rewrites the results part of BENCHMARKS.md.
 //
 // It needs redis-server on PATH (a private one is started) and, unless
-// -worker names a built binary, the Go toolchain to build cmd/worker.
+// --worker names a built binary, the Go toolchain to build cmd/worker.
 package main
 
 import (
@@ -14,14 +14,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/storemedia/alipay-media-worker/cmd/bench/internal/bench"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/e2e"
 	"github.com/storemedia/alipay-media-worker/internal/redislog"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
@@ -29,57 +28,85 @@ import (
 
 func main() {
 	redislog.Discard()
-	os.Exit(run(os.Args[1:]))
+	ctx, stop := command.SignalContext(context.Background())
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string) int {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+const usageHead = `Usage: bench [flags]
+
+Measures the upload pipeline against its baselines and prints one table
+(see BENCHMARKS.md). Needs redis-server on PATH. Exit statuses: README.md,
+"Exit statuses" (3 when redis-server cannot be started).
+
+Flags:
+`
+
+// run is the bench command; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := command.NewFlagSet("bench")
 	sizes := fs.String("sizes", "100000,1000000,5000000", "file sizes in bytes, comma-separated")
 	conc := fs.String("conc", "1,8,32", "concurrency levels, comma-separated")
 	files := fs.Int("files", 0, "files per measurement for every size (0: 500 MB worth, 150 to 1000)")
 	enqueueFiles := fs.Int("enqueue-files", bench.DefaultEnqueueFiles, "files for the enqueue-rate part")
 	rounds := fs.Int("rounds", bench.DefaultRounds, "rounds per cell; each figure is the median round")
-	worker := fs.String("worker", "", "path of a built cmd/worker (default: build it)")
-	dir := fs.String("dir", "", "scratch directory (default: a temporary one)")
-	out := fs.String("o", "", "also write the results into this Markdown file (e.g. BENCHMARKS.md)")
-	verbose := fs.Bool("v", false, "log each measurement to stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if *rounds < 1 {
-		fmt.Fprintf(os.Stderr, "bench: -rounds: %d is below 1\n", *rounds)
-		return 2
+	worker := fs.String("worker", "", "`path` of a built cmd/worker (default: build it)")
+	dir := fs.String("dir", "", "scratch `directory` (default: a temporary one)")
+	out := fs.String("output", "", "also write the results into this Markdown `file` (e.g. BENCHMARKS.md)")
+	verbose := fs.Bool("verbose", false, "log each measurement to stderr")
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageHead)
+		command.PrintFlags(stdout, fs)
+		return command.ExitOK
 	}
 	cfg := bench.Config{WorkerBin: *worker, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds}
-	var err error
-	if cfg.Sizes, err = parseList(*sizes, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: -sizes: %v\n", err)
-		return 2
+	if err == nil {
+		err = parseFlags(&cfg, fs, *sizes, *conc, *files)
 	}
-	if cfg.Concurrency, err = parseList(*conc, strconv.Atoi); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: -conc: %v\n", err)
-		return 2
+	if err != nil {
+		return command.Report(ctx, stderr, "bench", command.UsageError(err))
 	}
-	if *files > 0 {
-		n := *files
-		cfg.Files = func(int64) int { return n }
-	}
-	level := slog.LevelWarn
+	level := "warn"
 	if *verbose {
-		level = slog.LevelInfo
+		level = "info"
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.Logger, err = command.NewLogger(stderr, "text", level); err != nil {
+		return command.Report(ctx, stderr, "bench", err)
+	}
+	return command.Report(ctx, stderr, "bench", measure(ctx, cfg, args, *out, stdout))
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// parseFlags checks the flags and fills cfg from the lists.
+func parseFlags(cfg *bench.Config, fs *flag.FlagSet, sizes, conc string, files int) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.Rounds < 1 {
+		return fmt.Errorf("--rounds: %d is below 1", cfg.Rounds)
+	}
+	var err error
+	if cfg.Sizes, err = parseList(sizes, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }); err != nil {
+		return fmt.Errorf("--sizes: %w", err)
+	}
+	if cfg.Concurrency, err = parseList(conc, strconv.Atoi); err != nil {
+		return fmt.Errorf("--conc: %w", err)
+	}
+	if files > 0 {
+		cfg.Files = func(int64) int { return files }
+	}
+	return nil
+}
+
+// measure builds cmd/worker unless cfg names one, starts a private
+// redis-server, runs the benchmark, prints the table and, with out, writes
+// it into that Markdown file.
+func measure(ctx context.Context, cfg bench.Config, args []string, out string, stdout io.Writer) error {
 	if cfg.WorkerBin == "" {
 		tmp, err := os.MkdirTemp("", "bench-bin-")
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-			return 1
+			return err
 		}
 		defer os.RemoveAll(tmp)
 		root, err := e2e.ModuleRoot(ctx)
@@ -89,36 +116,31 @@ func run(args []string) int {
 			cfg.WorkerBin = bins.Worker
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: building cmd/worker: %v\n", err)
-			return 1
+			return fmt.Errorf("building cmd/worker: %w", err)
 		}
 	}
 	url, stopRedis, err := testredis.StartProcess()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		return 1
+		return command.UnavailableError(err)
 	}
 	defer stopRedis()
 	cfg.RedisURL = url
 
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		return 1
+		return err
 	}
-	if err := rep.WriteText(os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		return 1
+	if err := rep.WriteText(stdout); err != nil {
+		return err
 	}
-	if *out != "" {
-		command := "go run ./cmd/bench " + strings.Join(args, " ")
+	if out != "" {
+		cmdline := "go run ./cmd/bench " + strings.Join(args, " ")
 		write := func(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
-		if err := bench.UpdateFile(*out, rep, strings.TrimSpace(command), intro, os.ReadFile, write); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-			return 1
+		if err := bench.UpdateFile(out, rep, strings.TrimSpace(cmdline), intro, os.ReadFile, write); err != nil {
+			return err
 		}
 	}
-	return 0
+	return nil
 }
 
 func parseList[T int | int64](s string, parse func(string) (T, error)) ([]T, error) {
@@ -141,4 +163,4 @@ func parseList[T int | int64](s string, parse func(string) (T, error)) ([]T, err
 
 const intro = `# Benchmarks
 
-Written by ` + "`go run ./cmd/bench -o BENCHMARKS.md`" + ` (which ` + "`make bench`" + ` runs).`
+Written by ` + "`go run ./cmd/bench --output BENCHMARKS.md`" + ` (which ` + "`make bench`" + ` runs).`
