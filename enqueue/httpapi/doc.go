@@ -35,11 +35,17 @@
 //
 // Every /v1 request needs "Authorization: Bearer <token>"; the token is
 // compared in constant time, and a missing or wrong one gets 401 with a
-// WWW-Authenticate header. A JSON body may be at most 64 KiB
-// ([Config].MaxJSONSize); a multipart body at most the file limit
-// ([Config].MaxFileSize, validate.DefaultMaxSize by default) plus 64 KiB
-// for the other fields. The app_auth_token of a request is stored in
-// the task for the worker but never logged nor returned.
+// WWW-Authenticate header. A request without the right token is answered
+// at once and, if it announced a body, its connection is closed without
+// reading it, so a client without the token cannot hold a connection.
+// A JSON body may be at most 64 KiB ([Config].MaxJSONSize); a multipart
+// body at most the file limit ([Config].MaxFileSize,
+// validate.DefaultMaxSize by default) plus 64 KiB for the other fields.
+// The app_auth_token of a request is stored in the task for the worker but
+// never logged nor returned.
+//
+// [Server.Serve] serves the handler with bounded connections and times
+// (see its documentation); "enqueue serve" uses it.
 //
 // # Examples with curl
 //

@@ -9,3 +9,6 @@ func (s *Server) LockSpoolRefs(name string) (add func(id string) error, unlock f
 	}
 	return l.add, l.unlock, nil
 }
+
+// ReadTimeout is how long Serve lets a client send one request.
+var ReadTimeout = limits.ReadTimeout

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/httpguard"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -125,10 +127,49 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP routes a request and logs it.
+// limits bound the connections of [Server.Serve]. A request without a
+// valid token is refused at once (see [Server.ServeHTTP]), so only
+// clients holding the token get the body time, enough for a 5 MiB file at
+// 20 KB/s.
+var limits = httpguard.Limits{
+	MaxConns:          512,
+	ReadHeaderTimeout: 10 * time.Second,
+	ReadTimeout:       5 * time.Minute,
+	WriteTimeout:      6 * time.Minute,
+	IdleTimeout:       time.Minute,
+	MaxHeaderBytes:    64 << 10,
+}
+
+// shutdownGrace is how long requests in flight get to finish when
+// [Server.Serve] stops.
+const shutdownGrace = 10 * time.Second
+
+// Serve answers requests on ln until ctx is done, then shuts down, giving
+// requests in flight 10 seconds to finish; it closes ln. At most 512
+// connections are open at once; headers must arrive within 10 seconds, a
+// whole request within 5 minutes, and a keep-alive connection is closed
+// after a minute without a request. It returns nil after a shutdown
+// asked by ctx.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	if err := httpguard.Serve(ctx, ln, s, limits, errLog, shutdownGrace); err != nil {
+		return fmt.Errorf("httpapi: serve: %w", err)
+	}
+	return nil
+}
+
+// ServeHTTP routes a request and logs it. A request without a valid token
+// is answered at once and, if it announced a body, its connection closed
+// without reading the body: a client without the token cannot hold a
+// connection by announcing a body it never sends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	if r.ContentLength != 0 {
+		if _, msg := s.checkToken(r); msg != "" {
+			httpguard.Refuse(rec)
+		}
+	}
 	s.mux.ServeHTTP(rec, r)
 	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"duration", time.Since(start), "remote", r.RemoteAddr)
@@ -144,24 +185,37 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// auth checks the bearer token in constant time.
+// Unwrap gives http.ResponseController the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// auth lets a request with the bearer token through to next. A refusal
+// closes the connection without reading the request's body.
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		scheme, tok, ok := strings.Cut(h, " ")
-		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="enqueue"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
-			return
-		}
-		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		if subtle.ConstantTimeCompare(got[:], s.token[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="enqueue", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid bearer token")
+		if challenge, msg := s.checkToken(r); msg != "" {
+			httpguard.Refuse(w)
+			w.Header().Set("WWW-Authenticate", challenge)
+			writeError(w, http.StatusUnauthorized, "unauthorized", msg)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// checkToken compares the request's bearer token with the server's in
+// constant time. For a missing or wrong one it returns the
+// WWW-Authenticate challenge and the error message; for the right one, "".
+func (s *Server) checkToken(r *http.Request) (challenge, msg string) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
+		return `Bearer realm="enqueue"`, "missing bearer token"
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	if subtle.ConstantTimeCompare(got[:], s.token[:]) != 1 {
+		return `Bearer realm="enqueue", error="invalid_token"`, "invalid bearer token"
+	}
+	return "", ""
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {

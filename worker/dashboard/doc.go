@@ -35,6 +35,13 @@
 // can delete and re-run jobs, so it must not be open to a network by
 // accident.
 //
+// # Connections
+//
+// [Server.Run] holds at most 128 connections at once and bounds the time
+// to send headers and requests; a refused request (no or wrong
+// credentials, a change to a read-only dashboard) is answered at once and
+// its connection closed without reading the body it announced.
+//
 // [ConfigFromEnv] reads HTTP_ADDR (default 127.0.0.1:8090, "off" to
 // disable), DASHBOARD_USER, DASHBOARD_PASSWORD or DASHBOARD_PASSWORD_FILE,
 // DASHBOARD_READONLY and DASHBOARD_INSECURE.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storemedia/alipay-media-worker/internal/httpguard"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
@@ -33,6 +34,7 @@ type Server struct {
 	mon     *asynqmon.HTTPHandler
 	insp    *asynq.Inspector // nil unless New built the default Gatherer
 	rdb     redis.UniversalClient
+	limits  httpguard.Limits
 
 	mu sync.Mutex
 	ln net.Listener
@@ -51,7 +53,7 @@ func New(cfg Config) (*Server, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: unsupported RedisConnOpt %T", ErrConfig, cfg.RedisConnOpt)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, rdb: rdb}
+	s := &Server{cfg: cfg, log: cfg.Logger, rdb: rdb, limits: limits}
 	gatherer := cfg.Gatherer
 	if gatherer == nil {
 		s.insp = asynq.NewInspector(cfg.RedisConnOpt)
@@ -89,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		h = basicAuth(cfg.User, cfg.Password, h)
 	}
 	mux.Handle("/", h)
-	s.handler = securityHeaders(mux)
+	s.handler = securityHeaders(noBodyToRead(mux))
 	return s, nil
 }
 
@@ -133,10 +135,30 @@ func (s *Server) URL() string {
 	return "http://" + addr + s.cfg.RootPath
 }
 
+// limits bound the connections of [Server.Run]. Requests are small (the
+// dashboard's API takes at most a list of task IDs), and a refused one
+// (no or wrong credentials, a foreign Host, a cross-site change) is
+// answered at once and its connection closed.
+var limits = httpguard.Limits{
+	MaxConns:          128,
+	ReadHeaderTimeout: 10 * time.Second,
+	ReadTimeout:       15 * time.Second,
+	WriteTimeout:      time.Minute,
+	IdleTimeout:       time.Minute,
+	MaxHeaderBytes:    64 << 10,
+}
+
+// shutdownGrace is how long requests in flight get when [Server.Run] stops.
+const shutdownGrace = 5 * time.Second
+
 // Run serves until ctx is done, then shuts down gracefully (in-flight
 // requests get five seconds) and returns nil. It listens first if
 // [Server.Listen] was not called. It does not close Redis connections:
 // call [Server.Close] after it.
+//
+// At most 128 connections are open at once; headers must arrive within 10
+// seconds, a whole request within 15, and a keep-alive connection is
+// closed after a minute without a request.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
@@ -144,28 +166,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
-	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("dashboard listening", "url", s.URL(), "auth", s.cfg.User != "", "read_only", s.cfg.ReadOnly)
-	select {
-	case err := <-errc:
-		return fmt.Errorf("dashboard: serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutCtx); err != nil {
-		_ = hs.Close()
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	if err := httpguard.Serve(ctx, ln, s.handler, s.limits, errLog, shutdownGrace); err != nil {
 		return fmt.Errorf("dashboard: serve: %w", err)
 	}
 	return nil
@@ -256,6 +259,7 @@ func basicAuth(user, password string, next http.Handler) http.Handler {
 		userOK := subtle.ConstantTimeCompare(gotUser[:], wantUser[:])
 		passOK := subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
 		if !ok || userOK&passOK != 1 {
+			httpguard.Refuse(w)
 			w.Header().Set("WWW-Authenticate", `Basic realm="alipay-media-worker", charset="UTF-8"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return
@@ -268,9 +272,22 @@ func basicAuth(user, password string, next http.Handler) http.Handler {
 func readOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			httpguard.Refuse(w)
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "the dashboard is read-only ("+EnvReadOnly+"=true)", http.StatusMethodNotAllowed)
 			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noBodyToRead answers a GET or HEAD request that announces a body and
+// closes its connection, without reading the body: no route reads one, so
+// a client announcing one that never comes would hold the connection.
+func noBodyToRead(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			httpguard.Refuse(w)
 		}
 		next.ServeHTTP(w, r)
 	})

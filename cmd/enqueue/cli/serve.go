@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,21 +116,11 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	if err != nil {
 		return command.Usagef("--listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       10 * time.Minute,
-		WriteTimeout:      10 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
 	log.Info("enqueue API listening", "addr", ln.Addr().String(), "spool", spool)
 	fmt.Fprintf(env.Stderr, "enqueue: serving on http://%s (spool %s)\n", ln.Addr(), spool)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	if f.spoolSweep > 0 {
 		sweepCtx, stopSweep := context.WithCancel(ctx)
 		swept := make(chan struct{})
@@ -142,15 +131,10 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 		// Runs before the client is closed (deferred earlier).
 		defer func() { stopSweep(); <-swept }()
 	}
-	select {
-	case err := <-errc:
+	// Serve returns when ctx is done (after its shutdown) or when it
+	// fails; the sweep is stopped either way before the client closes.
+	if err := api.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,11 @@
+package dashboard
+
+import "time"
+
+// SetReadTimeout changes how long Run lets a client send one request, so
+// that a test can tell an answer given at once from one given when the
+// request timed out.
+func (s *Server) SetReadTimeout(d time.Duration) {
+	s.limits.ReadTimeout = d
+	s.limits.WriteTimeout = 2 * d
+}
