@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,27 @@ func TestHelp(t *testing.T) {
 		if code != command.ExitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "Exit status:") {
 			t.Errorf("%q: exit %d, output %q", args, code, out)
 		}
+	}
+}
+
+// TestHelpListsEveryFlag keeps the hand-written help in step with the
+// flags: each is shown as --name, and no flag is written -name.
+func TestHelpListsEveryFlag(t *testing.T) {
+	t.Parallel()
+	env := Env{Getenv: func(string) string { return "" }}
+	var imp importFlags
+	var srv serveFlags
+	var st common
+	var asJSON bool
+	for _, fs := range []*flag.FlagSet{imp.flags(env), srv.flags(env), statusFlags(&st, &asJSON, env)} {
+		fs.VisitAll(func(f *flag.Flag) {
+			if !regexp.MustCompile(`(?m)^  --` + f.Name + `(\s|$)`).MatchString(usageText) {
+				t.Errorf("%s: help lacks a line for --%s", fs.Name(), f.Name)
+			}
+		})
+	}
+	if m := regexp.MustCompile(`(^|[\s(])-[a-z][a-z-]+`).FindAllString(usageText, -1); m != nil {
+		t.Errorf("help shows single-dash flags: %q", m)
 	}
 }
 

@@ -90,7 +90,7 @@ Manifest states: queued, pending (already queued earlier, not finished),
 completed, failed (archived), rejected, would-queue (--dry-run).
 
 Exit status:
-  0    everything requested succeeded
+  0    everything requested succeeded (serve: stopped by a signal)
   1    some files were rejected or failed (status: some IDs unknown)
   2    usage or configuration error
   3    Redis unreachable (at the start, or for longer than --wait-outage
@@ -118,15 +118,9 @@ type importFlags struct {
 	waitOutage       time.Duration
 }
 
-func newFlagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-func runImport(ctx context.Context, args []string, env Env) int {
-	var f importFlags
-	fs := newFlagSet("enqueue")
+// flags registers the import flags on a new flag set.
+func (f *importFlags) flags(env Env) *flag.FlagSet {
+	fs := command.NewFlagSet("enqueue")
 	f.common.register(fs, env)
 	fs.Var(&f.include, "include", "")
 	fs.Var(&f.exclude, "exclude", "")
@@ -145,6 +139,12 @@ func runImport(ctx context.Context, args []string, env Env) int {
 	fs.IntVar(&f.enqueuers, "enqueuers", 8, "")
 	fs.DurationVar(&f.poll, "poll", 500*time.Millisecond, "")
 	fs.DurationVar(&f.waitOutage, "wait-outage", importer.DefaultWaitOutage, "")
+	return fs
+}
+
+func runImport(ctx context.Context, args []string, env Env) int {
+	var f importFlags
+	fs := f.flags(env)
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)

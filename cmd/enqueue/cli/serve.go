@@ -31,15 +31,21 @@ type serveFlags struct {
 // DefaultSpoolSweep is how often "enqueue serve" sweeps its spool.
 const DefaultSpoolSweep = 10 * time.Minute
 
-func runServe(ctx context.Context, args []string, env Env) int {
-	var f serveFlags
-	fs := newFlagSet("enqueue serve")
+// flags registers the serve flags on a new flag set.
+func (f *serveFlags) flags(env Env) *flag.FlagSet {
+	fs := command.NewFlagSet("enqueue serve")
 	f.common.register(fs, env)
 	fs.StringVar(&f.listen, "listen", envOr(env, "ENQUEUE_LISTEN", DefaultListen), "")
 	fs.StringVar(&f.tokenFile, "token-file", "", "")
 	fs.StringVar(&f.spoolDir, "spool-dir", env.Getenv("ENQUEUE_SPOOL_DIR"), "")
 	fs.DurationVar(&f.spoolSweep, "spool-sweep", DefaultSpoolSweep, "")
 	fs.DurationVar(&f.spoolGrace, "spool-grace", httpapi.DefaultSpoolGrace, "")
+	return fs
+}
+
+func runServe(ctx context.Context, args []string, env Env) int {
+	var f serveFlags
+	fs := f.flags(env)
 	rest, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)

@@ -13,12 +13,18 @@ import (
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
+// statusFlags registers the status flags on a new flag set.
+func statusFlags(c *common, asJSON *bool, env Env) *flag.FlagSet {
+	fs := command.NewFlagSet("enqueue status")
+	c.register(fs, env)
+	fs.BoolVar(asJSON, "json", false, "")
+	return fs
+}
+
 func runStatus(ctx context.Context, args []string, env Env) int {
 	var c common
 	var asJSON bool
-	fs := newFlagSet("enqueue status")
-	c.register(fs, env)
-	fs.BoolVar(&asJSON, "json", false, "")
+	fs := statusFlags(&c, &asJSON, env)
 	ids, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
