@@ -25,12 +25,12 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// Getenv reads configuration variables. Default os.Getenv.
 	Getenv func(string) string
-	// IsTerminal reports whether w is an interactive terminal (for the
+	// isTerminal reports whether w is an interactive terminal (for the
 	// live progress bar). Default: true for an *os.File that is a terminal.
-	IsTerminal func(w io.Writer) bool
-	// TerminalWidth returns the width of a terminal writer. Default: its
+	isTerminal func(w io.Writer) bool
+	// terminalWidth returns the width of a terminal writer. Default: its
 	// size, or 100.
-	TerminalWidth func(w io.Writer) int
+	terminalWidth func(w io.Writer) int
 }
 
 // OSEnv is the Env of the running process.
@@ -46,14 +46,14 @@ func (e *Env) defaults() {
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv
 	}
-	if e.IsTerminal == nil {
-		e.IsTerminal = func(w io.Writer) bool {
+	if e.isTerminal == nil {
+		e.isTerminal = func(w io.Writer) bool {
 			f, ok := w.(*os.File)
 			return ok && term.IsTerminal(int(f.Fd()))
 		}
 	}
-	if e.TerminalWidth == nil {
-		e.TerminalWidth = func(w io.Writer) int {
+	if e.terminalWidth == nil {
+		e.terminalWidth = func(w io.Writer) int {
 			if f, ok := w.(*os.File); ok {
 				if wd, _, err := term.GetSize(int(f.Fd())); err == nil && wd > 20 {
 					return wd - 1

@@ -176,7 +176,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 	switch f.progress {
 	case "auto":
 		mode = importer.ProgressPlain
-		if env.IsTerminal(env.Stderr) {
+		if env.isTerminal(env.Stderr) {
 			mode = importer.ProgressBar
 		}
 	case "bar":
@@ -240,7 +240,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		Manifest:      manifest,
 		Output:        env.Stderr,
 		Progress:      mode,
-		TerminalWidth: env.TerminalWidth(env.Stderr),
+		TerminalWidth: env.terminalWidth(env.Stderr),
 		PollInterval:  f.poll,
 		WaitOutage:    cmp.Or(max(f.waitOutage, 0), -1), // 0 gives up at once
 		Logger:        log,

@@ -16,8 +16,8 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/command"
 )
 
-// DefaultListen is the default address of "enqueue serve".
-const DefaultListen = "127.0.0.1:8080"
+// defaultListen is the default address of "enqueue serve".
+const defaultListen = "127.0.0.1:8080"
 
 type serveFlags struct {
 	common
@@ -28,17 +28,17 @@ type serveFlags struct {
 	spoolGrace time.Duration
 }
 
-// DefaultSpoolSweep is how often "enqueue serve" sweeps its spool.
-const DefaultSpoolSweep = 10 * time.Minute
+// defaultSpoolSweep is how often "enqueue serve" sweeps its spool.
+const defaultSpoolSweep = 10 * time.Minute
 
 // flags registers the serve flags on a new flag set.
 func (f *serveFlags) flags(env Env) *flag.FlagSet {
 	fs := command.NewFlagSet("enqueue serve")
 	f.common.register(fs, env)
-	fs.StringVar(&f.listen, "listen", envOr(env, "ENQUEUE_LISTEN", DefaultListen), "")
+	fs.StringVar(&f.listen, "listen", envOr(env, "ENQUEUE_LISTEN", defaultListen), "")
 	fs.StringVar(&f.tokenFile, "token-file", "", "")
 	fs.StringVar(&f.spoolDir, "spool-dir", env.Getenv("ENQUEUE_SPOOL_DIR"), "")
-	fs.DurationVar(&f.spoolSweep, "spool-sweep", DefaultSpoolSweep, "")
+	fs.DurationVar(&f.spoolSweep, "spool-sweep", defaultSpoolSweep, "")
 	fs.DurationVar(&f.spoolGrace, "spool-grace", httpapi.DefaultSpoolGrace, "")
 	return fs
 }
