@@ -33,8 +33,9 @@
 //
 // # Authentication and limits
 //
-// Every /v1 request needs "Authorization: Bearer <token>"; the token is
-// compared in constant time, and a missing or wrong one gets 401 with a
+// Every /v1 request needs "Authorization: Bearer <token>"; the token (at
+// least [MinTokenLen] bytes, white space around the configured one
+// ignored) is compared in constant time, and a missing or wrong one gets 401 with a
 // WWW-Authenticate header. A request without the right token is answered
 // at once and, if it announced a body, its connection is closed without
 // reading it, so a client without the token cannot hold a connection.

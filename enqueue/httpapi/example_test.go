@@ -41,7 +41,7 @@ func ExampleNew() {
 	defer client.Close()
 	api, err := httpapi.New(httpapi.Config{
 		Client:   client,
-		Token:    "s3cret",
+		Token:    "example-token-0123456789abcdef0123", // at least 32 bytes
 		SpoolDir: filepath.Join(root, ".spool"),
 	})
 	if err != nil {
@@ -52,7 +52,7 @@ func ExampleNew() {
 
 	post := func(contentType string, body io.Reader) {
 		req, _ := http.NewRequest("POST", srv.URL+"/v1/uploads", body)
-		req.Header.Set("Authorization", "Bearer s3cret")
+		req.Header.Set("Authorization", "Bearer example-token-0123456789abcdef0123")
 		req.Header.Set("Content-Type", contentType)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -42,6 +42,10 @@ const (
 	maxFieldSize = 4 << 10
 )
 
+// MinTokenLen is the shortest bearer token [New] accepts, in bytes: a
+// shorter one could be guessed.
+const MinTokenLen = 32
+
 // ErrConfig reports an invalid [Config].
 var ErrConfig = errors.New("httpapi: invalid config")
 
@@ -49,7 +53,8 @@ var ErrConfig = errors.New("httpapi: invalid config")
 type Config struct {
 	// Client checks and queues files and reads tasks. Required.
 	Client *tasks.Client
-	// Token is the bearer token every /v1 request must carry. Required.
+	// Token is the bearer token every /v1 request must carry: at least
+	// [MinTokenLen] bytes once white space around it is trimmed. Required.
 	Token string
 	// SpoolDir receives files sent as multipart; it must lie inside one of
 	// the client's media roots so the worker can read them, and is created
@@ -84,8 +89,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Client == nil {
 		return nil, fmt.Errorf("%w: Client is nil", ErrConfig)
 	}
+	// Clients send the token without the white space a file or an
+	// environment variable may add around it.
+	cfg.Token = strings.TrimSpace(cfg.Token)
 	if cfg.Token == "" {
 		return nil, fmt.Errorf("%w: Token is empty", ErrConfig)
+	}
+	if len(cfg.Token) < MinTokenLen {
+		return nil, fmt.Errorf("%w: Token has %d bytes; it needs at least %d (e.g. openssl rand -hex 24)", ErrConfig, len(cfg.Token), MinTokenLen)
 	}
 	s := &Server{
 		client:  cfg.Client,

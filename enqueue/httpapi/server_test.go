@@ -25,7 +25,7 @@ import (
 
 const (
 	mediaDir = "../../testdata/media"
-	token    = "test-api-token-0123456789"
+	token    = "test-api-token-0123456789abcdef01"
 )
 
 func sample(t testing.TB, name string) []byte {
@@ -459,6 +459,49 @@ func TestMultipartUploadIsStreamed(t *testing.T) {
 	}
 }
 
+// TestTokenTrimmedAndAtLeast32Bytes (issue 12, item 9): a token configured
+// with white space around it (ENQUEUE_API_TOKEN='... ') is the token
+// clients send; before, it locked every client out. A token shorter than
+// 32 bytes is refused, without being quoted in the error.
+func TestTokenTrimmedAndAtLeast32Bytes(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	api, err := httpapi.New(httpapi.Config{Client: client, Token: " " + token + " \n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(api)
+	defer hs.Close()
+	req, _ := http.NewRequest("POST", hs.URL+"/v1/uploads", strings.NewReader(`{"path":"`+filepath.Join(s.root, "photo.jpg")+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("token configured with spaces around it: %d, want 202", resp.StatusCode)
+	}
+
+	short := "short-token-0123456789abcdef012" // 31 bytes
+	_, err = httpapi.New(httpapi.Config{Client: client, Token: short + "   "})
+	if !errors.Is(err, httpapi.ErrConfig) || !strings.Contains(err.Error(), "31 bytes") || strings.Contains(err.Error(), short) {
+		t.Errorf("31-byte token: %v; want ErrConfig giving the length, not the token", err)
+	}
+	if _, err := httpapi.New(httpapi.Config{Client: client, Token: "x"}); !errors.Is(err, httpapi.ErrConfig) {
+		t.Errorf("1-byte token: %v, want ErrConfig", err)
+	}
+	if _, err := httpapi.New(httpapi.Config{Client: client, Token: short + "4"}); err != nil {
+		t.Errorf("32-byte token: %v", err)
+	}
+}
+
 func TestNewConfigErrors(t *testing.T) {
 	t.Parallel()
 	if _, err := httpapi.New(httpapi.Config{Token: "x"}); !errors.Is(err, httpapi.ErrConfig) {
@@ -473,7 +516,7 @@ func TestNewConfigErrors(t *testing.T) {
 	if _, err := httpapi.New(httpapi.Config{Client: c}); !errors.Is(err, httpapi.ErrConfig) {
 		t.Errorf("no token: %v", err)
 	}
-	if _, err := httpapi.New(httpapi.Config{Client: c, Token: "x", SpoolDir: t.TempDir()}); !errors.Is(err, httpapi.ErrConfig) {
+	if _, err := httpapi.New(httpapi.Config{Client: c, Token: token, SpoolDir: t.TempDir()}); !errors.Is(err, httpapi.ErrConfig) {
 		t.Errorf("spool outside the roots: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
@@ -118,7 +119,11 @@ func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	dir := goodTree(t)
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte("tok"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte(strings.Repeat("t", httpapi.MinTokenLen)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shortFile := filepath.Join(t.TempDir(), "short")
+	if err := os.WriteFile(shortFile, []byte("a-31-byte-token-0123456789abcde\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cases := map[string][]string{
@@ -135,11 +140,15 @@ func TestUsageErrors(t *testing.T) {
 		"serve, no roots": {"serve"},
 		"serve, args":     {"serve", "extra"},
 		"serve, spool":    {"serve", "--media-roots", dir, "--spool-dir", t.TempDir(), "--token-file", tokenFile},
+		"serve, short":    {"serve", "--media-roots", dir, "--token-file", shortFile},
 	}
 	for name, args := range cases {
 		code, _, errOut := run(t.Context(), map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"}, args...)
 		if name == "serve, spool" && !strings.Contains(errOut, "not inside a media root") {
 			t.Errorf("%s: stderr %q", name, errOut)
+		}
+		if name == "serve, short" && (!strings.Contains(errOut, "31 bytes, fewer than 32") || strings.Contains(errOut, "0123456789abcde")) {
+			t.Errorf("%s: stderr %q; want the token's length, not the token", name, errOut)
 		}
 		if code != command.ExitUsage || !strings.Contains(errOut, "enqueue: ") {
 			t.Errorf("%s: exit %d, stderr %q; want %d", name, code, errOut, command.ExitUsage)
@@ -276,12 +285,15 @@ func TestServeStoppedExits0(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	env := map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "ENQUEUE_API_TOKEN": "tok"}
+	env := map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "ENQUEUE_API_TOKEN": fileToken + " "}
 	code, _, errOut := run(ctx, env, "serve", "--listen", "127.0.0.1:0", "--media-roots", t.TempDir())
 	if code != command.ExitOK || !strings.Contains(errOut, "serving on") {
 		t.Errorf("exit %d, stderr %q; want %d after serving", code, errOut, command.ExitOK)
 	}
 }
+
+// fileToken is the API token TestServe reads from a file.
+const fileToken = "file-token-0123456789abcdef012345"
 
 func TestServe(t *testing.T) {
 	t.Parallel()
@@ -289,7 +301,7 @@ func TestServe(t *testing.T) {
 	root := t.TempDir()
 	copySample(t, root, "photo.jpg", "photo.jpg")
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte("file-token\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte(fileToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f := serveFlags{listen: "127.0.0.1:0", tokenFile: tokenFile, spoolSweep: 20 * time.Millisecond, spoolGrace: time.Nanosecond}
@@ -309,7 +321,7 @@ func TestServe(t *testing.T) {
 	body := fmt.Sprintf(`{"path":%q}`, filepath.Join(root, "photo.jpg"))
 	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/uploads", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer file-token")
+	req.Header.Set("Authorization", "Bearer "+fileToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +346,7 @@ func TestServe(t *testing.T) {
 	mw.Close()
 	req, _ = http.NewRequest("POST", "http://"+addr+"/v1/uploads", &mp)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer file-token")
+	req.Header.Set("Authorization", "Bearer "+fileToken)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,8 @@ Status flags:
 
 Serve flags:
   --listen ADDR         listen address (env ENQUEUE_LISTEN, default 127.0.0.1:8080)
-  --token-file FILE     bearer token file (default: env ENQUEUE_API_TOKEN)
+  --token-file FILE     bearer token file (default: env ENQUEUE_API_TOKEN); at
+                        least 32 bytes, white space around it ignored
   --spool-dir DIR       where uploaded files are stored; must be inside a media
                         root (env ENQUEUE_SPOOL_DIR, default
                         <first media root>/.enqueue-spool)

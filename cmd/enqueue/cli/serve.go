@@ -90,7 +90,7 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	if err != nil {
 		return err
 	}
-	token := env.Getenv("ENQUEUE_API_TOKEN")
+	token := strings.TrimSpace(env.Getenv("ENQUEUE_API_TOKEN"))
 	if f.tokenFile != "" {
 		b, err := os.ReadFile(f.tokenFile)
 		if err != nil {
@@ -100,6 +100,9 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	}
 	if token == "" {
 		return command.Usagef("serve: no API token: set ENQUEUE_API_TOKEN or --token-file")
+	}
+	if len(token) < httpapi.MinTokenLen {
+		return command.Usagef("serve: the API token (ENQUEUE_API_TOKEN or --token-file) has %d bytes, fewer than %d; make a longer one, e.g. with openssl rand -hex 24", len(token), httpapi.MinTokenLen)
 	}
 	roots, err := f.roots(nil)
 	if err != nil {
