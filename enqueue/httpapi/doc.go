@@ -23,8 +23,12 @@
 // the request is refused with 413 and the partial file removed. The file
 // then gets its content-addressed name (<sha256><ext>), is checked like any
 // other file and queued. A rejected file, or one that could not be queued,
-// is deleted again. Each task given a spooled file is recorded beside it
-// (in the spool's hidden .refs directory), and [Server.SweepSpool]
+// is deleted again. Each task given a spooled file is recorded beside it,
+// once (in the spool's hidden .refs directory), whether the file came in
+// the request or a JSON request named it by its spool path (the path its
+// task shows); a JSON path leading elsewhere into the spool (temporary
+// files, the records, a symbolic link into it) is refused with 403
+// in_spool. [Server.SweepSpool]
 // deletes the files no task needs any more: all their tasks completed or
 // gone from Redis, and last sent more than a grace period ago. Files of
 // queued, retrying or archived tasks stay ("enqueue serve" sweeps every

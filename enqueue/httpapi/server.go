@@ -75,13 +75,15 @@ type Config struct {
 
 // Server is the HTTP handler of the enqueue API.
 type Server struct {
-	client  *tasks.Client
-	token   [sha256.Size]byte
-	spool   string
-	maxFile int64
-	maxJSON int64
-	log     *slog.Logger
-	mux     *http.ServeMux
+	client *tasks.Client
+	token  [sha256.Size]byte
+	spool  string
+	// spoolReal is spool with symbolic links resolved.
+	spoolReal string
+	maxFile   int64
+	maxJSON   int64
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // New checks cfg, creates the spool directory and returns the handler.
@@ -125,7 +127,11 @@ func New(cfg Config) (*Server, error) {
 		if err := os.MkdirAll(filepath.Join(dir, refsDir), 0o750); err != nil {
 			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
 		}
-		s.spool = dir
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
+		}
+		s.spool, s.spoolReal = dir, real
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/uploads", s.auth(s.uploads))
@@ -311,13 +317,93 @@ func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "path must be absolute")
 		return
 	}
-	enq, err := s.client.Enqueue(r.Context(), tasks.UploadRequest{
+	ureq := tasks.UploadRequest{
 		Path:         req.Path,
 		ImageName:    req.ImageName,
 		ImageType:    req.ImageType,
 		ImagePID:     req.ImagePID,
 		AppAuthToken: req.AppAuthToken,
-	})
+	}
+	if name, inside := s.spoolEntry(req.Path); inside {
+		if name == "" {
+			writeError(w, http.StatusForbidden, "in_spool", "the path leads into the spool directory but not to a stored upload by its own path (a temporary or bookkeeping file, or a symbolic link to a stored upload); name a stored upload by the path its task shows")
+			return
+		}
+		s.enqueueSpooled(w, r, ureq, name)
+		return
+	}
+	enq, err := s.client.Enqueue(r.Context(), ureq)
+	if err != nil {
+		s.enqueueError(w, err)
+		return
+	}
+	s.writeEnqueued(w, enq)
+}
+
+// spoolEntry reports whether path lies inside the spool directory, and
+// name is the spooled file's name when it names one directly ("" for
+// temporary files, the refs and anything else the server keeps there).
+// A path that reaches the spool through a symbolic link elsewhere is
+// inside too, with no name: the sweep could not tell that its task needs
+// the file.
+func (s *Server) spoolEntry(path string) (name string, inside bool) {
+	if s.spool == "" {
+		return "", false
+	}
+	p := filepath.Clean(path)
+	for _, dir := range []string{s.spool, s.spoolReal} {
+		if rel, ok := within(dir, p); ok {
+			if !strings.ContainsRune(rel, filepath.Separator) && spoolName(rel) {
+				return rel, true
+			}
+			return "", true
+		}
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		if _, ok := within(s.spoolReal, real); ok {
+			return "", true
+		}
+	}
+	return "", false
+}
+
+// within returns path relative to dir if it lies inside dir (or is dir).
+func within(dir, path string) (string, bool) {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return rel, true
+}
+
+// enqueueSpooled queues a file that is already in the spool (a path request
+// naming one, e.g. the path of an earlier upload's task). Like a file sent
+// in the request, the task is recorded beside the file under its lock, so
+// a sweep keeps the file while the task needs it; the task names the file
+// by the spool path the sweep compares.
+func (s *Server) enqueueSpooled(w http.ResponseWriter, r *http.Request, req tasks.UploadRequest, name string) {
+	lock, err := s.lockRefs(name, true)
+	if err != nil {
+		s.log.Error("spool lock failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not queue the upload")
+		return
+	}
+	defer lock.unlock()
+	if req.ImageName == "" {
+		req.ImageName = filepath.Base(req.Path)
+	}
+	req.Path = filepath.Join(s.spool, name)
+	p, err := s.client.Prepare(r.Context(), req)
+	if err != nil {
+		s.enqueueError(w, err)
+		return
+	}
+	if err := lock.add(p.TaskID); err != nil {
+		s.log.Error("spool reference not recorded", "err", err, "path", req.Path)
+		writeError(w, http.StatusInternalServerError, "internal", "could not queue the upload")
+		return
+	}
+	enq, err := s.client.EnqueuePrepared(r.Context(), p)
 	if err != nil {
 		s.enqueueError(w, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -89,9 +90,21 @@ func (s *Server) lockRefs(name string, create bool) (*refLock, error) {
 	}
 }
 
-// add records that task id was given the spooled file; the refs file's
+// add records that task id was given the spooled file, once: a task
+// given the same file again is not written twice. The refs file's
 // modification time is then the file's last use.
 func (l *refLock) add(id string) error {
+	ids, err := l.ids()
+	if err != nil {
+		return err
+	}
+	if slices.Contains(ids, id) {
+		now := time.Now()
+		if err := os.Chtimes(l.f.Name(), now, now); err != nil {
+			return fmt.Errorf("spool refs: %w", err)
+		}
+		return nil
+	}
 	if _, err := l.f.Seek(0, io.SeekEnd); err != nil {
 		return fmt.Errorf("spool refs: %w", err)
 	}
@@ -118,8 +131,15 @@ func (l *refLock) ids() ([]string, error) {
 	return ids, sc.Err()
 }
 
-// unlock releases the lock.
-func (l *refLock) unlock() { l.f.Close() }
+// unlock releases the lock. A refs file that records no task (the request
+// that created it was refused) is removed first, so that no record
+// outlives the file it is about.
+func (l *refLock) unlock() {
+	if info, err := l.f.Stat(); err == nil && info.Size() == 0 {
+		_ = os.Remove(l.f.Name())
+	}
+	l.f.Close()
+}
 
 // spoolName reports whether name is a committed spooled file:
 // <64 hex digits><ext>.

@@ -184,3 +184,110 @@ func TestSweepWaitsForARequestOfAnotherServer(t *testing.T) {
 		t.Errorf("a file sent again was not touched: %v %v", fi.ModTime(), err)
 	}
 }
+
+// refLines returns the lines of a spooled file's refs record.
+func refLines(t *testing.T, spool, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(spool, ".refs", filepath.Base(path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(b))
+}
+
+// TestPathRequestIntoSpoolKeepsFile (issue 12, item 11): a JSON request
+// naming a spooled file (the path an earlier upload's task showed), for
+// another merchant, queues a second task for that file. Before, that task
+// was not recorded, and once the first task was gone the sweep deleted the
+// file under the pending second one. A symbolic link into the spool, and
+// the spool's own bookkeeping, cannot be named at all.
+func TestPathRequestIntoSpoolKeepsFile(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	later := httpapi.SweepOptions{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }}
+	up := s.postFile(t, nil, "photo.png", bytes.NewReader(sample(t, "photo.png")))
+	if up.status != http.StatusAccepted {
+		t.Fatalf("POST file: %d %s", up.status, up.errorMsg)
+	}
+	spooled := up.task.Path
+	byPath := s.postJSON(t, `{"path":"`+spooled+`","app_auth_token":"merchant-b"}`)
+	if byPath.status != http.StatusAccepted || byPath.task.TaskID == up.task.TaskID || byPath.task.Path != spooled {
+		t.Fatalf("POST path in the spool: %d %+v %s", byPath.status, byPath.task, byPath.errorMsg)
+	}
+	again := s.postJSON(t, `{"path":"`+spooled+`","app_auth_token":"merchant-c"}`)
+	if again.status != http.StatusAccepted || again.task.Path != spooled {
+		t.Fatalf("POST path in the spool for a third merchant: %d %+v %s", again.status, again.task, again.errorMsg)
+	}
+	// A relative link inside the root is fine for the media root, but the
+	// sweep could not tell its task needs the spooled file: refused.
+	link := filepath.Join(s.root, "link.png")
+	if err := os.Symlink(filepath.Join(".spool", filepath.Base(spooled)), link); err != nil {
+		t.Fatal(err)
+	}
+	if a := s.postJSON(t, `{"path":"`+link+`","app_auth_token":"merchant-d"}`); a.status != http.StatusForbidden || a.errCode != "in_spool" {
+		t.Errorf("POST symbolic link to the spooled file: %d %s %s, want 403 in_spool", a.status, a.errCode, a.errorMsg)
+	}
+
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.redis.Addr()})
+	defer insp.Close()
+	for _, id := range []string{up.task.TaskID, byPath.task.TaskID} {
+		if err := insp.DeleteTask(tasks.QueueDefault, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.api.SweepSpool(t.Context(), later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Kept != 1 || res.Removed != 0 || !exists(spooled) {
+		t.Fatalf("sweep with the third task still pending: %+v, file exists %v", res, exists(spooled))
+	}
+	if err := insp.DeleteTask(tasks.QueueDefault, again.task.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.api.SweepSpool(t.Context(), later); err != nil || res.Removed != 1 || exists(spooled) {
+		t.Fatalf("sweep once no task needs the file: %+v %v", res, err)
+	}
+
+	tmp := filepath.Join(s.spool, ".upload-1.part")
+	if err := os.WriteFile(tmp, sample(t, "photo.jpg"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{tmp, filepath.Join(s.spool, ".refs"), s.spool} {
+		if a := s.postJSON(t, `{"path":"`+p+`"}`); a.status != http.StatusForbidden || a.errCode != "in_spool" {
+			t.Errorf("POST %s: %d %s, want 403 in_spool", p, a.status, a.errCode)
+		}
+	}
+}
+
+// TestSpoolRefsRecordEachTaskOnce (issue 12, item 16): sending the same
+// file again, as a file or by its spool path, does not grow its refs
+// record; before, every duplicate added a line.
+func TestSpoolRefsRecordEachTaskOnce(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	png := sample(t, "photo.png")
+	var first httpapi.Task
+	for i := range 5 {
+		a := s.postFile(t, nil, "photo.png", bytes.NewReader(png))
+		if a.status != http.StatusAccepted && a.status != http.StatusOK {
+			t.Fatalf("POST %d: %d %s", i, a.status, a.errorMsg)
+		}
+		first = a.task
+	}
+	for range 3 {
+		if a := s.postJSON(t, `{"path":"`+first.Path+`"}`); a.status != http.StatusOK || !a.task.Duplicate {
+			t.Fatalf("POST by path: %d %+v %s", a.status, a.task, a.errorMsg)
+		}
+	}
+	if lines := refLines(t, s.spool, first.Path); len(lines) != 1 || lines[0] != first.TaskID {
+		t.Errorf("refs record after 8 sends of one task: %q, want the task once", lines)
+	}
+	other := s.postJSON(t, `{"path":"`+first.Path+`","app_auth_token":"merchant-b"}`)
+	if other.status != http.StatusAccepted {
+		t.Fatalf("POST for another merchant: %d %s", other.status, other.errorMsg)
+	}
+	if lines := refLines(t, s.spool, first.Path); len(lines) != 2 || lines[1] != other.task.TaskID {
+		t.Errorf("refs record with a second task: %q", lines)
+	}
+}
