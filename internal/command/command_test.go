@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,28 +94,39 @@ func TestVarsGetUnboundPanics(t *testing.T) {
 	v.Get("HOME")
 }
 
-// TestSignalContext sends the process two real signals (SIGUSR2, which
-// nothing else in the test binary uses): the first cancels the context, the
-// second exits with ExitInterrupted.
-func TestSignalContext(t *testing.T) {
-	exited := make(chan int, 1)
-	ctx, stop := notifyContext(context.Background(), func(code int) { exited <- code }, syscall.SIGUSR2)
+// TestWatchSignals feeds signals through an unbuffered channel, so each
+// send returns only once the previous signal was dealt with: the first
+// cancels the context, repeated SIGTERMs are swallowed, a second SIGINT
+// exits with ExitInterrupted.
+func TestWatchSignals(t *testing.T) {
+	t.Parallel()
+	ch := make(chan os.Signal)
+	exited := make(chan int, 4)
+	ctx, stop := watchSignals(context.Background(), ch, func(code int) { exited <- code })
 	defer stop()
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGUSR2); err != nil {
+	ch <- syscall.SIGTERM
+	<-ctx.Done()
+	ch <- syscall.SIGTERM
+	ch <- syscall.SIGTERM // received once the one before was dealt with
+	if len(exited) != 0 {
+		t.Fatalf("exit(%d) after a repeated SIGTERM", <-exited)
+	}
+	ch <- os.Interrupt
+	if code := <-exited; code != ExitInterrupted {
+		t.Errorf("exit code %d after a second SIGINT, want %d", code, ExitInterrupted)
+	}
+}
+
+// TestSignalContext sends the process a real SIGTERM, which cancels the
+// context instead of ending the process. (Not parallel: the signal reaches
+// every SignalContext of the test binary.)
+func TestSignalContext(t *testing.T) {
+	ctx, stop := SignalContext(context.Background())
+	defer stop()
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	<-ctx.Done()
-	select {
-	case code := <-exited:
-		t.Fatalf("exit(%d) after the first signal", code)
-	default:
-	}
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGUSR2); err != nil {
-		t.Fatal(err)
-	}
-	if code := <-exited; code != ExitInterrupted {
-		t.Errorf("exit code %d, want %d", code, ExitInterrupted)
-	}
 }
 
 func TestSignalContextStop(t *testing.T) {

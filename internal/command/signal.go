@@ -10,19 +10,27 @@ import (
 
 // SignalContext returns a context that is cancelled when the process gets
 // SIGINT or SIGTERM, so the command can stop cleanly (finish in-flight
-// work, flush its output). A second signal ends the process at once with
-// [ExitInterrupted]. stop releases the signals; call it when the command
-// returns.
+// work, flush its output). A second SIGINT (Ctrl-C pressed again) ends the
+// process at once with [ExitInterrupted]. Further SIGTERMs are ignored, so
+// a supervisor that delivers SIGTERM twice (timeout(1) sends it to the
+// command and to its process group) does not cut the clean stop short; it
+// escalates with SIGKILL when it stops waiting. stop releases the signals;
+// call it when the command returns.
 func SignalContext(parent context.Context) (ctx context.Context, stop func()) {
-	return notifyContext(parent, os.Exit, os.Interrupt, syscall.SIGTERM)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	ctx, stopWatch := watchSignals(parent, ch, os.Exit)
+	return ctx, func() {
+		signal.Stop(ch)
+		stopWatch()
+	}
 }
 
-// notifyContext is [SignalContext] with the exit function and the signals
-// as parameters, for tests.
-func notifyContext(parent context.Context, exit func(int), sigs ...os.Signal) (context.Context, func()) {
+// watchSignals is [SignalContext] reading the signals from ch and exiting
+// through exit, for tests: the first signal cancels the context, a later
+// SIGINT calls exit(ExitInterrupted), other signals are swallowed.
+func watchSignals(parent context.Context, ch <-chan os.Signal, exit func(int)) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(parent)
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, sigs...)
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -31,16 +39,20 @@ func notifyContext(parent context.Context, exit func(int), sigs ...os.Signal) (c
 		case <-done:
 			return
 		}
-		select {
-		case <-ch:
-			exit(ExitInterrupted)
-		case <-done:
+		for {
+			select {
+			case s := <-ch:
+				if s == os.Interrupt {
+					exit(ExitInterrupted)
+				}
+			case <-done:
+				return
+			}
 		}
 	}()
 	var once sync.Once
 	return ctx, func() {
 		once.Do(func() {
-			signal.Stop(ch)
 			close(done)
 			cancel()
 		})
