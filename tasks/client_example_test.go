@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -61,7 +61,7 @@ func ExampleClient_Enqueue() {
 func ExampleClient_Wait() {
 	// A worker uploading to the gateway emulator stands in for the real
 	// worker process.
-	worker, err := testworker.New(testworker.Config{
+	worker, err := workertest.New(workertest.Config{
 		RedisURL:   exampleRedisURL,
 		MediaRoots: []string{exampleRoot},
 		Queue:      "example-wait",

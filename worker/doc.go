@@ -1,45 +1,51 @@
-// Package worker assembles the upload worker: configuration, start-up
-// checks, logging and the asynq server that runs the tasks package's
-// handler. cmd/worker is a call to [Main].
-//
-// # Configuration
-//
-// [ConfigFromEnv] reads a [Config] from environment variables (listed, with
-// defaults, by [EnvVars] and by "worker -help"); [Main] lets a flag of the
-// same name override each one (REDIS_URL → -redis-url). Syntax errors are
-// reported all at once, each naming its variable.
+// Package worker assembles the upload worker: [New] builds, from settings
+// and keys already loaded, the asynq server that runs the tasks package's
+// handler, with its dashboard, metrics and health probes. It is the only
+// assembly of the worker: cmd/worker, the tests, the demo and the
+// benchmarks all run what New builds. The package reads no environment
+// variable and no key file; cmd/worker does (see its --help).
 //
 // # Start-up checks
 //
-// [New] loads the keys (public key or certificate mode), builds the
-// validator, opens the media roots and pings Redis with a timeout. Every
-// failure is collected into a [*StartupError] whose problems each name the
-// variable to fix. Messages name files, never their content, and show the
-// Redis URL with its password masked.
+// [New] checks the [Config], builds the validator, opens the media roots,
+// builds the dashboard and pings Redis (its context bounds the ping).
+// Every problem is collected into a [*StartupError] whose problems are
+// [*ConfigError] values naming the Config field to fix; Redis not
+// answering is a [*RedisError]. Messages never show a key, a token or the
+// Redis password.
+//
+// # One Redis client
+//
+// New opens one Redis client from Config.Redis. The asynq server, the
+// dashboard (asynqmon), the inspector behind the queue metrics and the
+// readiness probe all share it; [Worker.Close] closes it. The probe and the
+// start-up ping honour their context; the queue metrics read Redis through
+// asynq's Inspector, whose methods take no context, so a scrape is bounded
+// only by go-redis's own timeouts.
 //
 // # Running and stopping
 //
-// [Worker.Run] serves the configured queues until its context ends. On
-// SIGTERM or SIGINT, [Main] cancels that context: the server stops taking
-// tasks, in-flight uploads get ShutdownTimeout to finish (their context is
-// not the cancelled one), and the unfinished ones go back to their queue for
-// the next worker. A second signal ends the process at once.
+// [Worker.Run] serves the configured queues, and the HTTP listener when
+// Config.HTTP is set, until its context ends (cmd/worker cancels it on
+// SIGTERM or SIGINT): the server stops taking tasks, in-flight uploads get
+// ShutdownTimeout to finish (their context is not the cancelled one), and
+// the unfinished ones go back to their queue for the next worker.
+// [Worker.Listen] binds the HTTP address first, so a taken address is
+// known before any task is taken.
 //
 // Retries follow the tasks package's policy: exponential backoff with
 // jitter for transient failures, a separate delay for throttling, which
 // does not spend the retry budget (tasks.IsFailure). asynq only looks for
 // due retries every DelayedTaskCheckInterval, so delays below that interval
-// round up to it; lower it (WORKER_DELAYED_TASK_CHECK_INTERVAL) for short
-// delays.
+// round up to it.
 //
-// # Extending
+// # Metrics
 //
-// Other components reach the worker's pieces through exported accessors:
-// [Worker.RedisConnOpt] for an asynq.Inspector or a dashboard on the same
-// Redis, [Worker.Ping] for a readiness probe, and Config.Observer for
-// metrics (the metrics package's Uploads implements tasks.Observer).
+// With Config.HTTP, the worker counts every attempt in its upload metrics
+// (worker/metrics) and serves them on /metrics with asynq's queue metrics;
+// Config.Observer, when set, is told about every attempt too.
 //
-// Logs go through log/slog, text or JSON; asynq's own records are routed
-// there too, marked component=asynq. No log record or error carries a
-// private key, an app_auth_token or a signature.
+// Logs go through log/slog; asynq's own records are routed there too,
+// marked component=asynq, at the logger's level. No log record or error
+// carries a private key, an app_auth_token or a signature.
 package worker

@@ -1,39 +1,50 @@
 package worker_test
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
 	"sort"
 
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/worker"
+	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 )
 
-func ExampleConfigFromEnv() {
-	env := map[string]string{
-		"REDIS_URL":               "redis://:s3cret@redis.internal:6379/2",
-		"ALIPAY_APP_ID":           "2021000000000001",
-		"ALIPAY_PRIVATE_KEY_FILE": "/etc/alipay/app_private_key.pem",
-		"ALIPAY_PUBLIC_KEY_FILE":  "/etc/alipay/alipay_public_key.pem",
-		"MEDIA_ROOTS":             "/srv/media/shops:/srv/media/imports",
-		"WORKER_QUEUES":           "critical:6,default:3,low:1",
-		"SHUTDOWN_TIMEOUT":        "40s",
-	}
-	cfg, err := worker.ConfigFromEnv(func(k string) string { return env[k] })
+// A worker in a program of your own: load the keys and parse the Redis
+// location yourself (cmd/worker reads them from its settings), then New
+// checks everything else and Run serves until the context ends.
+func ExampleNew() {
+	keys, err := upload.KeysFromFiles("/etc/alipay/app_private_key.pem", "/etc/alipay/alipay_public_key.pem")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(cfg.MediaRoots, cfg.ShutdownTimeout, cfg.Queues["critical"])
-	// Then: w, err := worker.New(cfg, logger); w.Run(ctx)
-
-	// Errors name the variables at fault.
-	delete(env, "ALIPAY_APP_ID")
-	env["WORKER_CONCURRENCY"] = "many"
-	_, err = worker.ConfigFromEnv(func(k string) string { return env[k] })
-	fmt.Println(err)
-	// Output:
-	// [/srv/media/shops /srv/media/imports] 40s 6
-	// worker: configuration: WORKER_CONCURRENCY: "many" is not a positive whole number
-	// ALIPAY_APP_ID: required (the application's app_id)
+	redis, err := redisurl.Parse("redis://127.0.0.1:6379/0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	w, err := worker.New(ctx, worker.Config{
+		Redis:      redis,
+		AppID:      "2021000000000001",
+		Keys:       keys,
+		MediaRoots: []string{"/srv/media"},
+		HTTP:       &dashboard.Config{Addr: "127.0.0.1:8090"},
+	}, slog.Default())
+	if err != nil {
+		fmt.Println(err) // every problem, each naming its Config field
+		return
+	}
+	defer w.Close()
+	if err := w.Run(ctx); err != nil {
+		fmt.Println(err)
+	}
 }
 
 func ExampleParseQueues() {

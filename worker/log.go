@@ -29,14 +29,15 @@ func (a asynqLogger) Fatal(args ...any) {
 	os.Exit(1)
 }
 
-// asynqLevel maps a slog level to asynq's.
-func asynqLevel(l slog.Level) asynq.LogLevel {
+// asynqLevel is the asynq log level matching the lowest level l records.
+func asynqLevel(l *slog.Logger) asynq.LogLevel {
+	ctx := context.Background()
 	switch {
-	case l <= slog.LevelDebug:
+	case l.Enabled(ctx, slog.LevelDebug):
 		return asynq.DebugLevel
-	case l <= slog.LevelInfo:
+	case l.Enabled(ctx, slog.LevelInfo):
 		return asynq.InfoLevel
-	case l <= slog.LevelWarn:
+	case l.Enabled(ctx, slog.LevelWarn):
 		return asynq.WarnLevel
 	default:
 		return asynq.ErrorLevel

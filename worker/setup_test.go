@@ -16,7 +16,9 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
@@ -44,51 +46,19 @@ type envOptions struct {
 
 // testConfig is a worker configuration for the given Redis and emulator,
 // with short retry delays so tests stay quick.
-func testConfig(t *testing.T, redisURL, gatewayURL, root string) Config {
-	t.Helper()
-	kf, err := alipaytest.TestKeys().WriteFiles(filepath.Join(t.TempDir(), "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
+func testConfig(redis asynq.RedisConnOpt, gw *alipaytest.Server, root string) Config {
 	return Config{
-		RedisURL:                 redisURL,
-		GatewayURL:               gatewayURL,
+		Redis:                    redis,
+		GatewayURL:               gw.URL,
 		AppID:                    alipaytest.TestAppID,
-		PrivateKeyFile:           kf.AppPrivateKey,
-		AlipayPublicKeyFile:      kf.GatewayPublicKey,
+		Keys:                     upload.Keys{Signer: sign.RSA2{Key: alipaytest.TestKeys().App}, AlipayPublicKey: gw.PublicKey()},
 		MediaRoots:               []string{root},
 		Concurrency:              2,
 		ShutdownTimeout:          10 * time.Second,
 		Retry:                    tasks.RetryPolicy{BaseDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond, ThrottleDelay: 100 * time.Millisecond, Jitter: -1},
 		DelayedTaskCheckInterval: 50 * time.Millisecond,
 		TaskCheckInterval:        20 * time.Millisecond,
-		LogLevel:                 "debug",
 	}
-}
-
-// envFor is the worker command's environment for cfg (Redis, gateway,
-// credentials and the first media root), plus extra name/value pairs.
-func envFor(cfg Config, extra ...string) func(string) string {
-	m := map[string]string{
-		"REDIS_URL":               cfg.RedisURL,
-		"ALIPAY_GATEWAY_URL":      cfg.GatewayURL,
-		"ALIPAY_APP_ID":           cfg.AppID,
-		"ALIPAY_PRIVATE_KEY_FILE": cfg.PrivateKeyFile,
-		"ALIPAY_PUBLIC_KEY_FILE":  cfg.AlipayPublicKeyFile,
-		"MEDIA_ROOTS":             cfg.MediaRoots[0],
-	}
-	for i := 0; i < len(extra); i += 2 {
-		m[extra[i]] = extra[i+1]
-	}
-	return envOf(m)
-}
-
-// mainEnv is a complete worker environment on rs and a private gateway,
-// plus extra name/value pairs.
-func mainEnv(t *testing.T, rs *testredis.Server, extra ...string) func(string) string {
-	t.Helper()
-	gw := alipaytest.Start(t, alipaytest.Config{})
-	return envFor(testConfig(t, rs.URL(), gw.URL, t.TempDir()), extra...)
 }
 
 func startEnv(t *testing.T, opts ...envOptions) *testEnv {
@@ -99,16 +69,12 @@ func startEnv(t *testing.T, opts ...envOptions) *testEnv {
 	}
 	e := &testEnv{redis: testredis.Start(t), root: t.TempDir(), logs: &syncbuf.Buffer{}}
 	e.gw = alipaytest.Start(t, o.gateway)
-	e.cfg = testConfig(t, e.redis.URL(), e.gw.URL, e.root)
+	e.cfg = testConfig(asynq.RedisClientOpt{Addr: e.redis.Addr()}, e.gw, e.root)
 	if o.config != nil {
 		o.config(&e.cfg)
 	}
-	redisOpt, err := parseRedisURL(e.cfg.RedisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.client = asynq.NewClient(redisOpt)
-	e.insp = asynq.NewInspector(redisOpt)
+	e.client = asynq.NewClient(e.cfg.Redis)
+	e.insp = asynq.NewInspector(e.cfg.Redis)
 	t.Cleanup(func() {
 		e.stopWorker(t)
 		e.client.Close()
@@ -123,14 +89,23 @@ func startEnv(t *testing.T, opts ...envOptions) *testEnv {
 	return e
 }
 
-// startWorker builds and runs a worker for e.cfg.
-func (e *testEnv) startWorker(t *testing.T) {
+// newWorker builds a worker for e.cfg that logs into e.logs; it is closed
+// when the test ends.
+func (e *testEnv) newWorker(t *testing.T) *Worker {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w, err := New(e.cfg, logger)
+	w, err := New(context.Background(), e.cfg, logger)
 	if err != nil {
 		t.Fatalf("worker.New: %v", err)
 	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// startWorker builds and runs a worker for e.cfg.
+func (e *testEnv) startWorker(t *testing.T) {
+	t.Helper()
+	w := e.newWorker(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()

@@ -10,8 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 )
 
 func TestStartupChecks(t *testing.T) {
@@ -19,8 +24,8 @@ func TestStartupChecks(t *testing.T) {
 	rs := testredis.Start(t)
 	gw := alipaytest.Start(t, alipaytest.Config{})
 	dir := t.TempDir()
-	garbage := filepath.Join(dir, "garbage.pem")
-	if err := os.WriteFile(garbage, []byte("-----BEGIN NONSENSE-----\nAAAA\n-----END NONSENSE-----\n"), 0o600); err != nil {
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	deadPort := testredis.FreePort(t)
@@ -30,106 +35,106 @@ func TestStartupChecks(t *testing.T) {
 		modify func(c *Config)
 		want   []string
 	}{
-		{"missing private key", func(c *Config) { c.PrivateKeyFile = filepath.Join(dir, "nope.pem") },
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "nope.pem", "no such file"}},
-		{"private key is a directory", func(c *Config) { c.PrivateKeyFile = dir },
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "is a directory"}},
-		{"private key in the wrong format", func(c *Config) { c.PrivateKeyFile = garbage },
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "garbage.pem", "unrecognised key format"}},
-		{"public key file holds no public key", func(c *Config) { c.AlipayPublicKeyFile = garbage },
-			[]string{"ALIPAY_PUBLIC_KEY_FILE", "unrecognised key format"}},
 		{"missing media root", func(c *Config) { c.MediaRoots = []string{filepath.Join(dir, "no-such-dir")} },
-			[]string{"MEDIA_ROOTS", "no-such-dir", "does not exist"}},
-		{"media root is a file", func(c *Config) { c.MediaRoots = []string{garbage} },
-			[]string{"MEDIA_ROOTS", "not a directory"}},
+			[]string{"MediaRoots", "no-such-dir", "does not exist"}},
+		{"media root is a file", func(c *Config) { c.MediaRoots = []string{file} },
+			[]string{"MediaRoots", "not a directory"}},
+		{"relative media root", func(c *Config) { c.MediaRoots = []string{"media"} },
+			[]string{`MediaRoots: "media" is not an absolute path`}},
+		{"no media root", func(c *Config) { c.MediaRoots = nil }, []string{"MediaRoots: required"}},
 		{"unreachable redis", func(c *Config) {
-			c.RedisURL = fmt.Sprintf("redis://:hunter2@127.0.0.1:%d/0", deadPort)
-			c.RedisPingTimeout = 300 * time.Millisecond
-		}, []string{"REDIS_URL", fmt.Sprintf("redis://:xxxxx@127.0.0.1:%d/0 is unreachable", deadPort), "connection refused"}},
+			c.Redis = asynq.RedisClientOpt{Addr: fmt.Sprintf("127.0.0.1:%d", deadPort), Password: "hunter2"}
+		}, []string{"Redis: Redis at " + fmt.Sprintf("127.0.0.1:%d/0 is unreachable", deadPort), "connection refused"}},
+		{"no redis", func(c *Config) { c.Redis = nil }, []string{"Redis: required"}},
 		{"unknown type", func(c *Config) { c.AllowedTypes = []string{"tiff"} },
-			[]string{"UPLOAD_ALLOWED_TYPES", "tiff"}},
+			[]string{"AllowedTypes", "tiff"}},
+		{"missing app id", func(c *Config) { c.AppID = "" }, []string{"AppID: required"}},
+		{"no keys", func(c *Config) { c.Keys = upload.Keys{} }, []string{"Keys: no Signer", "Keys: no AlipayPublicKey"}},
+		{"bad gateway", func(c *Config) { c.GatewayURL = "ftp://x" }, []string{"GatewayURL"}},
+		{"max below base", func(c *Config) { c.Retry = tasks.RetryPolicy{BaseDelay: time.Minute, MaxDelay: time.Second} },
+			[]string{"Retry", "shorter than the base delay"}},
+		{"bad queue weight", func(c *Config) { c.Queues = map[string]int{"a": 0} }, []string{"Queues", `"a"`}},
+		{"negative concurrency", func(c *Config) { c.Concurrency = -2 }, []string{"Concurrency"}},
+		{"open dashboard", func(c *Config) { c.HTTP = &dashboard.Config{Addr: "0.0.0.0:0"} },
+			[]string{"HTTP", "reachable from other machines"}},
 		{"several problems at once", func(c *Config) {
-			c.PrivateKeyFile = filepath.Join(dir, "nope.pem")
-			c.AlipayPublicKeyFile = filepath.Join(dir, "nope-either.pem")
+			c.AppID = ""
+			c.AllowedTypes = []string{"tiff"}
 			c.MediaRoots = []string{filepath.Join(dir, "no-such-dir")}
-		}, []string{"ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE: sign: read public key: open " + filepath.Join(dir, "nope-either.pem"), "MEDIA_ROOTS"}},
-		{"missing app id", func(c *Config) { c.AppID = "" }, []string{"ALIPAY_APP_ID: required"}},
+		}, []string{"AppID", "AllowedTypes", "MediaRoots"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
+			cfg := testConfig(asynq.RedisClientOpt{Addr: rs.Addr()}, gw, t.TempDir())
 			tt.modify(&cfg)
-			w, err := New(cfg, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			w, err := New(ctx, cfg, nil)
 			if err == nil {
-				t.Fatalf("New succeeded: %+v", w)
+				w.Close()
+				t.Fatalf("New succeeded with %s", tt.name)
+			}
+			var se *StartupError
+			if !errors.As(err, &se) {
+				t.Errorf("err = %v, want a *StartupError", err)
 			}
 			for _, s := range tt.want {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not contain %q", err, s)
 				}
 			}
-			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "PRIVATE KEY-----") {
+			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error reveals a secret: %q", err)
 			}
 		})
 	}
 	t.Run("all problems are listed", func(t *testing.T) {
 		t.Parallel()
-		cfg := testConfig(t, fmt.Sprintf("redis://127.0.0.1:%d/0", deadPort), gw.URL, t.TempDir())
-		cfg.PrivateKeyFile = garbage
+		cfg := testConfig(asynq.RedisClientOpt{Addr: fmt.Sprintf("127.0.0.1:%d", deadPort)}, gw, t.TempDir())
+		cfg.AllowedTypes = []string{"tiff"}
 		cfg.MediaRoots = []string{filepath.Join(dir, "no-such-dir")}
-		_, err := New(cfg, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		_, err := New(ctx, cfg, nil)
 		var se *StartupError
-		if !errors.As(err, &se) || len(se.Problems) != 3 {
-			t.Fatalf("err = %v, want a StartupError with 3 problems", err)
+		var re *RedisError
+		if !errors.As(err, &se) || len(se.Problems) != 3 || !errors.As(err, &re) {
+			t.Fatalf("err = %v, want a StartupError with 3 problems, Redis among them", err)
+		}
+		for _, p := range se.Problems {
+			var ce *ConfigError
+			if !errors.As(p, &ce) {
+				t.Errorf("problem %v is not a *ConfigError", p)
+			}
 		}
 	})
 }
 
-func TestCertificateModeChecksTheAppCertificate(t *testing.T) {
+func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
-	gw := alipaytest.Start(t, alipaytest.Config{})
-	files, err := alipaytest.TestCerts().WriteFiles(filepath.Join(t.TempDir(), "certs"))
-	if err != nil {
-		t.Fatal(err)
+	d := Config{}.withDefaults()
+	if d.GatewayURL != upload.ProductionGateway || d.Concurrency != DefaultConcurrency || d.ShutdownTimeout != DefaultShutdownTimeout ||
+		d.DelayedTaskCheckInterval != 5*time.Second || d.TaskCheckInterval != time.Second || d.UploadTimeout != time.Minute {
+		t.Errorf("defaults not applied: %+v", d)
 	}
-	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
-	cfg.AlipayPublicKeyFile = ""
-	// The Alipay certificate holds the gateway's key, not the app's.
-	cfg.AppCertFile, cfg.AlipayPublicCertFile, cfg.AlipayRootCertFile = files.AlipayCert, files.AlipayCert, files.RootCert
-	_, err = New(cfg, nil)
-	if err == nil || !strings.Contains(err.Error(), "does not match the private key") {
-		t.Fatalf("err = %v, want a certificate/key mismatch", err)
+	if d.Queues["critical"] != 6 || d.Queues["default"] != 3 || d.Queues["low"] != 1 || len(d.Queues) != 3 {
+		t.Errorf("queues = %v", d.Queues)
 	}
-	cfg.AppCertFile = filepath.Join(t.TempDir(), "missing.crt")
-	_, err = New(cfg, nil)
-	if err == nil || !strings.Contains(err.Error(), "ALIPAY_APP_CERT_FILE") {
-		t.Fatalf("err = %v, want ALIPAY_APP_CERT_FILE named", err)
+	if d.Retry.BaseDelay != tasks.DefaultBaseDelay || d.Retry.MaxDelay != tasks.DefaultMaxDelay || d.Retry.ThrottleDelay != tasks.DefaultThrottleDelay {
+		t.Errorf("retry policy %+v", d.Retry)
 	}
 }
 
-func TestWorkerAccessors(t *testing.T) {
+func TestParseQueues(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
-	gw := alipaytest.Start(t, alipaytest.Config{})
-	cfg := testConfig(t, rs.URL(), gw.URL, t.TempDir())
-	w, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
+	q, err := ParseQueues("critical:6,default:3,low:1")
+	if err != nil || len(q) != 3 || q["critical"] != 6 || q["low"] != 1 {
+		t.Fatalf("ParseQueues = %v, %v", q, err)
 	}
-	if w.RedisConnOpt() == nil || w.Handler() == nil {
-		t.Fatal("nil accessors")
-	}
-	if got := w.Config(); got.Concurrency != 2 || got.ShutdownTimeout != cfg.ShutdownTimeout {
-		t.Errorf("Config() = %+v", got)
-	}
-	if err := w.Ping(context.Background()); err != nil {
-		t.Errorf("Ping: %v", err)
-	}
-	rs.Kill()
-	if err := w.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), rs.Addr()) {
-		t.Errorf("Ping after Redis died: %v", err)
+	for _, bad := range []string{"", ",", "a:x", ":3", "a b:1", "a,a:2"} {
+		if _, err := ParseQueues(bad); err == nil {
+			t.Errorf("ParseQueues(%q) = nil error", bad)
+		}
 	}
 }

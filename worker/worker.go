@@ -2,184 +2,168 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strings"
+	"sync"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/storemedia/alipay-media-worker/internal/command"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
-	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/validate"
+	"github.com/storemedia/alipay-media-worker/worker/dashboard"
+	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
 // Worker is an assembled upload worker: an asynq server whose
-// [tasks.Handler] runs [tasks.TypeUpload] jobs. Build it with [New], run it
-// with [Worker.Run].
+// [tasks.Handler] runs [tasks.TypeUpload] jobs, and its HTTP listener when
+// Config.HTTP is set. Build it with [New], run it with [Worker.Run], and
+// release it with [Worker.Close].
 type Worker struct {
-	cfg     Config
-	log     *slog.Logger
-	redis   asynq.RedisConnOpt
-	handler *tasks.Handler
-	mux     *asynq.ServeMux
+	cfg  Config
+	log  *slog.Logger
+	rdb  redis.UniversalClient
+	mux  *asynq.ServeMux
+	http *dashboard.Server // nil without Config.HTTP
+
+	mu      sync.Mutex
+	closed  bool
+	cancel  context.CancelFunc // stops a running Run
+	stopped chan struct{}      // closed when that Run returns
 }
 
-// New checks cfg, loads the keys, opens the media roots, pings Redis and
-// assembles the worker. Every problem found is reported, each naming the
-// environment variable to fix; no message contains a key, a token or the
-// Redis password. A nil logger discards.
-func New(cfg Config, logger *slog.Logger) (*Worker, error) {
+// errClosed is Run's error after Close.
+var errClosed = errors.New("worker: closed")
+
+// New checks cfg, opens the media roots, pings Redis (ctx bounds the ping)
+// and assembles the worker: the upload client, the validator, the task
+// handler, the asynq server's configuration and, with cfg.HTTP, the
+// dashboard with the upload metrics. It is the only assembly of the
+// worker: production, tests, the demo and the benchmarks all run what it
+// builds.
+//
+// Every problem found is reported at once in a [*StartupError]; none
+// carries a key, a token or a Redis password. A nil logger discards.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Worker, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := cfg.check(); err != nil {
-		return nil, fmt.Errorf("worker: configuration: %w", err)
-	}
 	cfg = cfg.withDefaults()
-	redisOpt, err := parseRedisURL(cfg.RedisURL)
-	if err != nil { // checked above; kept for safety
-		return nil, fmt.Errorf("worker: REDIS_URL: %w", err)
+	problems := cfg.check()
+	if cfg.Redis == nil {
+		return nil, &StartupError{Problems: problems}
 	}
+	rdb, ok := cfg.Redis.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, &StartupError{Problems: append(problems, &ConfigError{Field: "Redis", Err: fmt.Errorf("unsupported connection options %T", cfg.Redis)})}
+	}
+	w := &Worker{cfg: cfg, log: logger, rdb: rdb}
+	if err := w.assemble(ctx, problems); err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	return w, nil
+}
 
-	var errs []error
-	keys, keyErrs := loadKeys(cfg)
-	errs = append(errs, keyErrs...)
+// assemble builds the worker's parts on w.rdb, adding what it finds to
+// problems.
+func (w *Worker) assemble(ctx context.Context, problems []error) error {
+	cfg := w.cfg
+	fail := func(field string, err error) { problems = append(problems, &ConfigError{Field: field, Err: err}) }
 	val, err := validate.New(validate.Config{Allowed: cfg.AllowedTypes, MaxSize: cfg.MaxFileSize})
-	if err != nil {
-		errs = append(errs, fmt.Errorf("UPLOAD_ALLOWED_TYPES / UPLOAD_MAX_BYTES: %w", err))
+	if err != nil && cfg.MaxFileSize >= 0 { // a negative size is reported already
+		fail("AllowedTypes", err)
 	}
 	roots, err := mediaroot.New(cfg.MediaRoots...)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("MEDIA_ROOTS: %w", err))
+	if err != nil && len(cfg.MediaRoots) > 0 {
+		fail("MediaRoots", err)
 	}
-	if err := pingRedis(context.Background(), redisOpt, cfg.RedisPingTimeout); err != nil {
-		errs = append(errs, fmt.Errorf("REDIS_URL: Redis at %s is unreachable: %w", redactedURL(cfg.RedisURL), err))
+	if err := w.ping(ctx); err != nil {
+		fail("Redis", err)
 	}
-	if len(errs) > 0 {
-		return nil, &StartupError{Problems: errs}
+
+	var uploads *metrics.Uploads
+	observers := observers{}
+	if cfg.HTTP != nil {
+		uploads = metrics.NewUploads()
+		observers = append(observers, uploads)
+		hc := *cfg.HTTP
+		hc.Redis = w.rdb
+		if hc.Logger == nil {
+			hc.Logger = w.log.With("component", "http")
+		}
+		hc.Collectors = append([]prometheus.Collector{uploads}, hc.Collectors...)
+		hc.Checks = append([]dashboard.Check{{Name: "gateway", Func: w.gatewayConfigured}}, hc.Checks...)
+		if w.http, err = dashboard.New(hc); err != nil {
+			fail("HTTP", err)
+		}
+	}
+	if cfg.Observer != nil {
+		observers = append(observers, cfg.Observer)
+	}
+	if len(problems) > 0 {
+		return &StartupError{Problems: problems}
 	}
 
 	ucfg := upload.Config{
 		GatewayURL:  cfg.GatewayURL,
 		AppID:       cfg.AppID,
+		HTTPClient:  cfg.HTTPClient,
 		Timeout:     cfg.UploadTimeout,
 		MaxFileSize: cfg.MaxFileSize,
 		// One kept-alive connection per concurrent upload, so none is
-		// closed and redialled between tasks.
+		// closed and redialled between tasks (default client only).
 		MaxIdleConnsPerHost: max(cfg.Concurrency, upload.DefaultMaxIdleConnsPerHost),
-		Logger:              logger.With("component", "upload"),
+		Logger:              w.log.With("component", "upload"),
 	}
-	keys.Apply(&ucfg)
+	cfg.Keys.Apply(&ucfg)
 	client, err := upload.New(ucfg)
 	if err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
+		return &StartupError{Problems: []error{&ConfigError{Field: "Keys", Err: err}}}
 	}
 	h, err := tasks.NewHandler(tasks.HandlerConfig{
 		Uploader:  client,
 		Validator: val,
 		Roots:     roots,
-		Logger:    logger.With("component", "tasks"),
-		Observer:  cfg.Observer,
+		Logger:    w.log.With("component", "tasks"),
+		Observer:  observers,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
+		return fmt.Errorf("worker: %w", err)
 	}
-	mux := asynq.NewServeMux()
-	mux.Handle(tasks.TypeUpload, h)
-	return &Worker{cfg: cfg, log: logger, redis: redisOpt, handler: h, mux: mux}, nil
+	w.mux = asynq.NewServeMux()
+	w.mux.Handle(tasks.TypeUpload, h)
+	return nil
 }
 
-// loadKeys reads the key files of the configured mode. In public key mode
-// both files are checked, so both problems are reported at once.
-func loadKeys(cfg Config) (upload.Keys, []error) {
-	priv, err := sign.LoadPrivateKeyFile(cfg.PrivateKeyFile)
-	if err != nil {
-		err = fmt.Errorf("ALIPAY_PRIVATE_KEY_FILE: %w", err)
+// observers tells every observer in turn.
+type observers []tasks.Observer
+
+func (o observers) Observe(a tasks.Attempt) {
+	for _, x := range o {
+		x.Observe(a)
 	}
-	if cfg.AppCertFile == "" {
-		pub, perr := sign.LoadPublicKeyFile(cfg.AlipayPublicKeyFile)
-		if perr != nil {
-			perr = fmt.Errorf("ALIPAY_PUBLIC_KEY_FILE: %w", perr)
-		}
-		if errs := nonNil(err, perr); len(errs) > 0 {
-			return upload.Keys{}, errs
-		}
-		return upload.Keys{Signer: sign.RSA2{Key: priv}, AlipayPublicKey: pub}, nil
-	}
-	errs := nonNil(err)
-	for _, f := range []struct{ name, path string }{
-		{"ALIPAY_APP_CERT_FILE", cfg.AppCertFile},
-		{"ALIPAY_PUBLIC_CERT_FILE", cfg.AlipayPublicCertFile},
-		{"ALIPAY_ROOT_CERT_FILE", cfg.AlipayRootCertFile},
-	} {
-		if _, err := os.ReadFile(f.path); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
-		}
-	}
-	if len(errs) > 0 {
-		return upload.Keys{}, errs
-	}
-	keys, err := upload.CertKeysFromFiles(cfg.PrivateKeyFile, cfg.AppCertFile, cfg.AlipayPublicCertFile, cfg.AlipayRootCertFile)
-	if err != nil {
-		return upload.Keys{}, []error{fmt.Errorf("ALIPAY_*_CERT_FILE: %w", err)}
-	}
-	return keys, nil
 }
 
-func nonNil(errs ...error) []error {
-	var out []error
-	for _, err := range errs {
-		if err != nil {
-			out = append(out, err)
-		}
+// gatewayConfigured is the readiness check of the gateway settings: an
+// app_id and an absolute http(s) gateway URL. Keys were checked by New.
+func (w *Worker) gatewayConfigured(context.Context) error {
+	if w.cfg.AppID == "" {
+		return errors.New("no app_id configured")
 	}
-	return out
-}
-
-// StartupError lists every problem [New] found. Each problem names the
-// environment variable to fix.
-type StartupError struct {
-	Problems []error
-}
-
-func (e *StartupError) Error() string {
-	msgs := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		msgs[i] = p.Error()
-	}
-	return "worker: start-up checks failed: " + strings.Join(msgs, "; ")
-}
-
-// Unwrap returns the problems, for errors.Is and errors.As.
-func (e *StartupError) Unwrap() []error { return e.Problems }
-
-// RedisConnOpt returns the Redis connection options, for an
-// asynq.Inspector, an asynq.Client or a dashboard sharing the worker's
-// Redis.
-func (w *Worker) RedisConnOpt() asynq.RedisConnOpt { return w.redis }
-
-// Config returns the configuration in use, defaults applied.
-func (w *Worker) Config() Config { return w.cfg }
-
-// Handler returns the upload task handler.
-func (w *Worker) Handler() *tasks.Handler { return w.handler }
-
-// Ping checks that Redis answers within the configured ping timeout; a
-// readiness probe can call it.
-func (w *Worker) Ping(ctx context.Context) error {
-	if err := pingRedis(ctx, w.redis, w.cfg.RedisPingTimeout); err != nil {
-		return fmt.Errorf("worker: Redis at %s: %w", redactedURL(w.cfg.RedisURL), err)
+	if !isHTTPURL(w.cfg.GatewayURL) {
+		return errors.New("the gateway URL is not an http(s) URL")
 	}
 	return nil
 }
 
 // asynqConfig is the asynq server configuration of the worker.
 func (w *Worker) asynqConfig() asynq.Config {
-	lvl, _ := command.ParseLevel(w.cfg.LogLevel)
 	return asynq.Config{
 		Concurrency:    w.cfg.Concurrency,
 		Queues:         w.cfg.Queues,
@@ -193,21 +177,60 @@ func (w *Worker) asynqConfig() asynq.Config {
 		DelayedTaskCheckInterval: w.cfg.DelayedTaskCheckInterval,
 		TaskCheckInterval:        w.cfg.TaskCheckInterval,
 		Logger:                   asynqLogger{w.log.With("component", "asynq")},
-		LogLevel:                 asynqLevel(lvl),
+		LogLevel:                 asynqLevel(w.log),
 		HealthCheckFunc: func(err error) {
 			if err != nil {
-				w.log.Error("Redis health check failed", "redis", redactedURL(w.cfg.RedisURL), "err", err)
+				w.log.Error("Redis health check failed", "redis", describeRedis(w.cfg.Redis), "err", err)
 			}
 		},
 	}
 }
 
-// Run processes tasks until ctx is cancelled (cmd/worker cancels it on
-// SIGTERM or SIGINT). It then stops taking tasks, gives in-flight uploads
-// ShutdownTimeout to finish, puts the unfinished ones back in their queue,
-// and returns nil. It returns an error if the server cannot start.
+// Listen binds the HTTP listener's address, so that a taken address is
+// known before [Worker.Run] starts taking tasks; the error then matches
+// syscall.EADDRINUSE. Run calls it if needed; without Config.HTTP it does
+// nothing.
+func (w *Worker) Listen() error {
+	if w.http == nil {
+		return nil
+	}
+	if err := w.http.Listen(); err != nil {
+		return fmt.Errorf("worker: HTTP address %s: %w", w.http.Addr(), err)
+	}
+	return nil
+}
+
+// URL is the dashboard's address, with the real port once listening
+// (e.g. http://127.0.0.1:8090/monitoring/); empty without Config.HTTP.
+func (w *Worker) URL() string {
+	if w.http == nil {
+		return ""
+	}
+	return w.http.URL()
+}
+
+// Run processes tasks, and serves HTTP with Config.HTTP, until ctx ends.
+// It then stops taking tasks, gives in-flight uploads ShutdownTimeout to
+// finish, puts the unfinished ones back in their queue, and returns nil.
+// It returns an error if the server cannot start, or if the HTTP listener
+// fails (the worker is then stopped too). Run runs once; [Worker.Close]
+// releases the worker afterwards.
 func (w *Worker) Run(ctx context.Context) error {
-	srv := asynq.NewServer(w.redis, w.asynqConfig())
+	w.mu.Lock()
+	if w.closed || w.stopped != nil {
+		w.mu.Unlock()
+		return errClosed
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w.cancel, w.stopped = cancel, make(chan struct{})
+	defer close(w.stopped)
+	w.mu.Unlock()
+
+	if err := w.Listen(); err != nil {
+		return err
+	}
+	srv := asynq.NewServerFromRedisClient(w.rdb, w.asynqConfig())
 	if err := srv.Start(w.mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
@@ -216,15 +239,58 @@ func (w *Worker) Run(ctx context.Context) error {
 		queues = append(queues, q, weight)
 	}
 	w.log.Info("worker started",
-		"redis", redactedURL(w.cfg.RedisURL),
-		"gateway", redactedURL(w.cfg.GatewayURL),
+		"redis", describeRedis(w.cfg.Redis),
+		"gateway", redisurl.Redact(w.cfg.GatewayURL),
 		"concurrency", w.cfg.Concurrency,
 		slog.Group("queues", queues...),
 		"media_roots", w.cfg.MediaRoots,
 	)
+	httpErr := make(chan error, 1)
+	if w.http != nil {
+		go func() {
+			err := w.http.Run(ctx)
+			if err != nil {
+				w.log.Error("HTTP server failed; stopping the worker", "err", err.Error())
+			}
+			cancel()
+			httpErr <- err
+		}()
+	} else {
+		httpErr <- nil
+	}
 	<-ctx.Done()
 	w.log.Info("shutting down: waiting for in-flight uploads", "timeout", w.cfg.ShutdownTimeout)
 	srv.Shutdown()
 	w.log.Info("worker stopped")
+	if err := <-httpErr; err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
+}
+
+// Close releases the HTTP listener and the Redis client. If Run is
+// running, Close first stops it, as cancelling its context does, and waits
+// for it to return.
+func (w *Worker) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	cancel, stopped := w.cancel, w.stopped
+	w.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-stopped
+	}
+	var errs []error
+	if w.http != nil {
+		errs = append(errs, w.http.Close())
+	}
+	errs = append(errs, w.rdb.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("worker: close: %w", err)
+	}
 	return nil
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
@@ -404,12 +406,19 @@ func TestCertificateMode(t *testing.T) {
 	var gcfg alipaytest.Config
 	certs.Configure(&gcfg)
 	e := startEnv(t, envOptions{gateway: gcfg, noStart: true})
-	files, err := certs.WriteFiles(filepath.Join(t.TempDir(), "certs"))
+	dir := filepath.Join(t.TempDir(), "keys")
+	files, err := certs.WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.cfg.AlipayPublicKeyFile = ""
-	e.cfg.AppCertFile, e.cfg.AlipayPublicCertFile, e.cfg.AlipayRootCertFile = files.AppCert, files.AlipayCert, files.RootCert
+	keyFiles, err := alipaytest.TestKeys().WriteFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Keys, err = upload.CertKeysFromFiles(keyFiles.AppPrivateKey, files.AppCert, files.AlipayCert, files.RootCert)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.startWorker(t)
 	result(t, e.wait(t, e.enqueue(t, payloadFor(t, e.sample(t, "photo.png")))))
 }
@@ -417,6 +426,10 @@ func TestCertificateMode(t *testing.T) {
 func TestRunsOnSentinel(t *testing.T) {
 	t.Parallel()
 	s := testredis.StartSentinel(t)
-	e := startEnv(t, envOptions{config: func(c *Config) { c.RedisURL = s.URL() }})
+	opt, err := redisurl.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEnv(t, envOptions{config: func(c *Config) { c.Redis = opt }})
 	result(t, e.wait(t, e.enqueue(t, payloadFor(t, e.sample(t, "anim.gif")))))
 }

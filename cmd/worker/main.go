@@ -4,11 +4,15 @@ import (
 	"context"
 	"os"
 
+	"github.com/storemedia/alipay-media-worker/cmd/worker/internal/cli"
+	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/redislog"
-	"github.com/storemedia/alipay-media-worker/worker"
 )
 
 func main() {
 	redislog.Discard()
-	os.Exit(worker.Main(context.Background(), os.Args[1:], os.Getenv, os.Stderr))
+	ctx, stop := command.SignalContext(context.Background())
+	code := cli.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

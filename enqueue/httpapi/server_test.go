@@ -18,7 +18,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
-	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -411,7 +411,7 @@ func TestRedisDownIs503(t *testing.T) {
 func TestUploadCompletesThroughWorker(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	testworker.Start(t, testworker.Config{RedisURL: "redis://" + s.redis.Addr() + "/0", MediaRoots: []string{s.root}})
+	workertest.Start(t, workertest.Config{RedisURL: "redis://" + s.redis.Addr() + "/0", MediaRoots: []string{s.root}})
 	a := s.postFile(t, nil, "anim.gif", bytes.NewReader(sample(t, "anim.gif")))
 	if a.status != http.StatusAccepted {
 		t.Fatalf("POST: %d %s", a.status, a.errorMsg)

@@ -12,7 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
-	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -87,7 +87,7 @@ func TestSweepSpool(t *testing.T) {
 
 	// Completed: the upload is done, the file goes.
 	gif := post("anim.gif")
-	testworker.Start(t, testworker.Config{RedisURL: "redis://" + s.redis.Addr() + "/0", MediaRoots: []string{s.root}})
+	workertest.Start(t, workertest.Config{RedisURL: "redis://" + s.redis.Addr() + "/0", MediaRoots: []string{s.root}})
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if got := s.do(t, "GET", "/v1/uploads/"+gif.TaskID, "", nil, "Bearer "+token); got.task.State == "completed" {

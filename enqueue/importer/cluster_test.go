@@ -5,7 +5,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
-	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 )
 
 // TestImportOnRedisCluster imports a tree through a redis-cluster:// URL
@@ -15,7 +15,7 @@ func TestImportOnRedisCluster(t *testing.T) {
 	cluster := testredis.StartCluster(t)
 	root, want := mixedTree(t)
 	client := newClient(t, cluster.URL(), root)
-	w := testworker.Start(t, testworker.Config{RedisURL: cluster.URL(), MediaRoots: []string{root}})
+	w := workertest.Start(t, workertest.Config{RedisURL: cluster.URL(), MediaRoots: []string{root}})
 	sum, rows, err := runImport(t, t.Context(), importer.Config{Client: client, Paths: []string{root}, Wait: true}, root)
 	if err != nil {
 		t.Fatalf("Run: %v", err)

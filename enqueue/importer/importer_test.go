@@ -19,7 +19,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
-	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -271,7 +271,7 @@ func TestImportManifestAndRerun(t *testing.T) {
 func TestImportWaitWithWorker(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	w := testworker.Start(t, testworker.Config{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}})
+	w := workertest.Start(t, workertest.Config{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}})
 	ctx := t.Context()
 	var out bytes.Buffer
 	sum, rows, err := runImport(t, ctx, importer.Config{
@@ -324,7 +324,7 @@ func TestImportRequeueFailed(t *testing.T) {
 	root := t.TempDir()
 	write(t, filepath.Join(root, "photo.png"), sample(t, "photo.png"))
 	client := newClient(t, srv.URL(), root)
-	w := testworker.Start(t, testworker.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
+	w := workertest.Start(t, workertest.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
 	// The gateway's first answer has a bad signature: a permanent failure.
 	if err := w.Gateway.Faults().Next(alipaytest.FaultBadSignature, 1); err != nil {
 		t.Fatal(err)
@@ -489,7 +489,7 @@ func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // a few failed polls
 	srv.Start()
-	testworker.Start(t, testworker.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
+	workertest.Start(t, workertest.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):

@@ -23,4 +23,9 @@
 // one (a password with an unescaped '/', '?', '#' or '@' spills into the
 // host or path). [Redact] gives the form to put in logs and messages.
 // Errors match [ErrInvalid].
+//
+// # Ping
+//
+// [Ping] is the module's one Redis ping, for start-up checks and
+// readiness probes.
 package redisurl

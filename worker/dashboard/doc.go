@@ -42,7 +42,7 @@
 // credentials, a change to a read-only dashboard) is answered at once and
 // its connection closed without reading the body it announced.
 //
-// [ConfigFromEnv] reads HTTP_ADDR (default 127.0.0.1:8090, "off" to
-// disable), DASHBOARD_USER, DASHBOARD_PASSWORD or DASHBOARD_PASSWORD_FILE,
-// DASHBOARD_READONLY and DASHBOARD_INSECURE.
+// The server opens no Redis connection of its own: [Config.Redis] is the
+// caller's client (the worker's one), shared by asynqmon, the queue
+// metrics and the /readyz ping.
 package dashboard

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 )
@@ -30,15 +30,16 @@ func ExampleScrubText() {
 }
 
 func ExampleNew() {
-	_, err := dashboard.New(dashboard.Config{
-		Addr:         "0.0.0.0:8090",
-		RedisConnOpt: asynq.RedisClientOpt{Addr: "127.0.0.1:6379"},
-	})
+	// The client of the queue's Redis; the dashboard opens none of its own.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+
+	_, err := dashboard.New(dashboard.Config{Addr: "0.0.0.0:8090", Redis: rdb})
 	fmt.Println(errors.Is(err, dashboard.ErrInsecureBind))
 
 	s, err := dashboard.New(dashboard.Config{
-		RedisConnOpt: asynq.RedisClientOpt{Addr: "127.0.0.1:6379"},
-		ReadOnly:     true,
+		Redis:    rdb,
+		ReadOnly: true,
 		Checks: []dashboard.Check{{Name: "gateway", Func: func(context.Context) error {
 			return nil // e.g. check that a gateway URL and keys are loaded
 		}}},

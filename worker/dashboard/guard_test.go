@@ -51,7 +51,7 @@ func run(t *testing.T, cfg dashboard.Config, tune func(*dashboard.Server)) strin
 func TestSlowClientsWithoutCredentialsAreRefusedAtOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	addr := run(t, dashboard.Config{RedisConnOpt: f.opt, User: "ops", Password: "correct horse"},
+	addr := run(t, dashboard.Config{Redis: f.rdb, User: "ops", Password: "correct horse"},
 		func(s *dashboard.Server) { s.SetReadTimeout(time.Hour) })
 	const slow = 300
 	kinds := []struct {

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/httpguard"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
@@ -31,14 +32,20 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
-	mon     *asynqmon.HTTPHandler
-	insp    *asynq.Inspector // nil unless New built the default Gatherer
-	rdb     redis.UniversalClient
 	limits  httpguard.Limits
 
-	mu sync.Mutex
-	ln net.Listener
+	mu     sync.Mutex
+	ln     net.Listener
+	closed bool
 }
+
+// sharedClient is an asynq.RedisConnOpt that hands out an existing client,
+// so that asynqmon, which takes connection options, uses the caller's
+// connections instead of opening a pool of its own. asynqmon's Close would
+// close that client: the server never calls it.
+type sharedClient struct{ c redis.UniversalClient }
+
+func (s sharedClient) MakeRedisClient() any { return s.c }
 
 // New checks cfg and builds the server. It does not touch the network:
 // Redis is first contacted by a request, and nothing listens before
@@ -49,24 +56,16 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	rdb, ok := cfg.RedisConnOpt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return nil, fmt.Errorf("%w: unsupported RedisConnOpt %T", ErrConfig, cfg.RedisConnOpt)
+	s := &Server{cfg: cfg, log: cfg.Logger, limits: limits}
+	// The inspector shares cfg.Redis; closing it would fail, and is not
+	// needed: the caller closes the client.
+	reg, err := metrics.NewRegistry(asynq.NewInspectorFromRedisClient(cfg.Redis), cfg.Logger, cfg.Collectors...)
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, rdb: rdb, limits: limits}
-	gatherer := cfg.Gatherer
-	if gatherer == nil {
-		s.insp = asynq.NewInspector(cfg.RedisConnOpt)
-		reg, err := metrics.NewRegistry(s.insp, cfg.Logger, cfg.Collectors...)
-		if err != nil {
-			_ = s.Close()
-			return nil, err
-		}
-		gatherer = reg
-	}
-	s.mon = asynqmon.New(asynqmon.Options{
+	mon := asynqmon.New(asynqmon.Options{
 		RootPath:         strings.TrimSuffix(cfg.RootPath, "/"),
-		RedisConnOpt:     cfg.RedisConnOpt,
+		RedisConnOpt:     sharedClient{cfg.Redis},
 		PayloadFormatter: asynqmon.PayloadFormatterFunc(FormatPayload),
 		ResultFormatter:  asynqmon.ResultFormatterFunc(FormatResult),
 		ReadOnly:         cfg.ReadOnly,
@@ -76,10 +75,10 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	private := http.NewServeMux()
-	private.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
+	private.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
-	private.Handle(cfg.RootPath, scrubAPI(cfg.RootPath+"api/", s.mon))
+	private.Handle(cfg.RootPath, scrubAPI(cfg.RootPath+"api/", mon))
 	private.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, cfg.RootPath, http.StatusFound)
 	})
@@ -104,6 +103,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("dashboard: listen: server closed")
+	}
 	if s.ln != nil {
 		return nil
 	}
@@ -153,8 +155,7 @@ const shutdownGrace = 5 * time.Second
 
 // Run serves until ctx is done, then shuts down gracefully (in-flight
 // requests get five seconds) and returns nil. It listens first if
-// [Server.Listen] was not called. It does not close Redis connections:
-// call [Server.Close] after it.
+// [Server.Listen] was not called.
 //
 // At most 128 connections are open at once; headers must arrive within 10
 // seconds, a whole request within 15, and a keep-alive connection is
@@ -166,6 +167,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
+	if ln == nil { // closed meanwhile
+		return errors.New("dashboard: serve: server closed")
+	}
 	s.log.Info("dashboard listening", "url", s.URL(), "auth", s.cfg.User != "", "read_only", s.cfg.ReadOnly)
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	if err := httpguard.Serve(ctx, ln, s.handler, s.limits, errLog, shutdownGrace); err != nil {
@@ -174,17 +178,18 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the server's Redis connections.
+// Close releases the listener of a server that was listened on but will
+// not run (Run closes it itself). It does not close Config.Redis.
 func (s *Server) Close() error {
-	var errs []error
-	if s.mon != nil {
-		errs = append(errs, s.mon.Close())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.ln == nil {
+		return nil
 	}
-	if s.insp != nil {
-		errs = append(errs, s.insp.Close())
-	}
-	errs = append(errs, s.rdb.Close())
-	if err := errors.Join(errs...); err != nil {
+	err := s.ln.Close()
+	s.ln = nil
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("dashboard: close: %w", err)
 	}
 	return nil
@@ -195,30 +200,30 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// CheckResult is one entry of the /readyz body.
-type CheckResult struct {
+// checkResult is one entry of the /readyz body.
+type checkResult struct {
 	Name  string `json:"name"`
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
 }
 
-// ReadyBody is the JSON body of /readyz: status "ready" (HTTP 200) or
+// readyBody is the JSON body of /readyz: status "ready" (HTTP 200) or
 // "not ready" (HTTP 503), and each check's result.
-type ReadyBody struct {
+type readyBody struct {
 	Status string        `json:"status"`
-	Checks []CheckResult `json:"checks"`
+	Checks []checkResult `json:"checks"`
 }
 
 // readyz pings Redis and runs the configured checks.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	checks := append([]Check{{Name: "redis", Func: s.pingRedis}}, s.cfg.Checks...)
-	body := ReadyBody{Status: "ready", Checks: make([]CheckResult, 0, len(checks))}
+	body := readyBody{Status: "ready", Checks: make([]checkResult, 0, len(checks))}
 	code := http.StatusOK
 	for _, c := range checks {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CheckTimeout)
 		err := c.Func(ctx)
 		cancel()
-		res := CheckResult{Name: c.Name, OK: err == nil}
+		res := checkResult{Name: c.Name, OK: err == nil}
 		if err != nil {
 			res.Error = ScrubText(err.Error())
 			body.Status = "not ready"
@@ -231,7 +236,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pingRedis(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if err := redisurl.Ping(ctx, s.cfg.Redis); err != nil {
 		return fmt.Errorf("redis unreachable: %w", err)
 	}
 	return nil
@@ -274,7 +279,7 @@ func readOnly(next http.Handler) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			httpguard.Refuse(w)
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "the dashboard is read-only ("+EnvReadOnly+"=true)", http.StatusMethodNotAllowed)
+			http.Error(w, "the dashboard is read-only", http.StatusMethodNotAllowed)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
@@ -43,6 +44,7 @@ func leakyError() error {
 type fixture struct {
 	rs   *testredis.Server
 	opt  asynq.RedisClientOpt
+	rdb  goredis.UniversalClient // what the server is given
 	insp *asynq.Inspector
 }
 
@@ -50,9 +52,23 @@ func setup(t *testing.T) fixture {
 	t.Helper()
 	rs := testredis.Start(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
+	rdb := goredis.NewClient(&goredis.Options{Addr: rs.Addr()})
 	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { insp.Close() })
-	return fixture{rs: rs, opt: opt, insp: insp}
+	t.Cleanup(func() {
+		insp.Close()
+		rdb.Close()
+	})
+	return fixture{rs: rs, opt: opt, rdb: rdb, insp: insp}
+}
+
+// readyBody is the JSON of /readyz.
+type readyBody struct {
+	Status string `json:"status"`
+	Checks []struct {
+		Name  string `json:"name"`
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	} `json:"checks"`
 }
 
 func newServer(t *testing.T, cfg dashboard.Config) *httptest.Server {
@@ -157,7 +173,7 @@ func TestTokenNeverInAPI(t *testing.T) {
 			err == nil && len(srvs) == 1 && len(srvs[0].ActiveWorkers) == 1
 	})
 
-	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt})
+	hs := newServer(t, dashboard.Config{Redis: f.rdb})
 	api := "/monitoring/api/"
 	paths := []string{
 		"queues", "queues/uploads", "queues/held", "queue_stats", "servers", "redis_info", "scheduler_entries",
@@ -228,7 +244,7 @@ func TestTokenNeverInAPI(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt})
+	hs := newServer(t, dashboard.Config{Redis: f.rdb})
 	hs.Client().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 	resp, err := hs.Client().Get(hs.URL + "/")
@@ -253,15 +269,15 @@ func TestHealthAndReadiness(t *testing.T) {
 	f := setup(t)
 	gatewayErr := error(nil)
 	hs := newServer(t, dashboard.Config{
-		RedisConnOpt: f.opt,
+		Redis: f.rdb,
 		Checks: []dashboard.Check{{Name: "gateway", Func: func(context.Context) error {
 			return gatewayErr
 		}}},
 	})
-	ready := func() (int, dashboard.ReadyBody) {
+	ready := func() (int, readyBody) {
 		t.Helper()
 		code, body := get(t, hs, "/readyz")
-		var rb dashboard.ReadyBody
+		var rb readyBody
 		if err := json.Unmarshal([]byte(body), &rb); err != nil {
 			t.Fatalf("/readyz body %q: %v", body, err)
 		}
@@ -302,7 +318,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	uploads := metrics.NewUploads()
 	uploads.Observe(tasks.Attempt{Outcome: tasks.OutcomeThrottled, Reason: "alipay_40005"})
-	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt, Collectors: []prometheus.Collector{uploads}})
+	hs := newServer(t, dashboard.Config{Redis: f.rdb, Collectors: []prometheus.Collector{uploads}})
 	fams, err := promtext.Scrape(hs.Client(), hs.URL+"/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +337,7 @@ func TestMetricsEndpoint(t *testing.T) {
 func TestBasicAuth(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt, Addr: "0.0.0.0:0", User: "ops", Password: "correct horse"})
+	hs := newServer(t, dashboard.Config{Redis: f.rdb, Addr: "0.0.0.0:0", User: "ops", Password: "correct horse"})
 	do := func(path, user, pass string) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, hs.URL+path, nil)
@@ -366,7 +382,7 @@ func TestReadOnly(t *testing.T) {
 	if _, err := client.Enqueue(asynq.NewTask(uploadType, payload("x")), asynq.TaskID("x"), asynq.Queue("photos")); err != nil {
 		t.Fatal(err)
 	}
-	hs := newServer(t, dashboard.Config{RedisConnOpt: f.opt, ReadOnly: true})
+	hs := newServer(t, dashboard.Config{Redis: f.rdb, ReadOnly: true})
 	for _, r := range []struct{ method, path string }{
 		{http.MethodPost, "/monitoring/api/queues/photos:pause"},
 		{http.MethodDelete, "/monitoring/api/queues/photos/pending_tasks/x"},
@@ -392,7 +408,7 @@ func TestReadOnly(t *testing.T) {
 	}
 
 	// Without read-only mode the same request does pause the queue.
-	rw := newServer(t, dashboard.Config{RedisConnOpt: f.opt})
+	rw := newServer(t, dashboard.Config{Redis: f.rdb})
 	resp, err := rw.Client().Post(rw.URL+"/monitoring/api/queues/photos:pause", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -406,7 +422,7 @@ func TestReadOnly(t *testing.T) {
 func TestRunListensAndStops(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	s, err := dashboard.New(dashboard.Config{RedisConnOpt: f.opt, Addr: "127.0.0.1:0"})
+	s, err := dashboard.New(dashboard.Config{Redis: f.rdb, Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

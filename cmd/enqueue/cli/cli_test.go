@@ -26,7 +26,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
-	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 )
 
 const mediaDir = "../../../testdata/media"
@@ -214,7 +214,7 @@ func TestWaitAndStatus(t *testing.T) {
 	t.Parallel()
 	srv := testredis.Start(t)
 	dir := goodTree(t)
-	testworker.Start(t, testworker.Config{RedisURL: srv.URL(), MediaRoots: []string{dir}})
+	workertest.Start(t, workertest.Config{RedisURL: srv.URL(), MediaRoots: []string{dir}})
 	env := map[string]string{"REDIS_URL": srv.URL(), "MEDIA_ROOTS": dir}
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
 	code, _, errOut := run(t.Context(), env, "--wait", "--poll", "20ms", "--manifest", manifest, dir)

@@ -6,14 +6,14 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
-	"github.com/storemedia/alipay-media-worker/internal/testworker"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 )
 
 func TestImportOnRedisCluster(t *testing.T) {
 	t.Parallel()
 	cluster := testredis.StartCluster(t)
 	dir := goodTree(t)
-	testworker.Start(t, testworker.Config{RedisURL: cluster.URL(), MediaRoots: []string{dir}})
+	workertest.Start(t, workertest.Config{RedisURL: cluster.URL(), MediaRoots: []string{dir}})
 	env := map[string]string{"REDIS_URL": cluster.URL()}
 	code, _, errOut := run(t.Context(), env, "--wait", "--poll", "20ms", "--progress", "none", dir)
 	if code != command.ExitOK || !strings.Contains(errOut, "3 completed") {

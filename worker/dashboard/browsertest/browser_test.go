@@ -15,11 +15,12 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 	"github.com/storemedia/alipay-media-worker/worker"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
-	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
 // token is a merchant app_auth_token that the browser must never show.
@@ -74,40 +75,32 @@ func TestDashboardInBrowser(t *testing.T) {
 	requireTools(t) // fail fast, before starting anything
 	rs := testredis.Start(t)
 	emu := alipaytest.Start(t, alipaytest.Config{})
-	keys, err := alipaytest.TestKeys().WriteFiles(filepath.Join(t.TempDir(), "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	media := t.TempDir()
 	good, bad := filepath.Join(media, "storefront.jpg"), filepath.Join(media, "notes.jpg")
 	copyFile(t, filepath.Join("..", "..", "..", "testdata", "media", "photo.jpg"), good)
 	copyFile(t, filepath.Join("..", "..", "..", "testdata", "media", "bad", "text.jpg"), bad)
 
-	uploads := metrics.NewUploads()
 	logger := alipaytest.TestLogger(t)
-	w, err := worker.New(worker.Config{
-		RedisURL:            rs.URL(),
-		GatewayURL:          emu.URL,
-		AppID:               alipaytest.TestAppID,
-		PrivateKeyFile:      keys.AppPrivateKey,
-		AlipayPublicKeyFile: keys.GatewayPublicKey,
-		MediaRoots:          []string{media},
-		Queues:              map[string]int{queue: 1},
-		Observer:            uploads,
+	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
+	w, err := worker.New(context.Background(), worker.Config{
+		Redis:      opt,
+		GatewayURL: emu.URL,
+		AppID:      alipaytest.TestAppID,
+		Keys:       upload.Keys{Signer: sign.RSA2{Key: alipaytest.TestKeys().App}, AlipayPublicKey: emu.PublicKey()},
+		MediaRoots: []string{media},
+		Queues:     map[string]int{queue: 1},
+		HTTP:       &dashboard.Config{Addr: "127.0.0.1:0"},
 	}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs, err := w.NewHTTPServer(dashboard.Config{Addr: "127.0.0.1:0"}, uploads)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := hs.Listen(); err != nil {
+	defer w.Close()
+	if err := w.Listen(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.RunWithHTTP(ctx, hs) }()
+	go func() { done <- w.Run(ctx) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -115,7 +108,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}()
 
-	opt := w.RedisConnOpt()
 	client := asynq.NewClient(opt)
 	defer client.Close()
 	insp := asynq.NewInspector(opt)
@@ -146,7 +138,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("archived task error %q does not give the reason unsupported_type", badInfo.LastErr)
 	}
 
-	r := runScript(t, hs.URL(), queue, artifactsDir(t), token)
+	r := runScript(t, w.URL(), queue, artifactsDir(t), token)
 	if r.Title != "Asynq - Monitoring" {
 		t.Errorf("page title %q", r.Title)
 	}

@@ -616,21 +616,24 @@ func (r *runner) inProcess(ctx context.Context, dir string, n int, size int64, c
 		return Measure{}, err
 	}
 	lw := &localWorker{done: make(chan struct{})}
-	w, err := worker.New(worker.Config{
-		RedisURL:            r.cfg.RedisURL,
-		GatewayURL:          r.gw.URL,
-		AppID:               alipaytest.TestAppID,
-		PrivateKeyFile:      r.files.AppPrivateKey,
-		AlipayPublicKeyFile: r.files.GatewayPublicKey,
-		UploadTimeout:       r.cfg.Timeout,
-		MediaRoots:          []string{r.dir},
-		Concurrency:         c,
-		TaskCheckInterval:   taskCheckInterval,
-		LogLevel:            "warn",
+	keys, err := upload.KeysFromFiles(r.files.AppPrivateKey, r.files.GatewayPublicKey)
+	if err != nil {
+		return Measure{}, fmt.Errorf("bench: in-process worker: %w", err)
+	}
+	w, err := worker.New(ctx, worker.Config{
+		Redis:             r.conn,
+		GatewayURL:        r.gw.URL,
+		AppID:             alipaytest.TestAppID,
+		Keys:              keys,
+		UploadTimeout:     r.cfg.Timeout,
+		MediaRoots:        []string{r.dir},
+		Concurrency:       c,
+		TaskCheckInterval: taskCheckInterval,
 	}, slog.New(slog.NewTextHandler(&lw.log, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return Measure{}, fmt.Errorf("bench: in-process worker: %w", err)
 	}
+	defer w.Close()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	if err := r.insp.PauseQueue(tasks.QueueDefault); err != nil {

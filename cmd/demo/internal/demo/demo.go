@@ -18,11 +18,12 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 	"github.com/storemedia/alipay-media-worker/worker"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
-	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
 
 // Defaults of [Config].
@@ -203,35 +204,29 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	say("gateway emulator: %s", emu.URL)
 
 	// Worker and dashboard.
-	uploads := metrics.NewUploads()
-	w, err := worker.New(worker.Config{
-		RedisURL:                 cfg.RedisURL,
+	w, err := newWorker(ctx, worker.Config{
+		Redis:                    redisOpt,
 		GatewayURL:               emu.URL,
 		AppID:                    AppID,
-		PrivateKeyFile:           files.AppPrivateKey,
-		AlipayPublicKeyFile:      files.GatewayPublicKey,
+		Keys:                     upload.Keys{Signer: sign.RSA2{Key: keys.App}, AlipayPublicKey: emu.PublicKey()},
 		MediaRoots:               []string{rep.MediaDir},
 		Queues:                   map[string]int{cfg.Queue: 1},
 		Concurrency:              4,
 		ShutdownTimeout:          5 * time.Second,
 		DelayedTaskCheckInterval: time.Second,
-		Observer:                 uploads,
-	}, logger.With("component", "worker"))
-	if err != nil {
-		return rep, fmt.Errorf("demo: %w", err)
-	}
-	hs, err := listenDashboard(w, cfg.HTTPAddr, uploads)
+	}, cfg.HTTPAddr, logger.With("component", "worker"))
 	if err != nil {
 		return rep, err
 	}
-	rep.DashboardURL = hs.URL()
-	rep.MetricsURL = strings.TrimSuffix(hs.URL(), "monitoring/") + "metrics"
+	rep.DashboardURL = w.URL()
+	rep.MetricsURL = strings.TrimSuffix(w.URL(), "monitoring/") + "metrics"
 	runCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
-	go func() { workerDone <- w.RunWithHTTP(runCtx, hs) }()
+	go func() { workerDone <- w.Run(runCtx) }()
 	defer func() {
 		stopWorker()
 		<-workerDone
+		w.Close()
 	}()
 	say("worker: queue %q on %s, dashboard %s", cfg.Queue, redisurl.Redact(cfg.RedisURL), rep.DashboardURL)
 
@@ -340,26 +335,22 @@ func clearQueue(opt asynq.RedisConnOpt, queue string) error {
 	return nil
 }
 
-// listenDashboard builds the worker's HTTP server on addr, or on a free
-// loopback port when addr is taken.
-func listenDashboard(w *worker.Worker, addr string, uploads *metrics.Uploads) (*dashboard.Server, error) {
-	hs, err := w.NewHTTPServer(dashboard.Config{Addr: addr}, uploads)
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
+// newWorker builds the worker with its dashboard on addr, or on a free
+// loopback port when addr is taken, and binds the dashboard's address.
+func newWorker(ctx context.Context, cfg worker.Config, addr string, logger *slog.Logger) (*worker.Worker, error) {
+	var err error
+	for _, a := range []string{addr, "127.0.0.1:0"} {
+		cfg.HTTP = &dashboard.Config{Addr: a}
+		w, nerr := worker.New(ctx, cfg, logger)
+		if nerr != nil {
+			return nil, fmt.Errorf("demo: %w", nerr)
+		}
+		if err = w.Listen(); err == nil {
+			return w, nil
+		}
+		w.Close()
 	}
-	if err := hs.Listen(); err == nil {
-		return hs, nil
-	}
-	hs.Close()
-	hs, err = w.NewHTTPServer(dashboard.Config{Addr: "127.0.0.1:0"}, uploads)
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	if err := hs.Listen(); err != nil {
-		hs.Close()
-		return nil, fmt.Errorf("demo: dashboard: %w", err)
-	}
-	return hs, nil
+	return nil, fmt.Errorf("demo: dashboard: %w", err)
 }
 
 // parseRedis reads a Redis URL (any form the worker accepts) without

@@ -1,20 +1,17 @@
-package testworker
+package workertest
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"testing"
-	"time"
-
-	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
-	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
-	"github.com/storemedia/alipay-media-worker/validate"
+	"github.com/storemedia/alipay-media-worker/worker"
 )
 
 // Config says what the worker serves. Zero values take the defaults.
@@ -37,7 +34,8 @@ type Config struct {
 type Worker struct {
 	// Gateway is the emulator the worker uploads to.
 	Gateway *alipaytest.Server
-	srv     *asynq.Server
+	w       *worker.Worker
+	done    chan error
 }
 
 // Start runs a worker until the test ends; failures end the test.
@@ -45,7 +43,7 @@ func Start(tb testing.TB, cfg Config) *Worker {
 	tb.Helper()
 	w, err := New(cfg)
 	if err != nil {
-		tb.Fatalf("testworker: %v", err)
+		tb.Fatalf("workertest: %v", err)
 	}
 	tb.Cleanup(w.Stop)
 	return w
@@ -62,6 +60,10 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	redis, err := redisurl.Parse(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("workertest: %w", err)
+	}
 	keys := alipaytest.TestKeys()
 	gw, err := alipaytest.NewServer(alipaytest.Config{
 		AppID:        alipaytest.TestAppID,
@@ -72,55 +74,29 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	up, err := upload.New(upload.Config{
-		GatewayURL:      gw.URL,
-		AppID:           alipaytest.TestAppID,
-		Signer:          sign.RSA2{Key: keys.App},
-		AlipayPublicKey: gw.PublicKey(),
-		HTTPClient:      gw.Client(),
-		Timeout:         30 * time.Second,
-	})
-	if err != nil {
-		gw.Close()
-		return nil, err
-	}
-	roots, err := mediaroot.New(cfg.MediaRoots...)
-	if err != nil {
-		gw.Close()
-		return nil, err
-	}
-	val, err := validate.New(validate.Config{})
-	if err != nil {
-		gw.Close()
-		return nil, err
-	}
-	h, err := tasks.NewHandler(tasks.HandlerConfig{Uploader: up, Validator: val, Roots: roots, Logger: cfg.Logger})
-	if err != nil {
-		gw.Close()
-		return nil, err
-	}
-	redis, err := redisurl.Parse(cfg.RedisURL)
-	if err != nil {
-		gw.Close()
-		return nil, fmt.Errorf("testworker: redis url: %w", err)
-	}
-	mux := asynq.NewServeMux()
-	mux.Handle(tasks.TypeUpload, h)
-	srv := asynq.NewServer(redis, asynq.Config{
-		Concurrency: cfg.Concurrency,
+	w, err := worker.New(context.Background(), worker.Config{
+		Redis:       redis,
+		GatewayURL:  gw.URL,
+		AppID:       alipaytest.TestAppID,
+		Keys:        upload.Keys{Signer: sign.RSA2{Key: keys.App}, AlipayPublicKey: gw.PublicKey()},
+		HTTPClient:  gw.Client(),
+		MediaRoots:  cfg.MediaRoots,
 		Queues:      map[string]int{cfg.Queue: 1},
-		IsFailure:   tasks.IsFailure,
-		LogLevel:    asynq.FatalLevel,
-	})
-	if err := srv.Start(mux); err != nil {
+		Concurrency: cfg.Concurrency,
+	}, cfg.Logger)
+	if err != nil {
 		gw.Close()
-		return nil, fmt.Errorf("testworker: start asynq server: %w", err)
+		return nil, err
 	}
-	return &Worker{Gateway: gw, srv: srv}, nil
+	tw := &Worker{Gateway: gw, w: w, done: make(chan error, 1)}
+	go func() { tw.done <- w.Run(context.Background()) }()
+	return tw, nil
 }
 
-// Stop shuts the worker and the emulator down.
+// Stop shuts the worker (as SIGTERM does: in-flight uploads finish) and
+// the emulator down.
 func (w *Worker) Stop() {
-	w.srv.Shutdown()
+	_ = w.w.Close() // stops Run and waits for it
+	<-w.done
 	w.Gateway.Close()
 }

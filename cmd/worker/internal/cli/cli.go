@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"syscall"
+
+	"github.com/storemedia/alipay-media-worker/internal/command"
+	"github.com/storemedia/alipay-media-worker/worker"
+)
+
+// Main is the whole worker command: it reads the settings from getenv and
+// the flags in args (a flag wins over its variable), builds the logger,
+// loads the keys, runs the start-up checks, and runs the worker until ctx
+// ends (cmd/worker cancels it on SIGTERM or SIGINT). --help goes to
+// stdout, logs to stderr. It returns the exit status.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := command.NewFlagSet("worker")
+	settings := command.BindVars(fs, getenv, vars...)
+	checkOnly := fs.Bool("check", false, "run the start-up checks (keys, media roots, Redis) and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout, settings)
+			return command.ExitOK
+		}
+		return command.Report(ctx, stderr, "worker", command.UsageError(err))
+	}
+	if fs.NArg() > 0 {
+		return command.Report(ctx, stderr, "worker", command.Usagef("unexpected argument %q", fs.Arg(0)))
+	}
+
+	st, ps := read(settings.Get)
+	logger, err := command.NewLogger(stderr, st.logFormat, st.logLevel)
+	if err != nil { // reported by read; log in the default format
+		logger, _ = command.NewLogger(stderr, "text", "info")
+	}
+	w, code := start(ctx, st, ps, logger)
+	if w == nil {
+		return code
+	}
+	defer w.Close()
+	if *checkOnly {
+		logger.Info("start-up checks passed")
+		return command.ExitOK
+	}
+	// Bind HTTP_ADDR before the asynq server starts, so a taken address
+	// (a second worker on the host) stops the start-up with a hint.
+	if err := w.Listen(); err != nil {
+		logger.Error("worker cannot start", "err", addrProblem(err, st).String())
+		return command.ExitUsage
+	}
+	if err := w.Run(ctx); err != nil {
+		logger.Error("worker failed", "err", err.Error())
+		return command.ExitFailed
+	}
+	return command.ExitOK
+}
+
+// start loads the keys and builds the worker, logging every problem
+// found. With problems it returns a nil worker and the exit status.
+func start(ctx context.Context, st settings, ps problems, logger *slog.Logger) (*worker.Worker, int) {
+	cfg := st.worker
+	cfg.Keys, _ = st.keys.load(&ps)
+	pingCtx, cancel := context.WithTimeout(ctx, st.pingTimeout)
+	defer cancel()
+	var w *worker.Worker
+	var err error
+	if cfg.Redis != nil {
+		w, err = worker.New(pingCtx, cfg, logger.With("component", "worker"))
+		if err != nil {
+			ps.fromNew(err, st)
+		}
+	}
+	if len(ps.list) == 0 {
+		return w, command.ExitOK
+	}
+	if w != nil {
+		_ = w.Close()
+	}
+	if ctx.Err() != nil {
+		logger.Info("interrupted during the start-up checks")
+		return nil, command.ExitInterrupted
+	}
+	for _, p := range ps.list {
+		logger.Error("start-up check failed", "problem", p.String())
+	}
+	logger.Error("worker cannot start: fix the settings named above (see --help)")
+	if len(ps.list) == 1 && onlyRedisDown(err) {
+		return nil, command.ExitUnavailable
+	}
+	return nil, command.ExitUsage
+}
+
+// addrProblem explains an HTTP_ADDR the worker could not listen on.
+func addrProblem(err error, st settings) problem {
+	addr := st.worker.HTTP.Addr
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return problem{"HTTP_ADDR", fmt.Errorf("%s is in use (another worker?): set HTTP_ADDR to a free address, 127.0.0.1:0 for any free port, or %s", addr, httpOff)}
+	}
+	return problem{"HTTP_ADDR", fmt.Errorf("%s: cannot listen (set HTTP_ADDR to another address, or %s): %w", addr, httpOff, err)}
+}
+
+func usage(w io.Writer, settings *command.Vars) {
+	fmt.Fprint(w, `Usage: worker [flags]
+
+Runs the Alipay store media upload worker. Every setting is an environment
+variable; the flag of the same name (REDIS_URL -> --redis-url) overrides it.
+
+Flags:
+  --check   run the start-up checks (keys, media roots, Redis) and exit
+  --help    show this help
+
+Settings:
+`)
+	settings.PrintTable(w)
+	fmt.Fprint(w, `
+Exit status: 0 stopped by SIGTERM or SIGINT after a clean shutdown (or
+--check passed); 1 the worker failed while running; 2 bad settings or
+failed start-up checks; 3 Redis did not answer at start-up (and nothing
+else is wrong); 130 interrupted during the start-up checks, or a second
+signal.
+`)
+}
