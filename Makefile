@@ -14,12 +14,14 @@ demo: ## Run the whole pipeline locally (Redis, emulator, worker, dashboard, sam
 	./bin/demo
 
 .PHONY: deps
-deps: ## Install what the tests need (redis-server, chromium, node with playwright-core and alipay-sdk)
+deps: ## Install what the tests need (redis-server, chromium, node with playwright-core and alipay-sdk, libvips-dev, libvips-tools, libheif-examples)
 	./.ci/deps
 
 .PHONY: test
-test: ## Run every test with the race detector (needs redis-server on PATH)
+test: ## Run every test with the race detector (needs redis-server on PATH); convert/ in both builds, with and without libvips
+	$(GO) build ./...
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+	$(GO) test -race -count=1 -timeout 10m -tags vips ./convert/...
 
 .PHONY: bench
 bench: ## Run the benchmarks with allocation figures, then the pipeline table (cmd/bench, updates BENCHMARKS.md)
@@ -34,6 +36,7 @@ chaos: ## Run the full chaos suite: each fault on its own, 320 files per run (1 
 lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags vips ./convert/...
 
 .PHONY: fuzz
 fuzz: ## Fuzz the validator for 30 seconds

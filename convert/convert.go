@@ -1,0 +1,347 @@
+package convert
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/storemedia/alipay-media-worker/validate"
+)
+
+// Defaults of [Config].
+const (
+	// DefaultMaxInputBytes is the largest file accepted for conversion: 50
+	// MiB (52,428,800 bytes).
+	DefaultMaxInputBytes int64 = 50 << 20
+	// DefaultMaxInputPixels is the most pixels a header may declare: 64
+	// million, above the 48 and 50 megapixel phone cameras. Decoding one
+	// such photo takes about 3 bytes a pixel.
+	DefaultMaxInputPixels int64 = 64_000_000
+	// DefaultMinQuality is the lowest JPEG quality a conversion uses
+	// before it starts to downscale.
+	DefaultMinQuality = 80
+	// DefaultMaxQuality is the highest JPEG quality tried: above it files
+	// grow fast with no visible gain.
+	DefaultMaxQuality = 95
+	// DefaultConcurrency is how many conversions run at once.
+	DefaultConcurrency = 2
+	// DefaultScratchBytes is the scratch space budget: 64 MiB, room for a
+	// dozen converted photos at the 5 MiB limit.
+	DefaultScratchBytes int64 = 64 << 20
+)
+
+// Why a file is converted, in [Record.Why].
+const (
+	// WhyType: the type is not accepted (HEIC/HEIF, WebP).
+	WhyType = "type"
+	// WhyBytes: a JPEG over the size limit.
+	WhyBytes = "bytes"
+	// WhyPixels: a JPEG over Config.MaxPixels.
+	WhyPixels = "pixels"
+)
+
+// Config configures a [Converter]. The zero value is ready to use: the
+// 5 MiB limit from validate, qualities 80 to 95, metadata stripped, two
+// conversions at once, 64 MiB of scratch space under os.TempDir().
+type Config struct {
+	// MaxBytes is the largest output and the size over which a JPEG is
+	// re-encoded. Default (0): [validate.DefaultMaxSize].
+	MaxBytes int64
+	// MaxPixels, when set, is the most pixels an output may have: a JPEG
+	// with more is re-encoded (downscaled) even when small enough in bytes,
+	// and converted photos are downscaled to it. Default (0): no pixel
+	// limit; files are downscaled only when quality alone cannot fit them.
+	MaxPixels int64
+	// MaxInputBytes refuses larger files before reading them. Default (0):
+	// [DefaultMaxInputBytes].
+	MaxInputBytes int64
+	// MaxInputPixels refuses a file whose header declares more pixels,
+	// before anything is decoded. Default (0): [DefaultMaxInputPixels].
+	MaxInputPixels int64
+	// MinQuality and MaxQuality bound the JPEG quality, 1 to 100. The
+	// largest quality in the range whose file fits is used; when even
+	// MinQuality does not fit, the photo is downscaled and encoded at
+	// MinQuality. Defaults (0): [DefaultMinQuality], [DefaultMaxQuality].
+	MinQuality, MaxQuality int
+	// KeepEXIF names EXIF tags copied to the output, as libexif names them
+	// ("Make", "Model", "DateTimeOriginal"). Everything else goes: GPS
+	// position, serial numbers, maker notes, XMP, IPTC, the ICC profile
+	// (the pixels are sRGB). Listing a GPS tag keeps it. Default (empty):
+	// no metadata at all.
+	KeepEXIF []string
+	// Concurrency is how many conversions run at once; Convert waits for
+	// a free slot. Default (0): [DefaultConcurrency].
+	Concurrency int
+	// ScratchDir is where New creates its scratch directory. Default
+	// (""): os.TempDir().
+	ScratchDir string
+	// ScratchBytes is the most converted bytes kept at once; Convert waits
+	// for space when the budget is spent. At least MaxBytes. Default (0):
+	// [DefaultScratchBytes].
+	ScratchBytes int64
+}
+
+// withDefaults fills the zero fields and checks the rest.
+func (cfg Config) withDefaults() (Config, error) {
+	fill := func(v *int64, d int64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	fill(&cfg.MaxBytes, validate.DefaultMaxSize)
+	fill(&cfg.MaxInputBytes, DefaultMaxInputBytes)
+	fill(&cfg.MaxInputPixels, DefaultMaxInputPixels)
+	fill(&cfg.ScratchBytes, DefaultScratchBytes)
+	if cfg.MinQuality == 0 {
+		cfg.MinQuality = DefaultMinQuality
+	}
+	if cfg.MaxQuality == 0 {
+		cfg.MaxQuality = max(DefaultMaxQuality, cfg.MinQuality)
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	var bad []string
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxBytes", cfg.MaxBytes}, {"MaxPixels", cfg.MaxPixels}, {"MaxInputBytes", cfg.MaxInputBytes},
+		{"MaxInputPixels", cfg.MaxInputPixels}, {"ScratchBytes", cfg.ScratchBytes}, {"Concurrency", int64(cfg.Concurrency)},
+	} {
+		if f.v < 0 {
+			bad = append(bad, fmt.Sprintf("%s is %d; use 0 for the default or a positive number", f.name, f.v))
+		}
+	}
+	if cfg.MinQuality < 1 || cfg.MinQuality > 100 || cfg.MaxQuality < 1 || cfg.MaxQuality > 100 || cfg.MinQuality > cfg.MaxQuality {
+		bad = append(bad, fmt.Sprintf("qualities %d to %d: use 1 <= MinQuality <= MaxQuality <= 100", cfg.MinQuality, cfg.MaxQuality))
+	}
+	if cfg.ScratchBytes > 0 && cfg.ScratchBytes < cfg.MaxBytes {
+		bad = append(bad, fmt.Sprintf("ScratchBytes %d is below MaxBytes %d: one converted file would never fit", cfg.ScratchBytes, cfg.MaxBytes))
+	}
+	for _, t := range cfg.KeepEXIF {
+		if t == "" || strings.ContainsAny(t, " -") {
+			bad = append(bad, fmt.Sprintf("KeepEXIF: %q is not an EXIF tag name such as \"Make\" or \"DateTimeOriginal\"", t))
+		}
+	}
+	if len(bad) > 0 {
+		return cfg, fmt.Errorf("convert: Config: %s", strings.Join(bad, "; "))
+	}
+	return cfg, nil
+}
+
+// Available reports whether this build can convert (it was built with the
+// vips build tag, linking libvips). Without it, conversions fail with
+// [ErrUnavailable] while the decisions that need no decoding (not needed,
+// not convertible, too large) are made as usual.
+func Available() bool { return available }
+
+// Converter turns photos Alipay refuses into JPEGs it accepts. Build it
+// with [New]; it is safe for concurrent use.
+type Converter struct {
+	cfg     Config
+	slots   chan struct{}
+	scratch *scratch
+}
+
+// New checks cfg and creates the scratch directory. Close the Converter
+// to remove it.
+func New(cfg Config) (*Converter, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s, err := newScratch(cfg.ScratchDir, cfg.ScratchBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Converter{cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), scratch: s}, nil
+}
+
+// Close removes the scratch directory with any converted file still in
+// it. Results not yet removed become unreadable.
+func (c *Converter) Close() error { return c.scratch.close() }
+
+// Record says what a conversion did, for task results and manifests.
+type Record struct {
+	// From is the original's type, as validate names it: "heif", "webp"
+	// or "jpg".
+	From string `json:"from"`
+	// To is the type sent: "jpg".
+	To string `json:"to"`
+	// Why is one of WhyType, WhyBytes, WhyPixels.
+	Why string `json:"why"`
+	// BytesBefore and BytesAfter are the sizes of the original and of the
+	// converted file.
+	BytesBefore int64 `json:"bytes_before"`
+	BytesAfter  int64 `json:"bytes_after"`
+	// Quality is the JPEG quality of the converted file.
+	Quality int `json:"quality"`
+	// WidthBefore and HeightBefore are the original's pixel size as
+	// stored; WidthAfter and HeightAfter the converted file's, after EXIF
+	// orientation was applied (so a portrait photo stored sideways swaps
+	// them) and any downscale.
+	WidthBefore  int `json:"width_before"`
+	HeightBefore int `json:"height_before"`
+	WidthAfter   int `json:"width_after"`
+	HeightAfter  int `json:"height_after"`
+	// SHA256 is the hex SHA-256 of the converted file.
+	SHA256 string `json:"sha256"`
+}
+
+// Result is a converted file in the scratch space. Read it with Open and
+// give its space back with Remove once the attempt is over.
+type Result struct {
+	Record
+	path    string
+	scratch *scratch
+	once    sync.Once
+	err     error
+}
+
+// Path returns the converted file's path, inside the scratch directory.
+func (r *Result) Path() string { return r.path }
+
+// Open opens the converted file for reading.
+func (r *Result) Open() (*os.File, error) { return os.Open(r.path) }
+
+// Remove deletes the converted file and returns its bytes to the scratch
+// budget. Calling it again does nothing.
+func (r *Result) Remove() error {
+	r.once.Do(func() { r.err = r.scratch.release(r.path, r.BytesAfter) })
+	return r.err
+}
+
+// Convert decides whether the file of the given size read from r must be
+// converted, and converts it:
+//
+//   - HEIC/HEIF and WebP become JPEG;
+//   - a JPEG over MaxBytes (or over MaxPixels, when set) is re-encoded;
+//   - any other acceptable file gives [ErrNotNeeded]: send it unchanged;
+//   - PNG, GIF, BMP and MP4 over MaxBytes, and types the converter does
+//     not read, give an [*Error] with [ReasonNotConvertible].
+//
+// A conversion applies the EXIF orientation, converts colour to sRGB,
+// flattens transparency onto white, strips metadata (see
+// Config.KeepEXIF), and encodes the largest quality from MinQuality to
+// MaxQuality whose file fits in MaxBytes, downscaling only when MinQuality
+// does not fit. The header is checked against MaxInputPixels before any
+// pixel is decoded.
+//
+// Convert waits for one of Config.Concurrency slots, then for scratch
+// space, both as long as ctx allows. Refusals are [*Error] values and
+// permanent; without libvips conversions fail with [ErrUnavailable]; read
+// errors and ctx's error come back wrapped.
+func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Result, error) {
+	j, err := c.plan(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if !available {
+		return nil, fmt.Errorf("convert: %s of %d bytes: %w", typeName(j.from), size, ErrUnavailable)
+	}
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("convert: waiting for a conversion slot: %w", ctx.Err())
+	}
+	src := make([]byte, size)
+	if _, err := io.ReadFull(io.NewSectionReader(r, 0, size), src); err != nil {
+		return nil, fmt.Errorf("convert: reading the %d-byte %s: %w", size, typeName(j.from), err)
+	}
+	out, rec, err := transcode(ctx, src, j)
+	if err != nil {
+		return nil, err
+	}
+	path, err := c.scratch.write(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(out)
+	rec.From, rec.To = j.from, "jpg"
+	rec.BytesBefore, rec.BytesAfter = size, int64(len(out))
+	rec.SHA256 = hex.EncodeToString(sum[:])
+	return &Result{Record: rec, path: path, scratch: c.scratch}, nil
+}
+
+// job is one planned conversion, handed to the engine.
+type job struct {
+	from string // validate's type name: heif, webp, jpg
+	why  string // WhyType, WhyBytes, or "" for a JPEG to check against MaxPixels
+	cfg  Config
+}
+
+// plan sniffs the type and decides from it and the size alone, without
+// decoding: a job for the engine, ErrNotNeeded, or a refusal.
+func (c *Converter) plan(r io.ReaderAt, size int64) (job, error) {
+	if size < 0 {
+		return job{}, fmt.Errorf("convert: negative size %d", size)
+	}
+	if size > c.cfg.MaxInputBytes {
+		return job{}, &Error{Reason: ReasonInputTooLarge,
+			Found: fmt.Sprintf("the file has %d bytes, over the %d bytes accepted for conversion", size, c.cfg.MaxInputBytes),
+			Fix:   "export the photo at a smaller size before importing it"}
+	}
+	head := make([]byte, min(size, validate.HeadSize))
+	if n, err := r.ReadAt(head, 0); n < len(head) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return job{}, fmt.Errorf("convert: reading the first %d bytes: %w", len(head), err)
+	}
+	t := validate.Sniff(head)
+	j := job{from: t, cfg: c.cfg}
+	over := size > c.cfg.MaxBytes
+	switch t {
+	case "heif", "webp":
+		j.why = WhyType
+		return j, nil
+	case "jpg":
+		switch {
+		case over:
+			j.why = WhyBytes
+		case c.cfg.MaxPixels == 0:
+			return job{}, ErrNotNeeded
+		}
+		return j, nil
+	case "png", "gif", "bmp", "mp4":
+		if !over {
+			return job{}, ErrNotNeeded
+		}
+		why := map[string]string{
+			"png": "PNG is never turned into JPEG: its transparency and sharp edges would be lost",
+			"gif": "GIF is never turned into JPEG: its animation and transparency would be lost",
+			"bmp": "BMP is never turned into JPEG",
+			"mp4": "MP4 video is never re-encoded",
+		}[t]
+		return job{}, &Error{Reason: ReasonNotConvertible,
+			Found: fmt.Sprintf("a %s of %d bytes, over the limit of %d bytes; %s", typeName(t), size, c.cfg.MaxBytes, why),
+			Fix:   "reduce the file yourself (fewer pixels or colours, a shorter video), or export a photo as JPEG"}
+	}
+	return job{}, &Error{Reason: ReasonNotConvertible,
+		Found: "the content is " + typeName(t) + "; only HEIC/HEIF, WebP and JPEG are converted",
+		Fix:   "export the photo as JPEG"}
+}
+
+// typeName names a sniffed type for messages.
+func typeName(t string) string {
+	switch t {
+	case "":
+		return "not a recognised image"
+	case "heif":
+		return "HEIC/HEIF photo"
+	case "webp":
+		return "WebP image"
+	case "jpg":
+		return "JPEG photo"
+	case "mp4":
+		return "MP4 video"
+	}
+	return strings.ToUpper(t) + " file"
+}

@@ -1,0 +1,15 @@
+//go:build !vips
+
+package convert
+
+import "context"
+
+// available is false: this build has no libvips (see the package
+// documentation for the vips build tag).
+const available = false
+
+// transcode is never reached without libvips: Convert returns
+// ErrUnavailable first.
+func transcode(context.Context, []byte, job) ([]byte, Record, error) {
+	return nil, Record{}, ErrUnavailable
+}
