@@ -12,7 +12,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -42,11 +41,11 @@ func encodeJPEG(t testing.TB, img image.Image, q int) []byte {
 
 func encodePNG(t testing.TB, img image.Image) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+	b, err := mediagen.Encode("png", img)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return b
 }
 
 // tool runs a command, failing the test with its output if it fails.

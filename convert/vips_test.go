@@ -9,7 +9,6 @@ import (
 	"errors"
 	"image"
 	"image/color"
-	"image/gif"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -374,23 +373,14 @@ func TestConvertRefusesDamagedFiles(t *testing.T) {
 
 func TestConvertRefusesAnimatedWebP(t *testing.T) {
 	t.Parallel()
-	anim := &gif.GIF{}
-	for i := range 3 {
-		frame := image.NewPaletted(image.Rect(0, 0, 32, 24), []color.Color{color.Black, color.White, color.RGBA{255, 0, 0, 255}})
-		for p := range frame.Pix {
-			frame.Pix[p] = uint8(i)
-		}
-		anim.Image = append(anim.Image, frame)
-		anim.Delay = append(anim.Delay, 10)
-	}
-	var b bytes.Buffer
-	if err := gif.EncodeAll(&b, anim); err != nil {
+	anim, err := mediagen.AnimatedGIF(32, 24)
+	if err != nil {
 		t.Fatal(err)
 	}
 	in := filepath.Join(t.TempDir(), "anim.gif")
-	writeFile(t, in, b.Bytes())
+	writeFile(t, in, anim)
 	webp := makeWebP(t, in+"[n=-1]", 90)
-	_, _, err := run(t, newConverter(t, convert.Config{}), webp)
+	_, _, err = run(t, newConverter(t, convert.Config{}), webp)
 	var e *convert.Error
 	if !errors.As(err, &e) || e.Reason != convert.ReasonNotConvertible || !strings.Contains(e.Found, "animated") {
 		t.Errorf("animated WebP: %v; want a not_convertible refusal naming the animation", err)

@@ -16,6 +16,12 @@
 // JPEG of an exact size, padded with comment segments a validator does
 // not read.
 //
+// [Photo] draws a picture that encodes like a camera photo, with grain to
+// set how big its files get: what conversion tests and benchmarks need to
+// make JPEGs, HEICs and WebPs of realistic sizes. [AddEXIF] writes an EXIF
+// segment into a JPEG (orientation, camera make, GPS position), as phones
+// do.
+//
 // # BMP
 //
 // The standard library decodes JPEG, PNG and GIF and encodes them too, but
