@@ -122,6 +122,6 @@ Exit status: 0 stopped by SIGTERM or SIGINT after a clean shutdown (or
 --check passed); 1 the worker failed while running; 2 bad settings or
 failed start-up checks; 3 Redis did not answer at start-up (and nothing
 else is wrong); 130 interrupted during the start-up checks, or a second
-signal.
+SIGINT (Ctrl-C again).
 `)
 }

@@ -18,5 +18,6 @@
 //
 // SIGTERM or SIGINT is the worker's normal stop: in-flight uploads get
 // SHUTDOWN_TIMEOUT to finish, the rest go back to their queue, and the
-// status is 0. A second signal ends the process at once with status 130.
+// status is 0. A second SIGINT (Ctrl-C again) ends the process at once
+// with status 130; a repeated SIGTERM does not.
 package cli
