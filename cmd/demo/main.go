@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/storemedia/alipay-media-worker/cmd/demo/internal/demo"
-	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/cmd/enqueue/cli"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/redislog"
 )
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg.RedisURL = vars.Get(demo.EnvRedisURL)
 	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		cfg.Progress = importer.ProgressBar
+		cfg.Progress = cli.ProgressBar
 	}
 	_, err = demo.Run(ctx, cfg)
 	if errors.Is(err, demo.ErrUnexpected) {

@@ -7,17 +7,24 @@
 // entries (never a whole directory at once) and hands each candidate file
 // to a bounded channel; N workers (runtime.NumCPU by default) open the
 // file inside the media roots, check it with the validator and hash it
-// (tasks.Client.Prepare); M enqueuers (8 by default) queue the checked
-// files concurrently (tasks.Client.EnqueuePrepared); a single recorder
-// writes the manifest and keeps the counts. Every stage is connected by a
-// small channel, so memory stays flat however many files there are. The
-// one exception is Wait: the rows of tasks still running are kept until
-// they finish (a few hundred bytes per file).
+// (tasks.Client.Prepare); M enqueuers ([DefaultEnqueuers] by default)
+// queue the checked files concurrently (tasks.Client.EnqueuePrepared); a
+// single recorder writes the manifest and keeps the counts. Every stage is
+// connected by a small channel, so memory stays flat however many files
+// there are. The one exception is Wait: the rows of tasks still running
+// are kept until they finish (a few hundred bytes per file). The stages
+// run in an errgroup: the first fatal error (Redis failing) stops them
+// all, and no goroutine Run starts outlives it.
 //
-// When progress is displayed, a second, cheap walk counts files and bytes
-// at the same time, so the display can show totals and an ETA once it
-// finishes; until then the totals are shown as unknown.
-// [Config.NoPreCount] turns it off.
+// # Progress
+//
+// Run draws nothing: it reports through callbacks, [Config.OnRow] for
+// every file, [Config.OnNotice] for news while waiting (Redis failing,
+// back again) and [Config.OnProgress] for a [Progress] snapshot at a
+// regular interval; the enqueue command renders them on the terminal. With
+// OnProgress set, a second, cheap walk counts files and bytes at the same
+// time, so that totals and an ETA can be shown once it finishes; until
+// then the totals are -1. [Config.NoPreCount] turns it off.
 //
 // # Selecting files and naming them
 //

@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -50,36 +53,38 @@ type Config struct {
 	// Default runtime.NumCPU().
 	Workers int
 	// Enqueuers is the number of goroutines talking to Redis (queueing, and
-	// looking tasks up while waiting). Default 8.
+	// looking tasks up while waiting). Default [DefaultEnqueuers].
 	Enqueuers int
 	// NoPreCount turns off the concurrent pre-count of files and bytes
-	// (it only runs anyway when a progress display is shown);
-	// totals are then unknown until the walk ends.
+	// (it only runs anyway when OnProgress is set); totals are then
+	// unknown until the walk ends.
 	NoPreCount bool
 	// Manifest receives one JSON line per file ([Row]). Optional.
 	Manifest io.Writer
 	// OnRow is called with every row as it is written to the manifest,
 	// from a single goroutine. Optional.
 	OnRow func(Row)
-	// Output receives a line for every rejected or failed file, and the
-	// progress display. Optional (nil: silent).
-	Output io.Writer
-	// Progress selects the progress display on Output. Default
-	// [ProgressNone].
-	Progress ProgressMode
-	// TerminalWidth is the width of the live line. Default 100.
-	TerminalWidth int
-	// ProgressInterval is the time between progress updates. Default 2s
-	// for plain lines and 200ms for a terminal.
+	// OnProgress is called with a snapshot of the import every
+	// ProgressInterval while Run runs, and once more with [PhaseDone]
+	// after every other callback, before Run returns. It may be called
+	// concurrently with OnRow and OnNotice. Setting it also starts the
+	// pre-count (see NoPreCount). Optional.
+	OnProgress func(Progress)
+	// ProgressInterval is the time between two OnProgress calls. Default
+	// 1s.
 	ProgressInterval time.Duration
+	// OnNotice is called, from the goroutine that calls OnRow, with a
+	// line of news about waiting: Redis failing, still failing, back
+	// again. Optional.
+	OnNotice func(string)
 	// PollInterval is the time between two looks at the tasks waited for.
-	// Default 500ms.
+	// Default [DefaultPollInterval].
 	PollInterval time.Duration
 	// WaitOutage is how long waiting rides out Redis failing (a restart,
 	// a failover, a network cut) before Run gives up with the error:
-	// lookups are retried with growing pauses (up to 10s), and Output
-	// gets a line when the outage starts, every 30s while it lasts, and
-	// when it ends. Default 10 minutes; negative gives up at the first
+	// lookups are retried with growing pauses (up to 10s), and OnNotice
+	// hears when the outage starts, every 30s while it lasts, and when it
+	// ends. Default 10 minutes; negative gives up at the first
 	// failure. The tasks themselves are safe in Redis either way.
 	WaitOutage time.Duration
 	// Logger receives debug records. Default: discard.
@@ -133,10 +138,13 @@ func (c *Config) withDefaults() error {
 		c.Workers = runtime.NumCPU()
 	}
 	if c.Enqueuers <= 0 {
-		c.Enqueuers = 8
+		c.Enqueuers = DefaultEnqueuers
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 500 * time.Millisecond
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = time.Second
 	}
 	if c.WaitOutage == 0 {
 		c.WaitOutage = DefaultWaitOutage
@@ -150,8 +158,15 @@ func (c *Config) withDefaults() error {
 	return nil
 }
 
-// DefaultWaitOutage is the default [Config.WaitOutage].
-const DefaultWaitOutage = 10 * time.Minute
+// Defaults of [Config].
+const (
+	// DefaultEnqueuers is the default [Config.Enqueuers].
+	DefaultEnqueuers = 8
+	// DefaultPollInterval is the default [Config.PollInterval].
+	DefaultPollInterval = 500 * time.Millisecond
+	// DefaultWaitOutage is the default [Config.WaitOutage].
+	DefaultWaitOutage = 10 * time.Minute
+)
 
 // Pauses between lookups while Redis is failing, and between two notices.
 const (
@@ -172,10 +187,10 @@ func roundOutage(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
-// notice prints a line on Output, if there is one.
+// notice tells OnNotice, if set.
 func (r *run) notice(format string, args ...any) {
-	if r.pr != nil {
-		r.pr.message(fmt.Sprintf(format, args...))
+	if r.cfg.OnNotice != nil {
+		r.cfg.OnNotice(fmt.Sprintf(format, args...))
 	}
 }
 
@@ -184,11 +199,6 @@ type run struct {
 	cfg Config
 	cnt *counters
 	man *manifest
-	pr  *printer
-
-	failOnce sync.Once
-	failErr  error
-	cancel   context.CancelFunc
 
 	// lookup is cfg.Client.Lookup (a test counts the calls through it).
 	lookup func(context.Context, string) (tasks.Status, error)
@@ -198,7 +208,8 @@ type run struct {
 // file, queues the ones that pass (unless their task already exists), and
 // with cfg.Wait waits for their results. Rows are written to cfg.Manifest
 // as files are handled (in no particular order), and the manifest is
-// flushed before Run returns, whatever happens.
+// flushed before Run returns, whatever happens. Every goroutine Run starts
+// has ended when it returns.
 //
 // Run returns an error matching [ErrConfig] for a bad configuration,
 // tasks.ErrUnavailable when Redis cannot be used (checked first with a
@@ -213,14 +224,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := cfg.Client.Ping(ctx); err != nil {
 		return Summary{}, err
 	}
-	if cfg.Output != nil {
-		r.pr = newPrinter(cfg.Output, cfg.Progress, cfg.TerminalWidth, cfg.ProgressInterval, r.cnt.snapshot)
-		r.pr.start()
+	var err error
+	if cfg.OnProgress == nil {
+		err = r.run(ctx)
+	} else {
+		err = r.reportProgress(func() error { return r.run(ctx) })
 	}
-	err := r.run(ctx)
-	r.cnt.phase.Store("done")
-	if r.pr != nil {
-		r.pr.finish()
+	r.cnt.phase.Store(PhaseDone)
+	if cfg.OnProgress != nil {
+		cfg.OnProgress(r.cnt.snapshot())
 	}
 	if ferr := r.man.flush(); err == nil {
 		err = ferr
@@ -232,12 +244,26 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	return sum, err
 }
 
-// fail records the first fatal error and stops the pipeline.
-func (r *run) fail(err error) {
-	r.failOnce.Do(func() {
-		r.failErr = err
-		r.cancel()
+// reportProgress calls OnProgress every ProgressInterval while f runs.
+func (r *run) reportProgress(f func() error) error {
+	done := make(chan struct{})
+	var g errgroup.Group
+	g.Go(func() error {
+		t := time.NewTicker(r.cfg.ProgressInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return nil
+			case <-t.C:
+				r.cfg.OnProgress(r.cnt.snapshot())
+			}
+		}
 	})
+	err := f()
+	close(done)
+	_ = g.Wait()
+	return err
 }
 
 // prepared travels from the hashing workers to the enqueuers.
@@ -246,24 +272,31 @@ type prepared struct {
 	row Row
 }
 
+// run streams the files through the pipeline, then waits for their tasks
+// when asked to. The pipeline is an errgroup: the walker feeds jobs to the
+// hashing workers, whose checked files go to the enqueuers, whose rows come
+// back here; the first fatal error (Redis failing) cancels the rest.
 func (r *run) run(parent context.Context) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	r.cancel = cancel
+	g, ctx := errgroup.WithContext(parent)
 
-	// The pre-count only feeds the progress display.
-	if !r.cfg.NoPreCount && r.pr != nil && r.cfg.Progress != ProgressNone {
-		go r.preCount(ctx)
+	// The pre-count only feeds the progress display; it stops with the
+	// pipeline.
+	countCtx, stopCount := context.WithCancel(ctx)
+	defer stopCount()
+	if !r.cfg.NoPreCount && r.cfg.OnProgress != nil {
+		g.Go(func() error {
+			r.preCount(countCtx)
+			return nil
+		})
 	}
 
 	jobs := make(chan entry, 4*r.cfg.Workers)
 	toEnqueue := make(chan prepared, 4*r.cfg.Enqueuers)
 	rows := make(chan Row, 64)
 
-	var walkErr error
-	go func() {
+	g.Go(func() error {
 		defer close(jobs)
-		walkErr = walk(ctx, r.cfg.Paths, r.cfg.Filter, false, func(e entry) error {
+		err := walk(ctx, r.cfg.Paths, r.cfg.Filter, false, func(e entry) error {
 			select {
 			case jobs <- e:
 				return nil
@@ -271,25 +304,13 @@ func (r *run) run(parent context.Context) error {
 				return ctx.Err()
 			}
 		})
-	}()
-
-	var hashers sync.WaitGroup
-	for range r.cfg.Workers {
-		hashers.Go(func() { r.prepareLoop(ctx, jobs, toEnqueue, rows) })
-	}
-	go func() {
-		hashers.Wait()
-		close(toEnqueue)
-	}()
-
-	var enqueuers sync.WaitGroup
-	for range r.cfg.Enqueuers {
-		enqueuers.Go(func() { r.enqueueLoop(ctx, toEnqueue, rows) })
-	}
-	go func() {
-		enqueuers.Wait()
-		close(rows)
-	}()
+		if ctx.Err() != nil {
+			return nil // the cause is reported by whoever canceled
+		}
+		return err
+	})
+	stage(g, r.cfg.Workers, func() { close(toEnqueue) }, func() error { return r.prepareLoop(ctx, jobs, toEnqueue, rows) })
+	stage(g, r.cfg.Enqueuers, func() { close(rows) }, func() error { return r.enqueueLoop(ctx, toEnqueue, rows) })
 
 	// Rows of tasks still running, by task ID, when waiting.
 	waiting := map[string][]Row{}
@@ -317,17 +338,15 @@ func (r *run) run(parent context.Context) error {
 			_ = r.man.flush()
 		}
 	}
-	// The pipeline has drained; the walker has returned too, because the
-	// hashers only stop once jobs is closed.
-	err := r.failErr
-	if err == nil {
-		err = parent.Err()
-	}
-	if err == nil && walkErr != nil && !errors.Is(walkErr, context.Canceled) {
-		err = walkErr
+	// The rows are drained: the hashers and enqueuers have returned, and
+	// the walker returns once they stopped taking jobs.
+	stopCount()
+	err := g.Wait()
+	if perr := parent.Err(); perr != nil {
+		err = perr
 	}
 	if err == nil && len(waiting) > 0 {
-		r.cnt.phase.Store("wait")
+		r.cnt.phase.Store(PhaseWait)
 		err = r.wait(parent, waiting)
 	}
 	// Whatever is still waited for is reported as it stands.
@@ -339,16 +358,25 @@ func (r *run) run(parent context.Context) error {
 	return err
 }
 
+// stage runs n copies of f in g; the last one to return calls done (which
+// closes the stage's output).
+func stage(g *errgroup.Group, n int, done func(), f func() error) {
+	var left atomic.Int64
+	left.Store(int64(n))
+	for range n {
+		g.Go(func() error {
+			defer func() {
+				if left.Add(-1) == 0 {
+					done()
+				}
+			}()
+			return f()
+		})
+	}
+}
+
 func (r *run) emit(row Row) {
 	r.man.write(&row)
-	if r.pr != nil {
-		switch row.State {
-		case StateRejected:
-			r.pr.message(fmt.Sprintf("rejected %s (%s): %s", row.Path, row.Reason, row.Error))
-		case StateFailed:
-			r.pr.message(fmt.Sprintf("failed %s (task %s): %s", row.Path, row.TaskID, row.Error))
-		}
-	}
 	if r.cfg.OnRow != nil {
 		r.cfg.OnRow(row)
 	}
@@ -371,18 +399,19 @@ func (r *run) preCount(ctx context.Context) {
 	}
 }
 
-func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- prepared, rows chan<- Row) {
-	send := func(row Row) bool {
+// prepareLoop checks and hashes the files of jobs; rejected ones go to rows
+// at once, the others to out. It returns at the first fatal error, or when
+// ctx is done.
+func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- prepared, rows chan<- Row) error {
+	send := func(ch chan<- Row, row Row) {
 		select {
-		case rows <- row:
-			return true
+		case ch <- row:
 		case <-ctx.Done():
-			return false
 		}
 	}
 	for e := range jobs {
 		if ctx.Err() != nil {
-			continue // drain so the walker can finish
+			return nil
 		}
 		row := Row{Path: e.Path, Size: e.Size}
 		if e.Err != nil {
@@ -392,7 +421,7 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 				row.Reason = string(mediaroot.ReasonNotFound)
 			}
 			row.Error = e.Err.Error()
-			send(row)
+			send(rows, row)
 			continue
 		}
 		row.ImageName = r.cfg.Name.Name(e.Rel)
@@ -406,10 +435,7 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 		if err != nil {
 			var rej *tasks.RejectError
 			if !errors.As(err, &rej) {
-				if ctx.Err() == nil {
-					r.fail(err)
-				}
-				continue
+				return err
 			}
 			row.State = StateRejected
 			row.Reason = string(rej.Reason)
@@ -417,7 +443,7 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 			if rej.Size > 0 {
 				row.Size = rej.Size
 			}
-			send(row)
+			send(rows, row)
 			continue
 		}
 		row.Size = p.Payload.Size
@@ -429,27 +455,29 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 		case <-ctx.Done():
 		}
 	}
+	return nil
 }
 
-func (r *run) enqueueLoop(ctx context.Context, in <-chan prepared, rows chan<- Row) {
+// enqueueLoop queues the checked files of in and sends their rows. It
+// returns at the first fatal error, or when ctx is done.
+func (r *run) enqueueLoop(ctx context.Context, in <-chan prepared, rows chan<- Row) error {
 	for item := range in {
 		if ctx.Err() != nil {
-			continue
+			return nil
 		}
 		row, err := r.enqueue(ctx, item)
 		if err != nil {
-			if ctx.Err() == nil {
-				r.fail(err)
-			}
-			continue
+			return err
 		}
 		select {
 		case rows <- row:
 		case <-ctx.Done():
-			// The task is queued; report it even when interrupted.
+			// The task is queued; report it even when interrupted (the
+			// rows are read until they are closed).
 			rows <- row
 		}
 	}
+	return nil
 }
 
 func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
@@ -523,65 +551,47 @@ func applyStatus(row *Row, st tasks.Status) {
 	}
 }
 
-// answer is one task's status as looked up while waiting.
+// answer is one finished task's status as looked up while waiting.
 type answer struct {
-	id  string
-	st  tasks.Status
-	err error
+	id string
+	st tasks.Status
 }
 
 // lookupRound looks every task in waiting up once, Enqueuers at a time,
 // and returns those that have finished (a task gone from Redis counts as
 // archived). At the first failure (Redis down) it stops and returns that
 // error with what finished until then, so that an outage is noticed after
-// one failed lookup rather than after a failed lookup per task.
+// one failed lookup rather than after a failed lookup per task; lookups
+// cut short by the stop are not failures of their own.
 func (r *run) lookupRound(ctx context.Context, waiting map[string][]Row) ([]answer, error) {
-	round, stop := context.WithCancel(ctx)
-	defer stop()
-	ids := make(chan string)
-	answers := make(chan answer)
-	var wg sync.WaitGroup
-	for range min(r.cfg.Enqueuers, len(waiting)) {
-		wg.Go(func() {
-			for id := range ids {
-				st, err := r.lookup(round, id)
-				answers <- answer{id, st, err}
+	g, round := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Enqueuers)
+	var (
+		mu       sync.Mutex
+		finished []answer
+	)
+	for id := range waiting {
+		if round.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			st, err := r.lookup(round, id)
+			switch {
+			case errors.Is(err, tasks.ErrNotFound):
+				st = tasks.Status{State: tasks.StateArchived, LastError: "task no longer in Redis (deleted, or its retention ran out)"}
+			case err != nil:
+				return err
+			case !st.State.Final():
+				return nil
 			}
+			mu.Lock()
+			finished = append(finished, answer{id, st})
+			mu.Unlock()
+			return nil
 		})
 	}
-	go func() {
-		defer close(ids)
-		for id := range waiting {
-			select {
-			case ids <- id:
-			case <-round.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
-		close(answers)
-	}()
-	var firstErr error
-	var finished []answer
-	for a := range answers {
-		switch {
-		case errors.Is(a.err, tasks.ErrNotFound):
-			a.st = tasks.Status{State: tasks.StateArchived, LastError: "task no longer in Redis (deleted, or its retention ran out)"}
-			finished = append(finished, a)
-		case a.err != nil:
-			// Lookups cut short by stop after the first failure are not
-			// failures of their own.
-			if firstErr == nil {
-				firstErr = a.err
-				stop()
-			}
-		case a.st.State.Final():
-			finished = append(finished, a)
-		}
-	}
-	return finished, firstErr
+	err := g.Wait()
+	return finished, err
 }
 
 // wait polls the tasks in waiting until each is completed or archived,

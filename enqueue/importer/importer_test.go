@@ -8,10 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -273,10 +276,20 @@ func TestImportWaitWithWorker(t *testing.T) {
 	s := setup(t)
 	w := workertest.Start(t, workertest.Config{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}})
 	ctx := t.Context()
-	var out bytes.Buffer
+	var (
+		mu       sync.Mutex
+		progress []importer.Progress
+		rowsSeen int
+	)
 	sum, rows, err := runImport(t, ctx, importer.Config{
 		Client: s.client, Paths: []string{s.root}, Wait: true,
-		Output: &out, Progress: importer.ProgressPlain, ProgressInterval: 10 * time.Millisecond,
+		OnRow: func(importer.Row) { rowsSeen++ },
+		OnProgress: func(p importer.Progress) {
+			mu.Lock()
+			progress = append(progress, p)
+			mu.Unlock()
+		},
+		ProgressInterval: 10 * time.Millisecond,
 	}, s.root)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -299,10 +312,12 @@ func TestImportWaitWithWorker(t *testing.T) {
 	if sum.Completed != 7 || sum.Queued != 0 || sum.Pending != 0 {
 		t.Errorf("summary = %+v", sum)
 	}
-	for _, want := range []string{"rejected " + filepath.Join(s.root, "bad/text.jpg") + " (unsupported_type)", "files/s"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
+	// The last progress report comes after the last row, and says so.
+	mu.Lock()
+	last := progress[len(progress)-1]
+	mu.Unlock()
+	if last.Phase != importer.PhaseDone || last.Files != sum.Files || last.Completed != 7 || last.Waiting != 0 || int64(rowsSeen) != sum.Files {
+		t.Errorf("last progress %+v after %d rows; summary %+v", last, rowsSeen, sum)
 	}
 
 	// A later run reports the stored results and uploads nothing.
@@ -440,17 +455,34 @@ func TestImportConfigErrors(t *testing.T) {
 	}
 }
 
-// waitWaiting polls until the plain progress lines on out show the import
-// waiting for its tasks: every file is queued.
-func waitWaiting(t *testing.T, out *syncbuf.Buffer) {
-	t.Helper()
-	deadline := time.After(time.Minute)
-	for !strings.Contains(out.String(), "wait: ") {
-		select {
-		case <-deadline:
-			t.Fatalf("the import never started waiting:\n%s", out.String())
-		case <-time.After(10 * time.Millisecond):
+// watch records what an import reports: its notices, and when it starts
+// waiting for its tasks (every file is queued).
+type watch struct {
+	notices syncbuf.Buffer
+	waiting chan struct{}
+	once    sync.Once
+}
+
+// watchImport makes cfg report to a new watch.
+func watchImport(cfg *importer.Config) *watch {
+	w := &watch{waiting: make(chan struct{})}
+	cfg.OnNotice = func(line string) { fmt.Fprintln(&w.notices, line) }
+	cfg.OnProgress = func(p importer.Progress) {
+		if p.Phase == importer.PhaseWait {
+			w.once.Do(func() { close(w.waiting) })
 		}
+	}
+	cfg.ProgressInterval = 10 * time.Millisecond
+	return w
+}
+
+// waitWaiting returns once the import waits for its tasks.
+func (w *watch) waitWaiting(t *testing.T) {
+	t.Helper()
+	select {
+	case <-w.waiting:
+	case <-time.After(time.Minute):
+		t.Fatalf("the import never started waiting:\n%s", w.notices.String())
 	}
 }
 
@@ -459,7 +491,9 @@ func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
 	root, want := mixedTree(t)
 	client := newClient(t, srv.URL(), root)
-	var out syncbuf.Buffer
+	cfg := importer.Config{Client: client, Paths: []string{root}, Wait: true}
+	w := watchImport(&cfg)
+	out := &w.notices
 	done := make(chan struct{})
 	var (
 		sum  importer.Summary
@@ -468,14 +502,11 @@ func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 	)
 	go func() {
 		defer close(done)
-		sum, rows, err = runImport(t, t.Context(), importer.Config{
-			Client: client, Paths: []string{root}, Wait: true, Output: &out, Progress: importer.ProgressPlain,
-			ProgressInterval: 10 * time.Millisecond,
-		}, root)
+		sum, rows, err = runImport(t, t.Context(), cfg, root)
 	}()
 	// No worker yet: once queued, the import waits. Redis goes away for
 	// a while, comes back with its data, and only then a worker runs.
-	waitWaiting(t, &out)
+	w.waitWaiting(t)
 	srv.Kill()
 	deadline := time.After(time.Minute)
 	for !strings.Contains(out.String(), "redis unavailable while waiting") {
@@ -514,7 +545,9 @@ func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 func TestImportWaitGivesUpAfterWaitOutage(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	var out syncbuf.Buffer
+	cfg := importer.Config{Client: s.client, Paths: []string{s.root}, Wait: true, WaitOutage: 300 * time.Millisecond}
+	w := watchImport(&cfg)
+	out := &w.notices
 	done := make(chan struct{})
 	var (
 		rows map[string]importer.Row
@@ -522,12 +555,9 @@ func TestImportWaitGivesUpAfterWaitOutage(t *testing.T) {
 	)
 	go func() {
 		defer close(done)
-		_, rows, err = runImport(t, t.Context(), importer.Config{
-			Client: s.client, Paths: []string{s.root}, Wait: true, Output: &out, Progress: importer.ProgressPlain,
-			ProgressInterval: 10 * time.Millisecond, WaitOutage: 300 * time.Millisecond,
-		}, s.root)
+		_, rows, err = runImport(t, t.Context(), cfg, s.root)
 	}()
-	waitWaiting(t, &out)
+	w.waitWaiting(t)
 	s.redis.Kill()
 	select {
 	case <-done:
@@ -543,5 +573,72 @@ func TestImportWaitGivesUpAfterWaitOutage(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "retrying for up to 300ms") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// importerGoroutines returns the stacks of the goroutines running code of
+// package importer (not its tests).
+func importerGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, line := range strings.Split(g, "\n") {
+			// A frame in a file of the package that is not a test.
+			if strings.Contains(line, "/enqueue/importer/") && !strings.Contains(line, "_test.go:") {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// TestRunLeavesNoGoroutine interrupts an import while it waits for its
+// tasks, with the pre-count and progress reports on, and then one in the
+// middle of its files: no goroutine of the package may be left once Run
+// has returned. It does not
+// run in parallel, so that no other import's goroutines are about.
+func TestRunLeavesNoGoroutine(t *testing.T) {
+	s := setup(t)
+	cfg := importer.Config{Client: s.client, Paths: []string{s.root}, Wait: true}
+	w := watchImport(&cfg)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := runImport(t, ctx, cfg, s.root)
+		done <- err
+	}()
+	w.waitWaiting(t)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if left := importerGoroutines(); len(left) > 0 {
+		t.Fatalf("%d goroutines left after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
+	}
+
+	// Interrupted at the first row of many: the walk, the pre-count, the
+	// workers and the report stop wherever they are.
+	many := filepath.Join(s.root, "many")
+	png := sample(t, "photo.png")
+	for i := range 3000 {
+		write(t, filepath.Join(many, fmt.Sprintf("d%02d", i%30), fmt.Sprintf("%04d.png", i)), png)
+	}
+	ctx, cancel = context.WithCancel(t.Context())
+	cfg = importer.Config{Client: s.client, Paths: []string{many}, Workers: 4, Enqueuers: 2,
+		OnProgress: func(importer.Progress) {}, OnRow: func(importer.Row) { cancel() }}
+	if _, _, err := runImport(t, ctx, cfg, s.root); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if left := importerGoroutines(); len(left) > 0 {
+		t.Fatalf("%d goroutines left after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
 	}
 }

@@ -137,8 +137,8 @@ func (f *importFlags) flags(env Env) *flag.FlagSet {
 	fs.StringVar(&f.progress, "progress", "auto", "")
 	fs.BoolVar(&f.noCount, "no-count", false, "")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "")
-	fs.IntVar(&f.enqueuers, "enqueuers", 8, "")
-	fs.DurationVar(&f.poll, "poll", 500*time.Millisecond, "")
+	fs.IntVar(&f.enqueuers, "enqueuers", importer.DefaultEnqueuers, "")
+	fs.DurationVar(&f.poll, "poll", importer.DefaultPollInterval, "")
 	fs.DurationVar(&f.waitOutage, "wait-outage", importer.DefaultWaitOutage, "")
 	return fs
 }
@@ -173,19 +173,19 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 	if err != nil {
 		return 0, command.UsageError(err)
 	}
-	var mode importer.ProgressMode
+	var mode ProgressMode
 	switch f.progress {
 	case "auto":
-		mode = importer.ProgressPlain
+		mode = ProgressPlain
 		if env.isTerminal(env.Stderr) {
-			mode = importer.ProgressBar
+			mode = ProgressBar
 		}
 	case "bar":
-		mode = importer.ProgressBar
+		mode = ProgressBar
 	case "plain":
-		mode = importer.ProgressPlain
+		mode = ProgressPlain
 	case "none":
-		mode = importer.ProgressNone
+		mode = ProgressNone
 	default:
 		return 0, command.Usagef("--progress: %q is not auto, bar, plain or none", f.progress)
 	}
@@ -224,7 +224,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		manifest = mf
 	}
 
-	sum, err := importer.Run(ctx, importer.Config{
+	cfg := importer.Config{
 		Client:        client,
 		Paths:         paths,
 		Filter:        importer.Filter{Include: f.include, Exclude: f.exclude, Hidden: f.hidden},
@@ -239,13 +239,12 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		Enqueuers:     f.enqueuers,
 		NoPreCount:    f.noCount,
 		Manifest:      manifest,
-		Output:        env.Stderr,
-		Progress:      mode,
-		TerminalWidth: env.terminalWidth(env.Stderr),
 		PollInterval:  f.poll,
 		WaitOutage:    cmp.Or(max(f.waitOutage, 0), -1), // 0 gives up at once
 		Logger:        log,
-	})
+	}
+	NewDisplay(env.Stderr, mode, env.terminalWidth(env.Stderr)).Attach(&cfg)
+	sum, err := importer.Run(ctx, cfg)
 	if sum.Files > 0 || err == nil {
 		fmt.Fprintf(env.Stderr, "enqueue: %s\n", sum)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/cmd/enqueue/cli"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -77,9 +78,9 @@ type Config struct {
 	// Out receives the progress, the result table and the URLs. Default
 	// os.Stdout.
 	Out io.Writer
-	// Progress is the importer's progress display. Default
-	// importer.ProgressPlain.
-	Progress importer.ProgressMode
+	// Progress is the import's progress display, the enqueue command's.
+	// Default cli.ProgressPlain.
+	Progress cli.ProgressMode
 	// Logger receives the worker's and the emulator's logs. Default: a
 	// text log in Dir/demo.log.
 	Logger *slog.Logger
@@ -120,8 +121,8 @@ func (c *Config) defaults() {
 	if c.Out == nil {
 		c.Out = os.Stdout
 	}
-	if c.Progress == importer.ProgressNone {
-		c.Progress = importer.ProgressPlain
+	if c.Progress == cli.ProgressNone {
+		c.Progress = cli.ProgressPlain
 	}
 }
 
@@ -249,17 +250,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		{"a photo for a merchant whose token the gateway refuses", MerchantDir, RefusedMerchantToken},
 	} {
 		say("\nimporting %s (%s):", step.what, filepath.Join(rep.MediaDir, step.path))
-		sum, err := importer.Run(ctx, importer.Config{
+		icfg := importer.Config{
 			Client:       client,
 			Paths:        []string{filepath.Join(rep.MediaDir, step.path)},
 			AppAuthToken: step.token,
 			Wait:         true,
 			Manifest:     manifest,
 			OnRow:        func(r importer.Row) { rows = append(rows, r) },
-			Output:       out,
-			Progress:     cfg.Progress,
 			Logger:       logger.With("component", "importer"),
-		})
+		}
+		cli.NewDisplay(out, cfg.Progress, 0).Attach(&icfg)
+		sum, err := importer.Run(ctx, icfg)
 		if err != nil {
 			return rep, fmt.Errorf("demo: import %s: %w", step.path, err)
 		}
