@@ -25,6 +25,9 @@ const (
 	DefaultCheckTimeout = 2 * time.Second
 )
 
+// hostNameRE matches a DNS host name, as AllowedHosts must hold.
+var hostNameRE = regexp.MustCompile(`^(?i)[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$`)
+
 // rootPathRE limits RootPath to plain path characters, so that it is also a
 // valid http.ServeMux pattern.
 var rootPathRE = regexp.MustCompile(`^/[A-Za-z0-9._/-]+/$`)
@@ -68,6 +71,14 @@ type Config struct {
 	ReadOnly bool
 	// Insecure allows a non-loopback Addr without authentication.
 	Insecure bool
+	// AllowedHosts are the host names (without port) under which the
+	// dashboard and /metrics may be reached, besides "localhost", names
+	// ending in ".localhost" and IP addresses; e.g. the name a reverse
+	// proxy forwards. A request naming any other host in its Host header
+	// is refused, so that a web page cannot reach the dashboard through a
+	// DNS name of its own pointing at this machine (DNS rebinding). Matched
+	// without regard to case.
+	AllowedHosts []string
 	// Collectors are served on /metrics next to asynq's queue metrics and
 	// the Go runtime's, e.g. the upload metrics (a *metrics.Uploads).
 	Collectors []prometheus.Collector
@@ -117,6 +128,11 @@ func (c Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("%w: address %q: %w", ErrConfig, c.Addr, err)
+	}
+	for _, h := range c.AllowedHosts {
+		if !hostNameRE.MatchString(h) {
+			return fmt.Errorf("%w: AllowedHosts: %q is not a host name (give names without scheme, port or path)", ErrConfig, h)
+		}
 	}
 	for i, ch := range c.Checks {
 		if ch.Name == "" || ch.Func == nil {

@@ -54,15 +54,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	redis := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1"})
 	defer redis.Close()
 	for name, cfg := range map[string]Config{
-		"no redis":      {},
-		"user only":     {Redis: redis, User: "ops"},
-		"password only": {Redis: redis, Password: "pw"},
-		"colon in user": {Redis: redis, User: "a:b", Password: "pw"},
-		"root is /":     {Redis: redis, RootPath: "/"},
-		"relative root": {Redis: redis, RootPath: "mon/"},
-		"space in root": {Redis: redis, RootPath: "/a b/"},
-		"no port":       {Redis: redis, Addr: "127.0.0.1"},
-		"unnamed check": {Redis: redis, Checks: []Check{{Func: nil}}},
+		"no redis":       {},
+		"user only":      {Redis: redis, User: "ops"},
+		"password only":  {Redis: redis, Password: "pw"},
+		"colon in user":  {Redis: redis, User: "a:b", Password: "pw"},
+		"root is /":      {Redis: redis, RootPath: "/"},
+		"relative root":  {Redis: redis, RootPath: "mon/"},
+		"space in root":  {Redis: redis, RootPath: "/a b/"},
+		"no port":        {Redis: redis, Addr: "127.0.0.1"},
+		"unnamed check":  {Redis: redis, Checks: []Check{{Func: nil}}},
+		"host with port": {Redis: redis, AllowedHosts: []string{"dash.example.com:443"}},
+		"host as URL":    {Redis: redis, AllowedHosts: []string{"https://dash.example.com"}},
+		"empty host":     {Redis: redis, AllowedHosts: []string{""}},
 	} {
 		if _, err := New(cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err = %v, want ErrConfig", name, err)

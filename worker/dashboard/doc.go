@@ -39,8 +39,9 @@
 //
 // [Server.Run] holds at most 128 connections at once and bounds the time
 // to send headers and requests; a refused request (no or wrong
-// credentials, a change to a read-only dashboard) is answered at once and
-// its connection closed without reading the body it announced.
+// credentials, a change to a read-only dashboard, a foreign Host, a
+// cross-site change) is answered at once and its connection closed
+// without reading the body it announced.
 //
 // The server opens no Redis connection of its own: [Config.Redis] is the
 // caller's client (the worker's one), shared by asynqmon, the queue

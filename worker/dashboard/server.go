@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +90,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.User != "" {
 		h = basicAuth(cfg.User, cfg.Password, h)
 	}
+	h = sameOrigin(h)
+	h = knownHost(cfg.AllowedHosts, h)
 	mux.Handle("/", h)
 	s.handler = securityHeaders(noBodyToRead(mux))
 	return s, nil
@@ -271,6 +274,55 @@ func basicAuth(user, password string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// knownHost refuses a request whose Host header names a host other than
+// "localhost", a name ending in ".localhost", an IP address, or one of
+// allowed. A web page can point a DNS name of its own at this machine
+// (DNS rebinding) and so reach a loopback dashboard as same-origin; the
+// Host it sends is then its own name. IP addresses pass: such a page
+// cannot make a browser send one in Host with its own origin.
+func knownHost(allowed []string, next http.Handler) http.Handler {
+	names := make(map[string]bool, len(allowed))
+	for _, h := range allowed {
+		names[canonicalHost(h)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := canonicalHost(r.Host)
+		_, ipErr := netip.ParseAddr(host)
+		if host == "" || ipErr == nil || host == "localhost" || strings.HasSuffix(host, ".localhost") || names[host] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		httpguard.Refuse(w)
+		http.Error(w, fmt.Sprintf("this dashboard is not served as %q: reach it by an IP address or localhost, or add the name to the allowed hosts", host), http.StatusForbidden)
+	})
+}
+
+// canonicalHost is the host of a Host header value, without port, IPv6
+// brackets or a final dot, in lower case.
+func canonicalHost(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// sameOrigin refuses requests that could change something (any method but
+// GET, HEAD and OPTIONS) when the browser says they come from another site
+// (Sec-Fetch-Site, or an Origin that does not match Host): a page elsewhere
+// must not pause queues or archive tasks through the operator's browser.
+// Requests without either header (curl, scripts) are not from a browser
+// and pass.
+func sameOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpguard.Refuse(w)
+		http.Error(w, "cross-site request refused: change queues and tasks from the dashboard's own page", http.StatusForbidden)
+	}))
+	return cop.Handler(next)
 }
 
 // readOnly refuses every method but GET and HEAD.

@@ -60,6 +60,7 @@ var vars = []command.Var{
 	{Name: "DASHBOARD_PASSWORD_FILE", Usage: "file whose first line is the basic auth password (instead of DASHBOARD_PASSWORD)"},
 	{Name: "DASHBOARD_READONLY", Default: "false", Usage: "true: the dashboard cannot pause, delete, run or archive anything"},
 	{Name: "DASHBOARD_INSECURE", Default: "false", Usage: "true: allow a non-loopback HTTP_ADDR without authentication"},
+	{Name: "DASHBOARD_ALLOWED_HOSTS", Usage: "host names, separated by commas, under which the dashboard and /metrics may be reached besides localhost and IP addresses (e.g. a reverse proxy's); other Host headers are refused"},
 }
 
 // defaultTypes is the validate package's default type list as the
@@ -309,6 +310,9 @@ func readHTTP(get func(string) string, boolean func(string) bool, ps *problems) 
 		Password: get("DASHBOARD_PASSWORD"),
 		ReadOnly: boolean("DASHBOARD_READONLY"),
 		Insecure: boolean("DASHBOARD_INSECURE"),
+		AllowedHosts: strings.FieldsFunc(get("DASHBOARD_ALLOWED_HOSTS"), func(r rune) bool {
+			return r == ',' || r == ' '
+		}),
 	}
 	if file := get("DASHBOARD_PASSWORD_FILE"); file != "" {
 		if c.Password != "" {
@@ -381,7 +385,7 @@ var fieldVars = map[string]string{
 	"Concurrency":  "WORKER_CONCURRENCY",
 	"Queues":       "WORKER_QUEUES",
 	"Retry":        "RETRY_BASE_DELAY, RETRY_MAX_DELAY, RETRY_THROTTLE_DELAY, RETRY_JITTER",
-	"HTTP":         "HTTP_ADDR, DASHBOARD_USER, DASHBOARD_PASSWORD, DASHBOARD_PASSWORD_FILE, DASHBOARD_READONLY, DASHBOARD_INSECURE",
+	"HTTP":         "HTTP_ADDR, DASHBOARD_USER, DASHBOARD_PASSWORD, DASHBOARD_PASSWORD_FILE, DASHBOARD_READONLY, DASHBOARD_INSECURE, DASHBOARD_ALLOWED_HOSTS",
 }
 
 // anyBad reports whether one of the variables in names (comma-separated)

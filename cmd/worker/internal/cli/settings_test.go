@@ -83,6 +83,7 @@ func TestReadEverything(t *testing.T) {
 		"DASHBOARD_PASSWORD":                 " pw ",
 		"DASHBOARD_READONLY":                 "true",
 		"DASHBOARD_INSECURE":                 "false",
+		"DASHBOARD_ALLOWED_HOSTS":            " dash.example.com, ops.internal ",
 	} {
 		env[k] = v
 	}
@@ -123,6 +124,7 @@ func TestReadEverything(t *testing.T) {
 		{"password, as it is", cfg.HTTP.Password, " pw "},
 		{"read-only", cfg.HTTP.ReadOnly, true},
 		{"insecure", cfg.HTTP.Insecure, false},
+		{"allowed hosts", strings.Join(cfg.HTTP.AllowedHosts, "|"), "dash.example.com|ops.internal"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
