@@ -40,6 +40,13 @@ type Config struct {
 	// GatewayURL is Alipay's gateway (or an emulator's). Default
 	// upload.ProductionGateway.
 	GatewayURL string
+	// Protocol is the protocol of the uploads: upload.Classic (default)
+	// or upload.V3. Results, retries and archiving are the same either
+	// way.
+	Protocol upload.Protocol
+	// V3Endpoint is the OpenAPI v3 base URL (v3 only). Default: the
+	// scheme and host of GatewayURL.
+	V3Endpoint string
 	// AppID is the application's app_id. Required.
 	AppID string
 	// Keys sign requests and verify answers (public key or certificate
@@ -176,6 +183,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.GatewayURL == "" {
 		cfg.GatewayURL = upload.ProductionGateway
 	}
+	if cfg.Protocol == "" {
+		cfg.Protocol = upload.Classic
+	}
 	if cfg.UploadTimeout == 0 {
 		cfg.UploadTimeout = DefaultUploadTimeout
 	}
@@ -217,6 +227,12 @@ func (cfg Config) check() []error {
 	}
 	if !isHTTPURL(cfg.GatewayURL) {
 		fail("GatewayURL", "%q is not an http(s) URL", cfg.GatewayURL)
+	}
+	if _, err := upload.ParseProtocol(string(cfg.Protocol)); err != nil {
+		fail("Protocol", "%w", err)
+	}
+	if cfg.V3Endpoint != "" && !isHTTPURL(cfg.V3Endpoint) {
+		fail("V3Endpoint", "%q is not an http(s) URL", cfg.V3Endpoint)
 	}
 	if cfg.AppID == "" {
 		fail("AppID", "required (the application's app_id)")

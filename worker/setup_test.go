@@ -39,9 +39,27 @@ type testEnv struct {
 }
 
 type envOptions struct {
-	gateway alipaytest.Config
-	config  func(*Config)
-	noStart bool
+	// protocol is the worker's Config.Protocol (default classic).
+	protocol upload.Protocol
+	gateway  alipaytest.Config
+	config   func(*Config)
+	noStart  bool
+}
+
+// protocols are the protocols the end-to-end tests run over: the worker
+// must give the same results, and retry and archive the same way, over
+// both.
+var protocols = []upload.Protocol{upload.Classic, upload.V3}
+
+// eachProtocol runs f as a parallel subtest per protocol.
+func eachProtocol(t *testing.T, f func(t *testing.T, p upload.Protocol)) {
+	t.Helper()
+	for _, p := range protocols {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			f(t, p)
+		})
+	}
 }
 
 // testConfig is a worker configuration for the given Redis and emulator,
@@ -70,6 +88,7 @@ func startEnv(t *testing.T, opts ...envOptions) *testEnv {
 	e := &testEnv{redis: testredis.Start(t), root: t.TempDir(), logs: &syncbuf.Buffer{}}
 	e.gw = alipaytest.Start(t, o.gateway)
 	e.cfg = testConfig(asynq.RedisClientOpt{Addr: e.redis.Addr()}, e.gw, e.root)
+	e.cfg.Protocol = o.protocol
 	if o.config != nil {
 		o.config(&e.cfg)
 	}

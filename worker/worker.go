@@ -111,7 +111,9 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	}
 
 	ucfg := upload.Config{
+		Protocol:    cfg.Protocol,
 		GatewayURL:  cfg.GatewayURL,
+		V3Endpoint:  cfg.V3Endpoint,
 		AppID:       cfg.AppID,
 		HTTPClient:  cfg.HTTPClient,
 		Timeout:     cfg.UploadTimeout,
@@ -241,6 +243,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker started",
 		"redis", describeRedis(w.cfg.Redis),
 		"gateway", redisurl.Redact(w.cfg.GatewayURL),
+		"api", string(w.cfg.Protocol),
 		"concurrency", w.cfg.Concurrency,
 		slog.Group("queues", queues...),
 		"media_roots", w.cfg.MediaRoots,

@@ -24,7 +24,11 @@ import (
 
 func TestUploadsEveryFormat(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t)
+	eachProtocol(t, testUploadsEveryFormat)
+}
+
+func testUploadsEveryFormat(t *testing.T, proto upload.Protocol) {
+	e := startEnv(t, envOptions{protocol: proto})
 	samples := []struct{ file, declared, wantType, wantMIME string }{
 		{"photo.jpg", "jpg", "jpg", "image/jpeg"},
 		{"photo.jpeg", "", "jpg", "image/jpeg"},
@@ -54,7 +58,7 @@ func TestUploadsEveryFormat(t *testing.T) {
 			t.Errorf("%s: %v", s.file, err)
 			continue
 		}
-		if up.SHA256 != want.SHA256 || up.Size != want.Size || up.ImageType != s.wantType || up.ContentType != s.wantMIME || up.ImageName != s.file || up.TraceID != r.TraceID {
+		if up.SHA256 != want.SHA256 || up.Size != want.Size || up.ImageType != s.wantType || up.ContentType != s.wantMIME || up.ImageName != s.file || up.TraceID != r.TraceID || up.API != string(proto) {
 			t.Errorf("%s: gateway saw %+v", s.file, up)
 		}
 		// The defaults of NewUploadTask reached Redis.
@@ -174,7 +178,11 @@ func TestEmptyFileCannotBeQueued(t *testing.T) {
 
 func TestChangedSinceEnqueueAbortsTheUpload(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t)
+	eachProtocol(t, testChangedSinceEnqueueAbortsTheUpload)
+}
+
+func testChangedSinceEnqueueAbortsTheUpload(t *testing.T, proto upload.Protocol) {
+	e := startEnv(t, envOptions{protocol: proto})
 	path := e.file(t, "shop.png", mediagen.Sample("png", 10))
 	p := payloadFor(t, path)
 	// The file changes between enqueue and upload: same size, other bytes.
@@ -211,7 +219,11 @@ func TestChangedSinceEnqueueAbortsTheUpload(t *testing.T) {
 
 func TestFaultPolicy(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t)
+	eachProtocol(t, testFaultPolicy)
+}
+
+func testFaultPolicy(t *testing.T, proto upload.Protocol) {
+	e := startEnv(t, envOptions{protocol: proto})
 	retried := []alipaytest.FaultKind{alipaytest.Fault502, alipaytest.Fault503, alipaytest.FaultUnavailable, alipaytest.FaultReset}
 	for i, kind := range retried {
 		if err := e.gw.Faults().Next(kind, 1); err != nil {
@@ -253,8 +265,12 @@ func TestFaultPolicy(t *testing.T) {
 
 func TestThrottlingDoesNotSpendRetries(t *testing.T) {
 	t.Parallel()
+	eachProtocol(t, testThrottlingDoesNotSpendRetries)
+}
+
+func testThrottlingDoesNotSpendRetries(t *testing.T, proto upload.Protocol) {
 	obs := &countingObserver{}
-	e := startEnv(t, envOptions{config: func(c *Config) { c.Observer = obs }})
+	e := startEnv(t, envOptions{protocol: proto, config: func(c *Config) { c.Observer = obs }})
 	if err := e.gw.Faults().Next(alipaytest.FaultThrottled, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -327,14 +343,22 @@ func TestDuplicateTaskIDIsRejected(t *testing.T) {
 
 func TestTokenNeverLeaks(t *testing.T) {
 	t.Parallel()
+	eachProtocol(t, testTokenNeverLeaks)
+}
+
+func testTokenNeverLeaks(t *testing.T, proto upload.Protocol) {
 	const token = "202401BBc0ffeeSecretMerchantToken"
-	e := startEnv(t, envOptions{gateway: alipaytest.Config{AppAuthTokens: []string{"202401BBtheonlyvalidtoken"}}})
+	e := startEnv(t, envOptions{protocol: proto, gateway: alipaytest.Config{AppAuthTokens: []string{"202401BBtheonlyvalidtoken"}}})
 	p := payloadFor(t, e.sample(t, "photo.jpg"))
 	p.AppAuthToken = token
 	id := e.enqueue(t, p)
 	info := e.wait(t, id)
-	if info.State != asynq.TaskStateArchived || !strings.Contains(info.LastErr, "20001") {
-		t.Fatalf("%s, want archived with the gateway's 20001", describe(info))
+	refusal := "20001" // classic; v3 names the code
+	if proto == upload.V3 {
+		refusal = "invalid-app-auth-token"
+	}
+	if info.State != asynq.TaskStateArchived || !strings.Contains(info.LastErr, refusal) {
+		t.Fatalf("%s, want archived with the gateway's %s", describe(info), refusal)
 	}
 	if strings.Contains(info.LastErr, token) || strings.Contains(id, token) {
 		t.Errorf("token in the task ID or error: %q %q", id, info.LastErr)
@@ -402,10 +426,14 @@ func (e *testEnv) waitInFlight(t *testing.T, id string) {
 
 func TestCertificateMode(t *testing.T) {
 	t.Parallel()
+	eachProtocol(t, testCertificateMode)
+}
+
+func testCertificateMode(t *testing.T, proto upload.Protocol) {
 	certs := alipaytest.TestCerts()
 	var gcfg alipaytest.Config
 	certs.Configure(&gcfg)
-	e := startEnv(t, envOptions{gateway: gcfg, noStart: true})
+	e := startEnv(t, envOptions{protocol: proto, gateway: gcfg, noStart: true})
 	dir := filepath.Join(t.TempDir(), "keys")
 	files, err := certs.WriteFiles(dir)
 	if err != nil {
@@ -420,7 +448,10 @@ func TestCertificateMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.startWorker(t)
-	result(t, e.wait(t, e.enqueue(t, payloadFor(t, e.sample(t, "photo.png")))))
+	r := result(t, e.wait(t, e.enqueue(t, payloadFor(t, e.sample(t, "photo.png")))))
+	if up, err := e.uploadByID(r.ImageID); err != nil || up.API != string(proto) {
+		t.Errorf("upload %+v (%v), want it over %s", up, err, proto)
+	}
 }
 
 func TestRunsOnSentinel(t *testing.T) {

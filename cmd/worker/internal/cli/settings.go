@@ -32,6 +32,8 @@ var vars = []command.Var{
 	{Name: "REDIS_URL", Default: tasks.DefaultRedisURL, Usage: "Redis location: redis://, rediss:// (TLS), redis-socket://, redis-sentinel://host1:26379,host2:26379?master=name or redis-cluster://host1:6379,host2:6379; password in the userinfo"},
 	{Name: "REDIS_PING_TIMEOUT", Default: defaultPingTimeout.String(), Usage: "time limit of the start-up Redis ping"},
 	{Name: "ALIPAY_GATEWAY_URL", Default: upload.ProductionGateway, Usage: "Alipay gateway (sandbox: " + upload.SandboxGateway + ", or the emulator's URL)"},
+	{Name: "ALIPAY_API", Default: string(upload.Classic), Usage: "protocol of the uploads: " + string(upload.Classic) + " (gateway.do) or " + string(upload.V3) + " (OpenAPI v3); results are the same"},
+	{Name: "ALIPAY_V3_ENDPOINT", Usage: "OpenAPI v3 base URL (default: scheme and host of ALIPAY_GATEWAY_URL, e.g. " + upload.ProductionV3Endpoint + ")"},
 	{Name: "ALIPAY_APP_ID", Usage: "application app_id (required)"},
 	{Name: "ALIPAY_PRIVATE_KEY_FILE", Usage: "application private key, PKCS#1 or PKCS#8, PEM or bare Base64 (required)"},
 	{Name: "ALIPAY_PUBLIC_KEY_FILE", Usage: "Alipay public key (public key mode)"},
@@ -178,6 +180,10 @@ func read(get func(string) string) (settings, problems) {
 		ps.add("REDIS_URL", err)
 	}
 	w.GatewayURL = trimmed("ALIPAY_GATEWAY_URL")
+	if w.Protocol, err = upload.ParseProtocol(trimmed("ALIPAY_API")); err != nil {
+		ps.add("ALIPAY_API", err)
+	}
+	w.V3Endpoint = trimmed("ALIPAY_V3_ENDPOINT")
 	w.AppID = trimmed("ALIPAY_APP_ID")
 	w.UploadTimeout = duration("ALIPAY_TIMEOUT")
 	w.MediaRoots = mediaroot.ParseList(trimmed("MEDIA_ROOTS"))
@@ -377,6 +383,8 @@ func (ps *problems) fromNew(err error, st settings) {
 var fieldVars = map[string]string{
 	"Redis":        "REDIS_URL",
 	"GatewayURL":   "ALIPAY_GATEWAY_URL",
+	"Protocol":     "ALIPAY_API",
+	"V3Endpoint":   "ALIPAY_V3_ENDPOINT",
 	"AppID":        "ALIPAY_APP_ID",
 	"Keys":         "ALIPAY_PRIVATE_KEY_FILE, ALIPAY_PUBLIC_KEY_FILE, ALIPAY_*_CERT_FILE",
 	"MediaRoots":   "MEDIA_ROOTS",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
@@ -50,6 +51,9 @@ func TestReadDefaults(t *testing.T) {
 	if st.worker.HTTP == nil || st.worker.HTTP.Addr != "" {
 		t.Errorf("HTTP = %+v, want the default listener", st.worker.HTTP)
 	}
+	if st.worker.Protocol != upload.Classic || st.worker.V3Endpoint != "" {
+		t.Errorf("protocol %q, v3 endpoint %q; want classic and the default", st.worker.Protocol, st.worker.V3Endpoint)
+	}
 	if len(st.worker.MediaRoots) != 1 || st.worker.MediaRoots[0] != "/srv/media" || st.worker.AppID != "2021000000000001" {
 		t.Errorf("worker config %+v", st.worker)
 	}
@@ -62,6 +66,8 @@ func TestReadEverything(t *testing.T) {
 		"REDIS_URL":                          "rediss://:pw@redis.internal:6380/2",
 		"REDIS_PING_TIMEOUT":                 "2s",
 		"ALIPAY_GATEWAY_URL":                 "http://127.0.0.1:9999/gateway.do",
+		"ALIPAY_API":                         "V3",
+		"ALIPAY_V3_ENDPOINT":                 "http://127.0.0.1:9998",
 		"ALIPAY_TIMEOUT":                     "90s",
 		"MEDIA_ROOTS":                        "/srv/a: /srv/b ::,/srv/c",
 		"UPLOAD_ALLOWED_TYPES":               "jpg, png",
@@ -102,6 +108,8 @@ func TestReadEverything(t *testing.T) {
 		{"redis tls", redis.TLSConfig != nil, true},
 		{"ping", st.pingTimeout, 2 * time.Second},
 		{"gateway", cfg.GatewayURL, "http://127.0.0.1:9999/gateway.do"},
+		{"protocol", cfg.Protocol, upload.V3},
+		{"v3 endpoint", cfg.V3Endpoint, "http://127.0.0.1:9998"},
 		{"timeout", cfg.UploadTimeout, 90 * time.Second},
 		{"roots", strings.Join(cfg.MediaRoots, "|"), "/srv/a|/srv/b|/srv/c"},
 		{"types", strings.Join(cfg.AllowedTypes, "|"), "jpg|png"},
@@ -171,6 +179,7 @@ func TestReadErrors(t *testing.T) {
 		{"partial cert mode", map[string]string{"ALIPAY_APP_CERT_FILE": "/a.crt"}, []string{"ALIPAY_PUBLIC_KEY_FILE"},
 			[]string{"ALIPAY_PUBLIC_CERT_FILE: required in certificate mode", "ALIPAY_ROOT_CERT_FILE: required in certificate mode"}},
 		{"bad duration", map[string]string{"SHUTDOWN_TIMEOUT": "30"}, nil, []string{`SHUTDOWN_TIMEOUT: "30" is not a positive duration`}},
+		{"bad protocol", map[string]string{"ALIPAY_API": "v2"}, nil, []string{`ALIPAY_API: upload: unknown protocol "v2": want classic or v3`}},
 		{"bad concurrency", map[string]string{"WORKER_CONCURRENCY": "-2"}, nil, []string{"WORKER_CONCURRENCY"}},
 		{"huge concurrency", map[string]string{"WORKER_CONCURRENCY": "20000"}, nil, []string{"WORKER_CONCURRENCY: 20000 is more than 10000"}},
 		{"bad queues", map[string]string{"WORKER_QUEUES": "a:0"}, nil, []string{`WORKER_QUEUES: queue "a": weight "0"`}},
@@ -319,7 +328,7 @@ func TestREADMEListsEverySetting(t *testing.T) {
 	if start < 0 || end < 0 {
 		t.Fatal("no worker section in README.md")
 	}
-	row := regexp.MustCompile("(?m)^\\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \\|([^|]*)\\|")
+	row := regexp.MustCompile("(?m)^\\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*) \\|([^|]*)\\|")
 	documented := map[string]string{}
 	for _, m := range row.FindAllStringSubmatch(text[start:start+1+end], -1) {
 		names := strings.Split(m[1], ", ")
