@@ -89,6 +89,9 @@ type Config struct {
 	CheckTimeout time.Duration
 	// Logger receives the server's log lines. Default: discarded.
 	Logger *slog.Logger
+
+	// now is the clock of the sign-in throttle. Default time.Now.
+	now func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -106,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	return c
 }

@@ -35,6 +35,13 @@
 // can delete and re-run jobs, so it must not be open to a network by
 // accident.
 //
+// Failed sign-ins are logged at warning level with the client's address
+// and the user name tried, never the password, and limited per client
+// address (per /64 network for IPv6): after ten, one more every six
+// seconds; meanwhile every request from the address is answered 429 with
+// Retry-After, whatever its credentials. Behind a reverse proxy every
+// client has the proxy's address and shares that allowance.
+//
 // # Connections
 //
 // [Server.Run] holds at most 128 connections at once and bounds the time

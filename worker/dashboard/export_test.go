@@ -9,3 +9,9 @@ func (s *Server) SetReadTimeout(d time.Duration) {
 	s.limits.ReadTimeout = d
 	s.limits.WriteTimeout = 2 * d
 }
+
+// WithClock returns c with now as the clock of the sign-in throttle.
+func WithClock(c Config, now func() time.Time) Config {
+	c.now = now
+	return c
+}
