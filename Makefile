@@ -24,8 +24,9 @@ test: ## Run every test with the race detector (needs redis-server on PATH); con
 	$(GO) test -race -count=1 -timeout 10m -tags vips ./convert/...
 
 .PHONY: bench
-bench: ## Run the benchmarks with allocation figures, then the pipeline table (cmd/bench, updates BENCHMARKS.md)
+bench: ## Run the benchmarks with allocation figures, conversion next to the vips command, then the pipeline table (cmd/bench, updates BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -tags vips ./convert/
 	$(GO) run ./cmd/bench --output BENCHMARKS.md
 
 .PHONY: chaos

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,18 +27,19 @@ import (
 // The benchmarks convert big inputs the bench makes itself, once per run
 // of the test binary (about a minute, most of it x265 encoding the HEIC):
 //
-//   - jpeg-24mp: 6000x4000, Go's encoder at quality 95, about 8 MB:
+//   - jpeg-24mp: 6000x4000, Go's encoder at quality 95, 7.6 MB:
 //     re-encoded under 5 MB, the quality search at work;
 //   - heic-12mp: 4000x3000 from heif-enc at quality 90;
 //   - webp-12mp: 4000x3000 from the vips command at quality 90.
 //
 // BenchmarkConvert measures conversions in this process. BenchmarkVersusVips
 // puts them next to the vips command doing the same final encode of the
-// same file (same quality and size, 4:2:0, metadata stripped): a child
-// process (this test binary, see TestMain) converts, the vips command
-// runs, turn about, and each side's throughput and peak RSS are reported
-// with their ratios. The vips command pays its start-up on every file,
-// the child once, as a worker does.
+// same file (same quality and size, 4:2:0, metadata stripped): for each
+// input a child process (this test binary, see TestMain) converts it and
+// the vips command encodes it, turn about, three times each; each side's
+// throughput and peak RSS (through a small measuring wrapper) are
+// reported with their ratios. The vips command pays its start-up on every
+// file, the child once, as a worker does.
 
 type benchInput struct {
 	name, path string
@@ -140,12 +142,23 @@ func BenchmarkConvert(b *testing.B) {
 	}
 }
 
-// childEnv names the input files of a converting child process.
-const childEnv = "CONVERT_BENCH_CHILD_FILES"
+// Environment of the bench's child processes.
+const (
+	// childEnv names the input files of a converting child process.
+	childEnv = "CONVERT_BENCH_CHILD_FILES"
+	// measureEnv asks for a measuring wrapper: it runs the command in
+	// measureArgsEnv (a JSON array) with its own stdin and stdout, and
+	// writes the command's peak RSS in KB to the file measureEnv names.
+	measureEnv     = "CONVERT_BENCH_MEASURE"
+	measureArgsEnv = "CONVERT_BENCH_MEASURE_ARGS"
+)
 
-// TestMain runs the converting child of BenchmarkVersusVips when asked to,
-// and removes the bench inputs after a run.
+// TestMain runs the bench's child processes when asked to, and removes
+// the bench inputs after a run.
 func TestMain(m *testing.M) {
+	if out := os.Getenv(measureEnv); out != "" {
+		os.Exit(measure(out, os.Getenv(measureArgsEnv)))
+	}
 	if files := os.Getenv(childEnv); files != "" {
 		os.Exit(benchChild(filepath.SplitList(files)))
 	}
@@ -154,6 +167,68 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(benchDir)
 	}
 	os.Exit(code)
+}
+
+// measure is the measuring wrapper. Peak RSS has to be taken this way:
+// Go starts a process with vfork, and Linux counts the parent's resident
+// pages, until the exec, in the new process's peak; a benchmark holding
+// its inputs in memory would inflate every figure. This wrapper is small
+// when it starts the command (its floor is reported as "wrapper").
+func measure(out, args string) int {
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil || len(argv) == 0 {
+		fmt.Fprintln(os.Stderr, "measure: bad arguments", args)
+		return 2
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, measureEnv) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	err := cmd.Run()
+	if cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, "measure:", err)
+		return 2
+	}
+	if werr := os.WriteFile(out, []byte(strconv.FormatInt(maxRSS(cmd.ProcessState), 10)), 0o600); werr != nil {
+		fmt.Fprintln(os.Stderr, "measure:", werr)
+		return 2
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// measured returns a command running argv under the measuring wrapper,
+// and a function reading the peak RSS (KB) once it has finished.
+func measured(b *testing.B, argv ...string) (*exec.Cmd, func() int64) {
+	b.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	args, err := json.Marshal(argv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.CreateTemp(b.TempDir(), "rss-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), measureEnv+"="+f.Name(), measureArgsEnv+"="+string(args))
+	return cmd, func() int64 {
+		raw, err := os.ReadFile(f.Name())
+		if err != nil {
+			b.Fatal(err)
+		}
+		kb, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			b.Fatalf("peak RSS file: %q: %v", raw, err)
+		}
+		return kb
+	}
 }
 
 // childReport is one conversion of the child, on its stdout.
@@ -215,96 +290,86 @@ func BenchmarkVersusVips(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		var paths []string
+		floorCmd, floorRSS := measured(b, "true")
+		if msg, err := floorCmd.CombinedOutput(); err != nil {
+			b.Fatalf("wrapper: %v: %s", err, msg)
+		}
+		var oursAll, theirsAll, oursPeak, theirsPeak int64
 		for _, in := range ins {
-			paths = append(paths, in.path)
-		}
-		child := exec.Command(self)
-		child.Env = append(os.Environ(), childEnv+"="+joinList(paths))
-		stdin, err := child.StdinPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		stdout, err := child.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		child.Stderr = os.Stderr
-		if err := child.Start(); err != nil {
-			b.Fatal(err)
-		}
-		replies := json.NewDecoder(stdout)
-		type side struct {
-			nanos int64
-			peak  int64 // KB
-		}
-		ours, theirs := make([]side, len(ins)), make([]side, len(ins))
-		out := filepath.Join(b.TempDir(), "vips.jpg")
-		for range rounds {
-			for i, in := range ins {
-				fmt.Fprintln(stdin, i)
-				var rep childReport
-				if err := replies.Decode(&rep); err != nil {
-					b.Fatalf("child: %v", err)
-				}
-				if rep.Error != "" {
-					b.Fatalf("%s: %s", in.name, rep.Error)
-				}
-				ours[i].nanos += rep.Nanos
-
-				// The same final encode by the vips command.
-				r := rep.Record
-				opts := fmt.Sprintf("[Q=%d,strip,subsample-mode=on]", r.Quality)
-				args := []string{"copy", in.path, out + opts}
-				if r.WidthAfter != r.WidthBefore || r.HeightAfter != r.HeightBefore {
-					args = []string{"thumbnail", in.path, out + opts, strconv.Itoa(r.WidthAfter), "--height", strconv.Itoa(r.HeightAfter), "--size", "force"}
-				}
-				cmd := exec.Command("vips", args...)
-				start := time.Now()
-				if msg, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("vips %v: %v: %s", args, err, msg)
-				}
-				theirs[i].nanos += time.Since(start).Nanoseconds()
-				theirs[i].peak = max(theirs[i].peak, maxRSS(cmd.ProcessState))
-				if fi, err := os.Stat(out); err != nil || fi.Size() != r.BytesAfter {
-					b.Logf("%s: vips wrote %v bytes at Q=%d, the converter %d", in.name, fi.Size(), r.Quality, r.BytesAfter)
-				}
-			}
-		}
-		stdin.Close()
-		if err := child.Wait(); err != nil {
-			b.Fatalf("child: %v", err)
-		}
-		peak := maxRSS(child.ProcessState)
-		var oursAll, theirsAll int64
-		for i, in := range ins {
-			oursAll += ours[i].nanos
-			theirsAll += theirs[i].nanos
-			o := float64(rounds) / (float64(ours[i].nanos) / 1e9)
-			t := float64(rounds) / (float64(theirs[i].nanos) / 1e9)
+			ours, theirs := versusVips(b, self, in)
+			o := float64(rounds) / (float64(ours.nanos) / 1e9)
+			t := float64(rounds) / (float64(theirs.nanos) / 1e9)
 			b.ReportMetric(o/t, in.name+"-speed-ratio")
-			b.Logf("%-10s ours %.2f conv/s, vips %.2f conv/s: ratio %.2f; vips peak RSS %d MB", in.name, o, t, o/t, theirs[i].peak>>10)
-		}
-		var theirPeak int64
-		for _, s := range theirs {
-			theirPeak = max(theirPeak, s.peak)
+			b.ReportMetric(float64(ours.peak)/float64(theirs.peak), in.name+"-rss-ratio")
+			b.Logf("%-10s (%5.1f MB): %.2f conv/s, the vips command %.2f: speed ratio %.2f; peak RSS %d MB, the vips command %d MB: ratio %.2f",
+				in.name, float64(in.size)/1e6, o, t, o/t, ours.peak>>10, theirs.peak>>10, float64(ours.peak)/float64(theirs.peak))
+			oursAll, theirsAll = oursAll+ours.nanos, theirsAll+theirs.nanos
+			oursPeak, theirsPeak = max(oursPeak, ours.peak), max(theirsPeak, theirs.peak)
 		}
 		b.ReportMetric(float64(theirsAll)/float64(oursAll), "speed-ratio")
-		b.ReportMetric(float64(peak)/float64(theirPeak), "peak-rss-ratio")
-		b.Logf("all: ours %.2f s, vips %.2f s (speed ratio %.2f); peak RSS ours %d MB (one process, every file), vips %d MB (largest one file)",
-			float64(oursAll)/1e9, float64(theirsAll)/1e9, float64(theirsAll)/float64(oursAll), peak>>10, theirPeak>>10)
+		b.ReportMetric(float64(oursPeak)/float64(theirsPeak), "peak-rss-ratio")
+		b.Logf("all: %.1f s, the vips command %.1f s: speed ratio %.2f; largest peak RSS %d MB, the vips command %d MB (the measuring wrapper's floor: %d MB)",
+			float64(oursAll)/1e9, float64(theirsAll)/1e9, float64(theirsAll)/float64(oursAll), oursPeak>>10, theirsPeak>>10, floorRSS()>>10)
 	}
 }
 
-func joinList(paths []string) string {
-	var b bytes.Buffer
-	for i, p := range paths {
-		if i > 0 {
-			b.WriteRune(filepath.ListSeparator)
-		}
-		b.WriteString(p)
+// side is one side's total time and peak RSS (KB) over the rounds.
+type side struct{ nanos, peak int64 }
+
+// versusVips converts in rounds times in a child process, turn about with
+// the vips command doing the same final encode.
+func versusVips(b *testing.B, self string, in benchInput) (ours, theirs side) {
+	b.Helper()
+	child, childRSS := measured(b, self)
+	child.Env = append(child.Env, childEnv+"="+in.path)
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
 	}
-	return b.String()
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		b.Fatal(err)
+	}
+	replies := json.NewDecoder(stdout)
+	out := filepath.Join(b.TempDir(), "vips.jpg")
+	for range rounds {
+		fmt.Fprintln(stdin, 0)
+		var rep childReport
+		if err := replies.Decode(&rep); err != nil {
+			b.Fatalf("child: %v", err)
+		}
+		if rep.Error != "" {
+			b.Fatalf("%s: %s", in.name, rep.Error)
+		}
+		ours.nanos += rep.Nanos
+
+		r := rep.Record
+		opts := fmt.Sprintf("[Q=%d,strip,subsample-mode=on]", r.Quality)
+		args := []string{"vips", "copy", in.path, out + opts}
+		if r.WidthAfter != r.WidthBefore || r.HeightAfter != r.HeightBefore {
+			args = []string{"vips", "thumbnail", in.path, out + opts, strconv.Itoa(r.WidthAfter), "--height", strconv.Itoa(r.HeightAfter), "--size", "force"}
+		}
+		cmd, rss := measured(b, args...)
+		start := time.Now()
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %v: %s", args, err, msg)
+		}
+		theirs.nanos += time.Since(start).Nanoseconds()
+		theirs.peak = max(theirs.peak, rss())
+		if fi, err := os.Stat(out); err != nil || fi.Size() != r.BytesAfter {
+			b.Logf("%s: the vips command wrote %v bytes at Q=%d, the converter %d", in.name, fi.Size(), r.Quality, r.BytesAfter)
+		}
+	}
+	stdin.Close()
+	if err := child.Wait(); err != nil {
+		b.Fatalf("child: %v", err)
+	}
+	ours.peak = childRSS()
+	return ours, theirs
 }
 
 // maxRSS is a finished process's peak resident set, in KB.

@@ -134,14 +134,15 @@ func run(t testing.TB, c *convert.Converter, data []byte) (*convert.Result, []by
 	return res, out, nil
 }
 
-// mustConvert is run for inputs that must convert; it also checks the
-// record against the bytes.
+// mustConvert is run for inputs that must convert; it also checks that
+// validate accepts the converted file, and the record against the bytes.
 func mustConvert(t testing.TB, c *convert.Converter, data []byte) (*convert.Result, []byte) {
 	t.Helper()
 	res, out, err := run(t, c, data)
 	if err != nil {
 		t.Fatalf("Convert: %v", err)
 	}
+	accepted(t, out, validate.DefaultMaxSize)
 	sum := sha256.Sum256(out)
 	if res.To != "jpg" || res.BytesBefore != int64(len(data)) || res.BytesAfter != int64(len(out)) || res.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("record %+v does not match %d bytes in, %d bytes out (sha256 %x)", res.Record, len(data), len(out), sum)
