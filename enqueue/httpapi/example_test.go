@@ -87,5 +87,10 @@ func ExampleNew() {
 	// Output:
 	// 202 pending false Shop 12 front true
 	// 200 pending true Shop 12 front true
-	// 401 {"error":{"code":"unauthorized","message":"missing bearer token"}}
+	// 401 {
+	//   "error": {
+	//     "code": "unauthorized",
+	//     "message": "missing bearer token"
+	//   }
+	// }
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/internal/httpguard"
+	"github.com/storemedia/alipay-media-worker/internal/httpjson"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -669,10 +670,10 @@ func (s *Server) writeEnqueued(w http.ResponseWriter, enq tasks.Enqueued) {
 	if enq.Duplicate && enq.Existing != nil {
 		t := TaskFromStatus(*enq.Existing)
 		t.Duplicate = true
-		writeJSON(w, http.StatusOK, t)
+		httpjson.Write(w, http.StatusOK, t)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, TaskFromStatus(tasks.Status{ID: enq.ID, Queue: enq.Queue, State: enq.State, Payload: enq.Payload}))
+	httpjson.Write(w, http.StatusAccepted, TaskFromStatus(tasks.Status{ID: enq.ID, Queue: enq.Queue, State: enq.State, Payload: enq.Payload}))
 }
 
 // upload handles GET /v1/uploads/{id}.
@@ -691,7 +692,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.enqueueError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TaskFromStatus(st))
+	httpjson.Write(w, http.StatusOK, TaskFromStatus(st))
 }
 
 type errorBody struct {
@@ -705,14 +706,5 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	var b errorBody
 	b.Error.Code = code
 	b.Error.Message = msg
-	writeJSON(w, status, b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	httpjson.Write(w, status, b)
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/storemedia/alipay-media-worker/internal/httpjson"
 )
 
 // AdminPrefix is the path prefix of the admin API.
@@ -16,7 +18,7 @@ const maxAdminBody = 1 << 20
 func (g *Gateway) routeAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+AdminPrefix+"{$}", g.adminIndex)
 	mux.HandleFunc("GET "+AdminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, g.Uploads())
+		httpjson.Write(w, http.StatusOK, g.Uploads())
 	})
 	mux.HandleFunc("DELETE "+AdminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
@@ -25,10 +27,10 @@ func (g *Gateway) routeAdmin(mux *http.ServeMux) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET "+AdminPrefix+"stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, g.Stats())
+		httpjson.Write(w, http.StatusOK, g.Stats())
 	})
 	mux.HandleFunc("GET "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, g.faults.Settings())
+		httpjson.Write(w, http.StatusOK, g.faults.Settings())
 	})
 	mux.HandleFunc("POST "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
 		g.adminFaults(w, r, false)
@@ -38,7 +40,7 @@ func (g *Gateway) routeAdmin(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("DELETE "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
 		g.faults.Clear()
-		writeJSON(w, http.StatusOK, g.faults.Settings())
+		httpjson.Write(w, http.StatusOK, g.faults.Settings())
 	})
 	reset := func(w http.ResponseWriter, r *http.Request) {
 		g.Reset()
@@ -60,15 +62,15 @@ func (g *Gateway) adminFaults(w http.ResponseWriter, r *http.Request, replace bo
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxAdminBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil && err != io.EOF {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "fault settings: " + err.Error()})
+		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "fault settings: " + err.Error()})
 		return
 	}
 	// A bad change, PUT or POST, changes nothing.
 	if err := g.faults.apply(s, replace); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, g.faults.Settings())
+	httpjson.Write(w, http.StatusOK, g.faults.Settings())
 }
 
 // sink drains the body and answers 200 with the byte count: a plain
@@ -104,15 +106,4 @@ POST   /_emulator/reset         forget uploads, zero counters, clear faults (DEL
 GET    /_emulator/public-key    the gateway public key (PEM)
 POST   /_emulator/sink          drain the body, answer {"bytes":N}
 `)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }

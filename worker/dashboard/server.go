@@ -3,7 +3,6 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/httpguard"
+	"github.com/storemedia/alipay-media-worker/internal/httpjson"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
@@ -198,7 +198,7 @@ func (s *Server) Close() error {
 
 // healthz answers as long as the process serves HTTP.
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // checkResult is one entry of the /readyz body.
@@ -233,7 +233,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 		body.Checks = append(body.Checks, res)
 	}
-	writeJSON(w, code, body)
+	httpjson.Write(w, code, body)
 }
 
 func (s *Server) pingRedis(ctx context.Context) error {
@@ -241,15 +241,6 @@ func (s *Server) pingRedis(ctx context.Context) error {
 		return fmt.Errorf("redis unreachable: %w", err)
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }
 
 // knownHost refuses a request whose Host header names a host other than
