@@ -238,8 +238,10 @@ type childReport struct {
 	Error  string         `json:"error,omitempty"`
 }
 
-// benchChild converts files[i] for every index i read from stdin, one
-// line each, reporting each conversion as JSON on stdout.
+// benchChild reads lines of comma-separated indexes from stdin and
+// converts the files they name, all of a line's at once (the converter's
+// default Concurrency, 2, lets two run together), reporting each
+// conversion as JSON on stdout, in the line's order.
 func benchChild(files []string) int {
 	c, err := convert.New(convert.Config{})
 	if err != nil {
@@ -250,34 +252,84 @@ func benchChild(files []string) int {
 	in := bufio.NewScanner(os.Stdin)
 	enc := json.NewEncoder(os.Stdout)
 	for in.Scan() {
-		i, err := strconv.Atoi(in.Text())
-		if err != nil || i < 0 || i >= len(files) {
-			fmt.Fprintln(os.Stderr, "bad index", in.Text())
-			return 1
-		}
-		var rep childReport
-		start := time.Now()
-		f, err := os.Open(files[i])
-		if err == nil {
-			var fi os.FileInfo
-			if fi, err = f.Stat(); err == nil {
-				var res *convert.Result
-				if res, err = c.Convert(context.Background(), f, fi.Size()); err == nil {
-					rep.Record = res.Record
-					err = res.Remove()
-				}
+		var idx []int
+		for _, f := range strings.Split(in.Text(), ",") {
+			i, err := strconv.Atoi(f)
+			if err != nil || i < 0 || i >= len(files) {
+				fmt.Fprintln(os.Stderr, "bad index", f)
+				return 1
 			}
-			f.Close()
+			idx = append(idx, i)
 		}
-		rep.Nanos = time.Since(start).Nanoseconds()
-		if err != nil {
-			rep.Error = err.Error()
+		reps := make([]childReport, len(idx))
+		var wg sync.WaitGroup
+		for k, i := range idx {
+			wg.Go(func() { reps[k] = convertOnce(c, files[i]) })
 		}
-		if err := enc.Encode(rep); err != nil {
-			return 1
+		wg.Wait()
+		for _, rep := range reps {
+			if err := enc.Encode(rep); err != nil {
+				return 1
+			}
 		}
 	}
 	return 0
+}
+
+func convertOnce(c *convert.Converter, path string) childReport {
+	var rep childReport
+	start := time.Now()
+	f, err := os.Open(path)
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = f.Stat(); err == nil {
+			var res *convert.Result
+			if res, err = c.Convert(context.Background(), f, fi.Size()); err == nil {
+				rep.Record = res.Record
+				err = res.Remove()
+			}
+		}
+		f.Close()
+	}
+	rep.Nanos = time.Since(start).Nanoseconds()
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	return rep
+}
+
+// BenchmarkTwoAtOnce reports the peak RSS of a process converting the
+// 24 MP JPEG and the 12 MP HEIC at the same time, twice: what two
+// conversion slots cost a worker.
+func BenchmarkTwoAtOnce(b *testing.B) {
+	ins := inputs(b)
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	paths := map[string]string{}
+	for _, in := range ins {
+		paths[in.name] = in.path
+	}
+	for b.Loop() {
+		child, childRSS := measured(b, self)
+		child.Env = append(child.Env, childEnv+"="+paths["jpeg-24mp"]+string(filepath.ListSeparator)+paths["heic-12mp"])
+		child.Stdin = strings.NewReader("0,1\n0,1\n")
+		out, err := child.Output()
+		if err != nil {
+			b.Fatalf("child: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(out))
+		for range 4 {
+			var rep childReport
+			if err := dec.Decode(&rep); err != nil || rep.Error != "" {
+				b.Fatalf("child: %v %s", err, rep.Error)
+			}
+		}
+		peak := childRSS()
+		b.ReportMetric(float64(peak>>10), "peak-MB")
+		b.Logf("two conversions at once (24 MP JPEG and 12 MP HEIC), twice: peak RSS %d MB", peak>>10)
+	}
 }
 
 // rounds is how many times each side converts each input.
