@@ -15,22 +15,6 @@ import (
 // filetype itself needs at most 262.
 const HeadSize = 512
 
-// ioTrap wraps the caller's ReaderAt and remembers the first read error
-// other than io.EOF, so that a decoder's complaint caused by a failing disk
-// is reported as an I/O error and not as a corrupt file.
-type ioTrap struct {
-	r   io.ReaderAt
-	err error
-}
-
-func (t *ioTrap) ReadAt(p []byte, off int64) (int, error) {
-	n, err := t.r.ReadAt(p, off)
-	if err != nil && err != io.EOF && t.err == nil {
-		t.err = err
-	}
-	return n, err
-}
-
 // readFull reads exactly len(p) bytes at off. Reading past the stated size
 // gives io.ErrUnexpectedEOF (the content is shorter than the caller said).
 func readFull(r io.ReaderAt, p []byte, off int64) error {
@@ -54,28 +38,41 @@ func Sniff(head []byte) string {
 	return name
 }
 
-// sniff names the content's type from its head as [Sniff] does, with a
-// description for messages. Files with an ISO-BMFF ftyp box are decided here from their
-// brand rather than by filetype.Match, whose answer for a 20-byte ftyp box
-// ("mp4" or "mov") depends on map iteration order at start-up.
-func sniff(head []byte) (name, desc string) {
+// sniff names the content's type from its head as [Sniff] does, with
+// filetype's answer (Unknown for ISO-BMFF files, decided here). Files with
+// an ISO-BMFF ftyp box are decided from their brand rather than by
+// filetype.Match, whose answer for a 20-byte ftyp box ("mp4" or "mov")
+// depends on map iteration order at start-up.
+func sniff(head []byte) (string, types.Type) {
 	if len(head) >= 12 && string(head[4:8]) == "ftyp" {
 		if string(head[8:12]) == "qt  " {
-			return "mov", "a QuickTime movie (brand \"qt  \"), which is not MP4"
+			return "mov", types.Unknown
 		}
 		if filetype.IsType(head, matchers.TypeMp4) {
-			return "mp4", "mp4"
+			return "mp4", types.Unknown
 		}
 	}
 	kind, err := filetype.Match(head)
 	if err != nil || kind == types.Unknown {
-		return "", "not a recognised image or video format (it starts with " + start(head) + ")"
+		return "", types.Unknown
 	}
-	c := CanonicalType(kind.Extension)
-	if kind == matchers.TypeMov {
-		return c, "a QuickTime movie, which is not MP4"
+	return CanonicalType(kind.Extension), kind
+}
+
+// describe says what the content is, for messages: name and kind are
+// sniff's answer for head.
+func describe(head []byte, name string, kind types.Type) string {
+	switch {
+	case name == "mov" && kind == types.Unknown:
+		return "a QuickTime movie (brand \"qt  \"), which is not MP4"
+	case name == "mov":
+		return "a QuickTime movie, which is not MP4"
+	case name == "":
+		return "not a recognised image or video format (it starts with " + start(head) + ")"
+	case kind == types.Unknown:
+		return name
 	}
-	return c, fmt.Sprintf("%s (%s)", c, kind.MIME.Value)
+	return fmt.Sprintf("%s (%s)", name, kind.MIME.Value)
 }
 
 // start quotes the first bytes of the content: readable for the usual
@@ -87,66 +84,42 @@ func start(b []byte) string {
 	return strconv.Quote(string(b))
 }
 
+// check reads the content for Check: the head, then what the walker
+// wants to see, leaving unread what it has no use for.
 func (v *Validator) check(r io.ReaderAt, size int64, want string) (Info, error) {
-	if err := v.CheckSize(size); err != nil {
-		return Info{}, err
-	}
-	trap := &ioTrap{r: r}
-	head := make([]byte, min(size, HeadSize))
-	if err := readFull(trap, head, 0); err != nil {
-		if trap.err != nil {
-			return Info{}, fmt.Errorf("validate: reading the first %d bytes: %w", len(head), err)
+	s := &Stream{v: v, want: want, size: size, info: Info{Size: size}}
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	for off := int64(0); off < size; {
+		n := min(int64(len(buf)), size-off)
+		if off == 0 {
+			n = min(n, HeadSize)
+		} else {
+			skip, see := s.w.plan()
+			if skip = min(skip, size-off); skip > 0 {
+				if err := s.skip(skip); err != nil {
+					return Info{}, err
+				}
+				off += skip
+				continue
+			}
+			if see > 0 {
+				n = min(n, int64(see))
+			}
 		}
-		return Info{}, corrupt(fmt.Sprintf("the content is shorter than its stated size of %d bytes", size), err)
-	}
-	got, desc := sniff(head)
-	t, known := lookup(got)
-	if !known || !v.isAllowed(got) {
-		var fix string
-		switch got {
-		case "":
-			fix = "check that the file really is a photo or video (not, say, a text or HTML page saved under a media name)"
-		case "mov":
-			fix = "re-export or convert the video to MP4 (H.264), e.g. `ffmpeg -i in.mov -c copy out.mp4`"
-		default:
-			fix = "convert the file to an allowed format"
+		if err := readFull(r, buf[:n], off); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return Info{}, corrupt(fmt.Sprintf("the content is shorter than its stated size of %d bytes", size), err)
+			}
+			return Info{}, fmt.Errorf("validate: reading bytes %d to %d: %w", off, off+n, err)
 		}
-		return Info{}, &Error{Reason: ReasonUnsupportedType, Field: FieldContent,
-			Found: fmt.Sprintf("the content is %s; allowed: %s", desc, v.allowedText()),
-			Fix:   fix}
-	}
-	if want != "" && want != got {
-		return Info{}, &Error{Reason: ReasonTypeMismatch, Field: FieldImageType,
-			Found: fmt.Sprintf("image_type says %q but the content is %s", want, got),
-			Fix:   fmt.Sprintf("set image_type to %q, or upload the intended %s file", got, want)}
-	}
-	info := Info{Type: t.name, MIME: t.mime, Size: size}
-	var err error
-	switch t.name {
-	case "jpg":
-		info.Width, info.Height, err = checkJPEG(trap, head, size)
-	case "png":
-		info.Width, info.Height, err = checkPNG(trap, head, size)
-	case "gif":
-		info.Width, info.Height, err = checkGIF(trap, head, size)
-	case "bmp":
-		info.Width, info.Height, err = checkBMP(head, size)
-	case "mp4":
-		err = checkMP4(trap, size)
-	}
-	if trap.err != nil {
-		return Info{}, fmt.Errorf("validate: reading the %s content: %w", t.name, trap.err)
-	}
-	if err != nil {
-		var e *Error
-		if !errors.As(err, &e) {
-			// Only readFull's end-of-content errors get here: the trap
-			// caught every other read error above.
-			err = corrupt(fmt.Sprintf("the content is shorter than its stated size of %d bytes", size), err)
+		if _, err := s.Write(buf[:n]); err != nil {
+			return Info{}, err
 		}
-		return Info{}, err
+		off += n
 	}
-	return info, nil
+	return s.Finish()
 }
 
 // corrupt builds a ReasonCorrupt error.

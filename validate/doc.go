@@ -1,11 +1,13 @@
 // Package validate decides whether a file may be sent to Alipay's
-// alipay.offline.material.image.upload, before any byte of it goes out.
+// alipay.offline.material.image.upload, so that no file Alipay would refuse
+// or store broken reaches it whole.
 //
-// A worker opens the file, hands it to [Validator.Check] as an io.ReaderAt
-// with its size, the declared image_type and the image_name, and either gets
-// back an [Info] (the real type, its content type for the multipart part,
-// the image dimensions) or a [*Error] saying what is wrong. Rejections are
-// permanent: retrying will not make a file smaller or less corrupt.
+// A caller hands the file to [Validator.Check] as an io.ReaderAt with its
+// size, the declared image_type and the image_name, or writes it through a
+// [Stream] while it sends or hashes it, and either gets back an [Info] (the
+// real type, its content type for the multipart part, the image
+// dimensions) or a [*Error] saying what is wrong. Rejections are permanent:
+// retrying will not make a file smaller or less corrupt.
 //
 // # What is checked
 //
@@ -20,16 +22,32 @@
 //     github.com/h2non/filetype, must be allowed (jpg, png, gif, bmp, mp4 by
 //     default) and equal to the declared one. A QuickTime movie (brand
 //     "qt  ", reported as "mov") is not MP4 and is refused as unsupported.
-//   - structure: the header must parse and the end must be where it should
-//     be, so a truncated file is refused here rather than by Alipay. JPEG
-//     must end with FF D9, PNG with its IEND chunk, GIF with 0x3B; a BMP's
-//     header must describe pixel data that fits in the file; an MP4's
-//     top-level boxes must start with ftyp, tile the file exactly and
-//     include moov. JPEGs in codings few viewers can display (arithmetic,
-//     lossless, 12-bit) are refused as unsupported.
+//   - structure, followed from the first byte to the format's end marker,
+//     with a fixed amount of memory: a JPEG's marker segments and the
+//     entropy-coded data of every scan (progressive files have many;
+//     stuffed FF 00 bytes and restart markers are skipped) up to EOI; a
+//     PNG's chunks, each length and CRC, up to IEND; a GIF's blocks and
+//     sub-blocks up to its trailer; a BMP's headers, whose pixel array must
+//     fit in the file; an MP4's top-level boxes, which must start with
+//     ftyp, cover the file exactly (an mdat cut short shows) and include
+//     moov and mdat. What follows the end marker does not matter (phones
+//     append a video to a motion photo, cameras and editors pad or append
+//     trailers) and does not change the detected type. A file that ends
+//     before its structure does is refused as cut short (corrupt), and so
+//     are damaged headers and zero-dimension images. JPEGs in codings
+//     common viewers cannot display (arithmetic, lossless, hierarchical,
+//     12-bit) are refused as unsupported. The walk checks structure, not
+//     pixels: it does not inflate PNG data or decode Huffman or LZW codes.
 //
-// Only the head of the file, its last bytes and (for MP4) the top-level box
-// headers are read, so checking a 5 MB video costs a few small reads.
+// # Checking while reading
+//
+// [Validator.Check] reads a file once, in order, and leaves unread what the
+// structure says is not needed (an MP4's sample data, a BMP's pixels, what
+// follows an end marker). When the bytes are read anyway, to be sent or
+// hashed, [Validator.Begin] returns a [Stream] to write them to instead:
+// checking then costs no extra read. The worker checks a file this way
+// while it uploads it, holding back the last piece of the body until the
+// verdict is in; the importer checks a file while it hashes it.
 //
 // # Errors
 //

@@ -1,8 +1,11 @@
 package validate_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -94,4 +97,37 @@ func ExampleSniff() {
 	// mp4
 	// mov
 	// ""
+}
+
+// Begin checks a file while its bytes are read for something else, here a
+// SHA-256: the Stream sits next to the hash in an io.MultiWriter. A PNG's
+// chunk lengths show a cut early; a JPEG cut inside its image data is only
+// known once every byte has arrived, at Finish.
+func ExampleValidator_Begin() {
+	v, _ := validate.New(validate.Config{})
+	for _, name := range []string{"photo.png", "bad/truncated.png", "bad/truncated.jpg"} {
+		data, err := os.ReadFile("../testdata/media/" + name)
+		if err != nil {
+			panic(err)
+		}
+		s, err := v.Begin(int64(len(data)), "", "shop front")
+		if err != nil {
+			panic(err) // name, image_type or size: refused before reading
+		}
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(h, s), bytes.NewReader(data)); err != nil {
+			fmt.Printf("%s: rejected while reading (%s)\n", name, validate.ReasonOf(err))
+			continue
+		}
+		info, err := s.Finish()
+		if err != nil {
+			fmt.Printf("%s: rejected at Finish (%s)\n", name, validate.ReasonOf(err))
+			continue
+		}
+		fmt.Printf("%s: %s %dx%d sha256 %x...\n", name, info.MIME, info.Width, info.Height, h.Sum(nil)[:4])
+	}
+	// Output:
+	// photo.png: image/png 64x48 sha256 53460989...
+	// bad/truncated.png: rejected while reading (corrupt)
+	// bad/truncated.jpg: rejected at Finish (corrupt)
 }

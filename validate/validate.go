@@ -97,9 +97,12 @@ type Info struct {
 
 // Check validates one upload: the name, the declared image_type, the size,
 // the real type of the content (sniffed from its first bytes) and its
-// structure. It reads only the head of r and a few small ranges (the tail,
-// box headers), never the whole file. size is the exact length of r's
-// content, usually from a Stat of the open file.
+// structure, followed from the first byte to the format's end marker (see
+// the package documentation). It reads r once, in order, and leaves unread
+// what the structure says is not needed: an MP4's sample data, a BMP's
+// pixels, whatever follows an image's end marker. size is the exact length
+// of r's content, usually from a Stat of the open file. To check content
+// that is being read anyway (sent, hashed), use [Validator.Begin].
 //
 // An empty declaredType skips the comparison with the content: the detected
 // type is returned in Info.Type and is what should be sent as image_type.
@@ -110,16 +113,9 @@ type Info struct {
 // not as *Error. The first problem found is reported, in this order: name,
 // image_type, size, content type, type match, structure.
 func (v *Validator) Check(r io.ReaderAt, size int64, declaredType, name string) (Info, error) {
-	if err := v.CheckName(name); err != nil {
+	want, err := v.fields(size, declaredType, name)
+	if err != nil {
 		return Info{}, err
-	}
-	want := ""
-	if declaredType != "" {
-		c, err := v.CheckType(declaredType)
-		if err != nil {
-			return Info{}, err
-		}
-		want = c
 	}
 	return v.check(r, size, want)
 }
