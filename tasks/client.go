@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -231,8 +230,9 @@ func (e *RejectError) Unwrap() error { return e.Err }
 func (e *RejectError) Is(target error) bool { return target == ErrRejected }
 
 // Prepare checks a file without queueing it: it opens it inside the media
-// roots, checks name, type, size and content with the validator, and
-// computes its SHA-256. A failed check is a [*RejectError].
+// roots, checks name, type and size with the validator, then reads the
+// file once, computing its SHA-256 while the validator walks its
+// structure. A failed check is a [*RejectError].
 func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -259,43 +259,43 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	}
 	defer f.Close()
 	size := st.Size()
-	// A file that fits the copy buffer is read once, with one pread, and
-	// checked and hashed from memory; a larger one is checked in place and
-	// streamed through the hash.
-	buf := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(buf)
-	var content io.ReaderAt = f
-	small := size > 0 && size <= int64(len(*buf))
-	if small {
-		n, err := f.ReadAt((*buf)[:size], 0)
-		if err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
-			return nil, &RejectError{Path: req.Path, Reason: ReasonUnreadable, Size: size, Err: err}
-		}
-		content = bytes.NewReader((*buf)[:size])
-	}
-	info, err := c.validator.Check(content, size, req.ImageType, name)
-	if err != nil {
+	reject := func(err error) error {
 		reason := Reason(validate.ReasonOf(err))
 		if reason == "" {
 			reason = ReasonUnreadable
 		}
-		return nil, &RejectError{Path: req.Path, Reason: reason, Size: size, Err: err}
+		return &RejectError{Path: req.Path, Reason: reason, Size: size, Err: err}
+	}
+	check, err := c.validator.Begin(size, req.ImageType, name)
+	if err != nil {
+		return nil, reject(err)
+	}
+	// One pass over the file: each piece is hashed and checked. A small
+	// file is one piece, read with one pread.
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	h := sha256.New()
+	for off := int64(0); off < size; {
+		piece := (*buf)[:min(int64(len(*buf)), size-off)]
+		n, err := f.ReadAt(piece, off)
+		if n < len(piece) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = fmt.Errorf("file changed while read: %d bytes, expected %d", off+int64(n), size)
+			}
+			return nil, reject(err)
+		}
+		h.Write(piece)
+		if _, err := check.Write(piece); err != nil {
+			return nil, reject(err)
+		}
+		off += int64(n)
+	}
+	info, err := check.Finish()
+	if err != nil {
+		return nil, reject(err)
 	}
 	var sum [sha256.Size]byte
-	if small {
-		sum = sha256.Sum256((*buf)[:size])
-	} else {
-		h := sha256.New()
-		n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), *buf)
-		if err != nil {
-			return nil, &RejectError{Path: req.Path, Reason: ReasonUnreadable, Size: size, Err: err}
-		}
-		if n != size {
-			return nil, &RejectError{Path: req.Path, Reason: ReasonUnreadable, Size: size,
-				Err: fmt.Errorf("file changed while read: %d bytes, expected %d", n, size)}
-		}
-		h.Sum(sum[:0])
-	}
+	h.Sum(sum[:0])
 	typ := req.ImageType
 	if typ == "" {
 		typ = info.Type
@@ -316,8 +316,9 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	return &Prepared{Payload: p, TaskID: TaskID(p), Info: info}, nil
 }
 
-// copyBuffers hold small files and are the buffers larger files are
-// hashed through, so that many small files do not allocate a buffer each.
+// copyBuffers are the buffers files are hashed and checked through (in one
+// piece when small), by Prepare and by the handler, so that many files do
+// not allocate a buffer each.
 var copyBuffers = sync.Pool{New: func() any {
 	b := make([]byte, 64<<10)
 	return &b

@@ -25,10 +25,10 @@ type Uploader interface {
 	Upload(ctx context.Context, req upload.Request) (upload.Result, error)
 }
 
-// Validator checks a file before it is sent; *validate.Validator
+// Validator checks a file while it is sent; *validate.Validator
 // implements it.
 type Validator interface {
-	Check(r io.ReaderAt, size int64, declaredType, name string) (validate.Info, error)
+	Begin(size int64, declaredType, name string) (*validate.Stream, error)
 }
 
 // Opener opens a job's file inside the media roots, refusing paths that
@@ -42,7 +42,8 @@ type Opener interface {
 type HandlerConfig struct {
 	// Uploader sends files, usually an *upload.Client. Required.
 	Uploader Uploader
-	// Validator checks files, usually a *validate.Validator. Required.
+	// Validator checks files while they are sent, usually a
+	// *validate.Validator. Required.
 	Validator Validator
 	// Roots opens files, usually a *mediaroot.Roots. Required.
 	Roots Opener
@@ -80,8 +81,10 @@ type Result struct {
 }
 
 // Handler runs [TypeUpload] tasks: it resolves the file inside the media
-// roots, validates it, streams it to the gateway while checking it against
-// the hash recorded at enqueue time, and writes a [Result]. Register it with
+// roots, checks its fields and type, streams it to the gateway while
+// walking its structure and checking it against the hash recorded at
+// enqueue time (a failure found with the last bytes withholds them, so the
+// request never completes), and writes a [Result]. Register it with
 // an asynq.ServeMux under [TypeUpload], and run the server with [IsFailure]
 // and a [RetryPolicy]. A Handler is safe for concurrent use.
 type Handler struct {
@@ -233,15 +236,21 @@ func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Re
 	if st.Size() != p.Size {
 		return Result{}, rejected(reasonChanged, fmt.Errorf("%w: size is %d bytes, was %d", ErrChanged, st.Size(), p.Size))
 	}
-	info, err := h.val.Check(f, p.Size, p.ImageType, p.ImageName)
+	check, err := h.val.Begin(p.Size, p.ImageType, p.ImageName)
 	if err != nil {
-		if r := validate.ReasonOf(err); r != "" {
-			return Result{}, rejected(Reason(r), err)
-		}
-		return Result{}, retried(reasonRead, fmt.Errorf("tasks: validate: %w", err))
+		return Result{}, checkFailed(err)
 	}
+	// The file is hashed and its structure walked while it is sent; the
+	// first piece is read before the request starts, so that the type is
+	// known and a small file is verified whole before anything goes out.
 	want, _ := hex.DecodeString(p.SHA256) // checked by Validate
-	body := newVerifyingReader(io.NewSectionReader(f, 0, p.Size), p.Size, want)
+	body := newVerifyingReader(io.NewSectionReader(f, 0, p.Size), p.Size, want, check)
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf) // Upload no longer reads body once it returns
+	if err := body.prime(*buf); err != nil {
+		return Result{}, checkFailed(err)
+	}
+	info := check.Info()
 	res, err := h.up.Upload(ctx, upload.Request{
 		Content:      body,
 		Size:         p.Size,
@@ -266,10 +275,29 @@ func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Re
 	}, nil
 }
 
+// checkFailed classifies a failure to verify the file: changed since
+// enqueue, rejected by the validator (permanent), or unreadable (retried).
+func checkFailed(err error) error {
+	var ve *validate.Error
+	switch {
+	case errors.Is(err, ErrChanged):
+		return rejected(reasonChanged, err)
+	case errors.As(err, &ve):
+		return rejected(Reason(ve.Reason), ve)
+	}
+	return retried(reasonRead, fmt.Errorf("tasks: reading the file: %w", err))
+}
+
 // classifyUpload turns an upload client error into an attemptError.
 func classifyUpload(err error) error {
-	if errors.Is(err, ErrChanged) {
+	var ve *validate.Error
+	switch {
+	case errors.Is(err, ErrChanged):
 		return rejected(reasonChanged, err)
+	case errors.As(err, &ve):
+		// The file failed its check while it was being sent; the
+		// request was aborted before its body was complete.
+		return rejected(Reason(ve.Reason), ve)
 	}
 	reason := reasonUpload
 	var (

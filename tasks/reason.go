@@ -30,7 +30,7 @@ const (
 	reasonPayloadVersion Reason = "payload_version" // a payload version this worker does not know
 	reasonResultWrite    Reason = "result_write"    // uploaded, but the result could not be stored
 	reasonOpen           Reason = "open"            // a system error opening the file (retried)
-	reasonRead           Reason = "read"            // a read error while validating (retried)
+	reasonRead           Reason = "read"            // a read error while checking or sending (retried)
 	reasonTransport      Reason = "transport"       // a network or gateway failure (retried)
 	reasonUpload         Reason = "upload"          // another upload failure
 	reasonBadSignature   Reason = "bad_signature"   // the answer's signature does not verify

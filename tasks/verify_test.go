@@ -15,7 +15,7 @@ func sum(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 func TestVerifyingReaderPassesMatchingContent(t *testing.T) {
 	t.Parallel()
 	content := strings.Repeat("media bytes ", 1000)
-	r := newVerifyingReader(iotest.OneByteReader(strings.NewReader(content)), int64(len(content)), sum(content))
+	r := newVerifyingReader(iotest.OneByteReader(strings.NewReader(content)), int64(len(content)), sum(content), nil)
 	got, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatalf("ReadAll: %v", err)
@@ -23,7 +23,7 @@ func TestVerifyingReaderPassesMatchingContent(t *testing.T) {
 	if string(got) != content {
 		t.Fatal("content altered")
 	}
-	if err := iotest.TestReader(newVerifyingReader(strings.NewReader(content), int64(len(content)), sum(content)), []byte(content)); err != nil {
+	if err := iotest.TestReader(newVerifyingReader(strings.NewReader(content), int64(len(content)), sum(content), nil), []byte(content)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -31,7 +31,7 @@ func TestVerifyingReaderPassesMatchingContent(t *testing.T) {
 func TestVerifyingReaderStopsAtSize(t *testing.T) {
 	t.Parallel()
 	// The file grew after enqueue: only the recorded bytes are read.
-	r := newVerifyingReader(strings.NewReader("helloEXTRA"), 5, sum("hello"))
+	r := newVerifyingReader(strings.NewReader("helloEXTRA"), 5, sum("hello"), nil)
 	got, err := io.ReadAll(r)
 	if err != nil || string(got) != "hello" {
 		t.Fatalf("ReadAll = %q, %v; want hello, nil", got, err)
@@ -51,7 +51,7 @@ func TestVerifyingReaderDetectsChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newVerifyingReader(strings.NewReader(tt.content), tt.size, sum("hello"))
+			r := newVerifyingReader(strings.NewReader(tt.content), tt.size, sum("hello"), nil)
 			var dst bytes.Buffer
 			// io.CopyN stops after size bytes and ignores an error that
 			// comes with the last of them: the reader must withhold it.
@@ -76,7 +76,7 @@ func TestVerifyingReaderDetectsChange(t *testing.T) {
 func TestVerifyingReaderPassesReadErrors(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("disk on fire")
-	r := newVerifyingReader(iotest.ErrReader(boom), 5, sum("hello"))
+	r := newVerifyingReader(iotest.ErrReader(boom), 5, sum("hello"), nil)
 	if _, err := io.ReadAll(r); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the read error", err)
 	}

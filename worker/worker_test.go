@@ -183,12 +183,22 @@ func TestChangedSinceEnqueueAbortsTheUpload(t *testing.T) {
 
 func testChangedSinceEnqueueAbortsTheUpload(t *testing.T, proto upload.Protocol) {
 	e := startEnv(t, envOptions{protocol: proto})
-	path := e.file(t, "shop.png", mediagen.Sample("png", 10))
+	// A noise PNG larger than the first piece the worker reads before the
+	// request starts; noise does not compress, so every seed gives the
+	// same size.
+	noisePNG := func(seed uint64) []byte {
+		data, err := mediagen.Encode("png", mediagen.Noise(200, 150, seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	path := e.file(t, "shop.png", noisePNG(10))
 	p := payloadFor(t, path)
 	// The file changes between enqueue and upload: same size, other bytes.
-	changed := mediagen.Sample("png", 11)
+	changed := noisePNG(11)
 	if int64(len(changed)) != p.Size {
-		t.Fatalf("mediagen.Sample gives %d and %d bytes: the test needs a same-size change", p.Size, len(changed))
+		t.Fatalf("noise PNGs of %d and %d bytes: the test needs a same-size change", p.Size, len(changed))
 	}
 	if err := os.WriteFile(path, changed, 0o644); err != nil {
 		t.Fatal(err)
@@ -214,6 +224,21 @@ func testChangedSinceEnqueueAbortsTheUpload(t *testing.T, proto upload.Protocol)
 	}
 	if st.Requests != 1 || st.Aborted != 1 {
 		t.Errorf("gateway stats %+v: want the one request, aborted by the client", st)
+	}
+
+	// A file that fits the first piece is verified whole before the
+	// request: its change never starts one.
+	path = e.file(t, "small.png", mediagen.Sample("png", 10))
+	p = payloadFor(t, path)
+	if err := os.WriteFile(path, mediagen.Sample("png", 11), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	info = e.wait(t, e.enqueue(t, p))
+	if info.State != asynq.TaskStateArchived || info.Retried != 0 || !strings.Contains(info.LastErr, "changed since enqueue: sha256 differs") {
+		t.Fatalf("small file: %s, want archived: changed since enqueue", describe(info))
+	}
+	if st2 := e.gw.Stats(); st2.Requests != st.Requests {
+		t.Errorf("gateway stats %+v: a small changed file started a request", st2)
 	}
 }
 
