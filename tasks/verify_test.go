@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 func sum(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
@@ -79,5 +82,58 @@ func TestVerifyingReaderPassesReadErrors(t *testing.T) {
 	r := newVerifyingReader(iotest.ErrReader(boom), 5, sum("hello"), nil)
 	if _, err := io.ReadAll(r); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the read error", err)
+	}
+}
+
+// With a structure check, a file whose structure is only known broken at
+// its end (cut short) loses its last bytes too, like a hash mismatch; one
+// that is fine passes whole.
+func TestVerifyingReaderChecksStructure(t *testing.T) {
+	t.Parallel()
+	v, err := validate.New(validate.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := mediagen.Sample("jpg", 1)
+	for _, c := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"whole", good, nil},
+		{"cut short", good[:len(good)-2], validate.ErrCorrupt},
+	} {
+		for _, primed := range []bool{false, true} {
+			size := int64(len(c.data))
+			check, err := v.Begin(size, "", "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newVerifyingReader(iotest.HalfReader(bytes.NewReader(c.data)), size, sum(string(c.data)), check)
+			if primed {
+				err := r.prime(make([]byte, 100))
+				if err != nil {
+					t.Fatalf("%s: prime: %v", c.name, err)
+				}
+			}
+			var dst bytes.Buffer
+			n, err := io.CopyN(&dst, r, size)
+			if c.want == nil {
+				if err != nil || !bytes.Equal(dst.Bytes(), c.data) {
+					t.Errorf("%s (primed %v): %d bytes, %v", c.name, primed, n, err)
+				}
+				continue
+			}
+			if !errors.Is(err, c.want) || n >= size {
+				t.Errorf("%s (primed %v): copied %d of %d bytes, err %v; want fewer and %v", c.name, primed, n, size, err, c.want)
+			}
+		}
+	}
+	// A file that fits the first piece is verified by prime alone.
+	bad := good[:len(good)-2]
+	check, _ := v.Begin(int64(len(bad)), "", "x")
+	r := newVerifyingReader(bytes.NewReader(bad), int64(len(bad)), sum(string(bad)), check)
+	if err := r.prime(make([]byte, 64<<10)); !errors.Is(err, validate.ErrCorrupt) {
+		t.Errorf("prime of a whole broken file: %v", err)
 	}
 }
