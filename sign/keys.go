@@ -12,8 +12,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/conffile"
 )
 
 // ErrKeyFormat reports key or certificate bytes that cannot be understood.
@@ -75,7 +76,7 @@ func ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
 // LoadPrivateKeyFile reads and parses a private key file. Errors name the
 // file, never its content.
 func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := conffile.Read(path, conffile.MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("sign: read private key: %w", err)
 	}
@@ -88,7 +89,7 @@ func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
 
 // LoadPublicKeyFile reads and parses a public key or certificate file.
 func LoadPublicKeyFile(path string) (*rsa.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := conffile.Read(path, conffile.MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("sign: read public key: %w", err)
 	}
@@ -215,7 +216,7 @@ func signatureOID(der []byte) (asn1.ObjectIdentifier, error) {
 // CertFileSN reads a certificate file and returns the [CertSN] of its first
 // certificate.
 func CertFileSN(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := conffile.Read(path, conffile.MaxSize)
 	if err != nil {
 		return "", fmt.Errorf("sign: read certificate: %w", err)
 	}
@@ -228,7 +229,7 @@ func CertFileSN(path string) (string, error) {
 
 // RootCertFileSN reads a root bundle file and returns its [RootCertSN].
 func RootCertFileSN(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := conffile.Read(path, conffile.MaxSize)
 	if err != nil {
 		return "", fmt.Errorf("sign: read root certificate: %w", err)
 	}

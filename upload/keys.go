@@ -4,8 +4,8 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/storemedia/alipay-media-worker/internal/conffile"
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
@@ -66,7 +66,7 @@ func CertKeysFromFiles(privateKeyFile, appCertFile, alipayPublicCertFile, rootCe
 	if err != nil {
 		return Keys{}, fmt.Errorf("upload: keys: %w", err)
 	}
-	appCert, err := os.ReadFile(appCertFile)
+	appCert, err := conffile.Read(appCertFile, conffile.MaxSize)
 	if err != nil {
 		return Keys{}, fmt.Errorf("upload: keys: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,6 +153,30 @@ func TestUsageErrors(t *testing.T) {
 		}
 		if code != command.ExitUsage || !strings.Contains(errOut, "enqueue: ") {
 			t.Errorf("%s: exit %d, stderr %q; want %d", name, code, errOut, command.ExitUsage)
+		}
+	}
+}
+
+// TestTokenFileMustBeRegular: issue 12 item 7. A FIFO as token file used
+// to block forever (this test would hang) and /dev/zero to be read until
+// the process was killed; both are refused at once with a usage error.
+func TestTokenFileMustBeRegular(t *testing.T) {
+	t.Parallel()
+	dir := goodTree(t)
+	fifo := filepath.Join(t.TempDir(), "token.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]string{
+		"serve, fifo":      {"serve", "--media-roots", dir, "--token-file", fifo},
+		"serve, dev zero":  {"serve", "--media-roots", dir, "--token-file", "/dev/zero"},
+		"import, fifo":     {"--app-auth-token-file", fifo, dir},
+		"import, dev zero": {"--app-auth-token-file", "/dev/zero", dir},
+	}
+	for name, args := range cases {
+		code, _, errOut := run(t.Context(), map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"}, args...)
+		if code != command.ExitUsage || !strings.Contains(errOut, "not a regular file") {
+			t.Errorf("%s: exit %d, stderr %q; want %d and \"not a regular file\"", name, code, errOut, command.ExitUsage)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
+	"github.com/storemedia/alipay-media-worker/internal/conffile"
 )
 
 const usageText = `Usage:
@@ -194,7 +195,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 	}
 	token := env.Getenv("APP_AUTH_TOKEN")
 	if f.tokenFile != "" {
-		b, err := os.ReadFile(f.tokenFile)
+		b, err := conffile.Read(f.tokenFile, conffile.MaxSize)
 		if err != nil {
 			return 0, command.Usagef("--app-auth-token-file: %w", err)
 		}

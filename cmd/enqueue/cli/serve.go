@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/internal/command"
+	"github.com/storemedia/alipay-media-worker/internal/conffile"
 )
 
 // defaultListen is the default address of "enqueue serve".
@@ -92,7 +92,7 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	}
 	token := strings.TrimSpace(env.Getenv("ENQUEUE_API_TOKEN"))
 	if f.tokenFile != "" {
-		b, err := os.ReadFile(f.tokenFile)
+		b, err := conffile.Read(f.tokenFile, conffile.MaxSize)
 		if err != nil {
 			return command.Usagef("--token-file: %w", err)
 		}

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/internal/command"
+	"github.com/storemedia/alipay-media-worker/internal/conffile"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -291,7 +291,7 @@ func (k keyFiles) load(ps *problems) (upload.Keys, bool) {
 		{"ALIPAY_PUBLIC_CERT_FILE", k.alipayCert},
 		{"ALIPAY_ROOT_CERT_FILE", k.root},
 	} {
-		if _, err := os.ReadFile(f.path); err != nil {
+		if _, err := conffile.Read(f.path, conffile.MaxSize); err != nil {
 			ps.add(f.name, err)
 			ok = false
 		}
@@ -323,7 +323,7 @@ func readHTTP(get func(string) string, boolean func(string) bool, ps *problems) 
 	if file := get("DASHBOARD_PASSWORD_FILE"); file != "" {
 		if c.Password != "" {
 			ps.addf("DASHBOARD_PASSWORD_FILE", "set DASHBOARD_PASSWORD or DASHBOARD_PASSWORD_FILE, not both")
-		} else if data, err := os.ReadFile(file); err != nil {
+		} else if data, err := conffile.Read(file, conffile.MaxSize); err != nil {
 			ps.add("DASHBOARD_PASSWORD_FILE", err)
 		} else {
 			line, _, _ := strings.Cut(string(data), "\n")

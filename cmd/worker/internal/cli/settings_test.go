@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,6 +168,14 @@ func TestReadErrors(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	emptyPW := filepath.Join(dir, "empty")
+	if err := os.WriteFile(emptyPW, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pwFIFO := filepath.Join(dir, "pw.fifo")
+	if err := syscall.Mkfifo(pwFIFO, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		set  map[string]string
@@ -194,7 +203,10 @@ func TestReadErrors(t *testing.T) {
 		{"two at once", map[string]string{"LOG_FORMAT": "xml"}, []string{"ALIPAY_PRIVATE_KEY_FILE"}, []string{"LOG_FORMAT", "ALIPAY_PRIVATE_KEY_FILE"}},
 		{"both passwords", map[string]string{"DASHBOARD_PASSWORD": "a", "DASHBOARD_PASSWORD_FILE": pwFile}, nil, []string{"DASHBOARD_PASSWORD_FILE", "not both"}},
 		{"missing password file", map[string]string{"DASHBOARD_PASSWORD_FILE": filepath.Join(dir, "absent")}, nil, []string{"DASHBOARD_PASSWORD_FILE", "absent"}},
-		{"empty password file", map[string]string{"DASHBOARD_PASSWORD_FILE": os.DevNull}, nil, []string{"DASHBOARD_PASSWORD_FILE", "empty password"}},
+		{"empty password file", map[string]string{"DASHBOARD_PASSWORD_FILE": emptyPW}, nil, []string{"DASHBOARD_PASSWORD_FILE", "empty password"}},
+		// Issue 12 item 7: read only regular files, never block on a FIFO.
+		{"password file is /dev/zero", map[string]string{"DASHBOARD_PASSWORD_FILE": "/dev/zero"}, nil, []string{"DASHBOARD_PASSWORD_FILE", "/dev/zero is a device, not a regular file"}},
+		{"password file is a FIFO", map[string]string{"DASHBOARD_PASSWORD_FILE": pwFIFO}, nil, []string{"DASHBOARD_PASSWORD_FILE", "is a FIFO, not a regular file"}},
 		{"bad readonly", map[string]string{"DASHBOARD_READONLY": "yes please"}, nil, []string{"DASHBOARD_READONLY"}},
 		{"user without password", map[string]string{"DASHBOARD_USER": "ops"}, nil, []string{"DASHBOARD_PASSWORD: required with DASHBOARD_USER"}},
 		{"password without user", map[string]string{"DASHBOARD_PASSWORD": "pw"}, nil, []string{"DASHBOARD_USER: required with DASHBOARD_PASSWORD"}},
@@ -267,6 +279,14 @@ func TestKeyFileProblems(t *testing.T) {
 	pub := keyFiles{privateKey: good.AppPrivateKey, publicKey: good.GatewayPublicKey}
 	cert := keyFiles{privateKey: good.AppPrivateKey, appCert: certs.AppCert, alipayCert: certs.AlipayCert, root: certs.RootCert}
 	with := func(k keyFiles, f func(*keyFiles)) keyFiles { f(&k); return k }
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.pem")
+	if err := os.WriteFile(huge, make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		keys keyFiles
@@ -284,6 +304,17 @@ func TestKeyFileProblems(t *testing.T) {
 			[]string{"ALIPAY_PUBLIC_KEY_FILE", "unrecognised key format"}},
 		{"both key files missing", keyFiles{privateKey: filepath.Join(dir, "nope.pem"), publicKey: filepath.Join(dir, "nope-either.pem")},
 			[]string{"ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE: sign: read public key: open " + filepath.Join(dir, "nope-either.pem")}},
+		// Issue 12 item 7: devices and FIFOs are refused, not read without end.
+		{"private key is /dev/zero", with(pub, func(k *keyFiles) { k.privateKey = "/dev/zero" }),
+			[]string{"ALIPAY_PRIVATE_KEY_FILE", "/dev/zero is a device, not a regular file"}},
+		{"public key is a FIFO", with(pub, func(k *keyFiles) { k.publicKey = fifo }),
+			[]string{"ALIPAY_PUBLIC_KEY_FILE", "is a FIFO, not a regular file"}},
+		{"app certificate is /dev/zero", with(cert, func(k *keyFiles) { k.appCert = "/dev/zero" }),
+			[]string{"ALIPAY_APP_CERT_FILE", "is a device"}},
+		{"root certificate is a FIFO", with(cert, func(k *keyFiles) { k.root = fifo }),
+			[]string{"ALIPAY_ROOT_CERT_FILE", "is a FIFO"}},
+		{"private key too large", with(pub, func(k *keyFiles) { k.privateKey = huge }),
+			[]string{"ALIPAY_PRIVATE_KEY_FILE", "file too large"}},
 		// The Alipay certificate holds the gateway's key, not the app's.
 		{"app certificate of another key", with(cert, func(k *keyFiles) { k.appCert = certs.AlipayCert }),
 			[]string{"does not match the private key"}},
