@@ -22,8 +22,16 @@
 // token, secret, sign, key or password replaced by "[redacted]", at any
 // depth; a payload that is not JSON is shown only by its length. On top of
 // that every JSON answer of the dashboard's API passes through [ScrubText]
-// string by string, so a secret quoted inside an error message is hidden
-// too.
+// string by string as it is written (the scrubber holds one string at a
+// time, never the answer), so a secret quoted inside an error message is
+// hidden too.
+//
+// # Bounded answers
+//
+// A list of tasks answers at most 100 rows (the largest page the
+// dashboard's own pages ask for), whatever "size" a request names; a
+// "size" that is not a positive number takes asynqmon's default of 20
+// (asynq would read 0 as "every task").
 //
 // # Exposing it beyond loopback
 //

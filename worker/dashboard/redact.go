@@ -65,20 +65,13 @@ var errTrailing = errors.New("dashboard: trailing data after JSON value")
 // indent pretty-prints with it; an empty one writes compact JSON. Invalid
 // JSON, or anything after the first value, is an error.
 func RedactJSON(data []byte, indent string) ([]byte, error) {
-	return rewrite(data, indent, true)
+	return rewrite(data, indent)
 }
 
-// scrubJSON is RedactJSON without key-based redaction: only strings are
-// scrubbed. The API filter uses it, because asynqmon's own field names (such
-// as Redis's "expired_keys") are not secrets.
-func scrubJSON(data []byte) ([]byte, error) {
-	return rewrite(data, "", false)
-}
-
-func rewrite(data []byte, indent string, byKey bool) ([]byte, error) {
+func rewrite(data []byte, indent string) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	w := &writer{indent: indent, byKey: byKey}
+	w := &writer{indent: indent}
 	if err := w.value(dec, 0); err != nil {
 		return nil, err
 	}
@@ -92,7 +85,6 @@ type writer struct {
 	buf    bytes.Buffer
 	enc    *json.Encoder // writes strings to buf; made by the first str
 	indent string
-	byKey  bool
 }
 
 func (w *writer) newline(depth int) {
@@ -150,7 +142,7 @@ func (w *writer) value(dec *json.Decoder, depth int) error {
 			if w.indent != "" {
 				w.buf.WriteByte(' ')
 			}
-			if w.byKey && SensitiveKey(key) {
+			if SensitiveKey(key) {
 				if err := skip(dec); err != nil {
 					return err
 				}

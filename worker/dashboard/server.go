@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -325,56 +323,4 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
-}
-
-// scrubAPI passes every response under prefix (asynqmon's JSON API) through
-// [ScrubText], string by string, before it leaves the process. Payloads and
-// results are already redacted by the formatters; this catches secrets in
-// the fields asynqmon shows verbatim, such as a task's last error message.
-func scrubAPI(prefix string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, prefix) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		rec := &recorder{header: http.Header{}, code: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		body := rec.body.Bytes()
-		if out, err := scrubJSON(body); err == nil {
-			body = append(out, '\n')
-		} else {
-			// Not JSON (an http.Error text): scrub it as text.
-			body = []byte(ScrubText(string(body)))
-		}
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(rec.code)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(body)
-		}
-	})
-}
-
-// recorder buffers a response so that it can be rewritten.
-type recorder struct {
-	header      http.Header
-	body        bytes.Buffer
-	code        int
-	wroteHeader bool
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(code int) {
-	if !r.wroteHeader {
-		r.code, r.wroteHeader = code, true
-	}
-}
-
-func (r *recorder) Write(p []byte) (int, error) {
-	r.wroteHeader = true
-	return r.body.Write(p)
 }
