@@ -162,7 +162,8 @@ func spoolName(name string) bool {
 // retry or archived stay; so do files inside the grace period, files
 // without a record of their tasks, and any name the server did not
 // write. Left-over temporary files of requests that died are removed
-// after the grace period too.
+// after the grace period too, and never while a request may still be
+// writing them.
 //
 // A request that is handing a file to a task and a sweep never overlap on
 // the same file (a flock on its refs file), even across servers sharing
@@ -193,7 +194,9 @@ func (s *Server) SweepSpool(ctx context.Context, opt SweepOptions) (SweepResult,
 			continue
 		}
 		if strings.HasPrefix(name, ".upload-") && strings.HasSuffix(name, ".part") {
-			if info, err := e.Info(); err == nil && opt.Now().Sub(info.ModTime()) > opt.Grace {
+			// A request may still be writing it until its time is up,
+			// whatever the grace period.
+			if info, err := e.Info(); err == nil && opt.Now().Sub(info.ModTime()) > max(opt.Grace, limits.WriteTimeout) {
 				_ = os.Remove(filepath.Join(s.spool, name))
 			}
 			continue

@@ -78,6 +78,10 @@ func TestSweepSpool(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// However short the grace, a request may still be writing it.
+	if res := sweep(httpapi.SweepOptions{Grace: time.Nanosecond, Now: func() time.Time { return time.Now().Add(time.Minute) }}); res.Removed != 0 || !exists(tmp) {
+		t.Fatalf("a temporary file a minute old: %+v, exists %v", res, exists(tmp))
+	}
 	if res := sweep(later); res.Untracked != 1 || res.Removed != 0 || !exists(untracked) || !exists(other) || exists(tmp) {
 		t.Fatalf("untracked and foreign files: %+v", res)
 	}
