@@ -454,7 +454,7 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 			if serr != nil {
 				var tl errTooLarge
 				if errors.As(serr, &tl) {
-					writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile))
+					writeError(w, http.StatusRequestEntityTooLarge, string(validate.ReasonTooLarge), fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile))
 					return
 				}
 				// A body over the limit is a read error too (readError

@@ -9,6 +9,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // BenchmarkGateway5MB measures the gateway's own cost for a 5 MB upload
@@ -19,7 +20,7 @@ func BenchmarkGateway5MB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	file := append(mediagen.Sample("jpg", 1), make([]byte, alipaytest.DefaultMaxFileSize-1000)...)
+	file := append(mediagen.Sample("jpg", 1), make([]byte, validate.DefaultMaxSize-1000)...)
 	req := newRawRequest("jpg", file).build(b, "http://gateway.test/gateway.do")
 	body, err := io.ReadAll(req.Body)
 	if err != nil {

@@ -19,9 +19,6 @@ var ErrConfig = errors.New("alipaytest: invalid config")
 
 // Defaults used for zero [Config] fields.
 const (
-	// DefaultMaxFileSize is the documented 5 MiB limit of image_content,
-	// validate.DefaultMaxSize.
-	DefaultMaxFileSize = validate.DefaultMaxSize
 	// DefaultMaxSkew is the timestamp tolerance.
 	DefaultMaxSkew = 10 * time.Minute
 	// DefaultImageURLBase prefixes the image_id in image_url.
@@ -33,11 +30,6 @@ const (
 	// TestAppID is the app_id [Start] configures when none is given.
 	TestAppID = "2021000000000001"
 )
-
-// DefaultAllowedTypes are the image_type values accepted by default: the
-// image formats of Alipay's integration guides plus mp4 for video, as in
-// validate.DefaultAllowed (a copy, so changing one leaves the other alone).
-var DefaultAllowedTypes = slices.Clone(validate.DefaultAllowed)
 
 // Config configures a [Gateway]. Zero values take the documented defaults.
 type Config struct {
@@ -67,12 +59,13 @@ type Config struct {
 	AppAuthTokens []string
 
 	// MaxFileSize is the largest accepted image_content in bytes.
-	// Default [DefaultMaxFileSize].
+	// Default validate.DefaultMaxSize, the documented 5 MiB.
 	MaxFileSize int64
 	// MaxSkew is how far timestamp may be from Now. Default [DefaultMaxSkew].
 	MaxSkew time.Duration
 	// AllowedTypes lists the accepted image_type values (lower case; jpg
-	// and jpeg are the same format). Default [DefaultAllowedTypes].
+	// and jpeg are the same format). Default validate.DefaultAllowed: the
+	// image formats of Alipay's integration guides plus mp4 for video.
 	AllowedTypes []string
 	// ImageURLBase prefixes the image_id to form image_url.
 	// Default [DefaultImageURLBase].
@@ -128,13 +121,13 @@ func (c Config) WithTestKeys() Config {
 // withDefaults returns a copy of c with defaults filled in.
 func (c Config) withDefaults() Config {
 	if c.MaxFileSize == 0 {
-		c.MaxFileSize = DefaultMaxFileSize
+		c.MaxFileSize = validate.DefaultMaxSize
 	}
 	if c.MaxSkew == 0 {
 		c.MaxSkew = DefaultMaxSkew
 	}
 	if len(c.AllowedTypes) == 0 {
-		c.AllowedTypes = DefaultAllowedTypes
+		c.AllowedTypes = slices.Clone(validate.DefaultAllowed)
 	}
 	if c.ImageURLBase == "" {
 		c.ImageURLBase = DefaultImageURLBase

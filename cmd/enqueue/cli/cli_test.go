@@ -28,6 +28,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testredis"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
+	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
 const mediaDir = "../../../testdata/media"
@@ -405,5 +406,19 @@ func TestServe(t *testing.T) {
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("serve after shutdown: %v", err)
+	}
+}
+
+// TestHelpDefaultsFilledIn checks that every default the help names was
+// filled in from its constant.
+func TestHelpDefaultsFilledIn(t *testing.T) {
+	t.Parallel()
+	if i := strings.IndexAny(usageText, "{}"); i >= 0 {
+		t.Errorf("help has a placeholder left: %q", usageText[max(i-20, 0):min(i+20, len(usageText))])
+	}
+	for _, want := range []string{"default " + tasks.DefaultRedisURL, "(default 500ms)", "(default 10m)", "(default 1h)"} {
+		if !strings.Contains(usageText, want) {
+			t.Errorf("help lacks %q", want)
+		}
 	}
 }

@@ -12,12 +12,41 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/conffile"
+	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
-const usageText = `Usage:
+// usageText is the help of every subcommand; the defaults in it are filled
+// in from the constants that define them.
+var usageText = strings.NewReplacer(
+	"{redis-url}", tasks.DefaultRedisURL,
+	"{name-len}", fmt.Sprint(validate.MaxNameLen),
+	"{enqueuers}", fmt.Sprint(importer.DefaultEnqueuers),
+	"{poll}", shortDuration(importer.DefaultPollInterval),
+	"{wait-outage}", shortDuration(importer.DefaultWaitOutage),
+	"{listen}", defaultListen,
+	"{token-len}", fmt.Sprint(httpapi.MinTokenLen),
+	"{spool-sweep}", shortDuration(defaultSpoolSweep),
+	"{spool-grace}", shortDuration(httpapi.DefaultSpoolGrace),
+).Replace(usageTemplate)
+
+// shortDuration writes d as "10m" or "1h" rather than "10m0s" or "1h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+const usageTemplate = `Usage:
   enqueue [flags] PATH...        queue uploads of files and directories (recursive)
   enqueue status [--json] ID...  show the state and result of tasks
   enqueue serve [flags]          run the HTTP enqueue API
@@ -36,7 +65,7 @@ Import flags (flags may come before or after the paths):
   --hidden              include names beginning with '.'
   --name RULE           image_name: base (file name, default), relpath (path
                         relative to the argument) or stem (name without
-                        extension); cut to 128 characters keeping the extension
+                        extension); cut to {name-len} characters keeping the extension
   --image-type TYPE     declare image_type for every file (default: detected)
   --image-pid PID       image_pid for every file
   --app-auth-token-file FILE
@@ -50,15 +79,15 @@ Import flags (flags may come before or after the paths):
                         plain or none (default auto)
   --no-count            skip the pre-count of files (totals shown as '?')
   --workers N           checking/hashing workers (default: number of CPUs)
-  --enqueuers N         concurrent Redis calls (default 8)
-  --poll DURATION       how often --wait looks at the tasks (default 500ms)
+  --enqueuers N         concurrent Redis calls (default {enqueuers})
+  --poll DURATION       how often --wait looks at the tasks (default {poll})
   --wait-outage DURATION
                         how long --wait rides out Redis failing (restart,
                         failover) before it gives up with exit 3; 0: give
-                        up at once (default 10m)
+                        up at once (default {wait-outage})
 
 Common flags:
-  --redis-url URL       Redis (env REDIS_URL, default redis://127.0.0.1:6379/0);
+  --redis-url URL       Redis (env REDIS_URL, default {redis-url});
                         the worker's forms: redis://, rediss://,
                         redis-socket://, redis-sentinel://h1,h2?master=name,
                         redis-cluster://h1:port,h2:port
@@ -73,20 +102,20 @@ Status flags:
   --json                print one JSON object per task instead of a table
 
 Serve flags:
-  --listen ADDR         listen address (env ENQUEUE_LISTEN, default 127.0.0.1:8080)
+  --listen ADDR         listen address (env ENQUEUE_LISTEN, default {listen})
   --token-file FILE     bearer token file (default: env ENQUEUE_API_TOKEN); at
-                        least 32 bytes, white space around it ignored
+                        least {token-len} bytes, white space around it ignored
   --spool-dir DIR       where uploaded files are stored; must be inside a media
                         root (env ENQUEUE_SPOOL_DIR, default
                         <first media root>/.enqueue-spool)
   --spool-sweep DURATION
                         how often spooled files no task needs any more are
                         deleted (completed, or gone from Redis); 0: never
-                        (default 10m); servers sharing a spool may all
+                        (default {spool-sweep}); servers sharing a spool may all
                         sweep, one is enough
   --spool-grace DURATION
                         a spooled file is left alone this long after it
-                        was last sent (default 1h)
+                        was last sent (default {spool-grace})
 
 Manifest states: queued, pending (already queued earlier, not finished),
 completed, failed (archived), rejected, would-queue (--dry-run).

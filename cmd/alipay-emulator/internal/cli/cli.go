@@ -19,6 +19,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // options are the command's settings, as parsed from its flags.
@@ -90,9 +91,9 @@ func parse(args []string, stdout io.Writer) (options, error) {
 	fl.Var(listFlag{&o.Faults}, "fault", "fault `spec` KIND=P, KIND=N% or KIND=next:N (repeatable); kinds: "+kindList())
 	fl.DurationVar(&o.SlowDelay, "slow-delay", alipaytest.DefaultSlowDelay, "how long a slow fault holds the answer")
 	fl.IntVar(&o.MaxRecords, "max-records", alipaytest.DefaultMaxRecords, "upload records kept for /_emulator/uploads; older ones are dropped")
-	fl.Int64Var(&o.MaxFileSize, "max-file-size", alipaytest.DefaultMaxFileSize, "largest accepted image_content in `bytes`")
+	fl.Int64Var(&o.MaxFileSize, "max-file-size", validate.DefaultMaxSize, "largest accepted image_content in `bytes`")
 	fl.DurationVar(&o.MaxSkew, "max-skew", alipaytest.DefaultMaxSkew, "timestamp tolerance")
-	fl.StringVar(&o.Types, "types", strings.Join(alipaytest.DefaultAllowedTypes, ","), "accepted image_type `list`")
+	fl.StringVar(&o.Types, "types", strings.Join(validate.DefaultAllowed, ","), "accepted image_type `list`")
 	fl.StringVar(&o.ImageURLBase, "image-url-base", alipaytest.DefaultImageURLBase, "prefix of image_url")
 	fl.StringVar(&o.LegacyErrors, "legacy-errors", "", "sub_code `list` answered in an unsigned error_response node, e.g. isv.missing-app-id,isv.invalid-app-id")
 	fl.Var(listFlag{&o.AppAuthTokens}, "app-auth-token", "accepted app_auth_token (repeatable; default: any)")
