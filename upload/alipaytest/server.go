@@ -3,12 +3,12 @@ package alipaytest
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -92,11 +92,22 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	return err
 }
 
+// TB is the part of testing.TB that [Start] and [TestLogger] use:
+// *testing.T, *testing.B and *testing.F satisfy it. The package does not
+// import testing, so commands that run the emulator (cmd/alipay-emulator,
+// a demo) do not link it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+	Output() io.Writer
+}
+
 // Start starts a [Server] for a test and closes it when the test ends. Zero
 // fields of cfg are filled for tests: AppID [TestAppID], AppPublicKey and
 // GatewayKey from [TestKeys] (see [Config.WithTestKeys]), Logger writing to
 // tb.Log. Configuration errors fail the test.
-func Start(tb testing.TB, cfg Config) *Server {
+func Start(tb TB, cfg Config) *Server {
 	tb.Helper()
 	cfg = cfg.WithTestKeys()
 	if cfg.Logger == nil {
@@ -112,6 +123,6 @@ func Start(tb testing.TB, cfg Config) *Server {
 
 // TestLogger returns a logger writing text lines to the test's output
 // (tb.Output), so they appear with the test's log.
-func TestLogger(tb testing.TB) *slog.Logger {
+func TestLogger(tb TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
