@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -14,7 +14,7 @@ import (
 // redis-cluster:// RedisURL, the same form the worker's REDIS_URL takes.
 func TestClientOnRedisCluster(t *testing.T) {
 	t.Parallel()
-	cluster := testredis.StartCluster(t)
+	cluster := testproc.StartCluster(t)
 	root := copyMedia(t, "photo.jpg", "photo.png")
 	c, err := tasks.NewClient(tasks.ClientConfig{
 		RedisURL:     cluster.URL(),

@@ -18,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -55,13 +55,13 @@ func sha256File(t testing.TB, path string) string {
 // clientSetup is what the client tests work with.
 type clientSetup struct {
 	client *tasks.Client
-	redis  *testredis.Server
+	redis  *testproc.Redis
 	root   string
 }
 
 func setupClient(t *testing.T, files ...string) clientSetup {
 	t.Helper()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	root := copyMedia(t, files...)
 	c, err := tasks.NewClient(tasks.ClientConfig{
 		RedisURL:     srv.URL(),

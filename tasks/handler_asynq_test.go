@@ -10,7 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/upload"
 )
 
@@ -39,7 +39,7 @@ func (f *flakyUploader) Upload(ctx context.Context, req upload.Request) (upload.
 func TestPanicsUnderAsynq(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
 	up := &flakyUploader{fakeUploader: fakeUploader{res: upload.Result{ImageID: "img-after-panic", ImageURL: "http://x/y"}}, panics: 1}
 	h, err := NewHandler(HandlerConfig{Uploader: up, Validator: b.h.val, Roots: b.h.roots, Observer: b.obs, Logger: b.h.log})

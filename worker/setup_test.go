@@ -15,7 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -25,7 +25,7 @@ import (
 // testEnv is a running worker with its private Redis and gateway emulator.
 type testEnv struct {
 	cfg    Config
-	redis  *testredis.Server
+	redis  *testproc.Redis
 	gw     *alipaytest.Server
 	root   string
 	logs   *syncbuf.Buffer
@@ -85,7 +85,7 @@ func startEnv(t *testing.T, opts ...envOptions) *testEnv {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	e := &testEnv{redis: testredis.Start(t), root: t.TempDir(), logs: &syncbuf.Buffer{}}
+	e := &testEnv{redis: testproc.StartRedis(t), root: t.TempDir(), logs: &syncbuf.Buffer{}}
 	e.gw = alipaytest.Start(t, o.gateway)
 	e.cfg = testConfig(asynq.RedisClientOpt{Addr: e.redis.Addr()}, e.gw, e.root)
 	e.cfg.Protocol = o.protocol

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -21,14 +21,14 @@ import (
 
 func TestStartupChecks(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	gw := alipaytest.Start(t, alipaytest.Config{})
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
 	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deadPort := testredis.FreePort(t)
+	deadPort := testproc.FreePort(t)
 
 	tests := []struct {
 		name   string

@@ -16,7 +16,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -481,7 +481,7 @@ func testCertificateMode(t *testing.T, proto upload.Protocol) {
 
 func TestRunsOnSentinel(t *testing.T) {
 	t.Parallel()
-	s := testredis.StartSentinel(t)
+	s := testproc.StartSentinel(t)
 	opt, err := redisurl.Parse(s.URL())
 	if err != nil {
 		t.Fatal(err)

@@ -21,9 +21,8 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/cmd/bench/internal/bench"
 	"github.com/storemedia/alipay-media-worker/internal/command"
-	"github.com/storemedia/alipay-media-worker/internal/e2e"
 	"github.com/storemedia/alipay-media-worker/internal/redislog"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 )
 
 func main() {
@@ -109,22 +108,18 @@ func measure(ctx context.Context, cfg bench.Config, args []string, out string, s
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		root, err := e2e.ModuleRoot(ctx)
-		if err == nil {
-			var bins e2e.Binaries
-			bins, err = e2e.Build(ctx, root, tmp, e2e.CmdWorker)
-			cfg.WorkerBin = bins.Worker
-		}
+		bins, err := testproc.Build(ctx, tmp, testproc.CmdWorker)
 		if err != nil {
 			return fmt.Errorf("building cmd/worker: %w", err)
 		}
+		cfg.WorkerBin = bins[0]
 	}
-	url, stopRedis, err := testredis.StartProcess()
+	redis, err := testproc.RunRedis(testproc.RedisOptions{})
 	if err != nil {
 		return command.UnavailableError(err)
 	}
-	defer stopRedis()
-	cfg.RedisURL = url
+	defer redis.Close()
+	cfg.RedisURL = redis.URL()
 
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -41,14 +41,14 @@ type apiSetup struct {
 	url   string
 	root  string
 	spool string
-	redis *testredis.Server
+	redis *testproc.Redis
 	http  *http.Client
 	api   *httpapi.Server
 }
 
 func setup(t *testing.T) apiSetup {
 	t.Helper()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	root := t.TempDir()
 	for _, n := range []string{"photo.jpg", "photo.png", "anim.gif", "bad/text.jpg"} {
 		if err := os.WriteFile(filepath.Join(root, filepath.Base(n)), sample(t, n), 0o644); err != nil {

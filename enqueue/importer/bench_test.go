@@ -13,7 +13,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -31,7 +31,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	url, stop := testredis.StartMain()
+	url, stop := testproc.StartRedisMain()
 	sharedRedisURL = url
 	code := m.Run()
 	stop()

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 )
 
@@ -12,7 +12,7 @@ import (
 // and waits for a worker on the same cluster to upload it.
 func TestImportOnRedisCluster(t *testing.T) {
 	t.Parallel()
-	cluster := testredis.StartCluster(t)
+	cluster := testproc.StartCluster(t)
 	root, want := mixedTree(t)
 	client := newClient(t, cluster.URL(), root)
 	w := workertest.Start(t, workertest.Config{RedisURL: cluster.URL(), MediaRoots: []string{root}})

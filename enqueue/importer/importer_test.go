@@ -21,7 +21,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -126,7 +126,7 @@ func mixedTree(t *testing.T) (string, map[string]expect) {
 }
 
 type importSetup struct {
-	redis  *testredis.Server
+	redis  *testproc.Redis
 	client *tasks.Client
 	root   string
 	want   map[string]expect
@@ -134,7 +134,7 @@ type importSetup struct {
 
 func setup(t *testing.T) importSetup {
 	t.Helper()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	root, want := mixedTree(t)
 	return importSetup{redis: srv, client: newClient(t, srv.URL(), root), root: root, want: want}
 }
@@ -335,7 +335,7 @@ func TestImportWaitWithWorker(t *testing.T) {
 
 func TestImportRequeueFailed(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	root := t.TempDir()
 	write(t, filepath.Join(root, "photo.png"), sample(t, "photo.png"))
 	client := newClient(t, srv.URL(), root)
@@ -430,7 +430,7 @@ func TestImportRedisUnreachable(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	write(t, filepath.Join(root, "photo.png"), sample(t, "photo.png"))
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	client := newClient(t, srv.URL(), root)
 	srv.Kill()
 	_, _, err := runImport(t, t.Context(), importer.Config{Client: client, Paths: []string{root}}, root)
@@ -488,7 +488,7 @@ func (w *watch) waitWaiting(t *testing.T) {
 
 func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t, testredis.Options{AppendOnly: true})
+	srv := testproc.StartRedis(t, testproc.RedisOptions{AppendOnly: true})
 	root, want := mixedTree(t)
 	client := newClient(t, srv.URL(), root)
 	cfg := importer.Config{Client: client, Paths: []string{root}, Wait: true}
@@ -519,7 +519,9 @@ func TestImportWaitRidesOutARedisRestart(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // a few failed polls
-	srv.Start()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
 	workertest.Start(t, workertest.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
 	select {
 	case <-done:

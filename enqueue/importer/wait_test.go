@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -17,7 +17,7 @@ import (
 // noticed, and WaitOutage honoured, whatever the number of tasks.
 func TestLookupRoundStopsAtTheFirstFailure(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)

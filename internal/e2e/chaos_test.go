@@ -20,7 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
@@ -41,31 +41,31 @@ func fileCount() int {
 	return 40
 }
 
+// commands are the paths of the built cmd/worker and cmd/enqueue.
+type commands struct{ worker, enqueue string }
+
 var (
 	buildOnce sync.Once
-	builtBins Binaries
+	builtBins commands
 	buildErr  error
 	buildDir  string
 )
 
 // binaries builds cmd/worker and cmd/enqueue once per test binary.
-func binaries(t *testing.T) Binaries {
+func binaries(t *testing.T) commands {
 	t.Helper()
 	buildOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		root, err := ModuleRoot(ctx)
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildDir, err = os.MkdirTemp("", "chaos-bin-")
-		if err != nil {
-			buildErr = err
+		buildDir, buildErr = os.MkdirTemp("", "chaos-bin-")
+		if buildErr != nil {
 			return
 		}
 		start := time.Now()
-		builtBins, buildErr = Build(ctx, root, buildDir, CmdWorker, CmdEnqueue)
+		paths, err := testproc.Build(ctx, buildDir, testproc.CmdWorker, testproc.CmdEnqueue)
+		if buildErr = err; err == nil {
+			builtBins = commands{worker: paths[0], enqueue: paths[1]}
+		}
 		t.Logf("built cmd/worker and cmd/enqueue in %v", time.Since(start).Round(time.Millisecond))
 	})
 	if buildErr != nil {
@@ -153,21 +153,21 @@ func TestScenarios(t *testing.T) {
 type rig struct {
 	t        *testing.T
 	sc       scenario
-	bins     Binaries
+	bins     commands
 	root     string
 	samples  []Sample
 	keys     alipaytest.KeyFiles
 	gw       *alipaytest.Gateway
-	fronts   []*front          // one per worker, all serving gw
-	redis    *testredis.Server // single topology only
-	redisURL string            // what the worker is given
+	fronts   []*front        // one per worker, all serving gw
+	redis    *testproc.Redis // single topology only
+	redisURL string          // what the worker is given
 	conn     asynq.RedisConnOpt
 	insp     *asynq.Inspector
-	workers  []*Proc
+	workers  []*testproc.Proc
 	started  time.Time
 	// importer is the current cmd/enqueue process (nil until the import
 	// starts), set by the import goroutine and read by the cleanup.
-	importer atomic.Pointer[Proc]
+	importer atomic.Pointer[testproc.Proc]
 	// importing is the import goroutine, stopped and waited for by the
 	// cleanup when the test ends before the import does.
 	importing sync.WaitGroup
@@ -288,13 +288,13 @@ func newRig(t *testing.T, sc scenario) *rig {
 	}
 	switch sc.topology {
 	case "", "single":
-		r.redis = testredis.Start(t, testredis.Options{AppendOnly: sc.redisRestart})
+		r.redis = testproc.StartRedis(t, testproc.RedisOptions{AppendOnly: sc.redisRestart})
 		r.redisURL = r.redis.URL()
 	case "cluster":
-		c := testredis.StartCluster(t)
+		c := testproc.StartCluster(t)
 		r.redisURL = c.URL()
 	case "sentinel":
-		s := testredis.StartSentinel(t)
+		s := testproc.StartSentinel(t)
 		r.redisURL = s.URL()
 	default:
 		t.Fatalf("unknown topology %q", sc.topology)
@@ -339,32 +339,28 @@ func lastBytes(s string, n int) string {
 	return s
 }
 
-func (r *rig) workerEnv(gatewayURL string) []string {
-	return append(os.Environ(),
-		"REDIS_URL="+r.redisURL,
-		"ALIPAY_GATEWAY_URL="+gatewayURL,
-		"ALIPAY_APP_ID="+alipaytest.TestAppID,
-		"ALIPAY_PRIVATE_KEY_FILE="+r.keys.AppPrivateKey,
-		"ALIPAY_PUBLIC_KEY_FILE="+r.keys.GatewayPublicKey,
-		"ALIPAY_TIMEOUT="+clientTimeout.String(),
-		"MEDIA_ROOTS="+r.root,
-		"WORKER_CONCURRENCY="+strconv.Itoa(concurrency),
-		"SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
+// workerEnv holds the worker settings of every scenario.
+func workerEnv() []string {
+	return []string{
+		"ALIPAY_TIMEOUT=" + clientTimeout.String(),
+		"WORKER_CONCURRENCY=" + strconv.Itoa(concurrency),
+		"SHUTDOWN_TIMEOUT=" + shutdownTimeout.String(),
 		"RETRY_BASE_DELAY=200ms",
 		"RETRY_MAX_DELAY=2s",
 		"RETRY_THROTTLE_DELAY=1s",
 		"WORKER_DELAYED_TASK_CHECK_INTERVAL=200ms",
 		"WORKER_TASK_CHECK_INTERVAL=100ms",
 		"LOG_LEVEL=info",
-		"HTTP_ADDR=off",
-	)
+	}
 }
 
 func (r *rig) startWorkers(n int) {
 	for i := range n {
 		f := newFront(r.t, r.gw)
 		r.fronts = append(r.fronts, f)
-		w := &Proc{Name: fmt.Sprintf("worker%d", i+1), Path: r.bins.Worker, Env: r.workerEnv(f.url())}
+		w := testproc.NewWorker(fmt.Sprintf("worker%d", i+1), r.bins.worker, testproc.WorkerConfig{
+			RedisURL: r.redisURL, GatewayURL: f.url(), Keys: r.keys, MediaRoot: r.root, Env: workerEnv(),
+		})
 		if err := w.Start(); err != nil {
 			r.t.Fatal(err)
 		}
@@ -374,7 +370,7 @@ func (r *rig) startWorkers(n int) {
 }
 
 // watch reports worker i on r.died if it exits while not expected to.
-func (r *rig) watch(i int, w *Proc) {
+func (r *rig) watch(i int, w *testproc.Proc) {
 	for !r.closing.Load() {
 		r.mu.Lock()
 		expected := r.expectDown[i]
@@ -469,9 +465,9 @@ func (r *rig) importAll() []byte {
 }
 
 func (r *rig) importProcess(dir, manifest string) int {
-	p := &Proc{
+	p := &testproc.Proc{
 		Name: fmt.Sprintf("enqueue#%d", r.importRuns.Load()),
-		Path: r.bins.Enqueue,
+		Path: r.bins.enqueue,
 		Args: []string{"--wait", "--manifest", manifest, "--progress", "none", "--poll", "200ms", dir},
 		Env:  append(os.Environ(), "REDIS_URL="+r.redisURL, "MEDIA_ROOTS="+r.root),
 	}
@@ -507,7 +503,7 @@ func (r *rig) importProcess(dir, manifest string) int {
 // on (and -race finds no unguarded rig field).
 func TestRigCleanupStopsTheImport(t *testing.T) {
 	t.Parallel()
-	var importer *Proc
+	var importer *testproc.Proc
 	t.Run("ends early", func(t *testing.T) {
 		r := newRig(t, scenario{})
 		// No worker runs: the importer (--wait) waits for results until
@@ -639,7 +635,7 @@ func (r *rig) termWorker(i int) {
 	err := w.Term(shutdownTimeout + 15*time.Second)
 	if err != nil {
 		r.t.Errorf("%s after SIGTERM: %v, want a clean exit", w.Name, err)
-		if errors.Is(err, ErrStillRunning) {
+		if errors.Is(err, testproc.ErrStillRunning) {
 			w.Kill()
 		}
 	} else {
@@ -670,7 +666,9 @@ func (r *rig) restartRedis() {
 	r.redis.Kill()
 	r.t.Logf("Redis killed after %d uploads", r.gw.Stats().Successes)
 	time.Sleep(time.Second)
-	r.redis.Start()
+	if err := r.redis.Start(); err != nil {
+		r.t.Fatal(err)
+	}
 	r.t.Logf("Redis back after %d uploads", r.gw.Stats().Successes)
 }
 

@@ -63,9 +63,9 @@
 //
 // # The harness
 //
-// [Build] compiles the commands once into a temporary directory; [Proc]
-// runs one as a child process that can be signalled, killed with SIGKILL,
-// restarted, and whose output over all its lives is kept for the test log;
-// [PeakRSS] reads a process's VmHWM. The benchmark command (cmd/bench)
-// uses the same pieces.
+// The processes are internal/testproc's: it builds cmd/worker and
+// cmd/enqueue once, runs them as child processes that can be signalled,
+// killed with SIGKILL and restarted, and whose output over all their lives
+// is kept for the test log, and it starts the Redis of each topology. The
+// benchmark command (cmd/bench) uses the same pieces.
 package e2e

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/storemedia/alipay-media-worker/internal/e2e"
 )
@@ -36,20 +35,4 @@ func ExampleGenerateSet() {
 	}
 	fmt.Println(valid, "valid,", rejected, "for the importer to reject,", direct, "to queue directly")
 	// Output: 28 valid, 7 for the importer to reject, 5 to queue directly
-}
-
-// A child process whose output is kept, line by line, with the run it
-// came from.
-func ExampleProc() {
-	p := &e2e.Proc{Name: "hello", Path: "/bin/sh", Args: []string{"-c", "echo hello; echo world >&2"}}
-	if err := p.Start(); err != nil {
-		panic(err)
-	}
-	if err := p.Wait(10 * time.Second); err != nil {
-		panic(err)
-	}
-	fmt.Print(p.Log())
-	// Unordered output:
-	// [hello#1] hello
-	// [hello#1] world
 }

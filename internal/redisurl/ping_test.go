@@ -10,12 +10,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 )
 
 func TestPing(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	c := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	defer c.Close()
 	if err := redisurl.Ping(context.Background(), c); err != nil {
@@ -23,7 +23,7 @@ func TestPing(t *testing.T) {
 	}
 
 	// Nothing listens: the error says so, not only that time ran out.
-	dead := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", testredis.FreePort(t))})
+	dead := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))})
 	defer dead.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

@@ -1,13 +1,12 @@
-package testredis
+package testproc
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,27 +31,20 @@ type ClusterOptions struct {
 // with its own cluster bus port, slots split evenly between them.
 type Cluster struct {
 	// Nodes are the masters, in slot order: Nodes[0] owns slot 0.
-	Nodes []*Server
+	Nodes []*Redis
 }
 
 // StartCluster launches a private Redis Cluster, assigns every hash slot,
 // joins the nodes and waits until each one reports cluster_state:ok and
 // agrees on the slot map. The nodes are killed when the test ends.
-func StartCluster(t testing.TB, opts ...ClusterOptions) *Cluster {
+func StartCluster(t TB, opts ...ClusterOptions) *Cluster {
 	t.Helper()
-	var o ClusterOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	if o.Masters == 0 {
-		o.Masters = 3
-	}
-	if o.NodeTimeout == 0 {
-		o.NodeTimeout = 2 * time.Second
-	}
+	o := first(opts)
+	o.Masters = cmp.Or(o.Masters, 3)
+	o.NodeTimeout = cmp.Or(o.NodeTimeout, 2*time.Second)
 	c := &Cluster{}
-	for i := 0; i < o.Masters; i++ {
-		c.Nodes = append(c.Nodes, Start(t, Options{
+	for range o.Masters {
+		c.Nodes = append(c.Nodes, StartRedis(t, RedisOptions{
 			AppendOnly: o.AppendOnly,
 			clusterBus: true,
 			Args: []string{
@@ -68,7 +60,7 @@ func StartCluster(t testing.TB, opts ...ClusterOptions) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.form(ctx); err != nil {
-		t.Fatalf("testredis: form cluster: %v%s", err, c.logs())
+		t.Fatalf("testproc: form cluster: %v%s", err, c.logs())
 	}
 	return c
 }
@@ -98,17 +90,10 @@ func (c *Cluster) form(ctx context.Context) error {
 			return fmt.Errorf("CLUSTER MEET %s: %w", n.Addr(), err)
 		}
 	}
-	for {
-		err := c.settled(ctx, clients)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("not settled: %w (%w)", err, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
+	if err := poll(ctx, func() error { return c.settled(ctx, clients) }); err != nil {
+		return fmt.Errorf("not settled: %w", err)
 	}
+	return nil
 }
 
 // settled reports nil once every node says cluster_state:ok, knows every
@@ -157,7 +142,7 @@ func (c *Cluster) ownerPort(slot int) int {
 func (c *Cluster) Addrs() []string { return addrs(c.Nodes) }
 
 // addrs lists the host:port addresses of servers.
-func addrs(servers []*Server) []string {
+func addrs(servers []*Redis) []string {
 	out := make([]string, len(servers))
 	for i, s := range servers {
 		out[i] = s.Addr()
@@ -173,7 +158,7 @@ func (c *Cluster) URL() string {
 
 // Client returns a go-redis cluster client for the cluster, closed when the
 // test ends.
-func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
+func (c *Cluster) Client(t TB) *redis.ClusterClient {
 	t.Helper()
 	cl := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
 	t.Cleanup(func() { _ = cl.Close() })
@@ -185,10 +170,10 @@ func (c *Cluster) logs() string { return logsOf(c.Nodes) }
 
 // logsOf returns the tail of each server's log file, for a failure
 // message.
-func logsOf(servers []*Server) string {
+func logsOf(servers []*Redis) string {
 	var b strings.Builder
 	for _, n := range servers {
-		data, _ := os.ReadFile(filepath.Join(n.Dir(), "redis.log"))
+		data, _ := os.ReadFile(n.logFile())
 		fmt.Fprintf(&b, "\n--- %s redis.log ---\n%s", n.Addr(), tail(data, 4096))
 	}
 	return b.String()
@@ -212,4 +197,29 @@ func tail(data []byte, n int) []byte {
 		return data[len(data)-n:]
 	}
 	return data
+}
+
+// first is the first of a variadic options argument, or the zero value.
+func first[T any](opts []T) T {
+	var o T
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return o
+}
+
+// poll calls check every 50ms until it returns nil or ctx is done, and
+// then returns check's last error with ctx's.
+func poll(ctx context.Context, check func() error) error {
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

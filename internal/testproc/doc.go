@@ -1,12 +1,30 @@
-// Package testredis gives tests a real, private redis-server.
+// Package testproc starts and supervises the processes that tests, the
+// demo, the benchmarks and the chaos suite run: private redis-server
+// processes (standalone, Cluster, Sentinel), and the project's own
+// commands (the worker, the importer, the gateway emulator) built once and
+// run as children that can be signalled, killed and restarted.
 //
-// Each [Start] launches its own redis-server process on a free loopback port
-// with its own working directory, so tests never share keys with each other
-// or with the machine's Redis on 6379, and may stop, kill or restart it. The
-// process is killed when the test ends. A missing redis-server binary fails
-// the test loudly: these tests are never skipped.
+// # Processes
 //
-// # Topologies
+// [Build] compiles commands of this module into a directory; [Proc] runs
+// one as a child process that can be started, signalled, killed with
+// SIGKILL and started again, and keeps what it writes over all its lives
+// for the test log. [Proc.PeakRSS] reads its peak resident set size. On
+// Linux a child runs in a process group of its own (a terminal's Ctrl-C
+// reaches only the parent, which stops its children in order) and dies
+// with its parent.
+//
+// # Redis
+//
+// Each [StartRedis] launches its own redis-server process on a free
+// loopback port with its own working directory, so tests never share keys
+// with each other or with the machine's Redis on 6379, and may stop, kill
+// or restart it. The process is killed when the test ends. A port picked
+// free can be taken by another process before redis-server binds it (or
+// be served by another test's redis-server): the first start then moves
+// to another free port. A missing redis-server binary fails the test
+// loudly: these tests are never skipped. Set REDIS_SERVER to use a
+// redis-server binary that is not on PATH.
 //
 // [StartCluster] forms a private Redis Cluster (three masters by default,
 // each with its own cluster bus port): it assigns the hash slots with
@@ -20,5 +38,11 @@
 // asynq.ParseRedisURI understands, and [Sentinel.Failover] forces a
 // failover and waits for it to finish.
 //
-// Set REDIS_SERVER to use a redis-server binary that is not on PATH.
-package testredis
+// # Outside tests
+//
+// The package does not import testing: the helpers for tests take a [TB],
+// which *testing.T satisfies, and everything else returns errors.
+// [RunRedis] starts a server for a command (cmd/demo starts one when no
+// Redis listens, cmd/bench a private one) or a TestMain
+// ([StartRedisMain]); [Ping] tells whether a Redis answers at an address.
+package testproc

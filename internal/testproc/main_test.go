@@ -1,4 +1,4 @@
-package testredis
+package testproc
 
 import (
 	"path/filepath"
@@ -6,28 +6,28 @@ import (
 	"testing"
 )
 
-func TestStartMainServesAndStops(t *testing.T) {
+func TestStartRedisMainServesAndStops(t *testing.T) {
 	t.Parallel()
-	url, stop := StartMain()
+	url, stop := StartRedisMain()
 	addr := strings.TrimSuffix(strings.TrimPrefix(url, "redis://"), "/0")
-	if err := ping(addr); err != nil {
+	if err := Ping(addr); err != nil {
 		stop()
 		t.Fatalf("ping %s: %v", addr, err)
 	}
 	stop()
-	if err := ping(addr); err == nil {
+	if err := Ping(addr); err == nil {
 		t.Fatal("server still answers after stop")
 	}
 }
 
-// TestStartProcessReportsAMissingBinary is not parallel: it changes the
+// TestRunRedisReportsAMissingBinary is not parallel: it changes the
 // environment every other test reads.
-func TestStartProcessReportsAMissingBinary(t *testing.T) {
+func TestRunRedisReportsAMissingBinary(t *testing.T) {
 	t.Setenv("REDIS_SERVER", filepath.Join(t.TempDir(), "no-redis-server"))
-	url, stop, err := StartProcess()
+	s, err := RunRedis(RedisOptions{})
 	if err == nil {
-		stop()
-		t.Fatalf("StartProcess without a binary = %q, want an error", url)
+		s.Close()
+		t.Fatalf("RunRedis without a binary = %q, want an error", s.URL())
 	}
 	if !strings.Contains(err.Error(), "REDIS_SERVER") {
 		t.Errorf("error %q does not say how to name the binary", err)

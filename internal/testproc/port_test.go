@@ -1,4 +1,4 @@
-package testredis
+package testproc
 
 import (
 	"context"
@@ -20,18 +20,22 @@ func TestStartMovesOffATakenPort(t *testing.T) {
 	}
 	defer l.Close()
 	taken := l.Addr().(*net.TCPAddr).Port
-	s := &Server{t: t, dir: t.TempDir(), port: taken}
-	s.start()
+	s := &Redis{dir: t.TempDir(), port: taken}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Kill)
 	if s.Port() == taken {
 		t.Fatalf("still on the taken port %d", taken)
 	}
-	if err := ping(s.Addr()); err != nil {
+	if err := Ping(s.Addr()); err != nil {
 		t.Fatalf("moved to %s but does not answer: %v", s.Addr(), err)
 	}
 	// A restart keeps the port it ended up on.
-	s.Restart()
-	if err := ping(s.Addr()); err != nil {
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Ping(s.Addr()); err != nil {
 		t.Fatalf("after a restart: %v", err)
 	}
 }
@@ -42,9 +46,11 @@ func TestStartMovesOffATakenPort(t *testing.T) {
 // another port rather than hand out the other server's address.
 func TestStartMovesOffAPortAnotherRedisServes(t *testing.T) {
 	t.Parallel()
-	other := Start(t)
-	s := &Server{t: t, dir: t.TempDir(), port: other.Port()}
-	s.start()
+	other := StartRedis(t)
+	s := &Redis{dir: t.TempDir(), port: other.Port()}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Kill)
 	if s.Port() == other.Port() {
 		t.Fatalf("still on the other server's port %d", other.Port())
@@ -67,11 +73,13 @@ func TestClusterNodeMovesOffATakenBusPort(t *testing.T) {
 	}
 	defer l.Close()
 	taken := l.Addr().(*net.TCPAddr).Port
-	s := &Server{t: t, dir: t.TempDir(), busPort: taken, opts: Options{
+	s := &Redis{dir: t.TempDir(), busPort: taken, opts: RedisOptions{
 		clusterBus: true,
 		Args:       []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"},
 	}}
-	s.start()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Kill)
 	if s.busPort == taken {
 		t.Fatalf("still on the taken bus port %d", taken)

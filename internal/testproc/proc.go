@@ -1,13 +1,11 @@
-package e2e
+package testproc
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,95 +13,18 @@ import (
 	"time"
 )
 
-// Errors of the process harness.
-var (
-	// ErrBuild: a command could not be built.
-	ErrBuild = errors.New("chaos: build failed")
-	// ErrNotRunning: the process is not running.
-	ErrNotRunning = errors.New("chaos: process not running")
-	// ErrStillRunning: the process did not exit in time.
-	ErrStillRunning = errors.New("chaos: process still running")
-)
+// ErrStillRunning: a process did not exit in time.
+var ErrStillRunning = errors.New("testproc: process still running")
 
-// Binaries are the project's commands, built once into a directory.
-type Binaries struct {
-	// Worker and Enqueue are the paths of cmd/worker and cmd/enqueue
-	// (empty when not built).
-	Worker, Enqueue string
-}
-
-// Commands that [Build] can build, by their directory under cmd/.
-const (
-	CmdWorker  = "worker"
-	CmdEnqueue = "enqueue"
-)
-
-// ModuleRoot returns the directory of the main module (where go.mod is),
-// as the go command sees it from the working directory.
-func ModuleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, goCommand(), "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("chaos: go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("chaos: not inside a Go module")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// Build compiles the named commands (CmdWorker, CmdEnqueue)
-// of the module at root with one `go build -o dir/ ./cmd/...` call, without
-// the race detector so the children run at full speed.
-func Build(ctx context.Context, root, dir string, cmds ...string) (Binaries, error) {
-	var b Binaries
-	if len(cmds) == 0 {
-		return b, nil
-	}
-	args := []string{"build", "-o", dir + string(filepath.Separator)}
-	for _, c := range cmds {
-		args = append(args, "./cmd/"+c)
-		path := filepath.Join(dir, c)
-		switch c {
-		case CmdWorker:
-			b.Worker = path
-		case CmdEnqueue:
-			b.Enqueue = path
-		default:
-			return Binaries{}, fmt.Errorf("%w: unknown command %q", ErrBuild, c)
-		}
-	}
-	cmd := exec.CommandContext(ctx, goCommand(), args...)
-	cmd.Dir = root
-	// Whatever the test binary was built with, the children are plain.
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return Binaries{}, fmt.Errorf("%w: go %s: %w\n%s", ErrBuild, strings.Join(args, " "), err, out)
-	}
-	return b, nil
-}
-
-func goCommand() string {
-	if g := os.Getenv("GO"); g != "" {
-		return g
-	}
-	if root := os.Getenv("GOROOT"); root != "" {
-		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
-			return p
-		}
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
+// errNotRunning: the process is not running.
+var errNotRunning = errors.New("testproc: process not running")
 
 // Proc is a child process that can be started, signalled, killed and
 // started again with the same command line. Everything it writes to stdout
-// and stderr, over all its lives, is kept in one log. The child is killed
-// if the parent dies (Linux parent-death signal). Proc is safe for
+// and stderr, over all its lives, is kept in one log. On Linux the child
+// runs in a process group of its own, so that the Ctrl-C of a terminal
+// reaches only the parent, which stops its children in its own order, and
+// it is killed if the parent dies (parent-death signal). Proc is safe for
 // concurrent use.
 type Proc struct {
 	// Name labels the process in logs.
@@ -130,7 +51,7 @@ func (p *Proc) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil && !isClosed(p.done) {
-		return fmt.Errorf("chaos: start %s: already running as pid %d", p.Name, p.cmd.Process.Pid)
+		return fmt.Errorf("testproc: start %s: already running as pid %d", p.Name, p.cmd.Process.Pid)
 	}
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Env = p.Env
@@ -139,9 +60,9 @@ func (p *Proc) Start() error {
 	w := p.log.prefixed(fmt.Sprintf("[%s#%d] ", p.Name, p.starts))
 	cmd.Stdout = w
 	cmd.Stderr = w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("chaos: start %s: %w", p.Name, err)
+		return fmt.Errorf("testproc: start %s: %w", p.Name, err)
 	}
 	p.cmd = cmd
 	p.done = make(chan struct{})
@@ -181,10 +102,10 @@ func (p *Proc) Signal(sig os.Signal) error {
 	cmd, done := p.cmd, p.done
 	p.mu.Unlock()
 	if cmd == nil || isClosed(done) {
-		return fmt.Errorf("%w: %s", ErrNotRunning, p.Name)
+		return fmt.Errorf("%w: %s", errNotRunning, p.Name)
 	}
 	if err := cmd.Process.Signal(sig); err != nil {
-		return fmt.Errorf("chaos: signal %s: %w", p.Name, err)
+		return fmt.Errorf("testproc: signal %s: %w", p.Name, err)
 	}
 	return nil
 }
@@ -215,7 +136,7 @@ func (p *Proc) Wait(timeout time.Duration) error {
 	done := p.done
 	p.mu.Unlock()
 	if done == nil {
-		return fmt.Errorf("%w: %s was never started", ErrNotRunning, p.Name)
+		return fmt.Errorf("%w: %s was never started", errNotRunning, p.Name)
 	}
 	select {
 	case <-done:
@@ -238,38 +159,38 @@ func (p *Proc) Restart() error {
 func (p *Proc) Log() string { return p.log.String() }
 
 // PeakRSS returns the peak resident set size (VmHWM) of the running
-// process in bytes, read from /proc/<pid>/status.
+// process in bytes, read from /proc/<pid>/status (Linux only).
 func (p *Proc) PeakRSS() (int64, error) {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.mu.Unlock()
 	if cmd == nil || isClosed(done) {
-		return 0, fmt.Errorf("%w: %s", ErrNotRunning, p.Name)
+		return 0, fmt.Errorf("%w: %s", errNotRunning, p.Name)
 	}
-	return PeakRSS(cmd.Process.Pid)
+	return peakRSS(cmd.Process.Pid)
 }
 
-// PeakRSS returns VmHWM, the peak resident set size in bytes, of a running
-// process, from /proc/<pid>/status (Linux only).
-func PeakRSS(pid int) (int64, error) {
+// peakRSS returns VmHWM, the peak resident set size in bytes, of a running
+// process, from /proc/<pid>/status.
+func peakRSS(pid int) (int64, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, fmt.Errorf("chaos: read process status: %w", err)
+		return 0, fmt.Errorf("testproc: read process status: %w", err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			f := strings.Fields(rest)
 			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("chaos: odd VmHWM line %q", line)
+				return 0, fmt.Errorf("testproc: odd VmHWM line %q", line)
 			}
 			kb, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("chaos: VmHWM: %w", err)
+				return 0, fmt.Errorf("testproc: VmHWM: %w", err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("chaos: no VmHWM in /proc/%d/status", pid)
+	return 0, fmt.Errorf("testproc: no VmHWM in /proc/%d/status", pid)
 }
 
 func isClosed(c chan struct{}) bool {

@@ -1,12 +1,15 @@
-package e2e
+package testproc
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 func TestProcLifecycle(t *testing.T) {
@@ -16,8 +19,8 @@ func TestProcLifecycle(t *testing.T) {
 		Path: "/bin/sh",
 		Args: []string{"-c", `echo started; trap 'echo got TERM; exit 0' TERM; while :; do sleep 0.05; done`},
 	}
-	if err := p.Wait(time.Millisecond); !errors.Is(err, ErrNotRunning) {
-		t.Errorf("Wait before Start = %v, want ErrNotRunning", err)
+	if err := p.Wait(time.Millisecond); !errors.Is(err, errNotRunning) {
+		t.Errorf("Wait before Start = %v, want errNotRunning", err)
 	}
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
@@ -53,11 +56,11 @@ func TestProcLifecycle(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("after Kill, Wait = %v, want death by SIGKILL", err)
 	}
-	if _, err := PeakRSS(pid); err == nil {
+	if _, err := peakRSS(pid); err == nil {
 		t.Error("PeakRSS of a reaped process succeeded")
 	}
-	if err := p.Signal(syscall.SIGTERM); !errors.Is(err, ErrNotRunning) {
-		t.Errorf("Signal to a dead process = %v, want ErrNotRunning", err)
+	if err := p.Signal(syscall.SIGTERM); !errors.Is(err, errNotRunning) {
+		t.Errorf("Signal to a dead process = %v, want errNotRunning", err)
 	}
 }
 
@@ -83,5 +86,40 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// NewWorker's child gets the settings a worker needs, and cfg.Env wins
+// over them. /bin/sh stands in for cmd/worker and prints what it got.
+func TestNewWorkerEnvironment(t *testing.T) {
+	t.Parallel()
+	p := NewWorker("w", "/bin/sh", WorkerConfig{
+		RedisURL: "redis://127.0.0.1:1/0", GatewayURL: "http://127.0.0.1:2/gateway.do",
+		Keys:      alipaytest.KeyFiles{AppPrivateKey: "/k/app.pem", GatewayPublicKey: "/k/gw.pem"},
+		MediaRoot: "/media",
+		Env:       []string{"HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn"},
+	})
+	p.Args = []string{"-c", `echo "$REDIS_URL $ALIPAY_GATEWAY_URL $ALIPAY_APP_ID $ALIPAY_PRIVATE_KEY_FILE $ALIPAY_PUBLIC_KEY_FILE $MEDIA_ROOTS $HTTP_ADDR $LOG_LEVEL"`}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	want := "[w#1] redis://127.0.0.1:1/0 http://127.0.0.1:2/gateway.do " + alipaytest.TestAppID +
+		" /k/app.pem /k/gw.pem /media 127.0.0.1:0 warn\n"
+	if p.Log() != want {
+		t.Errorf("worker environment:\n got %q\nwant %q", p.Log(), want)
+	}
+}
+
+func TestBuildReportsAFailedBuild(t *testing.T) {
+	t.Parallel()
+	paths, err := Build(context.Background(), t.TempDir(), "no-such-command")
+	if !errors.Is(err, errBuild) || paths != nil {
+		t.Fatalf("Build of a missing command = %q, %v; want errBuild", paths, err)
+	}
+	if !strings.Contains(err.Error(), "./cmd/no-such-command") {
+		t.Errorf("error %q does not name the command", err)
 	}
 }

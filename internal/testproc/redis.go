@@ -1,4 +1,4 @@
-package testredis
+package testproc
 
 import (
 	"bufio"
@@ -12,12 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
-// Options tune a server. The zero value is an in-memory server.
-type Options struct {
+// RedisOptions tune a server. The zero value is an in-memory server on a
+// free port in a temporary directory.
+type RedisOptions struct {
 	// AppendOnly turns on append-only persistence (appendfsync always), so
 	// a restart keeps every acknowledged write.
 	AppendOnly bool
@@ -25,6 +25,10 @@ type Options struct {
 	Args []string
 	// Port fixes the port; 0 picks a free one.
 	Port int
+	// Dir is the server's working directory (append-only files and its
+	// log live there). Empty: a new temporary directory, removed by
+	// [Redis.Close].
+	Dir string
 
 	// clusterBus gives the server a cluster bus port of its own
 	// (--cluster-port), picked free with the data port and picked again
@@ -32,11 +36,12 @@ type Options struct {
 	clusterBus bool
 }
 
-// Server is a running (or stopped) private redis-server.
-type Server struct {
-	t    testing.TB // nil for a server of StartProcess
-	opts Options
+// Redis is a running (or stopped) private redis-server.
+type Redis struct {
+	opts RedisOptions
 	dir  string
+	// ownDir: dir was made for this server, and Close removes it.
+	ownDir bool
 	// port is the server's port; 0 until the first start picks one when
 	// opts.Port is 0.
 	port int
@@ -45,97 +50,119 @@ type Server struct {
 	// sentinelConf, when set, runs the process as a Sentinel with this
 	// (rewritable) configuration file instead of as a data server.
 	sentinelConf string
-	// bin is redis-server's path, looked up at the first start.
-	bin     string
-	started bool
+	started      bool
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has exited
+	mu   sync.Mutex
+	proc *Proc // nil until the first start
 }
 
-// Start launches a private redis-server and stops it when the test ends.
-func Start(t testing.TB, opts ...Options) *Server {
-	t.Helper()
-	var o Options
-	if len(opts) > 0 {
-		o = opts[0]
+// RunRedis starts a private redis-server and waits until it answers, for
+// code that is not a test (cmd/demo, cmd/bench, a TestMain). The caller
+// stops it with [Redis.Close]. A port fixed by opts.Port is used as it is;
+// a free port picked for the server that another process takes before
+// redis-server binds it is replaced by another free one.
+func RunRedis(opts RedisOptions) (*Redis, error) {
+	s := &Redis{opts: opts, dir: opts.Dir, port: opts.Port}
+	if s.dir == "" {
+		dir, err := os.MkdirTemp("", "testproc-redis-")
+		if err != nil {
+			return nil, fmt.Errorf("testproc: %w", err)
+		}
+		s.dir, s.ownDir = dir, true
 	}
-	s := &Server{t: t, opts: o, dir: t.TempDir(), port: o.Port}
-	s.start()
-	t.Cleanup(s.Kill)
+	if err := s.Start(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartRedis starts a private redis-server in a directory of the test's
+// and stops it when the test ends. It fails the test when the server
+// cannot start: a missing redis-server fails loudly, it never skips.
+func StartRedis(t TB, opts ...RedisOptions) *Redis {
+	t.Helper()
+	o := first(opts)
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	s, err := RunRedis(o)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(s.Close)
 	return s
 }
 
+// StartRedisMain starts a private, in-memory redis-server from a TestMain,
+// where no test exists yet (runnable examples need Redis too). It returns
+// the server's redis:// URL and a stop function to call when m.Run
+// returns, which kills the server and removes its directory. It panics
+// when the server cannot start, which fails the whole test binary loudly.
+func StartRedisMain() (url string, stop func()) {
+	s, err := RunRedis(RedisOptions{})
+	if err != nil {
+		panic(err.Error())
+	}
+	return s.URL(), s.Close
+}
+
 // Addr is host:port of the server.
-func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+func (s *Redis) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
 // Port is the server's TCP port.
-func (s *Server) Port() int { return s.port }
+func (s *Redis) Port() int { return s.port }
 
 // URL is a redis:// URL for the server's database 0.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+func (s *Redis) URL() string { return "redis://" + s.Addr() + "/0" }
 
 // Dir is the server's working directory (append-only files live here).
-func (s *Server) Dir() string { return s.dir }
+func (s *Redis) Dir() string { return s.dir }
 
-// Kill stops the server with SIGKILL and waits for it to exit.
-func (s *Server) Kill() {
+// Kill stops the server with SIGKILL and waits for it to exit. It may be
+// started again.
+func (s *Redis) Kill() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
+	if s.proc != nil {
+		s.proc.Kill()
 	}
-	_ = s.cmd.Process.Kill()
-	<-s.exited
-	s.cmd = nil
+}
+
+// Close kills the server and removes its directory if [RunRedis] made it.
+func (s *Redis) Close() {
+	s.Kill()
+	if s.ownDir {
+		_ = os.RemoveAll(s.dir)
+	}
 }
 
 // Restart kills the server and starts it again on the same port and
 // directory; with AppendOnly its data survives.
-func (s *Server) Restart() {
-	s.t.Helper()
+func (s *Redis) Restart() error {
 	s.Kill()
-	s.start()
+	return s.Start()
 }
 
-// Start starts a stopped server again.
-func (s *Server) Start() {
-	s.t.Helper()
-	s.start()
-}
-
-// start runs the server and fails the test when it cannot.
-func (s *Server) start() {
-	s.t.Helper()
-	if err := s.run(); err != nil {
-		s.t.Fatalf("%v", err)
-	}
-}
-
-// run starts the server and waits until it answers. It picks a free port
-// when the server has none yet; a port picked free a moment ago can be
-// taken by another test's process before redis-server binds it, and the
-// first start then moves to another free port (a port fixed by
-// Options.Port is never moved, nor is a port a server has run on).
-func (s *Server) run() error {
+// Start starts the server, or a stopped one again on its port and
+// directory, and waits until it answers. A first start on a port picked
+// free moves to another free port when that one turns out to be taken (a
+// port fixed by RedisOptions.Port is never moved, nor is a port a server
+// has run on).
+func (s *Redis) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.bin == "" {
-		name := os.Getenv("REDIS_SERVER")
-		if name == "" {
-			name = "redis-server"
-		}
-		path, err := exec.LookPath(name)
+	if s.proc == nil {
+		bin, err := redisServer()
 		if err != nil {
-			return fmt.Errorf("testredis: %s not found (install Debian's redis-server or set REDIS_SERVER): %w", name, err)
+			return err
 		}
-		s.bin = path
+		s.proc = &Proc{Name: "redis-server", Path: bin}
 	}
 	autoPort := s.opts.Port == 0
 	for attempt := 1; ; attempt++ {
 		if err := s.pickPorts(); err != nil {
-			return fmt.Errorf("testredis: %w", err)
+			return fmt.Errorf("testproc: %w", err)
 		}
 		err := s.launch()
 		if err == nil {
@@ -146,13 +173,27 @@ func (s *Server) run() error {
 			s.port, s.busPort = 0, 0
 			continue
 		}
-		return fmt.Errorf("testredis: %w", err)
+		return fmt.Errorf("testproc: %w", err)
 	}
+}
+
+// redisServer finds the redis-server binary: $REDIS_SERVER, else
+// redis-server on PATH.
+func redisServer() (string, error) {
+	name := os.Getenv("REDIS_SERVER")
+	if name == "" {
+		name = "redis-server"
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("testproc: %s not found (install Debian's redis-server or set REDIS_SERVER): %w", name, err)
+	}
+	return path, nil
 }
 
 // pickPorts picks a free port for the data port and, with a cluster bus,
 // the bus port where they are not set yet.
-func (s *Server) pickPorts() error {
+func (s *Redis) pickPorts() error {
 	var err error
 	if s.port == 0 {
 		if s.port, err = freePort(); err != nil {
@@ -170,16 +211,18 @@ func (s *Server) pickPorts() error {
 // errPortTaken: redis-server could not bind its port.
 var errPortTaken = errors.New("port already in use")
 
-// launch runs redis-server once and waits until it answers PING.
-func (s *Server) launch() error {
+// args is the command line of the next start.
+func (s *Redis) args() []string {
 	var args []string
 	if s.sentinelConf != "" {
-		args = sentinelArgs(s)
+		// The port on the command line wins over the file's, so that a
+		// start can move to another one.
+		args = []string{s.sentinelConf, "--sentinel", "--port", strconv.Itoa(s.port)}
 	} else {
 		args = []string{
 			"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 			"--dir", s.dir, "--save", "", "--daemonize", "no",
-			"--logfile", filepath.Join(s.dir, "redis.log"),
+			"--logfile", s.logFile(),
 		}
 		if s.opts.AppendOnly {
 			args = append(args, "--appendonly", "yes", "--appendfsync", "always")
@@ -190,127 +233,124 @@ func (s *Server) launch() error {
 			args = append(args, "--cluster-port", strconv.Itoa(s.busPort))
 		}
 	}
-	args = append(args, s.opts.Args...)
+	return append(args, s.opts.Args...)
+}
+
+func (s *Redis) logFile() string { return filepath.Join(s.dir, "redis.log") }
+
+// launch runs redis-server once and waits until it answers PING.
+func (s *Redis) launch() error {
 	// Each start writes a log of its own, so that an earlier start's
 	// lines are not mistaken for this one's.
-	_ = os.Remove(filepath.Join(s.dir, "redis.log"))
-	cmd := exec.Command(s.bin, args...)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.bin, err)
+	_ = os.Remove(s.logFile())
+	s.proc.Args = s.args()
+	if err := s.proc.Start(); err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	s.cmd, s.exited = cmd, exited
 	logText := func() string {
-		b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+		b, _ := os.ReadFile(s.logFile())
 		return string(b)
 	}
+	pid := s.proc.Pid()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if ping(s.Addr()) == nil {
-			// PONG may come from another test's redis-server that holds
-			// the port while ours fails to bind it: only our own pid will do.
-			pid, err := processID(s.Addr())
-			if err == nil && pid == cmd.Process.Pid {
+		if Ping(s.Addr()) == nil {
+			// PONG may come from another redis-server that holds the port
+			// while ours fails to bind it: only our own pid will do.
+			other, err := processID(s.Addr())
+			if err == nil && other == pid {
 				return nil
 			}
 			if err == nil {
-				_ = cmd.Process.Kill()
-				<-exited
-				s.cmd = nil
-				return fmt.Errorf("redis-server on %s: %w by another redis-server (pid %d)", s.Addr(), errPortTaken, pid)
+				s.proc.Kill()
+				return fmt.Errorf("redis-server on %s: %w by another redis-server (pid %d)", s.Addr(), errPortTaken, other)
 			}
 		}
-		select {
-		case <-exited:
-			s.cmd = nil
+		if !s.proc.Running() {
 			log := logText()
 			if strings.Contains(log, "Address already in use") {
 				return fmt.Errorf("redis-server on %s: %w; log:\n%s", s.Addr(), errPortTaken, log)
 			}
-			return fmt.Errorf("redis-server on %s exited at start; log:\n%s", s.Addr(), log)
-		default:
+			return fmt.Errorf("redis-server on %s exited at start; log:\n%s%s", s.Addr(), log, s.proc.Log())
 		}
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-exited
-			s.cmd = nil
+			s.proc.Kill()
 			return fmt.Errorf("redis-server on %s not ready after 10s; log:\n%s", s.Addr(), logText())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return err
+// pid is the process id of the running redis-server, 0 when stopped.
+func (s *Redis) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil || !s.proc.Running() {
+		return 0
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("unexpected reply %q", line)
-	}
-	return nil
+	return s.proc.Pid()
+}
+
+// Ping reports whether a Redis answers PING at addr: nil for +PONG, and
+// for -NOAUTH too (a Redis is there, and wants a password).
+func Ping(addr string) error {
+	return talk(addr, "PING", func(r *bufio.Reader) error {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") {
+			return fmt.Errorf("testproc: unexpected answer to PING at %s: %q", addr, strings.TrimSpace(line))
+		}
+		return nil
+	})
 }
 
 // processID asks the server at addr for its process_id (INFO server).
 func processID(addr string) (int, error) {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	var pid int
+	err := talk(addr, "INFO server", func(r *bufio.Reader) error {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
+		if !strings.HasPrefix(line, "$") || err != nil || n < 0 {
+			return fmt.Errorf("testproc: unexpected INFO reply %q", line)
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return err
+		}
+		if pid, err = strconv.Atoi(parseInfo(string(body))["process_id"]); err != nil {
+			return fmt.Errorf("testproc: INFO server: process_id: %w", err)
+		}
+		return nil
+	})
+	return pid, err
+}
+
+// talk sends one inline command to the Redis at addr and lets read take
+// the answer, within a second.
+func talk(addr, command string, read func(*bufio.Reader) error) error {
+	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
-		return 0, err
+	if _, err := c.Write([]byte(command + "\r\n")); err != nil {
+		return err
 	}
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
-	if !strings.HasPrefix(line, "$") || err != nil || n < 0 {
-		return 0, fmt.Errorf("unexpected INFO reply %q", line)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(parseInfo(string(body))["process_id"])
-	if err != nil {
-		return 0, fmt.Errorf("INFO server: process_id: %w", err)
-	}
-	return pid, nil
-}
-
-// pid is the process id of the running redis-server, 0 when stopped.
-func (s *Server) pid() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
+	return read(bufio.NewReader(c))
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
+func FreePort(t TB) int {
 	t.Helper()
 	port, err := freePort()
 	if err != nil {
-		t.Fatalf("testredis: %v", err)
+		t.Fatalf("testproc: %v", err)
 	}
 	return port
 }

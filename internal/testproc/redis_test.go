@@ -1,4 +1,4 @@
-package testredis
+package testproc
 
 import (
 	"testing"
@@ -6,16 +6,18 @@ import (
 
 func TestStartRestartKeepsAppendOnlyData(t *testing.T) {
 	t.Parallel()
-	s := Start(t, Options{AppendOnly: true})
-	if err := ping(s.Addr()); err != nil {
+	s := StartRedis(t, RedisOptions{AppendOnly: true})
+	if err := Ping(s.Addr()); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
 	s.Kill()
-	if err := ping(s.Addr()); err == nil {
+	if err := Ping(s.Addr()); err == nil {
 		t.Fatal("server still answers after Kill")
 	}
-	s.Start()
-	if err := ping(s.Addr()); err != nil {
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Ping(s.Addr()); err != nil {
 		t.Fatalf("ping after restart: %v", err)
 	}
 }

@@ -1,15 +1,14 @@
-package testredis
+package testproc
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,53 +46,42 @@ type Sentinel struct {
 	MasterName string
 	// Master is the server the Sentinels monitored at start. After a
 	// [Sentinel.Failover] it is a replica; ask [Sentinel.MasterAddr].
-	Master *Server
+	Master *Redis
 	// Replicas replicate Master.
-	Replicas []*Server
+	Replicas []*Redis
 	// Sentinels are the redis-server --sentinel processes.
-	Sentinels []*Server
+	Sentinels []*Redis
 }
 
 // StartSentinel launches a master, its replicas and the Sentinels, and
 // waits until every Sentinel reports the master (and, with replicas, until
 // every replica is in sync and known to the Sentinels). Every process is
 // killed when the test ends.
-func StartSentinel(t testing.TB, opts ...SentinelOptions) *Sentinel {
+func StartSentinel(t TB, opts ...SentinelOptions) *Sentinel {
 	t.Helper()
-	var o SentinelOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	if o.MasterName == "" {
-		o.MasterName = DefaultMasterName
-	}
-	if o.Sentinels == 0 {
-		o.Sentinels = 1
-	}
-	if o.DownAfter == 0 {
-		o.DownAfter = time.Second
-	}
-	if o.FailoverTimeout == 0 {
-		o.FailoverTimeout = 5 * time.Second
-	}
+	o := first(opts)
+	o.MasterName = cmp.Or(o.MasterName, DefaultMasterName)
+	o.Sentinels = cmp.Or(o.Sentinels, 1)
+	o.DownAfter = cmp.Or(o.DownAfter, time.Second)
+	o.FailoverTimeout = cmp.Or(o.FailoverTimeout, 5*time.Second)
 	s := &Sentinel{MasterName: o.MasterName}
-	s.Master = Start(t, Options{AppendOnly: o.AppendOnly})
-	for i := 0; i < o.Replicas; i++ {
-		s.Replicas = append(s.Replicas, Start(t, Options{
+	s.Master = StartRedis(t, RedisOptions{AppendOnly: o.AppendOnly})
+	for range o.Replicas {
+		s.Replicas = append(s.Replicas, StartRedis(t, RedisOptions{
 			AppendOnly: o.AppendOnly,
 			Args:       []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port())},
 		}))
 	}
 	quorum := o.Sentinels/2 + 1
-	for i := 0; i < o.Sentinels; i++ {
-		srv := &Server{t: t, dir: t.TempDir(), port: FreePort(t)}
+	for range o.Sentinels {
+		srv := &Redis{dir: t.TempDir(), port: FreePort(t)}
 		srv.sentinelConf = filepath.Join(srv.dir, "sentinel.conf")
 		conf := strings.Join([]string{
 			"port " + strconv.Itoa(srv.port),
 			"bind 127.0.0.1",
 			"daemonize no",
 			"dir " + srv.dir,
-			"logfile " + filepath.Join(srv.dir, "redis.log"),
+			"logfile " + srv.logFile(),
 			fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d %d", o.MasterName, s.Master.Port(), quorum),
 			fmt.Sprintf("sentinel down-after-milliseconds %s %d", o.MasterName, o.DownAfter.Milliseconds()),
 			fmt.Sprintf("sentinel failover-timeout %s %d", o.MasterName, o.FailoverTimeout.Milliseconds()),
@@ -101,40 +89,27 @@ func StartSentinel(t testing.TB, opts ...SentinelOptions) *Sentinel {
 			"",
 		}, "\n")
 		if err := os.WriteFile(srv.sentinelConf, []byte(conf), 0o600); err != nil {
-			t.Fatalf("testredis: write sentinel.conf: %v", err)
+			t.Fatalf("testproc: write sentinel.conf: %v", err)
 		}
-		srv.start()
+		err := srv.Start()
 		t.Cleanup(srv.Kill)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
 		s.Sentinels = append(s.Sentinels, srv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.waitReady(ctx, s.Master.Addr()); err != nil {
-		t.Fatalf("testredis: sentinel setup not ready: %v%s", err, s.logs())
+		t.Fatalf("testproc: sentinel setup not ready: %v%s", err, s.logs())
 	}
 	return s
-}
-
-func sentinelArgs(s *Server) []string {
-	// The port on the command line wins over the file's, so that start
-	// can move to another one.
-	return []string{s.sentinelConf, "--sentinel", "--port", strconv.Itoa(s.port)}
 }
 
 // waitReady waits until every Sentinel names master as the master and
 // knows every replica as connected, and every replica's link is up.
 func (s *Sentinel) waitReady(ctx context.Context, master string) error {
-	for {
-		err := s.ready(ctx, master)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (%w)", err, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return poll(ctx, func() error { return s.ready(ctx, master) })
 }
 
 func (s *Sentinel) ready(ctx context.Context, master string) error {
@@ -183,14 +158,14 @@ func (s *Sentinel) MasterAddr(ctx context.Context) (string, error) {
 	defer sc.Close()
 	addr, err := sc.GetMasterAddrByName(ctx, s.MasterName).Result()
 	if err != nil {
-		return "", fmt.Errorf("testredis: get-master-addr-by-name: %w", err)
+		return "", fmt.Errorf("testproc: get-master-addr-by-name: %w", err)
 	}
 	return net.JoinHostPort(addr[0], addr[1]), nil
 }
 
 // Client returns a go-redis failover client that finds the master through
 // the Sentinels, closed when the test ends.
-func (s *Sentinel) Client(t testing.TB) *redis.Client {
+func (s *Sentinel) Client(t TB) *redis.Client {
 	t.Helper()
 	cl := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: s.MasterName, SentinelAddrs: s.Addrs()})
 	t.Cleanup(func() { _ = cl.Close() })
@@ -201,10 +176,10 @@ func (s *Sentinel) Client(t testing.TB) *redis.Client {
 // FAILOVER) and waits until every Sentinel names a new master and the old
 // master has rejoined as a replica. It needs at least one replica, and
 // returns the new master's address.
-func (s *Sentinel) Failover(t testing.TB) string {
+func (s *Sentinel) Failover(t TB) string {
 	t.Helper()
 	if len(s.Replicas) == 0 {
-		t.Fatal("testredis: Failover needs SentinelOptions.Replicas > 0")
+		t.Fatalf("testproc: Failover needs SentinelOptions.Replicas > 0")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -215,27 +190,27 @@ func (s *Sentinel) Failover(t testing.TB) string {
 	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0].Addr(), Protocol: 2})
 	defer sc.Close()
 	if err := sc.Failover(ctx, s.MasterName).Err(); err != nil {
-		t.Fatalf("testredis: SENTINEL FAILOVER: %v", err)
+		t.Fatalf("testproc: SENTINEL FAILOVER: %v", err)
 	}
 	var now string
-	for {
-		now, err = s.MasterAddr(ctx)
-		if err == nil && now != old {
-			break
+	err = poll(ctx, func() error {
+		addr, err := s.MasterAddr(ctx)
+		if err == nil && addr == old {
+			err = fmt.Errorf("master still %s", old)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("testredis: failover did not finish: master still %s (%v)%s", old, errors.Join(err, ctx.Err()), s.logs())
-		case <-time.After(50 * time.Millisecond):
-		}
+		now = addr
+		return err
+	})
+	if err != nil {
+		t.Fatalf("testproc: failover did not finish: %v%s", err, s.logs())
 	}
 	if err := s.waitReady(ctx, now); err != nil {
-		t.Fatalf("testredis: after failover: %v%s", err, s.logs())
+		t.Fatalf("testproc: after failover: %v%s", err, s.logs())
 	}
 	return now
 }
 
 // logs returns the log files of every process, for a failure message.
 func (s *Sentinel) logs() string {
-	return logsOf(append(append([]*Server{s.Master}, s.Replicas...), s.Sentinels...))
+	return logsOf(append(append([]*Redis{s.Master}, s.Replicas...), s.Sentinels...))
 }

@@ -18,7 +18,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
@@ -42,7 +42,7 @@ func leakyError() error {
 }
 
 type fixture struct {
-	rs   *testredis.Server
+	rs   *testproc.Redis
 	opt  asynq.RedisClientOpt
 	rdb  goredis.UniversalClient // what the server is given
 	insp *asynq.Inspector
@@ -50,7 +50,7 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
 	rdb := goredis.NewClient(&goredis.Options{Addr: rs.Addr()})
 	insp := asynq.NewInspector(opt)
@@ -298,7 +298,9 @@ func TestHealthAndReadiness(t *testing.T) {
 	if code, _ := get(t, hs, "/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz with Redis down = %d, want 200 (the process is alive)", code)
 	}
-	f.rs.Start()
+	if err := f.rs.Start(); err != nil {
+		t.Fatal(err)
+	}
 	gatewayErr = errors.New("no gateway configured")
 	code, rb = ready()
 	if code != http.StatusServiceUnavailable || !rb.Checks[0].OK || rb.Checks[1].OK || rb.Checks[1].Error != "no gateway configured" {

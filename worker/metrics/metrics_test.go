@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
 )
@@ -49,7 +49,7 @@ func want(t *testing.T, f promtext.Families, value float64, name string, labels 
 
 func TestQueueCollectorReadsRedis(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
 	client := asynq.NewClient(opt)
 	defer client.Close()
@@ -102,7 +102,7 @@ func TestQueueCollectorReadsRedis(t *testing.T) {
 
 func TestQueueCollectorCountsProcessedAndFailed(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
 	client := asynq.NewClient(opt)
 	defer client.Close()

@@ -26,7 +26,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
@@ -185,7 +185,7 @@ func TestTokenFileMustBeRegular(t *testing.T) {
 func TestRedisUnreachableExits3(t *testing.T) {
 	t.Parallel()
 	dir := goodTree(t)
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	srv.Kill()
 	env := map[string]string{"REDIS_URL": srv.URL()}
 	if code, _, errOut := run(t.Context(), env, dir); code != command.ExitUnavailable {
@@ -198,7 +198,7 @@ func TestRedisUnreachableExits3(t *testing.T) {
 
 func TestImportExitCodesAndManifest(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	env := map[string]string{"REDIS_URL": srv.URL()}
 	good := goodTree(t)
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
@@ -238,7 +238,7 @@ func TestImportExitCodesAndManifest(t *testing.T) {
 
 func TestWaitAndStatus(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	dir := goodTree(t)
 	workertest.Start(t, workertest.Config{RedisURL: srv.URL(), MediaRoots: []string{dir}})
 	env := map[string]string{"REDIS_URL": srv.URL(), "MEDIA_ROOTS": dir}
@@ -272,7 +272,7 @@ func TestWaitAndStatus(t *testing.T) {
 
 func TestInterruptExits130WithManifest(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	dir := goodTree(t)
 	env := map[string]string{"REDIS_URL": srv.URL()}
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
@@ -323,7 +323,7 @@ const fileToken = "file-token-0123456789abcdef012345"
 
 func TestServe(t *testing.T) {
 	t.Parallel()
-	srv := testredis.Start(t)
+	srv := testproc.StartRedis(t)
 	root := t.TempDir()
 	copySample(t, root, "photo.jpg", "photo.jpg")
 	tokenFile := filepath.Join(t.TempDir(), "token")

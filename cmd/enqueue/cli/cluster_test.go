@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"github.com/storemedia/alipay-media-worker/internal/command"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 )
 
 func TestImportOnRedisCluster(t *testing.T) {
 	t.Parallel()
-	cluster := testredis.StartCluster(t)
+	cluster := testproc.StartCluster(t)
 	dir := goodTree(t)
 	workertest.Start(t, workertest.Config{RedisURL: cluster.URL(), MediaRoots: []string{dir}})
 	env := map[string]string{"REDIS_URL": cluster.URL()}

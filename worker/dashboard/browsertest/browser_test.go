@@ -14,7 +14,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -73,7 +73,7 @@ func enqueue(t *testing.T, c *asynq.Client, path string) string {
 // Chromium renders.
 func TestDashboardInBrowser(t *testing.T) {
 	requireTools(t) // fail fast, before starting anything
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	emu := alipaytest.Start(t, alipaytest.Config{})
 	media := t.TempDir()
 	good, bad := filepath.Join(media, "storefront.jpg"), filepath.Join(media, "notes.jpg")

@@ -18,10 +18,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
-	"github.com/storemedia/alipay-media-worker/internal/e2e"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -455,23 +455,15 @@ const taskCheckInterval = 20 * time.Millisecond
 // hashes and queues the files while the worker uploads them, and the clock
 // runs from the import's start. It also returns the worker's peak RSS.
 func (r *runner) pipeline(ctx context.Context, dir string, n int, size int64, c int) (worker, endToEnd Measure, rss int64, err error) {
-	w := &e2e.Proc{
-		Name: "worker",
-		Path: r.cfg.WorkerBin,
-		Env: append(os.Environ(),
-			"REDIS_URL="+r.cfg.RedisURL,
-			"ALIPAY_GATEWAY_URL="+r.gw.URL,
-			"ALIPAY_APP_ID="+alipaytest.TestAppID,
-			"ALIPAY_PRIVATE_KEY_FILE="+r.files.AppPrivateKey,
-			"ALIPAY_PUBLIC_KEY_FILE="+r.files.GatewayPublicKey,
-			"ALIPAY_TIMEOUT="+r.cfg.Timeout.String(),
-			"MEDIA_ROOTS="+r.dir,
-			"WORKER_CONCURRENCY="+strconv.Itoa(c),
-			"WORKER_TASK_CHECK_INTERVAL="+taskCheckInterval.String(),
-			"HTTP_ADDR=off",
+	w := testproc.NewWorker("worker", r.cfg.WorkerBin, testproc.WorkerConfig{
+		RedisURL: r.cfg.RedisURL, GatewayURL: r.gw.URL, Keys: r.files, MediaRoot: r.dir,
+		Env: []string{
+			"ALIPAY_TIMEOUT=" + r.cfg.Timeout.String(),
+			"WORKER_CONCURRENCY=" + strconv.Itoa(c),
+			"WORKER_TASK_CHECK_INTERVAL=" + taskCheckInterval.String(),
 			"LOG_LEVEL=warn",
-		),
-	}
+		},
+	})
 	if err := r.flush(ctx); err != nil {
 		return worker, endToEnd, 0, err
 	}
@@ -578,7 +570,7 @@ func (r *runner) waitServer(w runningWorker) error {
 }
 
 // runningWorker is a worker under measurement: a cmd/worker child process
-// (*e2e.Proc) or a [worker.Worker] running in this process.
+// (*testproc.Proc) or a [worker.Worker] running in this process.
 type runningWorker interface {
 	Pid() int
 	Running() bool

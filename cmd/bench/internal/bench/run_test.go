@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/storemedia/alipay-media-worker/internal/e2e"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 )
 
 // TestRunSmall runs the whole benchmark on a few small files with a real
@@ -16,18 +15,14 @@ import (
 func TestRunSmall(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	root, err := e2e.ModuleRoot(ctx)
+	bins, err := testproc.Build(ctx, t.TempDir(), testproc.CmdWorker)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bins, err := e2e.Build(ctx, root, t.TempDir(), e2e.CmdWorker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	redis := testredis.Start(t)
+	redis := testproc.StartRedis(t)
 	rep, err := Run(ctx, Config{
 		RedisURL:     redis.URL(),
-		WorkerBin:    bins.Worker,
+		WorkerBin:    bins[0],
 		Dir:          t.TempDir(),
 		Sizes:        []int64{4096, 50_000},
 		Concurrency:  []int{1, 4},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,11 +58,10 @@ type Config struct {
 	// RedisURL is the Redis to use. Default [DefaultRedisURL].
 	RedisURL string
 	// StartRedis, when nothing answers at RedisURL's loopback address,
-	// starts RedisServer there (in a temporary directory, stopped when Run
-	// returns). cmd/demo sets it.
+	// starts a private redis-server there (in a temporary directory,
+	// stopped when Run returns; REDIS_SERVER names another binary than
+	// redis-server on PATH). cmd/demo sets it.
 	StartRedis bool
-	// RedisServer is the redis-server binary. Default "redis-server".
-	RedisServer string
 	// Dir holds keys, media, the manifest and the log. Default
 	// [DefaultDir].
 	Dir string
@@ -105,9 +103,6 @@ type Report struct {
 func (c *Config) defaults() {
 	if c.RedisURL == "" {
 		c.RedisURL = DefaultRedisURL
-	}
-	if c.RedisServer == "" {
-		c.RedisServer = "redis-server"
 	}
 	if c.Dir == "" {
 		c.Dir = DefaultDir
@@ -159,13 +154,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	started, err := ensureRedis(ctx, cfg, redisOpt, say)
+	started, err := ensureRedis(cfg, redisOpt, say)
 	if err != nil {
 		return rep, err
 	}
 	if started != nil {
 		defer func() {
-			started.stop()
+			started.Close()
 			say("stopped the redis-server the demo started")
 		}()
 	}
@@ -287,29 +282,6 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, fmt.Errorf("%w: %s", ErrUnexpected, strings.Join(rep.Problems, "; "))
 	}
 	return rep, nil
-}
-
-// ensureRedis checks that Redis answers. When it does not, and cfg allows
-// it, it starts a private redis-server on the loopback address and returns
-// it; the caller stops it.
-func ensureRedis(ctx context.Context, cfg Config, opt asynq.RedisConnOpt, say func(string, ...any)) (*redisProcess, error) {
-	var addr string
-	if o, ok := opt.(asynq.RedisClientOpt); ok && o.Network != "unix" {
-		addr = o.Addr
-	}
-	if addr == "" || pingAddr(addr) == nil {
-		return nil, nil
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || !cfg.StartRedis || (host != "127.0.0.1" && host != "localhost") {
-		return nil, fmt.Errorf("demo: no Redis answers at %s (start one, or set %s)", addr, EnvRedisURL)
-	}
-	p, err := startRedis(ctx, cfg.RedisServer, port)
-	if err != nil {
-		return nil, err
-	}
-	say("redis: none on %s, started redis-server in %s (stopped at exit)", addr, p.dir)
-	return p, nil
 }
 
 // clearQueue deletes the demo's queue and every task in it, so each run

@@ -13,7 +13,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/cmd/demo/internal/demo"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
@@ -22,7 +22,7 @@ import (
 // it is still running.
 func TestRunOnce(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	var out bytes.Buffer
 	ready := false
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

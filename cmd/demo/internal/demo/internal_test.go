@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"errors"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 )
 
 func goodRows(mediaDir string) []importer.Row {
@@ -65,29 +66,45 @@ func TestCheckReportsEveryDeviation(t *testing.T) {
 	}
 }
 
-func TestStartRedisAndStop(t *testing.T) {
+// TestEnsureRedisStartsOneAndItStops: with StartRedis and nothing on the
+// URL's port, a redis-server is started there, found the second time, and
+// gone with its directory once closed.
+func TestEnsureRedisStartsOneAndItStops(t *testing.T) {
 	t.Parallel()
-	port := strconv.Itoa(testredis.FreePort(t))
-	p, err := startRedis(context.Background(), "redis-server", port)
-	if err != nil {
-		t.Fatal(err)
+	addr := "127.0.0.1:" + strconv.Itoa(testproc.FreePort(t))
+	cfg := Config{RedisURL: "redis://" + addr + "/5", StartRedis: true}
+	cfg.defaults()
+	opt, _ := parseRedis(cfg.RedisURL)
+	p, err := ensureRedis(cfg, opt, func(string, ...any) {})
+	if err != nil || p == nil {
+		t.Fatalf("ensureRedis = %v, %v; want a started redis-server", p, err)
 	}
-	if err := pingAddr("127.0.0.1:" + port); err != nil {
+	if err := testproc.Ping(addr); err != nil {
+		p.Close()
 		t.Fatalf("started redis-server does not answer: %v", err)
 	}
-	p.stop()
-	if err := pingAddr("127.0.0.1:" + port); err == nil {
+	if again, err := ensureRedis(cfg, opt, func(string, ...any) {}); again != nil || err != nil {
+		if again != nil {
+			again.Close()
+		}
+		t.Errorf("ensureRedis with a Redis answering = %v, %v; want nothing started", again, err)
+	}
+	p.Close()
+	if err := testproc.Ping(addr); err == nil {
 		t.Fatal("redis-server still answers after stop")
+	}
+	if _, err := os.Stat(p.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("its directory %s is still there (%v)", p.Dir(), err)
 	}
 }
 
 func TestEnsureRedisRefusesWhenNotAllowed(t *testing.T) {
 	t.Parallel()
-	port := strconv.Itoa(testredis.FreePort(t))
+	port := strconv.Itoa(testproc.FreePort(t))
 	cfg := Config{RedisURL: "redis://127.0.0.1:" + port + "/5"}
 	cfg.defaults()
 	opt, _ := parseRedis(cfg.RedisURL)
-	p, err := ensureRedis(context.Background(), cfg, opt, func(string, ...any) {})
+	p, err := ensureRedis(cfg, opt, func(string, ...any) {})
 	if err == nil || p != nil || !strings.Contains(err.Error(), EnvRedisURL) {
 		t.Fatalf("ensureRedis without StartRedis = %v, %v; want an error naming %s", p, err, EnvRedisURL)
 	}
@@ -98,7 +115,7 @@ func TestEnsureRedisRefusesWhenNotAllowed(t *testing.T) {
 // state, and other queues are untouched.
 func TestClearQueueForgetsTaskIDs(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr(), DB: 5}
 	client := asynq.NewClient(opt)
 	defer client.Close()

@@ -1,104 +1,40 @@
 package demo
 
 import (
-	"bufio"
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
-	"time"
+	"strconv"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 )
 
-// redisProcess is a redis-server the demo started.
-type redisProcess struct {
-	cmd  *exec.Cmd
-	dir  string
-	done chan struct{}
-}
-
-// pingAddr reports whether a Redis answers PING at addr.
-func pingAddr(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+// ensureRedis checks that Redis answers. When it does not, and cfg allows
+// it, it starts a private redis-server on the loopback address (in a
+// temporary directory, and in a process group of its own, so that the
+// Ctrl-C that stops the demo does not reach it before the worker has shut
+// down) and returns it; the caller closes it.
+func ensureRedis(cfg Config, opt asynq.RedisConnOpt, say func(string, ...any)) (*testproc.Redis, error) {
+	var addr string
+	if o, ok := opt.(asynq.RedisClientOpt); ok && o.Network != "unix" {
+		addr = o.Addr
+	}
+	if addr == "" || testproc.Ping(addr) == nil {
+		return nil, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !cfg.StartRedis || (host != "127.0.0.1" && host != "localhost") {
+		return nil, fmt.Errorf("demo: no Redis answers at %s (start one, or set %s)", addr, EnvRedisURL)
+	}
+	n, err := strconv.Atoi(port)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("demo: no Redis answers at %s (start one, or set %s)", addr, EnvRedisURL)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r, err := testproc.RunRedis(testproc.RedisOptions{Port: n})
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("demo: no Redis answers at %s and none could be started (install redis-server, or set %s): %w", addr, EnvRedisURL, err)
 	}
-	// -NOAUTH means a Redis is there but wants a password: still "there".
-	if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") {
-		return fmt.Errorf("unexpected answer %q", strings.TrimSpace(line))
-	}
-	return nil
-}
-
-// startRedis runs bin (redis-server) on 127.0.0.1:port with an empty
-// temporary working directory and no persistence, and waits until it
-// answers. It runs in its own process group, so the Ctrl-C that stops the
-// demo does not reach it before the worker has shut down.
-func startRedis(ctx context.Context, bin string, port string) (*redisProcess, error) {
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		return nil, fmt.Errorf("demo: no Redis on 127.0.0.1:%s and %s not found (install redis-server, or set DEMO_REDIS_URL): %w", port, bin, err)
-	}
-	dir, err := os.MkdirTemp("", "demo-redis-")
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	cmd := exec.Command(path,
-		"--port", port, "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--logfile", filepath.Join(dir, "redis.log"))
-	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("demo: start %s: %w", path, err)
-	}
-	p := &redisProcess{cmd: cmd, dir: dir, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	addr := net.JoinHostPort("127.0.0.1", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if pingAddr(addr) == nil {
-			return p, nil
-		}
-		select {
-		case <-p.done:
-			log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("demo: redis-server exited at start:\n%s", log)
-		case <-ctx.Done():
-			p.stop()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, errors.New("demo: redis-server did not answer within 10s")
-		}
-	}
-}
-
-// stop ends the server (SIGTERM, then SIGKILL after 5s) and removes its
-// directory.
-func (p *redisProcess) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	os.RemoveAll(p.dir)
+	say("redis: none on %s, started redis-server in %s (stopped at exit)", addr, r.Dir())
+	return r, nil
 }

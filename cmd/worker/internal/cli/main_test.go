@@ -15,7 +15,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
-	"github.com/storemedia/alipay-media-worker/internal/testredis"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
@@ -46,7 +46,7 @@ func workingEnv(t *testing.T, redisURL string, extra ...string) func(string) str
 
 // deadRedis is the URL of a Redis that is not there.
 func deadRedis(t *testing.T) string {
-	return fmt.Sprintf("redis://:hunter2@127.0.0.1:%d/0", testredis.FreePort(t))
+	return fmt.Sprintf("redis://:hunter2@127.0.0.1:%d/0", testproc.FreePort(t))
 }
 
 func TestHelpListsEverySetting(t *testing.T) {
@@ -67,7 +67,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 
 func TestMainCheck(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	env := workingEnv(t, rs.URL(), "LOG_FORMAT", "json")
 	var out syncbuf.Buffer
 	if code := Main(context.Background(), []string{"--check"}, env, &out, &out); code != command.ExitOK {
@@ -159,7 +159,7 @@ func TestMainRedisUnreachable(t *testing.T) {
 
 func TestMainRunsUntilCancelled(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out syncbuf.Buffer
@@ -189,7 +189,7 @@ func TestMainRunsUntilCancelled(t *testing.T) {
 // command with the interrupted status.
 func TestMainInterruptedAtStart(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out syncbuf.Buffer
@@ -201,7 +201,7 @@ func TestMainInterruptedAtStart(t *testing.T) {
 // TestMainHTTPSettings checks the HTTP settings as the command reads them.
 func TestMainHTTPSettings(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	for _, c := range []struct {
 		name  string
 		args  []string
@@ -229,7 +229,7 @@ func TestMainHTTPSettings(t *testing.T) {
 // asynq server registers with Redis.
 func TestMainHTTPAddrTaken(t *testing.T) {
 	t.Parallel()
-	rs := testredis.Start(t)
+	rs := testproc.StartRedis(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
