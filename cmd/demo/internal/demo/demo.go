@@ -58,9 +58,9 @@ type Config struct {
 	// RedisURL is the Redis to use. Default [DefaultRedisURL].
 	RedisURL string
 	// StartRedis, when nothing answers at RedisURL's loopback address,
-	// starts a private redis-server there (in a temporary directory,
-	// stopped when Run returns; REDIS_SERVER names another binary than
-	// redis-server on PATH). cmd/demo sets it.
+	// starts a private, in-memory redis-server there (working directory
+	// Dir/redis, stopped when Run returns; REDIS_SERVER names another
+	// binary than redis-server on PATH). cmd/demo sets it.
 	StartRedis bool
 	// Dir holds keys, media, the manifest and the log. Default
 	// [DefaultDir].
@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	started, err := ensureRedis(cfg, redisOpt, say)
+	started, err := ensureRedis(cfg, filepath.Join(dir, "redis"), redisOpt, say)
 	if err != nil {
 		return rep, err
 	}

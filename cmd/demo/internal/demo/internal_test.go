@@ -3,7 +3,7 @@ package demo
 import (
 	"context"
 	"errors"
-	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,15 +67,16 @@ func TestCheckReportsEveryDeviation(t *testing.T) {
 }
 
 // TestEnsureRedisStartsOneAndItStops: with StartRedis and nothing on the
-// URL's port, a redis-server is started there, found the second time, and
-// gone with its directory once closed.
+// URL's port, a redis-server is started there in the given directory,
+// found the second time, and gone once closed.
 func TestEnsureRedisStartsOneAndItStops(t *testing.T) {
 	t.Parallel()
 	addr := "127.0.0.1:" + strconv.Itoa(testproc.FreePort(t))
 	cfg := Config{RedisURL: "redis://" + addr + "/5", StartRedis: true}
 	cfg.defaults()
 	opt, _ := parseRedis(cfg.RedisURL)
-	p, err := ensureRedis(cfg, opt, func(string, ...any) {})
+	dir := filepath.Join(t.TempDir(), "redis")
+	p, err := ensureRedis(cfg, dir, opt, func(string, ...any) {})
 	if err != nil || p == nil {
 		t.Fatalf("ensureRedis = %v, %v; want a started redis-server", p, err)
 	}
@@ -83,7 +84,10 @@ func TestEnsureRedisStartsOneAndItStops(t *testing.T) {
 		p.Close()
 		t.Fatalf("started redis-server does not answer: %v", err)
 	}
-	if again, err := ensureRedis(cfg, opt, func(string, ...any) {}); again != nil || err != nil {
+	if p.Dir() != dir {
+		t.Errorf("redis-server runs in %s, want %s", p.Dir(), dir)
+	}
+	if again, err := ensureRedis(cfg, dir, opt, func(string, ...any) {}); again != nil || err != nil {
 		if again != nil {
 			again.Close()
 		}
@@ -93,9 +97,6 @@ func TestEnsureRedisStartsOneAndItStops(t *testing.T) {
 	if err := testproc.Ping(addr); err == nil {
 		t.Fatal("redis-server still answers after stop")
 	}
-	if _, err := os.Stat(p.Dir()); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("its directory %s is still there (%v)", p.Dir(), err)
-	}
 }
 
 func TestEnsureRedisRefusesWhenNotAllowed(t *testing.T) {
@@ -104,7 +105,7 @@ func TestEnsureRedisRefusesWhenNotAllowed(t *testing.T) {
 	cfg := Config{RedisURL: "redis://127.0.0.1:" + port + "/5"}
 	cfg.defaults()
 	opt, _ := parseRedis(cfg.RedisURL)
-	p, err := ensureRedis(cfg, opt, func(string, ...any) {})
+	p, err := ensureRedis(cfg, t.TempDir(), opt, func(string, ...any) {})
 	if err == nil || p != nil || !strings.Contains(err.Error(), EnvRedisURL) {
 		t.Fatalf("ensureRedis without StartRedis = %v, %v; want an error naming %s", p, err, EnvRedisURL)
 	}

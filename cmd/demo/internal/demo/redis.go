@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 
 	"github.com/hibiken/asynq"
@@ -11,11 +12,11 @@ import (
 )
 
 // ensureRedis checks that Redis answers. When it does not, and cfg allows
-// it, it starts a private redis-server on the loopback address (in a
-// temporary directory, and in a process group of its own, so that the
-// Ctrl-C that stops the demo does not reach it before the worker has shut
-// down) and returns it; the caller closes it.
-func ensureRedis(cfg Config, opt asynq.RedisConnOpt, say func(string, ...any)) (*testproc.Redis, error) {
+// it, it starts a private, in-memory redis-server on the loopback address
+// with dir as its working directory (its log lives there), in a process
+// group of its own so that the Ctrl-C that stops the demo does not reach it
+// before the worker has shut down, and returns it; the caller closes it.
+func ensureRedis(cfg Config, dir string, opt asynq.RedisConnOpt, say func(string, ...any)) (*testproc.Redis, error) {
 	var addr string
 	if o, ok := opt.(asynq.RedisClientOpt); ok && o.Network != "unix" {
 		addr = o.Addr
@@ -31,7 +32,10 @@ func ensureRedis(cfg Config, opt asynq.RedisConnOpt, say func(string, ...any)) (
 	if err != nil {
 		return nil, fmt.Errorf("demo: no Redis answers at %s (start one, or set %s)", addr, EnvRedisURL)
 	}
-	r, err := testproc.RunRedis(testproc.RedisOptions{Port: n})
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	r, err := testproc.RunRedis(testproc.RedisOptions{Port: n, Dir: dir})
 	if err != nil {
 		return nil, fmt.Errorf("demo: no Redis answers at %s and none could be started (install redis-server, or set %s): %w", addr, EnvRedisURL, err)
 	}
