@@ -19,10 +19,10 @@ import (
 const (
 	// DefaultAddr is where the dashboard listens: loopback only.
 	DefaultAddr = "127.0.0.1:8090"
-	// DefaultRootPath is where the asynq dashboard lives; "/" redirects to it.
-	DefaultRootPath = "/monitoring/"
-	// DefaultCheckTimeout bounds each readiness check.
-	DefaultCheckTimeout = 2 * time.Second
+	// defaultRootPath is where the asynq dashboard lives; "/" redirects to it.
+	defaultRootPath = "/monitoring/"
+	// defaultCheckTimeout bounds each readiness check.
+	defaultCheckTimeout = 2 * time.Second
 )
 
 // hostNameRE matches a DNS host name, as AllowedHosts must hold.
@@ -34,8 +34,8 @@ var rootPathRE = regexp.MustCompile(`^/[A-Za-z0-9._/-]+/$`)
 
 // Errors of the package.
 var (
-	// ErrConfig reports an invalid [Config].
-	ErrConfig = errors.New("dashboard: invalid configuration")
+	// errConfig marks an invalid [Config].
+	errConfig = errors.New("dashboard: invalid configuration")
 	// ErrInsecureBind reports a non-loopback listen address without
 	// authentication and without Config.Insecure.
 	ErrInsecureBind = errors.New("dashboard: refusing to serve beyond loopback without authentication")
@@ -57,7 +57,7 @@ type Config struct {
 	// needs User and Password, or Insecure.
 	Addr string
 	// RootPath is the URL path of the asynq dashboard. Default
-	// [DefaultRootPath]. It must start with "/" and must not be "/".
+	// /monitoring/. It must start with "/" and must not be "/".
 	RootPath string
 	// Redis is the client of the Redis asynq uses. Required. The dashboard,
 	// the queue metrics and the readiness probe all use it, and none opens
@@ -85,7 +85,7 @@ type Config struct {
 	// Checks run on /readyz after the built-in Redis ping, in order.
 	Checks []Check
 	// CheckTimeout bounds each readiness check. Default
-	// [DefaultCheckTimeout].
+	// 2s.
 	CheckTimeout time.Duration
 	// Logger receives the server's log lines. Default: discarded.
 	Logger *slog.Logger
@@ -99,13 +99,13 @@ func (c Config) withDefaults() Config {
 		c.Addr = DefaultAddr
 	}
 	if c.RootPath == "" {
-		c.RootPath = DefaultRootPath
+		c.RootPath = defaultRootPath
 	}
 	if !strings.HasSuffix(c.RootPath, "/") {
 		c.RootPath += "/"
 	}
 	if c.CheckTimeout <= 0 {
-		c.CheckTimeout = DefaultCheckTimeout
+		c.CheckTimeout = defaultCheckTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -118,31 +118,31 @@ func (c Config) withDefaults() Config {
 
 func (c Config) validate() error {
 	if c.Redis == nil {
-		return fmt.Errorf("%w: Redis is required", ErrConfig)
+		return fmt.Errorf("%w: Redis is required", errConfig)
 	}
 	if !strings.HasPrefix(c.RootPath, "/") || c.RootPath == "/" {
-		return fmt.Errorf("%w: RootPath %q must start with / and not be /", ErrConfig, c.RootPath)
+		return fmt.Errorf("%w: RootPath %q must start with / and not be /", errConfig, c.RootPath)
 	}
 	if !rootPathRE.MatchString(c.RootPath) || strings.Contains(c.RootPath, "//") || strings.Contains(c.RootPath, "/../") || strings.Contains(c.RootPath, "/./") {
-		return fmt.Errorf("%w: RootPath %q must be a clean path of letters, digits, '-', '_', '.' and '/'", ErrConfig, c.RootPath)
+		return fmt.Errorf("%w: RootPath %q must be a clean path of letters, digits, '-', '_', '.' and '/'", errConfig, c.RootPath)
 	}
 	if (c.User == "") != (c.Password == "") {
-		return fmt.Errorf("%w: set both User and Password, or neither", ErrConfig)
+		return fmt.Errorf("%w: set both User and Password, or neither", errConfig)
 	}
 	if strings.Contains(c.User, ":") {
-		return fmt.Errorf("%w: User must not contain ':'", ErrConfig)
+		return fmt.Errorf("%w: User must not contain ':'", errConfig)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return fmt.Errorf("%w: address %q: %w", ErrConfig, c.Addr, err)
+		return fmt.Errorf("%w: address %q: %w", errConfig, c.Addr, err)
 	}
 	for _, h := range c.AllowedHosts {
 		if !hostNameRE.MatchString(h) {
-			return fmt.Errorf("%w: AllowedHosts: %q is not a host name (give names without scheme, port or path)", ErrConfig, h)
+			return fmt.Errorf("%w: AllowedHosts: %q is not a host name (give names without scheme, port or path)", errConfig, h)
 		}
 	}
 	for i, ch := range c.Checks {
 		if ch.Name == "" || ch.Func == nil {
-			return fmt.Errorf("%w: check %d needs a Name and a Func", ErrConfig, i)
+			return fmt.Errorf("%w: check %d needs a Name and a Func", errConfig, i)
 		}
 	}
 	if !isLoopback(c.Addr) && c.User == "" && !c.Insecure {

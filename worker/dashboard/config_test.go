@@ -67,8 +67,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"host as URL":    {Redis: redis, AllowedHosts: []string{"https://dash.example.com"}},
 		"empty host":     {Redis: redis, AllowedHosts: []string{""}},
 	} {
-		if _, err := New(cfg); !errors.Is(err, ErrConfig) {
-			t.Errorf("%s: err = %v, want ErrConfig", name, err)
+		if _, err := New(cfg); !errors.Is(err, errConfig) {
+			t.Errorf("%s: err = %v, want errConfig", name, err)
 		}
 	}
 }

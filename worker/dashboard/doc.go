@@ -17,8 +17,8 @@
 //
 // Upload payloads may carry a merchant's app_auth_token, and error messages
 // of failed HTTP calls may quote a URL with sign and app_auth_token in it.
-// The dashboard's payload and result formatters ([FormatPayload],
-// [FormatResult]) pretty-print JSON with the value of every key containing
+// The dashboard's payload and result formatters ([FormatPayload] and its
+// twin for results) pretty-print JSON with the value of every key containing
 // token, secret, sign, key or password replaced by "[redacted]", at any
 // depth; a payload that is not JSON is shown only by its length. On top of
 // that every JSON answer of the dashboard's API passes through [ScrubText]

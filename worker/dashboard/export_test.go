@@ -1,6 +1,9 @@
 package dashboard
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // SetReadTimeout changes how long Run lets a client send one request, so
 // that a test can tell an answer given at once from one given when the
@@ -15,3 +18,7 @@ func WithClock(c Config, now func() time.Time) Config {
 	c.now = now
 	return c
 }
+
+// Handler returns the server's routes, for tests that serve them with
+// httptest.
+func (s *Server) Handler() http.Handler { return s.handler }

@@ -10,15 +10,6 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/secret"
 )
 
-// Redacted replaces every secret value the dashboard would otherwise show.
-const Redacted = secret.Redacted
-
-// SensitiveKey reports whether a JSON key names a secret: its lower-cased
-// form contains token, secret, sign, key or password. The rule is broad on
-// purpose (it also catches "signature" and "api_key"); hiding a harmless
-// field costs less than showing a merchant's app_auth_token.
-func SensitiveKey(k string) bool { return secret.SensitiveKey(k) }
-
 // ScrubText hides secrets inside free text such as an error message: the
 // value of every name=value pair (also name%3Dvalue) whose name ends in
 // token, secret, sign, key or password, and the value of every quoted JSON
@@ -30,7 +21,8 @@ func ScrubText(s string) string { return secret.ScrubText(s) }
 
 // FormatPayload renders a task payload for the dashboard. JSON is
 // pretty-printed in its original key order, with the value of every
-// [SensitiveKey] replaced by [Redacted] at any depth and every string
+// key naming a secret (its lower-cased form contains token, secret, sign,
+// key or password) replaced by "[redacted]" at any depth and every string
 // passed through [ScrubText]. Anything else is shown only by its length, so
 // no raw bytes of an unknown payload ever reach the browser. Its signature
 // fits asynqmon.PayloadFormatterFunc.
@@ -38,10 +30,10 @@ func FormatPayload(_ string, payload []byte) string {
 	return format("payload", payload)
 }
 
-// FormatResult renders a task result (for uploads, image_id and image_url)
+// formatResult renders a task result (for uploads, image_id and image_url)
 // the same way as [FormatPayload]. Its signature fits
 // asynqmon.ResultFormatterFunc.
-func FormatResult(_ string, result []byte) string {
+func formatResult(_ string, result []byte) string {
 	return format("result", result)
 }
 
@@ -49,7 +41,7 @@ func format(what string, data []byte) string {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fmt.Sprintf("(empty %s)", what)
 	}
-	out, err := RedactJSON(data, "  ")
+	out, err := redactJSON(data, "  ")
 	if err != nil {
 		return fmt.Sprintf("(%s of %d bytes, not JSON)", what, len(data))
 	}
@@ -59,12 +51,12 @@ func format(what string, data []byte) string {
 // errTrailing reports data after the first JSON value.
 var errTrailing = errors.New("dashboard: trailing data after JSON value")
 
-// RedactJSON re-encodes one JSON document with secrets hidden: the value of
-// every [SensitiveKey] becomes "[redacted]" and every string goes through
+// redactJSON re-encodes one JSON document with secrets hidden: the value of
+// every key naming a secret becomes "[redacted]" and every string goes through
 // [ScrubText]. Keys keep their order and numbers their text. A non-empty
 // indent pretty-prints with it; an empty one writes compact JSON. Invalid
 // JSON, or anything after the first value, is an error.
-func RedactJSON(data []byte, indent string) ([]byte, error) {
+func redactJSON(data []byte, indent string) ([]byte, error) {
 	return rewrite(data, indent)
 }
 
@@ -142,11 +134,11 @@ func (w *writer) value(dec *json.Decoder, depth int) error {
 			if w.indent != "" {
 				w.buf.WriteByte(' ')
 			}
-			if SensitiveKey(key) {
+			if secret.SensitiveKey(key) {
 				if err := skip(dec); err != nil {
 					return err
 				}
-				w.str(Redacted)
+				w.str(secret.Redacted)
 				continue
 			}
 			if err := w.value(dec, depth+1); err != nil {

@@ -60,10 +60,10 @@ func TestFormatPayloadNonJSON(t *testing.T) {
 
 func TestFormatResultShowsImageID(t *testing.T) {
 	t.Parallel()
-	got := FormatResult("", []byte(`{"image_id":"img_123","image_url":"http://example.test/i/1?a=1&b=2"}`))
+	got := formatResult("", []byte(`{"image_id":"img_123","image_url":"http://example.test/i/1?a=1&b=2"}`))
 	want := "{\n  \"image_id\": \"img_123\",\n  \"image_url\": \"http://example.test/i/1?a=1&b=2\"\n}"
 	if got != want {
-		t.Errorf("FormatResult = %q, want %q", got, want)
+		t.Errorf("formatResult = %q, want %q", got, want)
 	}
 }
 
@@ -74,17 +74,17 @@ func FuzzRedactJSON(f *testing.F) {
 	f.Add([]byte(`[{"x":{"sign":"zzSECRETzz"}}]`), "zzSECRETzz")
 	f.Fuzz(func(t *testing.T, data []byte, secret string) {
 		if !json.Valid(data) {
-			if _, err := RedactJSON(data, "  "); err == nil {
-				t.Fatalf("RedactJSON accepted invalid JSON %q", data)
+			if _, err := redactJSON(data, "  "); err == nil {
+				t.Fatalf("redactJSON accepted invalid JSON %q", data)
 			}
 			return
 		}
-		out, err := RedactJSON(data, "  ")
+		out, err := redactJSON(data, "  ")
 		if err != nil {
-			t.Fatalf("RedactJSON(%q): %v", data, err)
+			t.Fatalf("redactJSON(%q): %v", data, err)
 		}
 		if !json.Valid(out) {
-			t.Fatalf("RedactJSON(%q) = invalid JSON %q", data, out)
+			t.Fatalf("redactJSON(%q) = invalid JSON %q", data, out)
 		}
 		if len(secret) < 4 || strings.ContainsAny(secret, `"\`) || !strings.Contains(string(data), `"`+secret+`"`) {
 			return
@@ -93,14 +93,14 @@ func FuzzRedactJSON(f *testing.F) {
 		if !json.Valid(wrapped) {
 			return
 		}
-		out, err = RedactJSON(wrapped, "")
+		out, err = redactJSON(wrapped, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		var v struct {
 			Token string `json:"app_auth_token"`
 		}
-		if err := json.Unmarshal(out, &v); err != nil || v.Token != Redacted {
+		if err := json.Unmarshal(out, &v); err != nil || v.Token != "[redacted]" {
 			t.Fatalf("token not redacted in %s (%v)", out, err)
 		}
 	})

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/secret"
 )
 
 // Bounds of asynqmon's list requests.
@@ -204,7 +206,7 @@ func (s *scrubWriter) endString() {
 	if raw := s.str[1 : len(s.str)-1]; bytes.IndexByte(raw, '\\') < 0 {
 		v = string(raw) // nothing escaped: the text as it stands
 	} else if err := json.Unmarshal(s.str, &v); err != nil {
-		s.emit([]byte(`"` + Redacted + `"`)) // not a JSON string after all: show nothing of it
+		s.emit([]byte(`"` + secret.Redacted + `"`)) // not a JSON string after all: show nothing of it
 		return
 	}
 	if clean := ScrubText(v); clean != v {

@@ -24,7 +24,7 @@ import (
 )
 
 // Server is the worker's HTTP surface. Build it with [New]; serve it with
-// [Server.Run], or mount [Server.Handler] yourself.
+// [Server.Run].
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
@@ -46,8 +46,8 @@ func (s sharedClient) MakeRedisClient() any { return s.c }
 
 // New checks cfg and builds the server. It does not touch the network:
 // Redis is first contacted by a request, and nothing listens before
-// [Server.Listen] or [Server.Run]. Errors wrap [ErrConfig] or
-// [ErrInsecureBind].
+// [Server.Listen] or [Server.Run]. An open address without
+// authentication is refused with an error wrapping [ErrInsecureBind].
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -64,7 +64,7 @@ func New(cfg Config) (*Server, error) {
 		RootPath:         strings.TrimSuffix(cfg.RootPath, "/"),
 		RedisConnOpt:     sharedClient{cfg.Redis},
 		PayloadFormatter: asynqmon.PayloadFormatterFunc(FormatPayload),
-		ResultFormatter:  asynqmon.ResultFormatterFunc(FormatResult),
+		ResultFormatter:  asynqmon.ResultFormatterFunc(formatResult),
 		ReadOnly:         cfg.ReadOnly,
 	})
 
@@ -92,10 +92,6 @@ func New(cfg Config) (*Server, error) {
 	s.handler = securityHeaders(noBodyToRead(mux))
 	return s, nil
 }
-
-// Handler returns the server's routes: /healthz, /readyz, /metrics, the
-// dashboard under Config.RootPath, and a redirect from / to it.
-func (s *Server) Handler() http.Handler { return s.handler }
 
 // Listen binds Config.Addr. After it, [Server.Addr] and [Server.URL] report
 // the bound address (useful with port 0). [Server.Run] calls it if needed.

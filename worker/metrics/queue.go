@@ -9,7 +9,9 @@ import (
 )
 
 // QueueInspector is the part of *asynq.Inspector that [QueueCollector]
-// calls.
+// calls. asynq's Inspector methods take no context, so a scrape cannot be
+// cancelled by the request that asked for it; each call is bounded by the
+// Redis client's own read and write timeouts (go-redis: 3s by default).
 type QueueInspector interface {
 	Queues() ([]string, error)
 	GetQueueInfo(queue string) (*asynq.QueueInfo, error)

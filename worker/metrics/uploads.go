@@ -13,9 +13,9 @@ import (
 // longer one is a bug upstream and is cut rather than exploding the series.
 const maxReasonLen = 64
 
-// DurationBuckets are the upper bounds, in seconds, of the upload duration
+// durationBuckets are the upper bounds, in seconds, of the upload duration
 // histogram: from a quick small photo on loopback to a slow 5 MB video.
-var DurationBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+var durationBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
 // Uploads counts what the upload handler does. It implements
 // tasks.Observer and prometheus.Collector; build it with [NewUploads] and
@@ -43,7 +43,7 @@ func NewUploads() *Uploads {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "alipay_media_upload_duration_seconds",
 			Help:    "Duration of upload attempts (open, validate, send, read the answer), by outcome.",
-			Buckets: DurationBuckets,
+			Buckets: durationBuckets,
 		}, []string{"outcome"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alipay_media_upload_retries_total",
