@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
@@ -74,7 +75,13 @@ type ClientConfig struct {
 
 // Client queues uploads and reads their state. It is safe for concurrent
 // use; close it when done.
+//
+// Its asynq client and inspector share one Redis client. Lookups and
+// requeues go through asynq's Inspector, whose methods take no context:
+// they are bounded by the Redis client's own timeouts, not by the context
+// of the call.
 type Client struct {
+	rdb       redis.UniversalClient // the one Redis client, shared by the two below
 	client    *asynq.Client
 	inspector *asynq.Inspector
 	roots     *mediaroot.Roots
@@ -141,14 +148,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, fmt.Errorf("%w: RedisURL: %w", ErrClientConfig, err)
 		}
 	}
-	c.client = asynq.NewClient(conn)
-	c.inspector = asynq.NewInspector(conn)
+	rdb, ok := conn.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, fmt.Errorf("%w: unsupported Redis connection options %T", ErrClientConfig, conn)
+	}
+	c.rdb = rdb
+	c.client = asynq.NewClientFromRedisClient(rdb)
+	c.inspector = asynq.NewInspectorFromRedisClient(rdb)
 	return c, nil
 }
 
 // Close releases the Redis connections.
 func (c *Client) Close() error {
-	return errors.Join(c.client.Close(), c.inspector.Close())
+	return c.rdb.Close()
 }
 
 // Queue is the queue the client uses.
@@ -157,12 +169,13 @@ func (c *Client) Queue() string { return c.queue }
 // Roots are the media roots files must lie in.
 func (c *Client) Roots() *mediaroot.Roots { return c.roots }
 
-// Ping checks that Redis answers. Errors wrap [ErrUnavailable].
+// Ping checks that Redis answers before ctx ends. Errors wrap
+// [ErrUnavailable].
 func (c *Client) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := c.client.Ping(); err != nil {
+	if err := redisurl.Ping(ctx, c.rdb); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
