@@ -6,11 +6,12 @@ PKGS ?= ./...
 
 .PHONY: help
 help: ## List the targets with what they do
-	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %s%-10s%s %s\n",on,$$1,off,$$2}' $(MAKEFILE_LIST)
 
 .PHONY: demo
 demo: ## Run the whole pipeline locally (Redis, emulator, worker, dashboard, sample import); Ctrl-C stops
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -buildvcs=auto -o bin/ ./cmd/...
 	./bin/demo
 
 .PHONY: deps

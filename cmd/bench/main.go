@@ -60,6 +60,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		command.PrintFlags(stdout, fs)
 		return command.ExitOK
 	}
+	if err == nil && command.Version(fs, stdout) {
+		return command.ExitOK
+	}
 	cfg := bench.Config{WorkerBin: *worker, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds}
 	if err == nil {
 		err = parseFlags(&cfg, fs, *sizes, *conc, *files)

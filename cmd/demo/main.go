@@ -44,7 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", demo.DefaultHTTPAddr, "dashboard `address` (a free port is used if it is taken)")
 	fs.StringVar(&cfg.Queue, "queue", demo.DefaultQueue, "the demo's `queue` (cleared at start)")
 	vars := command.BindVars(fs, getenv, command.Var{Name: demo.EnvRedisURL, Default: demo.DefaultRedisURL,
-		Usage: "Redis `URL` (default " + demo.DefaultRedisURL + "; on loopback a private redis-server is started when none answers)"})
+		Usage: "Redis `URL`; the number after the last '/' is the database the demo uses (default " + demo.DefaultRedisURL +
+			", keeping away from database 0; only the demo's queue is cleared there). On loopback a private redis-server is started when none answers"})
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return command.ExitOK
 	case err != nil:
 		return command.Report(ctx, stderr, "demo", command.UsageError(err))
+	case command.Version(fs, stdout):
+		return command.ExitOK
 	case fs.NArg() > 0:
 		return command.Report(ctx, stderr, "demo", command.Usagef("unexpected argument %q", fs.Arg(0)))
 	}

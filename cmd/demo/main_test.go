@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/storemedia/alipay-media-worker/cmd/demo/internal/demo"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 )
@@ -20,6 +21,7 @@ func TestHelpShowsDoubleDashFlags(t *testing.T) {
 	t.Parallel()
 	code, out, _ := demoRun(t.Context(), nil, "--help")
 	if code != command.ExitOK || !strings.Contains(out, "\n  --once\n") || !strings.Contains(out, "\n  --demo-redis-url URL\n") ||
+		!strings.Contains(out, "(env DEMO_REDIS_URL)") || !strings.Contains(out, "is the database the demo uses (default "+demo.DefaultRedisURL) ||
 		strings.Contains(out, " -once") {
 		t.Errorf("--help: exit %d, stdout:\n%s", code, out)
 	}

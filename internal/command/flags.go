@@ -5,19 +5,40 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/buildinfo"
 )
+
+// versionFlag is the flag every command's flag set carries.
+const versionFlag = "version"
 
 // NewFlagSet returns an empty flag set for the command name that prints
 // nothing itself: Parse returns [flag.ErrHelp] for -h, --help, -help, and an
 // error for a bad flag, and the command prints its help (with
 // [PrintFlags]) or the error (with [Report], after marking it with
 // [UsageError]). Flags are written --name in help and documentation; Go's
-// flag package accepts -name too.
+// flag package accepts -name too. Every set carries --version: after
+// Parse, the command asks [Version] whether to print its build and exit.
 func NewFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	fs.Bool(versionFlag, false, "print the build (version, commit, Go version) and exit")
 	return fs
+}
+
+// Version reports whether --version was given to fs, a set made by
+// [NewFlagSet] and parsed; if so, it writes the command's name and its
+// build to w (e.g. "enqueue (devel) (commit 4ec2272a1b9c, go1.26.8)"), and
+// the command exits with [ExitOK].
+func Version(fs *flag.FlagSet, w io.Writer) bool {
+	f := fs.Lookup(versionFlag)
+	if f == nil || f.Value.String() != "true" {
+		return false
+	}
+	name, _, _ := strings.Cut(fs.Name(), " ")
+	fmt.Fprintf(w, "%s %s\n", name, buildinfo.Read())
+	return true
 }
 
 // PrintFlags writes the flags of fs for a command's --help, in name order,

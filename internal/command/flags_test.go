@@ -47,6 +47,8 @@ func TestPrintFlags(t *testing.T) {
   --timeout duration
     	a timeout
     	on two lines (default 5s)
+  --version
+    	print the build (version, commit, Go version) and exit
 `
 	if buf.String() != want {
 		t.Errorf("PrintFlags wrote\n%s\nwant\n%s", buf.String(), want)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/storemedia/alipay-media-worker/internal/buildinfo"
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -98,6 +99,9 @@ func TestQueueCollectorReadsRedis(t *testing.T) {
 	if _, err := f.Value("go_goroutines"); err != nil {
 		t.Errorf("go collector missing: %v", err)
 	}
+	// And the build, as --version names it.
+	bi := buildinfo.Read()
+	want(t, f, 1, "alipay_media_build_info", "version", bi.Version, "revision", bi.Revision, "go_version", bi.GoVersion)
 }
 
 func TestQueueCollectorCountsProcessedAndFailed(t *testing.T) {

@@ -6,10 +6,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/storemedia/alipay-media-worker/internal/buildinfo"
 )
 
 // NewRegistry returns a registry holding a [QueueCollector] over insp, the Go
-// runtime and process collectors, and every collector in extra (typically
+// runtime and process collectors, alipay_media_build_info (always 1; its
+// labels version, revision and go_version name the running build, as
+// --version prints it), and every collector in extra (typically
 // an [Uploads]). insp may be nil to leave queue metrics out. It fails if two
 // collectors export the same metric.
 func NewRegistry(insp QueueInspector, logger *slog.Logger, extra ...prometheus.Collector) (*prometheus.Registry, error) {
@@ -17,6 +21,7 @@ func NewRegistry(insp QueueInspector, logger *slog.Logger, extra ...prometheus.C
 	all := []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newBuildInfo(buildinfo.Read()),
 	}
 	if insp != nil {
 		all = append(all, NewQueueCollector(insp, logger))
@@ -28,4 +33,19 @@ func NewRegistry(insp QueueInspector, logger *slog.Logger, extra ...prometheus.C
 		}
 	}
 	return reg, nil
+}
+
+// newBuildInfo is the alipay_media_build_info gauge of the build in.
+func newBuildInfo(in buildinfo.Info) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "alipay_media_build_info",
+		Help: "Always 1; the labels name the running build (module version, VCS revision, Go version).",
+		ConstLabels: prometheus.Labels{
+			"version":    in.Version,
+			"revision":   in.Revision,
+			"go_version": in.GoVersion,
+		},
+	})
+	g.Set(1)
+	return g
 }

@@ -97,6 +97,7 @@ Common flags:
   --queue NAME          queue (env ENQUEUE_QUEUE, default "default")
   --log-level LEVEL     debug, info, warn or error (env LOG_LEVEL, default warn)
   --log-format FORMAT   text or json (env LOG_FORMAT, default text)
+  --version             print the build (version, commit, Go version) and exit
 
 Status flags:
   --json                print one JSON object per task instead of a table
@@ -183,6 +184,9 @@ func runImport(ctx context.Context, args []string, env Env) int {
 	}
 	if err != nil {
 		return exitFor(ctx, command.UsageError(err), env)
+	}
+	if command.Version(fs, env.Stdout) {
+		return command.ExitOK
 	}
 	if len(paths) == 0 {
 		return exitFor(ctx, command.Usagef("no PATH given"), env)

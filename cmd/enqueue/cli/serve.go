@@ -54,6 +54,9 @@ func runServe(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return exitFor(ctx, command.UsageError(err), env)
 	}
+	if command.Version(fs, env.Stdout) {
+		return command.ExitOK
+	}
 	if len(rest) > 0 {
 		return exitFor(ctx, command.Usagef("serve takes no arguments, got %q", rest), env)
 	}

@@ -33,6 +33,9 @@ func runStatus(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return exitFor(ctx, command.UsageError(err), env)
 	}
+	if command.Version(fs, env.Stdout) {
+		return command.ExitOK
+	}
 	if len(ids) == 0 {
 		return exitFor(ctx, command.Usagef("status: no task ID given"), env)
 	}

@@ -73,8 +73,9 @@ flag, key file or certificate, 1 when the shutdown fails (see README.md,
 Flags:
 `
 
-// parse parses the command line. --help writes the usage to stdout and
-// returns flag.ErrHelp; other errors are usage errors.
+// parse parses the command line. --help writes the usage to stdout, and
+// --version the build, and both return flag.ErrHelp; other errors are
+// usage errors.
 func parse(args []string, stdout io.Writer) (options, error) {
 	var o options
 	fl := command.NewFlagSet("alipay-emulator")
@@ -109,6 +110,9 @@ func parse(args []string, stdout io.Writer) (options, error) {
 	}
 	if err != nil {
 		return o, command.UsageError(err)
+	}
+	if command.Version(fl, stdout) {
+		return o, flag.ErrHelp // done: exit 0 without serving
 	}
 	if fl.NArg() > 0 {
 		return o, command.Usagef("unexpected arguments: %s", strings.Join(fl.Args(), " "))

@@ -29,6 +29,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		return command.Report(ctx, stderr, "worker", command.UsageError(err))
 	}
+	if command.Version(fs, stdout) {
+		return command.ExitOK
+	}
 	if fs.NArg() > 0 {
 		return command.Report(ctx, stderr, "worker", command.Usagef("unexpected argument %q", fs.Arg(0)))
 	}
