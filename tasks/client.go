@@ -24,6 +24,10 @@ import (
 // DefaultRedisURL is the Redis a [Client] uses when none is configured.
 const DefaultRedisURL = "redis://127.0.0.1:6379/0"
 
+// DefaultPollInterval is the default [ClientConfig.PollInterval]: the
+// worker's notices wake waiters at once, polling only covers a lost one.
+const DefaultPollInterval = time.Second
+
 // Errors of the application API. Rejections of a file come back as a
 // [*RejectError], which matches ErrRejected.
 var (
@@ -66,8 +70,9 @@ type ClientConfig struct {
 	// or TaskID option here is ignored: the queue is Queue and the ID is
 	// always [TaskID].
 	TaskOptions []asynq.Option
-	// PollInterval is how often [Client.Wait] looks at a task. Default
-	// 500ms.
+	// PollInterval is how often [Client.Wait] looks at a task besides
+	// the worker's notices (see [NoticeChannel]): it only matters when a
+	// notice is lost. Default [DefaultPollInterval].
 	PollInterval time.Duration
 	// Logger receives debug records (never tokens). Default: discard.
 	Logger *slog.Logger
@@ -90,6 +95,7 @@ type Client struct {
 	opts      []asynq.Option
 	poll      time.Duration
 	log       *slog.Logger
+	notices   *notifier
 }
 
 // NewClient checks cfg and connects lazily: the first command reaches
@@ -106,7 +112,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.queue = QueueDefault
 	}
 	if c.poll <= 0 {
-		c.poll = 500 * time.Millisecond
+		c.poll = DefaultPollInterval
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -153,14 +159,16 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("%w: unsupported Redis connection options %T", ErrClientConfig, conn)
 	}
 	c.rdb = rdb
+	c.notices = newNotifier(rdb, c.queue, c.log)
 	c.client = asynq.NewClientFromRedisClient(rdb)
 	c.inspector = asynq.NewInspectorFromRedisClient(rdb)
 	return c, nil
 }
 
-// Close releases the Redis connections.
+// Close ends the notice subscription, if any, and releases the Redis
+// connections.
 func (c *Client) Close() error {
-	return c.rdb.Close()
+	return errors.Join(c.notices.close(), c.rdb.Close())
 }
 
 // Queue is the queue the client uses.
@@ -501,21 +509,34 @@ func statusOf(info *asynq.TaskInfo) Status {
 	return st
 }
 
-// Wait polls a task until it is completed or archived, or ctx is done, and
+// Wait waits until a task is completed or archived, or ctx is done, and
 // returns its last status. An archived task is not an error: look at
-// Status.State and Status.LastError.
+// Status.State and Status.LastError. It looks the task up when the worker
+// publishes the end of an attempt at it (see [NoticeChannel]), and every
+// PollInterval in case a notice is lost.
 func (c *Client) Wait(ctx context.Context, id string) (Status, error) {
+	w := c.Watch(id)
+	defer w.Close()
 	t := time.NewTicker(c.poll)
 	defer t.Stop()
+	lookup := c.Lookup
 	for {
-		st, err := c.Lookup(ctx, id)
+		st, err := lookup(ctx, id)
 		if err != nil || st.State.Final() {
 			return st, err
 		}
+		c.log.Debug("waiting for task", "task_id", id, "state", st.State)
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
 		case <-t.C:
+			lookup = c.Lookup
+		case <-w.Changed():
+			if ended, _ := w.Take(); len(ended) > 0 {
+				lookup = c.Recheck
+			} else {
+				lookup = c.Lookup
+			}
 		}
 	}
 }

@@ -27,6 +27,18 @@
 // to complete or be archived, and [Client.Requeue] runs an archived task
 // again.
 //
+// # Waking waiters
+//
+// The worker publishes a task's ID on [NoticeChannel] of its queue when an
+// attempt at it ends ([NotifyEnded], installed by worker.New). A Client
+// holds one subscription to its queue's channel, shared by every
+// [Client.Watch]; [Client.Wait], the importer's --wait and the HTTP API's
+// long poll look a task up as soon as they hear of it. asynq records the
+// new state just after the handler returns, so the notice comes a moment
+// early: [Client.Recheck] looks again after short pauses while the task
+// still reads active. Polling stays, slower ([DefaultPollInterval]), so a
+// lost notice costs latency, never a result.
+//
 // # Payload versions
 //
 // Payloads carry a version. A worker archives a payload whose version it

@@ -139,6 +139,9 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	w.mux = asynq.NewServeMux()
+	// Waiters hear of every ended attempt at once instead of at their
+	// next poll.
+	w.mux.Use(tasks.NotifyEnded(w.rdb, w.log.With("component", "tasks")))
 	w.mux.Handle(tasks.TypeUpload, h)
 	return nil
 }
