@@ -29,7 +29,8 @@
 // # Selecting files and naming them
 //
 // [Filter] keeps files by include patterns and drops files and whole
-// directories by exclude patterns, matched (path.Match syntax) against the
+// directories by exclude patterns, matched (path.Match syntax, plus ** for
+// any number of directories and {a,b} for alternatives) against the
 // base name and against the slash-separated path relative to the argument.
 // Names beginning with a dot are skipped unless Filter.Hidden is set.
 // Symbolic links given as arguments are followed; links found below them

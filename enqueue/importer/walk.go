@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 // readBatch is how many directory entries the walker reads at a time. The
@@ -35,7 +36,9 @@ type entry struct {
 // Filter decides which files and directories the walker visits.
 type Filter struct {
 	// Include keeps only files whose base name or relative path matches
-	// one of the patterns (path.Match syntax). Empty keeps every file.
+	// one of the patterns: path.Match syntax plus ** (any number of
+	// directories, e.g. "shop-*/**/*.jpg") and {a,b} alternatives (e.g.
+	// "*.{jpg,jpeg,png}"). Empty keeps every file.
 	Include []string
 	// Exclude drops files and prunes directories whose base name or
 	// relative path matches one of the patterns.
@@ -48,8 +51,8 @@ type Filter struct {
 // Validate reports a malformed pattern.
 func (f Filter) Validate() error {
 	for _, p := range append(append([]string(nil), f.Include...), f.Exclude...) {
-		if _, err := path.Match(p, ""); err != nil {
-			return fmt.Errorf("%w: pattern %q: %w", ErrConfig, p, err)
+		if !doublestar.ValidatePattern(p) {
+			return fmt.Errorf("%w: pattern %q: %w", ErrConfig, p, doublestar.ErrBadPattern)
 		}
 	}
 	return nil
@@ -57,10 +60,10 @@ func (f Filter) Validate() error {
 
 func matchAny(patterns []string, base, rel string) bool {
 	for _, p := range patterns {
-		if ok, _ := path.Match(p, base); ok {
+		if ok, _ := doublestar.Match(p, base); ok {
 			return true
 		}
-		if ok, _ := path.Match(p, rel); ok {
+		if ok, _ := doublestar.Match(p, rel); ok {
 			return true
 		}
 	}

@@ -59,6 +59,9 @@ func TestWalkFilters(t *testing.T) {
 		{"include relpath", Filter{Include: []string{"sub/*"}}, []string{"sub/c.jpg"}},
 		{"exclude prunes dir", Filter{Exclude: []string{"raw", "deep"}}, []string{"a.jpg", "b.png", "notes.txt", "sub/c.jpg"}},
 		{"include and exclude", Filter{Include: []string{"*.jpg", "*.png"}, Exclude: []string{"b.*", "sub/deep"}}, []string{"a.jpg", "raw/e.jpg", "sub/c.jpg"}},
+		{"include **", Filter{Include: []string{"sub/**/*.jpg"}}, []string{"sub/c.jpg", "sub/deep/d.jpg"}},
+		{"include {a,b}", Filter{Include: []string{"*.{png,txt}"}}, []string{"b.png", "notes.txt"}},
+		{"exclude ** prunes below", Filter{Exclude: []string{"**/deep", "{raw,notes.txt}"}}, []string{"a.jpg", "b.png", "sub/c.jpg"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -120,7 +123,10 @@ func TestFilterValidate(t *testing.T) {
 	if err := (Filter{Include: []string{"[a-"}}).Validate(); !errors.Is(err, ErrConfig) {
 		t.Errorf("bad pattern: %v, want ErrConfig", err)
 	}
-	if err := (Filter{Include: []string{"*.jpg"}, Exclude: []string{"x/*"}}).Validate(); err != nil {
+	if err := (Filter{Exclude: []string{"{a,b"}}).Validate(); !errors.Is(err, ErrConfig) {
+		t.Errorf("unclosed alternatives: %v, want ErrConfig", err)
+	}
+	if err := (Filter{Include: []string{"*.jpg", "**/*.{jpg,png}"}, Exclude: []string{"x/*"}}).Validate(); err != nil {
 		t.Errorf("good patterns: %v", err)
 	}
 }

@@ -60,7 +60,9 @@ with '.' are skipped unless --hidden is given.
 
 Import flags (flags may come before or after the paths):
   --include GLOB        import only files whose base name or path relative to
-                        the argument matches GLOB (repeatable)
+                        the argument matches GLOB (repeatable); ** spans
+                        directories, {a,b} gives alternatives:
+                        'shop-*/**/*.{jpg,png}'
   --exclude GLOB        skip files and directories matching GLOB (repeatable)
   --hidden              include names beginning with '.'
   --name RULE           image_name: base (file name, default), relpath (path
