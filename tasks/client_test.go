@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storemedia/alipay-media-worker/internal/badnames"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -483,5 +484,25 @@ func TestClientEnqueueAfterConflictAndDeletion(t *testing.T) {
 			}
 			c.check(t, enq, err)
 		})
+	}
+}
+
+// TestClientRefusesBadNames: the Go API (Client.Enqueue and
+// NewUploadTask) refuses each of the shared bad names with bad_name, the
+// answer every entry point gives.
+func TestClientRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	s := setupClient(t, "photo.png")
+	path := filepath.Join(s.root, "photo.png")
+	for _, c := range badnames.Cases {
+		_, err := s.client.Enqueue(t.Context(), tasks.UploadRequest{Path: path, ImageName: c.Name})
+		var rej *tasks.RejectError
+		if !errors.As(err, &rej) || rej.Reason != tasks.Reason(validate.ReasonBadName) {
+			t.Errorf("%s: Enqueue = %v, want a bad_name rejection", c.Why, err)
+		}
+		p := tasks.UploadPayload{Path: path, ImageName: c.Name, SHA256: strings.Repeat("a", 64), Size: 1}
+		if _, err := tasks.NewUploadTask(p); !errors.Is(err, validate.ErrBadName) || !errors.Is(err, tasks.ErrInvalidPayload) {
+			t.Errorf("%s: NewUploadTask = %v, want bad_name", c.Why, err)
+		}
 	}
 }

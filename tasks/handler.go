@@ -165,8 +165,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	p, err := DecodeUploadPayload(t.Payload())
 	if err != nil {
 		reason := reasonBadPayload
-		if errors.Is(err, ErrPayloadVersion) {
+		var ve *validate.Error
+		switch {
+		case errors.Is(err, ErrPayloadVersion):
 			reason = reasonPayloadVersion
+		case errors.As(err, &ve):
+			reason = Reason(ve.Reason)
 		}
 		return rejected(reason, err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/internal/badnames"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -401,5 +402,35 @@ func TestNewHandlerRequiresDependencies(t *testing.T) {
 		if _, err := NewHandler(cfg); !errors.Is(err, ErrHandlerConfig) {
 			t.Errorf("without %s: err = %v", name, err)
 		}
+	}
+}
+
+// TestHandlerRefusesBadNamesFromOtherPrograms: a payload written by a
+// program in another language, with each of the shared bad names as it
+// would write it (invalid UTF-8 raw, not replaced), is archived as bad_name
+// before the file is opened or sent. Before, encoding/json turned invalid
+// UTF-8 into U+FFFD and the rest passed, so the name was uploaded.
+func TestHandlerRefusesBadNamesFromOtherPrograms(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := payloadFor(t, b.sample(t, "photo.png"))
+	names := map[string]string{"lone_surrogate_escape": `"a\ud800b.png"`}
+	for _, c := range badnames.Cases {
+		names[c.Why] = badnames.JSONString(c.Name)
+	}
+	for why, lit := range names {
+		data := fmt.Sprintf(`{"version":1,"path":%q,"image_name":%s,"sha256":%q,"size":%d}`, p.Path, lit, p.SHA256, p.Size)
+		b.obs = &recorder{}
+		b.h.obs = b.obs
+		err := b.h.ProcessTask(context.Background(), asynq.NewTask(TypeUpload, []byte(data)))
+		if !errors.Is(err, asynq.SkipRetry) || !errors.Is(err, validate.ErrBadName) {
+			t.Errorf("%s: err = %v, want bad_name and SkipRetry", why, err)
+		}
+		if obs := b.obs.String(); obs != "rejected bad_name 0" {
+			t.Errorf("%s: observer: %s", why, obs)
+		}
+	}
+	if b.up.Calls() != 0 {
+		t.Errorf("uploader called %d times", b.up.Calls())
 	}
 }

@@ -10,9 +10,10 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/storemedia/alipay-media-worker/internal/rawjson"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // TypeUpload is the asynq task type of a store media upload.
@@ -68,13 +69,20 @@ var (
 )
 
 // Validate checks the payload's fields. Errors wrap [ErrInvalidPayload] or
-// [ErrPayloadVersion] and never contain the app_auth_token.
+// [ErrPayloadVersion] and never contain the app_auth_token; a bad
+// image_name (validate.CheckName, the rule of every entry point) also
+// wraps its *validate.Error.
 func (p *UploadPayload) Validate() error {
 	if p.Version != PayloadVersion {
 		return fmt.Errorf("%w %d (this worker understands %d)", ErrPayloadVersion, p.Version, PayloadVersion)
 	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidPayload, fmt.Sprintf(format, args...))
+	}
+	// The one name rule of every entry point, also for payloads written
+	// by programs that do not use this package.
+	if err := validate.CheckName(p.ImageName); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
 	}
 	switch {
 	case p.Path == "":
@@ -83,14 +91,6 @@ func (p *UploadPayload) Validate() error {
 		return bad("path %q is not absolute", p.Path)
 	case strings.ContainsRune(p.Path, 0):
 		return bad("path contains a NUL byte")
-	case p.ImageName == "":
-		return bad("image_name is empty")
-	// The gateway's field limits, so that a job that can never succeed
-	// is refused at enqueue time.
-	case utf8.RuneCountInString(p.ImageName) > upload.MaxImageNameLen:
-		return bad("image_name is longer than %d characters", upload.MaxImageNameLen)
-	case !utf8.ValidString(p.ImageName):
-		return bad("image_name is not valid UTF-8")
 	case len(p.ImageType) > upload.MaxImageTypeLen:
 		return bad("image_type is longer than %d characters", upload.MaxImageTypeLen)
 	case len(p.ImagePID) > upload.MaxImagePIDLen:
@@ -104,13 +104,22 @@ func (p *UploadPayload) Validate() error {
 }
 
 // DecodeUploadPayload decodes and validates a [TypeUpload] payload. Unknown
-// JSON fields are rejected. Errors wrap [ErrInvalidPayload] or
+// JSON fields are rejected; an image_name holding invalid UTF-8 (raw, or a
+// lone surrogate escape) is refused, not replaced as encoding/json would. Errors wrap [ErrInvalidPayload] or
 // [ErrPayloadVersion].
 func DecodeUploadPayload(data []byte) (UploadPayload, error) {
-	var p UploadPayload
+	// image_name is decoded with its invalid UTF-8 kept, so that the name
+	// rule refuses it rather than encoding/json replacing it silently.
+	var w struct {
+		UploadPayload
+		ImageName rawjson.String `json:"image_name"`
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	err := dec.Decode(&w)
+	p := w.UploadPayload
+	p.ImageName = string(w.ImageName)
+	if err != nil {
 		// Decoder errors quote offsets and types, never field values.
 		return UploadPayload{}, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
 	}

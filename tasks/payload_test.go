@@ -34,7 +34,7 @@ func TestPayloadValidate(t *testing.T) {
 		{"relative path", func(p *UploadPayload) { p.Path = "media/a.jpg" }, ErrInvalidPayload, "not absolute"},
 		{"NUL in path", func(p *UploadPayload) { p.Path = "/a\x00b" }, ErrInvalidPayload, "NUL"},
 		{"no name", func(p *UploadPayload) { p.ImageName = "" }, ErrInvalidPayload, "image_name is empty"},
-		{"long name", func(p *UploadPayload) { p.ImageName = strings.Repeat("名", 129) }, ErrInvalidPayload, "longer than 128"},
+		{"long name", func(p *UploadPayload) { p.ImageName = strings.Repeat("名", 129) }, ErrInvalidPayload, "over the limit of 128"},
 		{"128 runes ok", func(p *UploadPayload) { p.ImageName = strings.Repeat("名", 128) }, nil, ""},
 		{"bad utf8 name", func(p *UploadPayload) { p.ImageName = "a\xffb" }, ErrInvalidPayload, "UTF-8"},
 		{"long type", func(p *UploadPayload) { p.ImageType = "verylongtype" }, ErrInvalidPayload, "image_type"},

@@ -11,8 +11,11 @@
 //
 // # What is checked
 //
-//   - image_name: not empty or blank, valid UTF-8, at most 128 characters,
-//     no control characters.
+//   - image_name ([CheckName], the rule of every entry point): not empty,
+//     valid UTF-8, at most 128 characters, no control characters, no
+//     bidirectional override, embedding or isolate characters (U+202A to
+//     U+202E, U+2066 to U+2069), and at least one visible character (not
+//     only white space, zero-width or other invisible characters).
 //   - image_type: 1 to 8 ASCII letters or digits naming an allowed type.
 //     "jpeg" and "jpg" are one type whose canonical name is "jpg"; case does
 //     not matter. An empty declared type in Check means "tell me".

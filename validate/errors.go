@@ -25,8 +25,9 @@ const (
 	// ReasonCorrupt: the content starts as an allowed type but its structure
 	// is broken (truncated, inconsistent header, missing end marker).
 	ReasonCorrupt Reason = "corrupt"
-	// ReasonBadName: image_name is empty, blank, too long, not UTF-8 or
-	// holds control characters.
+	// ReasonBadName: image_name is empty, too long, not UTF-8, holds
+	// control or bidirectional formatting characters, or has no visible
+	// character (see [CheckName]).
 	ReasonBadName Reason = "bad_name"
 	// ReasonBadImageType: image_type is empty, too long or not a plain
 	// alphanumeric word.

@@ -150,18 +150,27 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// CheckName checks an image_name: not empty or blank, valid UTF-8, at most
+// CheckName checks an image_name; it is [CheckName], the one name rule of
+// every entry point.
+func (v *Validator) CheckName(name string) error { return CheckName(name) }
+
+// CheckName checks an image_name: not empty, valid UTF-8, at most
 // [MaxNameLen] characters, no control characters (tabs and line breaks
-// included).
-func (v *Validator) CheckName(name string) error {
+// included), no bidirectional embedding, override or isolate characters
+// (U+202A to U+202E, U+2066 to U+2069, which make a name display as
+// another), and at least one visible character: a name made only of white
+// space, zero-width and other invisible format characters is refused.
+//
+// It is the rule of every entry point (the Go API, the HTTP API's JSON and
+// multipart requests, the importer, and the worker on payloads written by
+// any program); callers that decode JSON must keep invalid UTF-8 for it to
+// see rather than let the decoder replace it.
+func CheckName(name string) error {
 	bad := func(found, fix string) error {
 		return &Error{Reason: ReasonBadName, Field: FieldName, Found: found, Fix: fix}
 	}
-	if strings.TrimSpace(name) == "" {
-		if name == "" {
-			return bad("image_name is empty", "give the file a name, e.g. its base name without the directory")
-		}
-		return bad("image_name holds only white space", "give the file a name with visible characters")
+	if name == "" {
+		return bad("image_name is empty", "give the file a name, e.g. its base name without the directory")
 	}
 	if !utf8.ValidString(name) {
 		return bad("image_name is not valid UTF-8", "convert the name to UTF-8 (it is probably in a legacy encoding such as GBK)")
@@ -170,13 +179,44 @@ func (v *Validator) CheckName(name string) error {
 		return bad(fmt.Sprintf("image_name has %d characters, over the limit of %d", n, MaxNameLen),
 			fmt.Sprintf("shorten the name to at most %d characters", MaxNameLen))
 	}
+	visible := false
 	for i, r := range name {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return bad(fmt.Sprintf("image_name holds the control character %U at byte %d", r, i),
 				"remove control characters (tabs, line breaks, escape codes) from the name")
+		case isBidiControl(r):
+			return bad(fmt.Sprintf("image_name holds the bidirectional formatting character %U at byte %d, which makes a name display differently from what it is", r, i),
+				"remove the direction override, embedding or isolate characters from the name")
+		case !invisible(r):
+			visible = true
 		}
 	}
+	if !visible {
+		if strings.TrimSpace(name) == "" {
+			return bad("image_name holds only white space", "give the file a name with visible characters")
+		}
+		return bad("image_name holds no visible character (only white space and zero-width or other invisible characters)",
+			"give the file a name with visible characters")
+	}
 	return nil
+}
+
+// isBidiControl reports the explicit directional formatting characters:
+// embeddings and overrides (U+202A to U+202E) and isolates (U+2066 to
+// U+2069). The marks (U+200E, U+200F, U+061C) do not reorder text and are
+// only invisible.
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
+}
+
+// invisible reports characters that show nothing: white space, format
+// characters (zero-width space and joiners, marks, the byte order mark,
+// soft hyphen), variation selectors and the other default-ignorable ones
+// (Hangul fillers).
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
 
 // CheckType checks a declared image_type and returns its canonical form

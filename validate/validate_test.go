@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/storemedia/alipay-media-worker/internal/badnames"
 	"io"
 	"os"
 	"path/filepath"
@@ -754,5 +755,18 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("%v", err)
+	}
+}
+
+// TestCheckNameRefusesSharedBadNames: the names every entry point refuses
+// (internal/badnames) are refused by the rule itself, with bad_name.
+func TestCheckNameRefusesSharedBadNames(t *testing.T) {
+	t.Parallel()
+	for _, c := range badnames.Cases {
+		wantReason(t, CheckName(c.Name), ReasonBadName)
+	}
+	// Marks and joiners between visible characters are fine.
+	for _, ok := range []string{"a\u200Db.jpg", "\u05e9\u05dc\u05d5\u05dd.jpg", "\u200Fx", "caf\u00e9.jpg", "👩\u200D💻.png"} {
+		wantReason(t, CheckName(ok), "")
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/httpguard"
 	"github.com/storemedia/alipay-media-worker/internal/httpjson"
+	"github.com/storemedia/alipay-media-worker/internal/rawjson"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -283,13 +284,15 @@ func (s *Server) uploads(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pathRequest is the JSON body of POST /v1/uploads.
+// pathRequest is the JSON body of POST /v1/uploads. image_name keeps
+// invalid UTF-8 as sent, so that the name rule refuses it as it refuses
+// the same bytes in a multipart field (encoding/json would replace them).
 type pathRequest struct {
-	Path         string `json:"path"`
-	ImageName    string `json:"image_name"`
-	ImageType    string `json:"image_type"`
-	ImagePID     string `json:"image_pid"`
-	AppAuthToken string `json:"app_auth_token"`
+	Path         string         `json:"path"`
+	ImageName    rawjson.String `json:"image_name"`
+	ImageType    string         `json:"image_type"`
+	ImagePID     string         `json:"image_pid"`
+	AppAuthToken string         `json:"app_auth_token"`
 }
 
 func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
@@ -320,7 +323,7 @@ func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
 	}
 	ureq := tasks.UploadRequest{
 		Path:         req.Path,
-		ImageName:    req.ImageName,
+		ImageName:    string(req.ImageName),
 		ImageType:    req.ImageType,
 		ImagePID:     req.ImagePID,
 		AppAuthToken: req.AppAuthToken,

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
+	"github.com/storemedia/alipay-media-worker/internal/badnames"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -519,5 +520,32 @@ func TestNewConfigErrors(t *testing.T) {
 	}
 	if _, err := httpapi.New(httpapi.Config{Client: c, Token: token, SpoolDir: t.TempDir()}); !errors.Is(err, httpapi.ErrConfig) {
 		t.Errorf("spool outside the roots: %v", err)
+	}
+}
+
+// TestBadNamesSameAnswerJSONAndMultipart: each of the shared bad names gets
+// the same answer (400 bad_name, same message) whether it comes in a JSON
+// request, written as a program in another language writes it (invalid
+// UTF-8 raw), or in a multipart field. Before, JSON replaced invalid UTF-8
+// with U+FFFD and queued the task while multipart refused it, and both
+// queued bidi overrides and zero-width names.
+func TestBadNamesSameAnswerJSONAndMultipart(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	path := filepath.Join(s.root, "photo.png")
+	png := sample(t, "photo.png")
+	for _, c := range badnames.Cases {
+		j := s.postJSON(t, `{"path":"`+path+`","image_name":`+badnames.JSONString(c.Name)+`}`)
+		m := s.postFile(t, map[string]string{"image_name": c.Name}, "photo.png", bytes.NewReader(png))
+		if j.status != http.StatusBadRequest || j.errCode != "bad_name" {
+			t.Errorf("%s: JSON answered %d %s (%s), want 400 bad_name", c.Why, j.status, j.errCode, j.errorMsg)
+		}
+		if m.status != j.status || m.errCode != j.errCode || m.errorMsg != j.errorMsg {
+			t.Errorf("%s: multipart answered %d %s (%s), JSON %d %s (%s)", c.Why, m.status, m.errCode, m.errorMsg, j.status, j.errCode, j.errorMsg)
+		}
+	}
+	// A lone surrogate escape is invalid UTF-8 too, not U+FFFD.
+	if a := s.postJSON(t, `{"path":"`+path+`","image_name":"a\ud800b"}`); a.status != http.StatusBadRequest || a.errCode != "bad_name" {
+		t.Errorf("lone surrogate: %d %s (%s)", a.status, a.errCode, a.errorMsg)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/internal/badnames"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
@@ -642,5 +643,37 @@ func TestRunLeavesNoGoroutine(t *testing.T) {
 	}
 	if left := importerGoroutines(); len(left) > 0 {
 		t.Fatalf("%d goroutines left after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
+	}
+}
+
+// TestImportRefusesBadNames: files whose base names are the shared bad
+// names are rejected with bad_name, the answer of every entry point, and
+// nothing is queued. Before, the importer replaced invalid UTF-8 with
+// U+FFFD and queued it, and queued bidi overrides and zero-width names.
+func TestImportRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	srv := testproc.StartRedis(t)
+	root := t.TempDir()
+	for _, c := range badnames.Cases {
+		write(t, filepath.Join(root, c.Name), sample(t, "photo.png"))
+	}
+	client := newClient(t, srv.URL(), root)
+	var man bytes.Buffer
+	sum, err := importer.Run(t.Context(), importer.Config{Client: client, Paths: []string{root}, Manifest: &man, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Queued != 0 || sum.Rejected != int64(len(badnames.Cases)) {
+		t.Errorf("summary %+v, want %d rejected and none queued\n%s", sum, len(badnames.Cases), man.String())
+	}
+	sc := bufio.NewScanner(&man)
+	for sc.Scan() {
+		var r importer.Row
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.State != importer.StateRejected || r.Reason != string(validate.ReasonBadName) {
+			t.Errorf("row %+v, want rejected bad_name", r)
+		}
 	}
 }

@@ -61,13 +61,14 @@ func (r NameRule) Name(rel string) string {
 	return ShortenName(n, MaxNameRunes)
 }
 
-// ShortenName makes name valid UTF-8 (invalid bytes become U+FFFD) and, if
-// it is longer than max runes, cuts the part before the extension so that
-// the result has exactly max runes and keeps the extension.
+// ShortenName cuts a name longer than max runes: the part before the
+// extension, so that the result has exactly max runes and keeps the
+// extension. A name that is not valid UTF-8 is returned as it is: the
+// name rule (validate.CheckName) refuses it, as every entry point does,
+// rather than the importer replacing bytes silently.
 func ShortenName(name string, max int) string {
-	name = strings.ToValidUTF8(name, "\uFFFD")
 	n := utf8.RuneCountInString(name)
-	if n <= max {
+	if n <= max || !utf8.ValidString(name) {
 		return name
 	}
 	ext := path.Ext(name)

@@ -18,7 +18,7 @@ func TestShortenName(t *testing.T) {
 		{"runes, not bytes", long + ".png", strings.Repeat("门", 124) + ".png"},
 		{"no extension", strings.Repeat("b", 130), strings.Repeat("b", 128)},
 		{"absurd extension is stem", "x." + strings.Repeat("e", 140), "x." + strings.Repeat("e", 126)},
-		{"invalid utf-8 replaced", "caf\xe9.jpg", "caf\uFFFD.jpg"},
+		{"invalid utf-8 kept, for the name rule to refuse", "caf\xe9.jpg", "caf\xe9.jpg"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -27,7 +27,7 @@ func TestShortenName(t *testing.T) {
 			if got != c.want {
 				t.Errorf("ShortenName(%q) = %q, want %q", c.in, got, c.want)
 			}
-			if n := utf8.RuneCountInString(got); n > MaxNameRunes || !utf8.ValidString(got) {
+			if n := utf8.RuneCountInString(got); n > MaxNameRunes || utf8.ValidString(got) != utf8.ValidString(c.in) {
 				t.Errorf("result has %d runes, valid=%v", n, utf8.ValidString(got))
 			}
 		})

@@ -2,6 +2,7 @@ package conffile
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,5 +44,19 @@ func TestReadRefusesLargeFile(t *testing.T) {
 	}
 	if b, err := Read(p, 11); err != nil || len(b) != 11 {
 		t.Fatalf("Read(11 bytes, max 11) = %d bytes, %v", len(b), err)
+	}
+}
+
+// TestREADMEStatesTheLimit: the README, where configuration files are
+// described, states the rule and this package's limit.
+func TestREADMEStatesTheLimit(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("must be regular files of at most %d MiB", MaxSize>>20)
+	if !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) {
+		t.Errorf("README.md does not say %q", want)
 	}
 }
