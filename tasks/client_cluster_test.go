@@ -47,6 +47,11 @@ func TestClientOnRedisCluster(t *testing.T) {
 			t.Errorf("Lookup %s = %+v, %v", enq.ID, st, err)
 		}
 	}
+	// Find scans every master for a SHA-256 prefix.
+	sum := sha256File(t, filepath.Join(root, "photo.png"))
+	if got, err := c.Find(ctx, sum[:10]); err != nil || len(got) != 1 || got[0].Payload.Path != filepath.Join(root, "photo.png") {
+		t.Errorf("Find(%s) on the cluster = %+v, %v; want the photo.png task", sum[:10], got, err)
+	}
 	if _, err := c.Lookup(ctx, "upload:nope"); !errors.Is(err, tasks.ErrNotFound) {
 		t.Errorf("Lookup of an unknown task = %v, want ErrNotFound", err)
 	}

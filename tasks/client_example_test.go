@@ -124,3 +124,41 @@ func ExampleClient_Lookup() {
 	// pending 0 10 2088000000000002 true
 	// true
 }
+
+func ExampleClient_Find() {
+	client, err := tasks.NewClient(tasks.ClientConfig{
+		RedisURL:   exampleRedisURL,
+		MediaRoots: []string{exampleRoot},
+		Queue:      "example-find",
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	// The same photo for the application itself and for a merchant: two tasks.
+	photo := filepath.Join(exampleRoot, "photo.bmp")
+	own, err := client.Enqueue(ctx, tasks.UploadRequest{Path: photo})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := client.Enqueue(ctx, tasks.UploadRequest{Path: photo, ImagePID: "2088000000000002"}); err != nil {
+		panic(err)
+	}
+
+	// A prefix of the content's SHA-256 finds both, in every queue.
+	found, err := client.Find(ctx, own.Payload.SHA256[:8])
+	if err != nil {
+		panic(err)
+	}
+	for _, st := range found {
+		fmt.Println(st.Queue, st.State, st.Payload.ImagePID == "")
+	}
+	_, err = client.Find(ctx, "front.jpg")
+	fmt.Println(errors.Is(err, tasks.ErrBadRef))
+	// Output:
+	// example-find pending false
+	// example-find pending true
+	// true
+}

@@ -265,8 +265,25 @@ func TestWaitAndStatus(t *testing.T) {
 	}
 	code, out, _ = run(t.Context(), env, "status", "--json", ids[0], "upload:unknown")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if code != command.ExitFailed || len(lines) != 2 || !strings.Contains(lines[0], `"state":"completed"`) || !strings.Contains(lines[1], `"state":"not_found"`) {
+	if code != command.ExitFailed || len(lines) != 2 || !strings.Contains(lines[0], `"state":"completed"`) ||
+		!strings.Contains(lines[1], `"state":"not_found"`) || !strings.Contains(lines[1], `"task_id":"upload:unknown"`) {
 		t.Errorf("status --json: exit %d\n%s", code, out)
+	}
+
+	// A job is found by its file, by a SHA-256 prefix (either case) and by
+	// its ID, in whichever queue holds it.
+	clip := rows["clip.mp4"]
+	sum := strings.TrimSuffix(strings.TrimPrefix(clip.TaskID, "upload:"), ":self")
+	for _, ref := range []string{filepath.Join(dir, "clip.mp4"), sum[:8], strings.ToUpper(sum[:20]), clip.TaskID} {
+		code, out, errOut = run(t.Context(), env, "status", ref)
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); code != command.ExitOK || len(lines) != 2 ||
+			!strings.HasPrefix(lines[1], clip.TaskID+" ") || !strings.Contains(lines[1], clip.ImageID) {
+			t.Errorf("status %s: exit %d\n%s%s", ref, code, out, errOut)
+		}
+	}
+	code, _, errOut = run(t.Context(), env, "status", "abc")
+	if code != command.ExitUsage || !strings.Contains(errOut, `"abc" is no file, task ID`) {
+		t.Errorf("status abc: exit %d, stderr %s", code, errOut)
 	}
 }
 

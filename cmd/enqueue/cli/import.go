@@ -48,7 +48,9 @@ func shortDuration(d time.Duration) string {
 
 const usageTemplate = `Usage:
   enqueue [flags] PATH...        queue uploads of files and directories (recursive)
-  enqueue status [--json] ID...  show the state and result of tasks
+  enqueue status [--json] REF... show the state and result of tasks, in every
+                                 queue; REF is a file (its content's tasks), a
+                                 task ID, a SHA-256 or a prefix of 8+ digits
   enqueue serve [flags]          run the HTTP enqueue API
   enqueue help                   show this help
 

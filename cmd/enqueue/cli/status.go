@@ -2,10 +2,15 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
@@ -25,7 +30,7 @@ func runStatus(ctx context.Context, args []string, env Env) int {
 	var c common
 	var asJSON bool
 	fs := statusFlags(&c, &asJSON, env)
-	ids, err := parseInterleaved(fs, args)
+	refs, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.Stdout, usageText)
 		return command.ExitOK
@@ -36,17 +41,17 @@ func runStatus(ctx context.Context, args []string, env Env) int {
 	if command.Version(fs, env.Stdout) {
 		return command.ExitOK
 	}
-	if len(ids) == 0 {
-		return exitFor(ctx, command.Usagef("status: no task ID given"), env)
+	if len(refs) == 0 {
+		return exitFor(ctx, command.Usagef("status: no file, task ID or SHA-256 given"), env)
 	}
-	code, err := doStatus(ctx, c, ids, asJSON, env)
+	code, err := doStatus(ctx, c, refs, asJSON, env)
 	if err != nil {
 		return exitFor(ctx, err, env)
 	}
 	return code
 }
 
-func doStatus(ctx context.Context, c common, ids []string, asJSON bool, env Env) (int, error) {
+func doStatus(ctx context.Context, c common, refs []string, asJSON bool, env Env) (int, error) {
 	log, err := c.logger(env.Stderr)
 	if err != nil {
 		return 0, err
@@ -71,42 +76,82 @@ func doStatus(ctx context.Context, c common, ids []string, asJSON bool, env Env)
 	enc.SetEscapeHTML(false)
 	if !asJSON {
 		tw = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TASK ID\tSTATE\tRETRIED\tIMAGE ID\tIMAGE URL / LAST ERROR")
+		fmt.Fprintln(tw, "TASK ID\tQUEUE\tSTATE\tRETRIED\tIMAGE ID\tIMAGE URL / LAST ERROR")
 	}
-	for _, id := range ids {
-		st, err := client.Lookup(ctx, id)
+	flush := func() {
+		if tw != nil {
+			tw.Flush()
+		}
+	}
+	for _, ref := range refs {
+		found, err := find(ctx, client, ref)
 		if errors.Is(err, tasks.ErrNotFound) {
 			code = command.ExitFailed
 			if asJSON {
-				_ = enc.Encode(map[string]any{"task_id": id, "state": "not_found"})
+				row := map[string]any{"ref": ref, "state": "not_found"}
+				if strings.HasPrefix(ref, "upload:") {
+					row["task_id"] = ref
+				}
+				_ = enc.Encode(row)
 			} else {
-				fmt.Fprintf(tw, "%s\tnot_found\t-\t-\t-\n", id)
+				fmt.Fprintf(tw, "%s\t-\tnot_found\t-\t-\t-\n", ref)
 			}
 			continue
 		}
 		if err != nil {
-			if tw != nil {
-				tw.Flush()
-			}
+			flush()
 			return 0, err
 		}
-		if asJSON {
-			_ = enc.Encode(httpapi.TaskFromStatus(st))
-			continue
+		for _, st := range found {
+			if asJSON {
+				_ = enc.Encode(httpapi.TaskFromStatus(st))
+				continue
+			}
+			imageID, detail := "-", st.LastError
+			if st.Result != nil {
+				imageID, detail = st.Result.ImageID, st.Result.ImageURL
+			}
+			if detail == "" {
+				detail = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", st.ID, st.Queue, st.State, st.Retried, st.MaxRetry, imageID, oneLine(detail))
 		}
-		imageID, detail := "-", st.LastError
-		if st.Result != nil {
-			imageID, detail = st.Result.ImageID, st.Result.ImageURL
-		}
-		if detail == "" {
-			detail = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", id, st.State, st.Retried, st.MaxRetry, imageID, oneLine(detail))
 	}
-	if tw != nil {
-		tw.Flush()
-	}
+	flush()
 	return code, nil
+}
+
+// find returns the tasks ref names: a file (its content's tasks, for
+// every merchant, in every queue), else what [tasks.Client.Find] takes (a
+// task ID, a SHA-256 or a prefix of one). A ref of neither form is a usage
+// error.
+func find(ctx context.Context, client *tasks.Client, ref string) ([]tasks.Status, error) {
+	if fi, err := os.Stat(ref); err == nil && fi.Mode().IsRegular() {
+		sum, err := fileSHA256(ref)
+		if err != nil {
+			return nil, err
+		}
+		return client.Find(ctx, sum)
+	}
+	found, err := client.Find(ctx, ref)
+	if errors.Is(err, tasks.ErrBadRef) {
+		return nil, command.Usagef("status: %q is no file, task ID (upload:...), SHA-256, or SHA-256 prefix of %d or more hex digits", ref, tasks.MinFindPrefix)
+	}
+	return found, err
+}
+
+// fileSHA256 returns the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("status: hashing %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // oneLine keeps a table cell on one line.

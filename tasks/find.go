@@ -1,0 +1,182 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// MinFindPrefix is the fewest hex digits of a SHA-256 that [Client.Find]
+// takes: shorter prefixes would match too many files to be useful.
+const MinFindPrefix = 8
+
+// ErrBadRef: a reference given to [Client.Find] is neither a task ID nor a
+// SHA-256 or a prefix of one.
+var ErrBadRef = errors.New("tasks: not a task ID (upload:...), a SHA-256, or a SHA-256 prefix of 8 or more hex digits")
+
+// Find looks in every queue for the upload tasks ref names, and returns
+// their states and results, ordered by queue and task ID:
+//
+//   - a task ID ("upload:<sha256>:<merchant tag>", see [TaskID]): that
+//     task, in whichever queue holds it;
+//   - a file's SHA-256 (64 hex digits) or a prefix of one (at least
+//     [MinFindPrefix] hex digits, either case): every task of that content,
+//     for every merchant.
+//
+// asynq keeps no index by content, and Find keeps none of its own either
+// (an index written at enqueue would miss tasks queued by other-language
+// clients, and would grow without bound): a SHA-256 or a prefix is found
+// by scanning the Redis keyspace for task keys whose ID starts with
+// "upload:" and the digits (SCAN with MATCH, 1,000 keys a call, on every
+// master of a Cluster). Its cost grows with the number of keys in the
+// database, about one round trip per 1,000 keys, and it blocks nothing. A
+// task ID costs one lookup per queue.
+//
+// No task found gives an error matching [ErrNotFound]; a ref of another
+// form, [ErrBadRef].
+func (c *Client) Find(ctx context.Context, ref string) ([]Status, error) {
+	var found []Status
+	var err error
+	switch {
+	case strings.HasPrefix(ref, idPrefix):
+		found, err = c.findID(ctx, ref)
+	case isHexPrefix(ref):
+		found, err = c.findContent(ctx, strings.ToLower(ref))
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrBadRef, ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%w: %q in any queue", ErrNotFound, ref)
+	}
+	slices.SortFunc(found, func(a, b Status) int {
+		return cmpOr(strings.Compare(a.Queue, b.Queue), strings.Compare(a.ID, b.ID))
+	})
+	return found, nil
+}
+
+// idPrefix starts every upload task ID ([TaskID]).
+const idPrefix = "upload:"
+
+func isHexPrefix(s string) bool {
+	if len(s) < MinFindPrefix || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// findID looks for the task id in every queue.
+func (c *Client) findID(ctx context.Context, id string) ([]Status, error) {
+	queues, err := c.inspector.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("%w: list queues: %w", ErrUnavailable, err)
+	}
+	var found []Status
+	for _, q := range queues {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st, err := c.taskIn(q, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, st)
+	}
+	return found, nil
+}
+
+// taskIn returns the task id of queue q.
+func (c *Client) taskIn(q, id string) (Status, error) {
+	info, err := c.inspector.GetTaskInfo(q, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return Status{}, fmt.Errorf("%w: %q in queue %q", ErrNotFound, id, q)
+	case err != nil:
+		return Status{}, fmt.Errorf("%w: lookup: %w", ErrUnavailable, err)
+	}
+	return statusOf(info), nil
+}
+
+// findContent scans for the task keys of every upload whose SHA-256
+// starts with hex. asynq stores a task under "asynq:{<queue>}:t:<id>"; a
+// key that disappears between the scan and the lookup (a task deleted
+// meanwhile) is left out.
+func (c *Client) findContent(ctx context.Context, hex string) ([]Status, error) {
+	match := "asynq:{*}:t:" + idPrefix + hex + "*"
+	var (
+		mu   sync.Mutex // a Cluster's masters are scanned concurrently
+		keys []string
+	)
+	scan := func(ctx context.Context, rdb redis.Cmdable) error {
+		var mine []string
+		iter := rdb.Scan(ctx, 0, match, 1000).Iterator()
+		for iter.Next(ctx) {
+			mine = append(mine, iter.Val())
+		}
+		mu.Lock()
+		keys = append(keys, mine...)
+		mu.Unlock()
+		return iter.Err()
+	}
+	var err error
+	if cluster, ok := c.rdb.(*redis.ClusterClient); ok {
+		err = cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return scan(ctx, m) })
+	} else {
+		err = scan(ctx, c.rdb)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: scan for %s: %w", ErrUnavailable, hex, err)
+	}
+	var found []Status
+	for _, k := range keys {
+		q, id, ok := splitTaskKey(k)
+		if !ok {
+			continue
+		}
+		st, err := c.taskIn(q, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, st)
+	}
+	return found, nil
+}
+
+// splitTaskKey splits asynq's "asynq:{<queue>}:t:<id>" into queue and ID.
+func splitTaskKey(key string) (queue, id string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "asynq:{")
+	if !ok {
+		return "", "", false
+	}
+	queue, id, ok = strings.Cut(rest, "}:t:")
+	return queue, id, ok
+}
