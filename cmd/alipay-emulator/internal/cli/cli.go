@@ -154,6 +154,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if setup.gatewayCertFile != "" {
 		fmt.Fprintf(stdout, "gateway certificate: %s\n", setup.gatewayCertFile)
 	}
+	writeWorkerSettings(stdout, srv.URL, o.AppID, setup)
 	log.Info("emulator started", "url", srv.URL, "app_id", o.AppID, "mode", mode, "faults", g.Faults().Settings())
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -217,12 +218,40 @@ func splitList(s string) []string {
 	return out
 }
 
-// setup is the key material the gateway runs with.
+// writeWorkerSettings prints, after the start-up lines, the worker's
+// settings for this emulator as shell lines to paste, and a blank line
+// that ends the start-up output:
+// the gateway, the app_id, and the absolute path of every key or
+// certificate file the worker loads (the app's private key only when the
+// keys directory holds it: with --app-public-key it is wherever its owner
+// keeps it).
+func writeWorkerSettings(w io.Writer, gatewayURL, appID string, s *setup) {
+	fmt.Fprintf(w, "worker settings for this emulator (cmd/worker; see README.md, \"From the demo to a real set-up\"):\n")
+	fmt.Fprintf(w, "export ALIPAY_GATEWAY_URL=%s\nexport ALIPAY_APP_ID=%s\n", gatewayURL, appID)
+	if s.appPrivateFile != "" {
+		fmt.Fprintf(w, "export ALIPAY_PRIVATE_KEY_FILE=%s\n", s.appPrivateFile)
+	} else {
+		fmt.Fprintf(w, "# ALIPAY_PRIVATE_KEY_FILE: the private key of the app public key given to the emulator\n")
+	}
+	if s.gatewayCertFile != "" {
+		fmt.Fprintf(w, "export ALIPAY_APP_CERT_FILE=%s\nexport ALIPAY_PUBLIC_CERT_FILE=%s\nexport ALIPAY_ROOT_CERT_FILE=%s\n",
+			s.appCertFile, s.gatewayCertFile, s.rootCertFile)
+	} else {
+		fmt.Fprintf(w, "export ALIPAY_PUBLIC_KEY_FILE=%s\n", s.gatewayPublicFile)
+	}
+	fmt.Fprintln(w)
+}
+
+// setup is the key material the gateway runs with, and the files a client
+// of the emulator loads (absolute paths; "" when not known).
 type setup struct {
 	appKey            *rsa.PublicKey
 	gatewayKey        *rsa.PrivateKey
 	gatewayPublicFile string
 	gatewayCertFile   string
+	appPrivateFile    string
+	appCertFile       string
+	rootCertFile      string
 	appCertSN         string
 	rootCertSN        string
 	gatewayCertSN     string
@@ -246,6 +275,7 @@ func loadSetup(o options) (*setup, error) {
 		}
 		if appPublic == "" {
 			appPublic = filepath.Join(o.KeysDir, alipaytest.AppPublicKeyFile)
+			s.appPrivateFile = absPath(filepath.Join(o.KeysDir, alipaytest.AppPrivateKeyFile))
 		}
 		if gatewayKey == "" {
 			gatewayKey = filepath.Join(o.KeysDir, alipaytest.GatewayPrivateKeyFile)
@@ -271,9 +301,7 @@ func loadSetup(o options) (*setup, error) {
 	if err := os.WriteFile(s.gatewayPublicFile, alipaytest.PublicKeyPEM(&s.gatewayKey.PublicKey), 0o644); err != nil {
 		return nil, fmt.Errorf("write gateway public key: %w", err)
 	}
-	if abs, err := filepath.Abs(s.gatewayPublicFile); err == nil {
-		s.gatewayPublicFile = abs
-	}
+	s.gatewayPublicFile = absPath(s.gatewayPublicFile)
 	if appPublic != "" {
 		if s.appKey, err = sign.LoadPublicKeyFile(appPublic); err != nil {
 			return nil, err
@@ -310,9 +338,7 @@ func loadSetup(o options) (*setup, error) {
 	if s.rootCertSN, err = sign.RootCertFileSN(rootCert); err != nil {
 		return nil, err
 	}
-	if abs, err := filepath.Abs(gatewayCert); err == nil {
-		s.gatewayCertFile = abs
-	}
+	s.gatewayCertFile, s.appCertFile, s.rootCertFile = absPath(gatewayCert), absPath(appCert), absPath(rootCert)
 	return s, nil
 }
 
@@ -377,6 +403,14 @@ func loadCert(path string) (*rsa.PublicKey, string, error) {
 		return nil, "", fmt.Errorf("certificate file %s: %w: key is %T, want RSA", path, sign.ErrKeyFormat, certs[0].PublicKey)
 	}
 	return k, sign.CertSN(certs[0]), nil
+}
+
+// absPath is path made absolute, or path itself if that fails.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 func exists(path string) bool {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,13 +19,15 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
 
 // emulator runs the command with args and returns the start-up lines it
-// printed (key: value), its log, and a stop function returning the exit
+// printed ("key: value", and "export NAME=value" as NAME), up to the blank
+// line that ends them, its log, and a stop function returning the exit
 // code.
 func emulator(t *testing.T, args ...string) (map[string]string, *syncbuf.Buffer, func() int) {
 	t.Helper()
@@ -39,11 +42,16 @@ func emulator(t *testing.T, args ...string) (map[string]string, *syncbuf.Buffer,
 	lines := map[string]string{}
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ": ")
-		lines[k] = v
-		if k == "admin API" {
+		if sc.Text() == "" {
 			break
 		}
+		if nv, ok := strings.CutPrefix(sc.Text(), "export "); ok {
+			k, v, _ := strings.Cut(nv, "=")
+			lines[k] = v
+			continue
+		}
+		k, v, _ := strings.Cut(sc.Text(), ": ")
+		lines[k] = v
 	}
 	go io.Copy(io.Discard, pr)
 	if lines["gateway URL"] == "" {
@@ -271,5 +279,53 @@ func TestRunRejectsBadSettings(t *testing.T) {
 	if code := cli.Run(t.Context(), []string{"-h"}, &help, io.Discard); code != command.ExitOK ||
 		!strings.Contains(help.String(), "\n  --keys-dir directory\n") || strings.Contains(help.String(), " -keys-dir") {
 		t.Errorf("-h: exit %d, help on stdout:\n%s", code, help.String())
+	}
+}
+
+// TestPrintedWorkerSettingsPassTheWorkersCheck pastes the settings the
+// emulator prints, in public-key and in certificate mode, into the
+// environment of a built cmd/worker: its start-up checks (keys,
+// certificates against keys, media roots, Redis) pass with nothing else
+// but Redis and a media root. In public-key mode the printed files also
+// sign an upload the emulator accepts and verify its answer.
+func TestPrintedWorkerSettingsPassTheWorkersCheck(t *testing.T) {
+	t.Parallel()
+	bins, err := testproc.Build(t.Context(), t.TempDir(), testproc.CmdWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := testproc.StartRedis(t)
+	for _, mode := range [][]string{nil, {"-cert-mode"}} {
+		lines, _, _ := emulator(t, append([]string{"-keys-dir", t.TempDir()}, mode...)...)
+		env := []string{"PATH=/usr/bin:/bin", "REDIS_URL=" + rs.URL(), "MEDIA_ROOTS=" + t.TempDir(), "HTTP_ADDR=off"}
+		var printed []string
+		for k, v := range lines {
+			if strings.HasPrefix(k, "ALIPAY_") {
+				env = append(env, k+"="+v)
+				printed = append(printed, k)
+			}
+		}
+		cmd := exec.CommandContext(t.Context(), bins[0], "--check")
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("mode %v: worker --check with the printed %v: %v\n%s", mode, printed, err, out)
+		}
+		if mode != nil {
+			continue
+		}
+		appKey, err1 := sign.LoadPrivateKeyFile(lines["ALIPAY_PRIVATE_KEY_FILE"])
+		gwKey, err2 := sign.LoadPublicKeyFile(lines["ALIPAY_PUBLIC_KEY_FILE"])
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		c, err := upload.New(upload.Config{GatewayURL: lines["ALIPAY_GATEWAY_URL"], AppID: lines["ALIPAY_APP_ID"],
+			Signer: sign.RSA2{Key: appKey}, AlipayPublicKey: gwKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := mediagen.Sample("png", 1)
+		if _, err := c.Upload(t.Context(), upload.Request{Content: bytes.NewReader(f), Size: int64(len(f)), ImageType: "png", ImageName: "a.png"}); err != nil {
+			t.Errorf("upload with the printed settings: %v", err)
+		}
 	}
 }
