@@ -2,7 +2,8 @@ package convert
 
 import (
 	"errors"
-	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/reasons"
 )
 
 // ErrUnavailable reports that this build cannot convert: it was built
@@ -45,18 +46,11 @@ var (
 	ErrCorrupt        = errors.New("convert: cannot decode")
 )
 
-func (r Reason) sentinel() error {
-	switch r {
-	case ReasonNotConvertible:
-		return ErrNotConvertible
-	case ReasonInputTooLarge:
-		return ErrInputTooLarge
-	case ReasonTooManyPixels:
-		return ErrTooManyPixels
-	case ReasonCorrupt:
-		return ErrCorrupt
-	}
-	return nil
+var reasonTable = reasons.Table[Reason]{
+	{Reason: ReasonNotConvertible, Err: ErrNotConvertible},
+	{Reason: ReasonInputTooLarge, Err: ErrInputTooLarge},
+	{Reason: ReasonTooManyPixels, Err: ErrTooManyPixels},
+	{Reason: ReasonCorrupt, Err: ErrCorrupt},
 }
 
 // Error is a refusal: the file cannot be converted. Its message says what
@@ -73,23 +67,7 @@ type Error struct {
 
 // Error returns "convert: <reason>: <found> (<cause>); <fix>".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("convert: ")
-	b.WriteString(string(e.Reason))
-	if e.Found != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Found)
-	}
-	if e.Err != nil {
-		b.WriteString(" (")
-		b.WriteString(e.Err.Error())
-		b.WriteString(")")
-	}
-	if e.Fix != "" {
-		b.WriteString("; ")
-		b.WriteString(e.Fix)
-	}
-	return b.String()
+	return reasons.Message("convert: ", string(e.Reason), e.Found, e.Err, e.Fix)
 }
 
 // Unwrap returns the underlying cause, which may be nil.
@@ -97,6 +75,6 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is the sentinel of e's reason.
 func (e *Error) Is(target error) bool {
-	s := e.Reason.sentinel()
+	s := reasonTable.Sentinel(e.Reason)
 	return s != nil && target == s
 }

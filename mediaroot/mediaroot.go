@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/conffile"
+	"github.com/storemedia/alipay-media-worker/internal/reasons"
 )
 
 // Sentinel errors. Open wraps them with the path concerned.
@@ -58,33 +61,22 @@ const (
 	ReasonPermission Reason = "permission"
 )
 
-var reasons = []struct {
-	r   Reason
-	err error
-}{
-	{ReasonNotAbsolute, ErrNotAbsolute},
-	{ReasonTraversal, ErrTraversal},
-	{ReasonOutsideRoots, ErrOutsideRoots},
-	{ReasonSymlinkEscape, ErrSymlinkEscape},
-	{ReasonNotRegular, ErrNotRegular},
-	{ReasonChanged, ErrChanged},
-	{ReasonNotFound, fs.ErrNotExist},
-	{ReasonPermission, fs.ErrPermission},
+var reasonTable = reasons.Table[Reason]{
+	{Reason: ReasonNotAbsolute, Err: ErrNotAbsolute},
+	{Reason: ReasonTraversal, Err: ErrTraversal},
+	{Reason: ReasonOutsideRoots, Err: ErrOutsideRoots},
+	{Reason: ReasonSymlinkEscape, Err: ErrSymlinkEscape},
+	{Reason: ReasonNotRegular, Err: ErrNotRegular},
+	{Reason: ReasonChanged, Err: ErrChanged},
+	{Reason: ReasonNotFound, Err: fs.ErrNotExist},
+	{Reason: ReasonPermission, Err: fs.ErrPermission},
 }
 
 // ReasonOf returns the reason err refuses a file for, or "" when err is
 // nil or another system error (too many open files, an I/O error), which
 // may go away when tried again.
 func ReasonOf(err error) Reason {
-	if err == nil {
-		return ""
-	}
-	for _, x := range reasons {
-		if errors.Is(err, x.err) {
-			return x.r
-		}
-	}
-	return ""
+	return reasonTable.Of(err)
 }
 
 // root is one configured media directory.
@@ -126,7 +118,7 @@ func New(dirs ...string) (*Roots, error) {
 			return nil, fmt.Errorf("mediaroot: media root %q: %w", d, err)
 		}
 		if !st.IsDir() {
-			return nil, fmt.Errorf("mediaroot: media root %q is %s, not a directory", d, describe(st.Mode()))
+			return nil, fmt.Errorf("mediaroot: media root %q is %s, not a directory", d, conffile.Kind(st.Mode()))
 		}
 		real, err := filepath.EvalSymlinks(abs)
 		if err != nil {
@@ -243,27 +235,6 @@ func (r *Roots) Open(path string) (*os.File, os.FileInfo, error) {
 	return f, fi, nil
 }
 
-// describe names a non-regular file mode for messages.
-func describe(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m.IsRegular():
-		return "a regular file"
-	}
-	return "an irregular file"
-}
-
 // refusal is a rule violation found below Open: the sentinel, what was
 // found, and the system's error when there is one. explain turns it into
 // the error Open returns, with the path.
@@ -276,7 +247,7 @@ type refusal struct {
 func (r *refusal) Error() string { return r.sentinel.Error() + ": " + r.detail }
 
 func notRegular(m fs.FileMode) error {
-	return &refusal{sentinel: ErrNotRegular, detail: "is " + describe(m)}
+	return &refusal{sentinel: ErrNotRegular, detail: "is " + conffile.Kind(m)}
 }
 
 // explain wraps an error from the implementations with the operation and

@@ -12,9 +12,5 @@ import (
 var exampleRedisURL string
 
 func TestMain(m *testing.M) {
-	url, stop := testproc.StartRedisMain()
-	exampleRedisURL = url
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	os.Exit(testproc.RunWithRedis(m, &exampleRedisURL))
 }

@@ -2,7 +2,8 @@ package validate
 
 import (
 	"errors"
-	"strings"
+
+	"github.com/storemedia/alipay-media-worker/internal/reasons"
 )
 
 // Reason is the stable, machine-readable cause of a rejection. Its string
@@ -46,38 +47,26 @@ var (
 	ErrBadImageType    = errors.New("validate: bad image_type")
 )
 
-var reasons = []struct {
-	r   Reason
-	err error
-}{
-	{ReasonEmpty, ErrEmpty},
-	{ReasonTooLarge, ErrTooLarge},
-	{ReasonUnsupportedType, ErrUnsupportedType},
-	{ReasonTypeMismatch, ErrTypeMismatch},
-	{ReasonCorrupt, ErrCorrupt},
-	{ReasonBadName, ErrBadName},
-	{ReasonBadImageType, ErrBadImageType},
+var reasonTable = reasons.Table[Reason]{
+	{Reason: ReasonEmpty, Err: ErrEmpty},
+	{Reason: ReasonTooLarge, Err: ErrTooLarge},
+	{Reason: ReasonUnsupportedType, Err: ErrUnsupportedType},
+	{Reason: ReasonTypeMismatch, Err: ErrTypeMismatch},
+	{Reason: ReasonCorrupt, Err: ErrCorrupt},
+	{Reason: ReasonBadName, Err: ErrBadName},
+	{Reason: ReasonBadImageType, Err: ErrBadImageType},
 }
 
 // Reasons returns every reason, in a fixed order; handy to pre-create metric
 // series so that a counter shows 0 rather than nothing.
 func Reasons() []Reason {
-	out := make([]Reason, len(reasons))
-	for i, x := range reasons {
-		out[i] = x.r
-	}
-	return out
+	return reasonTable.Reasons()
 }
 
 // Sentinel returns the sentinel error of the reason (ErrEmpty for
 // ReasonEmpty, ...), or nil for an unknown reason.
 func (r Reason) Sentinel() error {
-	for _, x := range reasons {
-		if x.r == r {
-			return x.err
-		}
-	}
-	return nil
+	return reasonTable.Sentinel(r)
 }
 
 // Field names used in [Error.Field]: the request fields of
@@ -110,25 +99,7 @@ type Error struct {
 
 // Error returns "validate: <field>: <reason>: <found> (<cause>); <fix>".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("validate: ")
-	b.WriteString(e.Field)
-	b.WriteString(": ")
-	b.WriteString(string(e.Reason))
-	if e.Found != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Found)
-	}
-	if e.Err != nil {
-		b.WriteString(" (")
-		b.WriteString(e.Err.Error())
-		b.WriteString(")")
-	}
-	if e.Fix != "" {
-		b.WriteString("; ")
-		b.WriteString(e.Fix)
-	}
-	return b.String()
+	return reasons.Message("validate: "+e.Field+": ", string(e.Reason), e.Found, e.Err, e.Fix)
 }
 
 // Unwrap returns the underlying cause, which may be nil.

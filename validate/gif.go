@@ -27,8 +27,7 @@ type gifWalker struct {
 	state  gifState
 	pass   int64
 	then   gifState // state after gifPass
-	pos    int64
-	at     int64 // offset of the current block
+	at     int64    // offset of the current block
 	width  int
 	height int
 	global bool // a global colour table is present
@@ -83,13 +82,7 @@ func (w *gifWalker) write(p []byte) error {
 				w.state = w.then
 			}
 		default:
-			n := len(p)
-			full := w.fill(&p)
-			w.pos += int64(n - len(p))
-			if !full {
-				return nil
-			}
-			if err := w.gotPiece(); err != nil {
+			if err := w.collect(&p, w.gotPiece); err != nil {
 				return err
 			}
 		}

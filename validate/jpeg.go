@@ -61,7 +61,6 @@ type jpegWalker struct {
 	marker byte  // marker of the segment being read
 	seg    int   // bytes of the segment not yet taken (after its length)
 	pass   int   // bytes to pass over in jpegPass
-	pos    int64 // offset of the next byte
 	at     int64 // offset of the current marker, for messages
 
 	// The frame (SOF) and what the segments so far defined.
@@ -101,13 +100,7 @@ func (w *jpegWalker) write(p []byte) error {
 			w.pos += int64(len(p))
 			return nil
 		case jpegPiece:
-			n := len(p)
-			full := w.fill(&p)
-			w.pos += int64(n - len(p))
-			if !full {
-				return nil
-			}
-			if err := w.gotPiece(); err != nil {
+			if err := w.collect(&p, w.gotPiece); err != nil {
 				return err
 			}
 		case jpegPass:

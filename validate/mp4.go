@@ -24,7 +24,6 @@ const (
 type mp4Walker struct {
 	piece
 	size  int64 // of the whole file
-	pos   int64 // offset of the next byte
 	at    int64 // offset of the current box
 	pass  int64 // bytes of the current box's body not yet passed over
 	boxes int
@@ -54,13 +53,7 @@ func (w *mp4Walker) write(p []byte) error {
 			}
 			continue
 		}
-		n := len(p)
-		full := w.fill(&p)
-		w.pos += int64(n - len(p))
-		if !full {
-			return nil
-		}
-		if err := w.onHeader(); err != nil {
+		if err := w.collect(&p, w.onHeader); err != nil {
 			return err
 		}
 	}

@@ -46,7 +46,6 @@ type pngWalker struct {
 	piece
 	state  pngState
 	size   int64 // of the whole file
-	pos    int64 // offset of the next byte
 	at     int64 // offset of the current chunk
 	typ    [4]byte
 	left   int64 // data bytes of the current chunk not yet seen
@@ -85,13 +84,7 @@ func (w *pngWalker) write(p []byte) error {
 				w.expect(4)
 			}
 		default:
-			n := len(p)
-			full := w.fill(&p)
-			w.pos += int64(n - len(p))
-			if !full {
-				return nil
-			}
-			if err := w.gotPiece(); err != nil {
+			if err := w.collect(&p, w.gotPiece); err != nil {
 				return err
 			}
 		}

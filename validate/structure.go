@@ -41,18 +41,32 @@ type piece struct {
 	buf  [32]byte
 	have int
 	want int
+	// pos is the walker's offset in the content, of the next byte it
+	// sees: fill counts the bytes it takes, the walker those it passes.
+	pos int64
 }
 
 // expect starts collecting n bytes (at most len(buf)).
 func (c *piece) expect(n int) { c.have, c.want = 0, n }
 
-// fill moves bytes from the front of *p into c and reports whether c holds
-// all it expects.
+// fill moves bytes from the front of *p into c, counting them in pos, and
+// reports whether c holds all it expects.
 func (c *piece) fill(p *[]byte) bool {
 	k := copy(c.buf[c.have:c.want], *p)
 	c.have += k
+	c.pos += int64(k)
 	*p = (*p)[k:]
 	return c.have == c.want
+}
+
+// collect fills c from the front of *p and, once c holds all it expects,
+// calls complete, the walker's step for the piece, returning its error.
+// If c still waits for bytes, *p is left empty.
+func (c *piece) collect(p *[]byte, complete func() error) error {
+	if !c.fill(p) {
+		return nil
+	}
+	return complete()
 }
 
 // got returns the collected bytes.

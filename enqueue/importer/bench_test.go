@@ -31,10 +31,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	url, stop := testproc.StartRedisMain()
-	sharedRedisURL = url
-	code := m.Run()
-	stop()
+	code := testproc.RunWithRedis(m, &sharedRedisURL)
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
 	}

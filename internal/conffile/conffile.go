@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -33,7 +34,7 @@ func Read(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s, %w", path, kind(fi.Mode()), ErrNotRegular)
+		return nil, fmt.Errorf("%s is %s, %w", path, Kind(fi.Mode()), ErrNotRegular)
 	}
 	if fi.Size() > max {
 		return nil, fmt.Errorf("%s: %w: %d bytes, at most %d", path, ErrTooLarge, fi.Size(), max)
@@ -49,17 +50,25 @@ func Read(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// kind describes a file that is not regular.
-func kind(m os.FileMode) string {
+// Kind names the type of a file with mode m for messages: "a directory",
+// "a named pipe (FIFO)", "a character device". mediaroot names what it
+// refuses with it too.
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
-		return "is a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "is a FIFO"
-	case m&os.ModeSocket != 0:
-		return "is a socket"
-	case m&os.ModeDevice != 0:
-		return "is a device"
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsRegular():
+		return "a regular file"
 	}
-	return "has mode " + m.String()
+	return "an irregular file"
 }

@@ -44,5 +44,5 @@
 // which *testing.T satisfies, and everything else returns errors.
 // [RunRedis] starts a server for a command (cmd/demo starts one when no
 // Redis listens, cmd/bench a private one) or a TestMain
-// ([StartRedisMain]); [Ping] tells whether a Redis answers at an address.
+// ([RunWithRedis]); [Ping] tells whether a Redis answers at an address.
 package testproc

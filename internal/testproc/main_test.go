@@ -6,17 +6,31 @@ import (
 	"testing"
 )
 
-func TestStartRedisMainServesAndStops(t *testing.T) {
+// fakeM stands for a *testing.M: its Run pings the server.
+type fakeM struct {
+	url  *string
+	addr string
+	err  error
+}
+
+func (m *fakeM) Run() int {
+	m.addr = strings.TrimSuffix(strings.TrimPrefix(*m.url, "redis://"), "/0")
+	m.err = Ping(m.addr)
+	return 7
+}
+
+func TestRunWithRedisServesAndStops(t *testing.T) {
 	t.Parallel()
-	url, stop := StartRedisMain()
-	addr := strings.TrimSuffix(strings.TrimPrefix(url, "redis://"), "/0")
-	if err := Ping(addr); err != nil {
-		stop()
-		t.Fatalf("ping %s: %v", addr, err)
+	var url string
+	m := &fakeM{url: &url}
+	if code := RunWithRedis(m, &url); code != 7 {
+		t.Errorf("RunWithRedis = %d, want the code of Run, 7", code)
 	}
-	stop()
-	if err := Ping(addr); err == nil {
-		t.Fatal("server still answers after stop")
+	if m.err != nil {
+		t.Fatalf("ping %s during Run: %v", m.addr, m.err)
+	}
+	if err := Ping(m.addr); err == nil {
+		t.Fatal("server still answers after RunWithRedis returned")
 	}
 }
 

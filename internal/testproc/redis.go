@@ -94,17 +94,21 @@ func StartRedis(t TB, opts ...RedisOptions) *Redis {
 	return s
 }
 
-// StartRedisMain starts a private, in-memory redis-server from a TestMain,
-// where no test exists yet (runnable examples need Redis too). It returns
-// the server's redis:// URL and a stop function to call when m.Run
-// returns, which kills the server and removes its directory. It panics
+// RunWithRedis runs the tests of m, from a TestMain where no test exists
+// yet (runnable examples need Redis too), with a private, in-memory
+// redis-server whose redis:// URL it stores in *url first. It returns m's
+// exit code once the server is killed and its directory removed. It panics
 // when the server cannot start, which fails the whole test binary loudly.
-func StartRedisMain() (url string, stop func()) {
+// m is a *testing.M; the package takes the one method it calls so that the
+// commands linking it do not link package testing.
+func RunWithRedis(m interface{ Run() int }, url *string) int {
 	s, err := RunRedis(RedisOptions{})
 	if err != nil {
 		panic(err.Error())
 	}
-	return s.URL(), s.Close
+	defer s.Close()
+	*url = s.URL()
+	return m.Run()
 }
 
 // Addr is host:port of the server.

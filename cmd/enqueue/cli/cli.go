@@ -171,6 +171,29 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// runSubcommand parses args with fs (flags and operands interleaved) and
+// runs do on the operands. --help prints the usage, --version the version;
+// a parse error, or an error do returns, is reported with its exit status
+// ([exitFor]); otherwise the status is do's.
+func runSubcommand(ctx context.Context, fs *flag.FlagSet, args []string, env Env, do func(operands []string) (int, error)) int {
+	operands, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, usageText)
+		return command.ExitOK
+	}
+	if err != nil {
+		return exitFor(ctx, command.UsageError(err), env)
+	}
+	if command.Version(fs, env.Stdout) {
+		return command.ExitOK
+	}
+	code, err := do(operands)
+	if err != nil {
+		return exitFor(ctx, err, env)
+	}
+	return code
+}
+
 // exitFor prints err and returns its exit status ([command.Report]), once
 // the errors of the libraries are given their class: a bad import
 // configuration is a usage error, Redis failing is a dependency being

@@ -3,7 +3,6 @@ package cli
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -180,26 +179,12 @@ func (f *importFlags) flags(env Env) *flag.FlagSet {
 
 func runImport(ctx context.Context, args []string, env Env) int {
 	var f importFlags
-	fs := f.flags(env)
-	paths, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, usageText)
-		return command.ExitOK
-	}
-	if err != nil {
-		return exitFor(ctx, command.UsageError(err), env)
-	}
-	if command.Version(fs, env.Stdout) {
-		return command.ExitOK
-	}
-	if len(paths) == 0 {
-		return exitFor(ctx, command.Usagef("no PATH given"), env)
-	}
-	code, err := doImport(ctx, f, paths, env)
-	if err != nil {
-		return exitFor(ctx, err, env)
-	}
-	return code
+	return runSubcommand(ctx, f.flags(env), args, env, func(paths []string) (int, error) {
+		if len(paths) == 0 {
+			return 0, command.Usagef("no PATH given")
+		}
+		return doImport(ctx, f, paths, env)
+	})
 }
 
 func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int, error) {

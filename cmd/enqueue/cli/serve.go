@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -45,22 +44,12 @@ func (f *serveFlags) flags(env Env) *flag.FlagSet {
 
 func runServe(ctx context.Context, args []string, env Env) int {
 	var f serveFlags
-	fs := f.flags(env)
-	rest, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, usageText)
-		return command.ExitOK
-	}
-	if err != nil {
-		return exitFor(ctx, command.UsageError(err), env)
-	}
-	if command.Version(fs, env.Stdout) {
-		return command.ExitOK
-	}
-	if len(rest) > 0 {
-		return exitFor(ctx, command.Usagef("serve takes no arguments, got %q", rest), env)
-	}
-	return exitFor(ctx, serve(ctx, f, env, nil), env)
+	return runSubcommand(ctx, f.flags(env), args, env, func(rest []string) (int, error) {
+		if len(rest) > 0 {
+			return 0, command.Usagef("serve takes no arguments, got %q", rest)
+		}
+		return command.ExitOK, serve(ctx, f, env, nil)
+	})
 }
 
 // sweepLoop sweeps the spool every interval until ctx is done.

@@ -29,26 +29,12 @@ func statusFlags(c *common, asJSON *bool, env Env) *flag.FlagSet {
 func runStatus(ctx context.Context, args []string, env Env) int {
 	var c common
 	var asJSON bool
-	fs := statusFlags(&c, &asJSON, env)
-	refs, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.Stdout, usageText)
-		return command.ExitOK
-	}
-	if err != nil {
-		return exitFor(ctx, command.UsageError(err), env)
-	}
-	if command.Version(fs, env.Stdout) {
-		return command.ExitOK
-	}
-	if len(refs) == 0 {
-		return exitFor(ctx, command.Usagef("status: no file, task ID or SHA-256 given"), env)
-	}
-	code, err := doStatus(ctx, c, refs, asJSON, env)
-	if err != nil {
-		return exitFor(ctx, err, env)
-	}
-	return code
+	return runSubcommand(ctx, statusFlags(&c, &asJSON, env), args, env, func(refs []string) (int, error) {
+		if len(refs) == 0 {
+			return 0, command.Usagef("status: no file, task ID or SHA-256 given")
+		}
+		return doStatus(ctx, c, refs, asJSON, env)
+	})
 }
 
 func doStatus(ctx context.Context, c common, refs []string, asJSON bool, env Env) (int, error) {

@@ -205,8 +205,8 @@ func TestReadErrors(t *testing.T) {
 		{"missing password file", map[string]string{"DASHBOARD_PASSWORD_FILE": filepath.Join(dir, "absent")}, nil, []string{"DASHBOARD_PASSWORD_FILE", "absent"}},
 		{"empty password file", map[string]string{"DASHBOARD_PASSWORD_FILE": emptyPW}, nil, []string{"DASHBOARD_PASSWORD_FILE", "empty password"}},
 		// Issue 12 item 7: read only regular files, never block on a FIFO.
-		{"password file is /dev/zero", map[string]string{"DASHBOARD_PASSWORD_FILE": "/dev/zero"}, nil, []string{"DASHBOARD_PASSWORD_FILE", "/dev/zero is a device, not a regular file"}},
-		{"password file is a FIFO", map[string]string{"DASHBOARD_PASSWORD_FILE": pwFIFO}, nil, []string{"DASHBOARD_PASSWORD_FILE", "is a FIFO, not a regular file"}},
+		{"password file is /dev/zero", map[string]string{"DASHBOARD_PASSWORD_FILE": "/dev/zero"}, nil, []string{"DASHBOARD_PASSWORD_FILE", "/dev/zero is a character device, not a regular file"}},
+		{"password file is a FIFO", map[string]string{"DASHBOARD_PASSWORD_FILE": pwFIFO}, nil, []string{"DASHBOARD_PASSWORD_FILE", "is a named pipe (FIFO), not a regular file"}},
 		{"bad readonly", map[string]string{"DASHBOARD_READONLY": "yes please"}, nil, []string{"DASHBOARD_READONLY"}},
 		{"user without password", map[string]string{"DASHBOARD_USER": "ops"}, nil, []string{"DASHBOARD_PASSWORD: required with DASHBOARD_USER"}},
 		{"password without user", map[string]string{"DASHBOARD_PASSWORD": "pw"}, nil, []string{"DASHBOARD_USER: required with DASHBOARD_PASSWORD"}},
@@ -306,13 +306,13 @@ func TestKeyFileProblems(t *testing.T) {
 			[]string{"ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE: sign: read public key: open " + filepath.Join(dir, "nope-either.pem")}},
 		// Issue 12 item 7: devices and FIFOs are refused, not read without end.
 		{"private key is /dev/zero", with(pub, func(k *keyFiles) { k.privateKey = "/dev/zero" }),
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "/dev/zero is a device, not a regular file"}},
+			[]string{"ALIPAY_PRIVATE_KEY_FILE", "/dev/zero is a character device, not a regular file"}},
 		{"public key is a FIFO", with(pub, func(k *keyFiles) { k.publicKey = fifo }),
-			[]string{"ALIPAY_PUBLIC_KEY_FILE", "is a FIFO, not a regular file"}},
+			[]string{"ALIPAY_PUBLIC_KEY_FILE", "is a named pipe (FIFO), not a regular file"}},
 		{"app certificate is /dev/zero", with(cert, func(k *keyFiles) { k.appCert = "/dev/zero" }),
-			[]string{"ALIPAY_APP_CERT_FILE", "is a device"}},
+			[]string{"ALIPAY_APP_CERT_FILE", "is a character device"}},
 		{"root certificate is a FIFO", with(cert, func(k *keyFiles) { k.root = fifo }),
-			[]string{"ALIPAY_ROOT_CERT_FILE", "is a FIFO"}},
+			[]string{"ALIPAY_ROOT_CERT_FILE", "is a named pipe (FIFO)"}},
 		{"private key too large", with(pub, func(k *keyFiles) { k.privateKey = huge }),
 			[]string{"ALIPAY_PRIVATE_KEY_FILE", "file too large"}},
 		// The Alipay certificate holds the gateway's key, not the app's.
