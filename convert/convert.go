@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -97,15 +98,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	fill(&cfg.MaxInputBytes, DefaultMaxInputBytes)
 	fill(&cfg.MaxInputPixels, DefaultMaxInputPixels)
 	fill(&cfg.ScratchBytes, DefaultScratchBytes)
-	if cfg.MinQuality == 0 {
-		cfg.MinQuality = DefaultMinQuality
-	}
-	if cfg.MaxQuality == 0 {
-		cfg.MaxQuality = max(DefaultMaxQuality, cfg.MinQuality)
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
+	cfg.MinQuality = cmp.Or(cfg.MinQuality, DefaultMinQuality)
+	cfg.MaxQuality = cmp.Or(cfg.MaxQuality, max(DefaultMaxQuality, cfg.MinQuality))
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
 	var bad []string
 	for _, f := range []struct {
 		name string

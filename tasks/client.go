@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -108,15 +109,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		poll:      cfg.PollInterval,
 		log:       cfg.Logger,
 	}
-	if c.queue == "" {
-		c.queue = QueueDefault
-	}
+	c.queue = cmp.Or(c.queue, QueueDefault)
 	if c.poll <= 0 {
 		c.poll = DefaultPollInterval
 	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
+	c.log = cmp.Or(c.log, slog.New(slog.DiscardHandler))
 	if c.validator == nil {
 		v, err := validate.New(validate.Config{})
 		if err != nil {
@@ -144,9 +141,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	conn := cfg.Redis
 	if conn == nil {
 		u := cfg.RedisURL
-		if u == "" {
-			u = DefaultRedisURL
-		}
+		u = cmp.Or(u, DefaultRedisURL)
 		var err error
 		conn, err = redisurl.Parse(u)
 		if err != nil {
@@ -267,24 +262,18 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 		path = abs
 	}
 	name := req.ImageName
-	if name == "" {
-		name = filepath.Base(path)
-	}
+	name = cmp.Or(name, filepath.Base(path))
 	f, st, err := c.roots.Open(path)
 	if err != nil {
 		reason := Reason(mediaroot.ReasonOf(err))
-		if reason == "" {
-			reason = ReasonUnreadable
-		}
+		reason = cmp.Or(reason, ReasonUnreadable)
 		return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
 	}
 	defer f.Close()
 	size := st.Size()
 	reject := func(err error) error {
 		reason := Reason(validate.ReasonOf(err))
-		if reason == "" {
-			reason = ReasonUnreadable
-		}
+		reason = cmp.Or(reason, ReasonUnreadable)
 		return &RejectError{Path: req.Path, Reason: reason, Size: size, Err: err}
 	}
 	check, err := c.validator.Begin(size, req.ImageType, name)
@@ -318,9 +307,7 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	typ := req.ImageType
-	if typ == "" {
-		typ = info.Type
-	}
+	typ = cmp.Or(typ, info.Type)
 	p := UploadPayload{
 		Version:      PayloadVersion,
 		Path:         path,

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -72,18 +73,10 @@ const (
 
 // WithDefaults returns a copy of p with zero fields set to their defaults.
 func (p RetryPolicy) WithDefaults() RetryPolicy {
-	if p.BaseDelay == 0 {
-		p.BaseDelay = DefaultBaseDelay
-	}
-	if p.MaxDelay == 0 {
-		p.MaxDelay = DefaultMaxDelay
-	}
-	if p.ThrottleDelay == 0 {
-		p.ThrottleDelay = DefaultThrottleDelay
-	}
-	if p.Jitter == 0 {
-		p.Jitter = DefaultJitter
-	}
+	p.BaseDelay = cmp.Or(p.BaseDelay, DefaultBaseDelay)
+	p.MaxDelay = cmp.Or(p.MaxDelay, DefaultMaxDelay)
+	p.ThrottleDelay = cmp.Or(p.ThrottleDelay, DefaultThrottleDelay)
+	p.Jitter = cmp.Or(p.Jitter, DefaultJitter)
 	if p.Jitter < 0 {
 		p.Jitter = 0
 	}

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -87,9 +88,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.protocol = p
 	gw := cfg.GatewayURL
-	if gw == "" {
-		gw = ProductionGateway
-	}
+	gw = cmp.Or(gw, ProductionGateway)
 	u, err := url.Parse(gw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("upload: config: GatewayURL %q is not an http(s) URL", redactURL(gw))
@@ -131,18 +130,10 @@ func New(cfg Config) (*Client, error) {
 	if c.verifier == nil {
 		c.verifier = sign.RSA2Verifier{Key: cfg.AlipayPublicKey}
 	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.userAgent == "" {
-		c.userAgent = DefaultUserAgent
-	}
-	if c.maxSize == 0 {
-		c.maxSize = MaxFileSize
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
+	c.timeout = cmp.Or(c.timeout, DefaultTimeout)
+	c.userAgent = cmp.Or(c.userAgent, DefaultUserAgent)
+	c.maxSize = cmp.Or(c.maxSize, MaxFileSize)
+	c.log = cmp.Or(c.log, slog.New(slog.DiscardHandler))
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -150,18 +141,10 @@ func New(cfg Config) (*Client, error) {
 		c.nonce = newUUID
 	}
 	if c.hc == nil {
-		dial, header := cfg.DialTimeout, cfg.ResponseHeaderTimeout
-		if dial == 0 {
-			dial = DefaultDialTimeout
-		}
-		if header == 0 {
-			header = DefaultResponseHeaderTimeout
-		}
-		idle := cfg.MaxIdleConnsPerHost
-		if idle == 0 {
-			idle = DefaultMaxIdleConnsPerHost
-		}
-		c.hc = newHTTPClient(dial, header, idle)
+		c.hc = newHTTPClient(
+			cmp.Or(cfg.DialTimeout, DefaultDialTimeout),
+			cmp.Or(cfg.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
+			cmp.Or(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost))
 	}
 	return c, nil
 }

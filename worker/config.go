@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -180,30 +181,16 @@ func ParseQueues(s string) (map[string]int, error) {
 
 // withDefaults returns cfg with zero fields set to their defaults.
 func (cfg Config) withDefaults() Config {
-	if cfg.GatewayURL == "" {
-		cfg.GatewayURL = upload.ProductionGateway
-	}
-	if cfg.Protocol == "" {
-		cfg.Protocol = upload.Classic
-	}
-	if cfg.UploadTimeout == 0 {
-		cfg.UploadTimeout = DefaultUploadTimeout
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
+	cfg.GatewayURL = cmp.Or(cfg.GatewayURL, upload.ProductionGateway)
+	cfg.Protocol = cmp.Or(cfg.Protocol, upload.Classic)
+	cfg.UploadTimeout = cmp.Or(cfg.UploadTimeout, DefaultUploadTimeout)
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
 	if len(cfg.Queues) == 0 {
 		cfg.Queues, _ = ParseQueues(DefaultQueues)
 	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if cfg.DelayedTaskCheckInterval == 0 {
-		cfg.DelayedTaskCheckInterval = DefaultDelayedTaskCheckInterval
-	}
-	if cfg.TaskCheckInterval == 0 {
-		cfg.TaskCheckInterval = DefaultTaskCheckInterval
-	}
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	cfg.DelayedTaskCheckInterval = cmp.Or(cfg.DelayedTaskCheckInterval, DefaultDelayedTaskCheckInterval)
+	cfg.TaskCheckInterval = cmp.Or(cfg.TaskCheckInterval, DefaultTaskCheckInterval)
 	cfg.Retry = cfg.Retry.WithDefaults()
 	return cfg
 }

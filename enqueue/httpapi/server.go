@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -115,9 +116,7 @@ func New(cfg Config) (*Server, error) {
 	if s.maxJSON <= 0 {
 		s.maxJSON = defaultMaxJSONSize
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.log = cmp.Or(s.log, slog.New(slog.DiscardHandler))
 	if cfg.SpoolDir != "" {
 		dir, err := filepath.Abs(cfg.SpoolDir)
 		if err != nil {
@@ -393,9 +392,7 @@ func (s *Server) enqueueSpooled(w http.ResponseWriter, r *http.Request, req task
 		return
 	}
 	defer lock.unlock()
-	if req.ImageName == "" {
-		req.ImageName = filepath.Base(req.Path)
-	}
+	req.ImageName = cmp.Or(req.ImageName, filepath.Base(req.Path))
 	req.Path = filepath.Join(s.spool, name)
 	p, err := s.client.Prepare(r.Context(), req)
 	if err != nil {

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,9 +126,7 @@ func (c *Config) withDefaults() error {
 	if err := c.Filter.Validate(); err != nil {
 		return err
 	}
-	if c.Name == "" {
-		c.Name = NameBase
-	}
+	c.Name = cmp.Or(c.Name, NameBase)
 	if c.DryRun {
 		c.Wait = false
 	}
@@ -146,12 +145,8 @@ func (c *Config) withDefaults() error {
 	if c.ProgressInterval <= 0 {
 		c.ProgressInterval = time.Second
 	}
-	if c.WaitOutage == 0 {
-		c.WaitOutage = DefaultWaitOutage
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.WaitOutage = cmp.Or(c.WaitOutage, DefaultWaitOutage)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Now == nil {
 		c.Now = time.Now
 	}

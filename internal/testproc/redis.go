@@ -2,6 +2,7 @@ package testproc
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -185,9 +186,7 @@ func (s *Redis) Start() error {
 // redis-server on PATH.
 func redisServer() (string, error) {
 	name := os.Getenv("REDIS_SERVER")
-	if name == "" {
-		name = "redis-server"
-	}
+	name = cmp.Or(name, "redis-server")
 	path, err := exec.LookPath(name)
 	if err != nil {
 		return "", fmt.Errorf("testproc: %s not found (install Debian's redis-server or set REDIS_SERVER): %w", name, err)

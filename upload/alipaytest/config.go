@@ -1,6 +1,7 @@
 package alipaytest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -106,9 +107,7 @@ type Config struct {
 // helpers that build their own server) can pass the result to [NewServer]
 // and sign with TestKeys().App.
 func (c Config) WithTestKeys() Config {
-	if c.AppID == "" {
-		c.AppID = TestAppID
-	}
+	c.AppID = cmp.Or(c.AppID, TestAppID)
 	if c.AppPublicKey == nil {
 		c.AppPublicKey = &TestKeys().App.PublicKey
 	}
@@ -120,21 +119,13 @@ func (c Config) WithTestKeys() Config {
 
 // withDefaults returns a copy of c with defaults filled in.
 func (c Config) withDefaults() Config {
-	if c.MaxFileSize == 0 {
-		c.MaxFileSize = validate.DefaultMaxSize
-	}
-	if c.MaxSkew == 0 {
-		c.MaxSkew = DefaultMaxSkew
-	}
+	c.MaxFileSize = cmp.Or(c.MaxFileSize, validate.DefaultMaxSize)
+	c.MaxSkew = cmp.Or(c.MaxSkew, DefaultMaxSkew)
 	if len(c.AllowedTypes) == 0 {
 		c.AllowedTypes = slices.Clone(validate.DefaultAllowed)
 	}
-	if c.ImageURLBase == "" {
-		c.ImageURLBase = DefaultImageURLBase
-	}
-	if c.SlowDelay == 0 {
-		c.SlowDelay = DefaultSlowDelay
-	}
+	c.ImageURLBase = cmp.Or(c.ImageURLBase, DefaultImageURLBase)
+	c.SlowDelay = cmp.Or(c.SlowDelay, DefaultSlowDelay)
 	if c.MaxRecords <= 0 {
 		c.MaxRecords = DefaultMaxRecords
 	}
@@ -144,9 +135,7 @@ func (c Config) withDefaults() Config {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	return c
 }
 

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,21 +96,15 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Addr == "" {
-		c.Addr = DefaultAddr
-	}
-	if c.RootPath == "" {
-		c.RootPath = defaultRootPath
-	}
+	c.Addr = cmp.Or(c.Addr, DefaultAddr)
+	c.RootPath = cmp.Or(c.RootPath, defaultRootPath)
 	if !strings.HasSuffix(c.RootPath, "/") {
 		c.RootPath += "/"
 	}
 	if c.CheckTimeout <= 0 {
 		c.CheckTimeout = defaultCheckTimeout
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.now == nil {
 		c.now = time.Now
 	}

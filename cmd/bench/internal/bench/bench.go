@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,21 +115,13 @@ func (c *Config) withDefaults() error {
 	if c.Files == nil {
 		c.Files = DefaultFiles
 	}
-	if c.EnqueueFiles == 0 {
-		c.EnqueueFiles = DefaultEnqueueFiles
-	}
-	if c.Rounds == 0 {
-		c.Rounds = DefaultRounds
-	}
+	c.EnqueueFiles = cmp.Or(c.EnqueueFiles, DefaultEnqueueFiles)
+	c.Rounds = cmp.Or(c.Rounds, DefaultRounds)
 	if c.Rounds < 0 {
 		return fmt.Errorf("%w: %d rounds", ErrConfig, c.Rounds)
 	}
-	if c.Timeout == 0 {
-		c.Timeout = 5 * time.Minute
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Timeout = cmp.Or(c.Timeout, 5*time.Minute)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Now == nil {
 		c.Now = time.Now
 	}

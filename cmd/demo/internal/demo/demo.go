@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,18 +102,10 @@ type Report struct {
 }
 
 func (c *Config) defaults() {
-	if c.RedisURL == "" {
-		c.RedisURL = DefaultRedisURL
-	}
-	if c.Dir == "" {
-		c.Dir = DefaultDir
-	}
-	if c.HTTPAddr == "" {
-		c.HTTPAddr = DefaultHTTPAddr
-	}
-	if c.Queue == "" {
-		c.Queue = DefaultQueue
-	}
+	c.RedisURL = cmp.Or(c.RedisURL, DefaultRedisURL)
+	c.Dir = cmp.Or(c.Dir, DefaultDir)
+	c.HTTPAddr = cmp.Or(c.HTTPAddr, DefaultHTTPAddr)
+	c.Queue = cmp.Or(c.Queue, DefaultQueue)
 	if c.Out == nil {
 		c.Out = os.Stdout
 	}
