@@ -1,19 +1,14 @@
 package tasks
 
 import (
-	"strings"
-
 	"github.com/storemedia/alipay-media-worker/internal/secret"
 )
 
-// scrub removes the literal token and then every secret the shared rules of
-// [secret.ScrubText] recognise (sign=..., app_auth_token=..., quoted JSON
-// fields with sensitive names) from s.
+// scrub removes the token in every encoding ([secret.Remove]) and then
+// every secret the shared rules of [secret.ScrubText] recognise (sign=...,
+// app_auth_token=..., quoted JSON fields with sensitive names) from s.
 func scrub(s, token string) string {
-	if token != "" {
-		s = strings.ReplaceAll(s, token, secret.Redacted)
-	}
-	return secret.ScrubText(s)
+	return secret.ScrubText(secret.Remove(s, token))
 }
 
 // redactedError carries a scrubbed message while keeping the original

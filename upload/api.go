@@ -339,7 +339,10 @@ type HTTPError struct {
 	StatusCode int    `json:"status_code"`
 	TraceID    string `json:"trace_id,omitempty"`
 	// Body is the start of the response body (at most 256 bytes), for
-	// diagnosis.
+	// diagnosis, with every encoding of the request's sign and
+	// app_auth_token removed from the whole body before it was cut (a
+	// proxy's error page may echo the request URL), then anything
+	// secret.ScrubText recognises.
 	Body string `json:"body,omitempty"`
 }
 

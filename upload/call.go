@@ -119,10 +119,10 @@ func (c *Client) doJSON(ctx context.Context, method, path, appAuthToken string, 
 		return raw, a.trace, err
 	}
 	if a.status != http.StatusOK {
-		return nil, "", &HTTPError{StatusCode: a.status, TraceID: a.trace, Body: excerpt(a.body)}
+		return nil, "", a.httpError()
 	}
 	raw, err := readNode(a.body, nodeName(method), c.verifier, a.trace)
-	return raw, a.trace, err
+	return raw, a.trace, a.cleanErr(err)
 }
 
 // nodeName is the classic answer's node for method:

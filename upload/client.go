@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/storemedia/alipay-media-worker/internal/secret"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -256,9 +257,10 @@ func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Resul
 		return uploadResult(body, a.trace)
 	}
 	if a.status != http.StatusOK {
-		return Result{}, &HTTPError{StatusCode: a.status, TraceID: a.trace, Body: excerpt(a.body)}
+		return Result{}, a.httpError()
 	}
-	return interpret(a.body, c.verifier, a.trace)
+	res, err := interpret(a.body, c.verifier, a.trace)
+	return res, a.cleanErr(err)
 }
 
 // answer is what came back from the gateway.
@@ -267,6 +269,60 @@ type answer struct {
 	header http.Header
 	body   []byte // at most maxResponseBytes
 	trace  string
+	// secrets are the request's sign and app_auth_token, to remove from
+	// whatever of the answer goes into an error (see clean).
+	secrets []string
+}
+
+// requestSecrets returns the secrets a request carries: the values of the
+// query's sensitive parameters (sign, app_auth_token; not sign_type), the
+// v3 Authorization header's signature and the alipay-app-auth-token
+// header.
+func requestSecrets(target string, h http.Header) []string {
+	var out []string
+	if u, err := url.Parse(target); err == nil {
+		for k, vs := range u.Query() {
+			if secret.SensitiveKey(k) && k != "sign_type" {
+				out = append(out, vs...)
+			}
+		}
+	}
+	if _, _, sig, err := sign.ParseV3Authorization(h.Get("Authorization")); err == nil {
+		out = append(out, sig)
+	}
+	if t := h.Get("Alipay-App-Auth-Token"); t != "" {
+		out = append(out, t)
+	}
+	return out
+}
+
+// clean returns text from the answer (a body, a message) with every
+// encoding of the request's secrets removed, then anything the shared
+// rules recognise as a secret: a gateway or proxy may echo the request's
+// URL or headers, escaped in ways that hide a token from name=value rules.
+func (a *answer) clean(text string) string {
+	return secret.ScrubText(secret.Remove(text, a.secrets...))
+}
+
+// excerpt is the start of the answer's body for an error, cleaned whole
+// before it is cut, so that no prefix of a secret survives the cut.
+func (a *answer) excerpt() string {
+	return excerpt([]byte(a.clean(string(a.body))))
+}
+
+// httpError is the [*HTTPError] for an unexpected status of the answer.
+func (a *answer) httpError() *HTTPError {
+	return &HTTPError{StatusCode: a.status, TraceID: a.trace, Body: a.excerpt()}
+}
+
+// cleanErr removes the request's secrets from the text fields of an
+// [*APIError] in err (a gateway's message may quote the request too).
+func (a *answer) cleanErr(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Msg, ae.SubMsg = a.clean(ae.Msg), a.clean(ae.SubMsg)
+	}
+	return err
 }
 
 // send posts body (of the given length) to target with header and reads
@@ -302,7 +358,8 @@ func (c *Client) send(ctx context.Context, target string, header http.Header, bo
 	if cerr := finish(); cerr != nil {
 		return nil, &failure{class: cerr.class(), err: cerr}
 	}
-	a := &answer{status: resp.StatusCode, header: resp.Header, body: raw, trace: resp.Header.Get("trace_id")}
+	a := &answer{status: resp.StatusCode, header: resp.Header, body: raw, trace: resp.Header.Get("trace_id"),
+		secrets: requestSecrets(target, hreq.Header)}
 	if c.protocol == V3 {
 		a.trace = resp.Header.Get("alipay-trace-id")
 	}
@@ -311,7 +368,7 @@ func (c *Client) send(ctx context.Context, target string, header http.Header, bo
 	}
 	if len(raw) > maxResponseBytes {
 		if !c.success(a.status) {
-			return nil, &HTTPError{StatusCode: a.status, TraceID: a.trace, Body: excerpt(raw)}
+			return nil, a.httpError()
 		}
 		return nil, withTrace(permanent(fmt.Errorf("%w: answer longer than %d bytes", ErrBadResponse, maxResponseBytes)), a.trace)
 	}
@@ -453,8 +510,8 @@ func contentType(r *Request) string {
 	return validate.ContentType(r.ImageType)
 }
 
-// excerpt is the start of a non-200 body, safe to put in an error: at most
-// 256 bytes of valid UTF-8.
+// excerpt is the start of a non-200 body: at most 256 bytes of valid
+// UTF-8. Remove secrets before (answer.excerpt does).
 func excerpt(body []byte) string {
 	const max = 256
 	if len(body) > max {

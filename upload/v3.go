@@ -69,9 +69,9 @@ func (c *Client) readV3(a *answer) ([]byte, error) {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(a.body, &e) == nil && e.Code != "" {
-		return nil, &APIError{Code: e.Code, Msg: e.Message, StatusCode: a.status, TraceID: a.trace}
+		return nil, &APIError{Code: e.Code, Msg: a.clean(e.Message), StatusCode: a.status, TraceID: a.trace}
 	}
-	return nil, &HTTPError{StatusCode: a.status, TraceID: a.trace, Body: excerpt(a.body)}
+	return nil, a.httpError()
 }
 
 // verifyV3 checks alipay-signature over alipay-timestamp, alipay-nonce and

@@ -25,7 +25,14 @@
 // "keys=5") are left alone, so protocol and Redis details stay readable.
 // Every hidden value becomes [Redacted].
 //
-// The package has no notion of a particular token: a caller that knows the
-// exact secret in play (the tasks handler knows the job's app_auth_token)
-// replaces that literal first and then calls [ScrubText].
+// # Known secrets, in every encoding
+//
+// A caller that knows the exact secrets in play (the upload client knows a
+// request's sign and app_auth_token, the tasks handler the job's token)
+// removes them first with [Remove], which replaces every form a quoting
+// text may hold ([Encodings]): as is, URL query- or path-escaped (also
+// twice), HTML-escaped (also as html/template writes '+'), JSON-escaped.
+// A gateway or proxy that echoes a request's URL in an error page is the
+// case it exists for: a token holding '+', '/' or '&' no longer matches the
+// name=value shape once the echo is escaped. Then it calls [ScrubText].
 package secret

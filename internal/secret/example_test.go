@@ -18,3 +18,10 @@ func ExampleSensitiveKey() {
 	fmt.Println(secret.SensitiveKey("app_auth_token"), secret.SensitiveKey("Signature"), secret.SensitiveKey("image_id"))
 	// Output: true true false
 }
+
+func ExampleRemove() {
+	token := "tok+en/1&2"
+	echo := `<p>POST /gateway.do?app_auth_token=tok%2Ben%2F1%262 (token tok+en/1&amp;2)</p>`
+	fmt.Println(secret.Remove(echo, token))
+	// Output: <p>POST /gateway.do?app_auth_token=[redacted] (token [redacted])</p>
+}

@@ -71,3 +71,25 @@ func FuzzScrubText(f *testing.F) {
 		}
 	})
 }
+
+// TestRemoveEveryEncoding: a token and a sign holding '+', '/', '&' and '='
+// leave no trace in any of the forms an echo of the request uses.
+func TestRemoveEveryEncoding(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"202401BB+tok/en&x=y+z", "aB3+/c9==&<\"'>zz", "plainSecretToken"} {
+		forms := append(Encodings(s), s)
+		for _, f := range forms {
+			for _, text := range []string{f, "x=" + f + "&y", `{"url":"` + f + `"}`, "<p>" + f + "</p>"} {
+				got := Remove(text, s)
+				for _, g := range forms {
+					if strings.Contains(got, g) {
+						t.Errorf("Remove(%q) = %q still holds %q", text, got, g)
+					}
+				}
+			}
+		}
+	}
+	if got := Remove("abc and 1", "abc", "1"); got != "abc and 1" {
+		t.Errorf("short values removed: %q", got)
+	}
+}

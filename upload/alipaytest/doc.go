@@ -171,6 +171,9 @@
 //	badsign    handled and recorded, sign over other content          permanent
 //	malformed  handled and recorded, body cut in half                 permanent
 //	           (v3: the cut body is what is signed)
+//	echo502    body drained, HTTP 502 with a page echoing the request's   retryable; no sign or
+//	           URL (decoded, HTML-escaped, as sent, in JSON) and its      token in its errors
+//	           Authorization and alipay-app-auth-token headers            or logs
 //
 // A fault is either scripted ([Faults.Next]: "the next 3 requests") or
 // random at a rate ([Faults.SetRate]: "20% of requests", drawn from a

@@ -23,6 +23,13 @@ const (
 	// Fault502 answers HTTP 502 after draining the request body. Nothing
 	// is recorded.
 	Fault502 FaultKind = "502"
+	// FaultEcho502 answers HTTP 502 after draining the request body, with
+	// an HTML page that echoes the request as a misconfigured proxy does:
+	// its URL decoded and HTML-escaped, the URL as sent, the Authorization
+	// and alipay-app-auth-token headers, and the decoded URL in JSON. It
+	// checks that a client keeps the sign and the token out of its errors
+	// and logs, whatever their encoding. Nothing is recorded.
+	FaultEcho502 FaultKind = "echo502"
 	// Fault503 answers HTTP 503 after draining the request body. Nothing
 	// is recorded. "5xx" is accepted as an alias in specs.
 	Fault503 FaultKind = "503"
@@ -53,6 +60,7 @@ const (
 var FaultKinds = []FaultKind{
 	Fault502, Fault503, FaultUnavailable, FaultThrottled,
 	FaultReset, FaultSlow, FaultBadSignature, FaultMalformed,
+	FaultEcho502,
 }
 
 // ParseFaultKind returns the kind named by s, accepting "5xx" for [Fault503].

@@ -5,11 +5,14 @@ import (
 	"crypto/rsa"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -276,6 +279,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api string) {
 		fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", status, http.StatusText(status))
 		log.Info("gateway request", slog.Int("status", status), slog.Duration("took", time.Since(start)))
 		return
+	case FaultEcho502:
+		body.drain()
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		echoRequest(w, r)
+		log.Info("gateway request", slog.Int("status", http.StatusBadGateway), slog.Duration("took", time.Since(start)))
+		return
 	case FaultReset:
 		g.resetConnection(w, r, body)
 		log.Info("gateway request", slog.String("result", "connection reset"), slog.Int64("body_read", body.n))
@@ -446,4 +456,18 @@ func (g *Gateway) newID(k idKind) string {
 		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
 	}
 	return string(b[:])
+}
+
+// echoRequest writes the page of [FaultEcho502]: the request's URL and
+// secret-bearing headers in the encodings proxies use in error pages.
+func echoRequest(w io.Writer, r *http.Request) {
+	decoded, err := url.QueryUnescape(r.URL.RequestURI())
+	if err != nil {
+		decoded = r.URL.RequestURI()
+	}
+	asJSON, _ := json.Marshal(map[string]string{"url": decoded})
+	fmt.Fprintf(w, "<html><body><h1>502 Bad Gateway</h1><p>upstream failed for %s %s (app auth token: %s; authorization: %s)</p>\n",
+		r.Method, html.EscapeString(decoded), html.EscapeString(r.Header.Get("Alipay-App-Auth-Token")), html.EscapeString(r.Header.Get("Authorization")))
+	fmt.Fprintf(w, "<p>request: %s</p>\n", html.EscapeString(r.URL.RequestURI()))
+	fmt.Fprintf(w, "<pre>%s</pre></body></html>\n", asJSON)
 }
