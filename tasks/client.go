@@ -97,6 +97,7 @@ type Client struct {
 	poll      time.Duration
 	log       *slog.Logger
 	notices   *notifier
+	watch     *RedisWatch
 }
 
 // NewClient checks cfg and connects lazily: the first command reaches
@@ -157,8 +158,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	c.notices = newNotifier(rdb, c.queue, c.log)
 	c.client = asynq.NewClientFromRedisClient(rdb)
 	c.inspector = asynq.NewInspectorFromRedisClient(rdb)
+	c.watch = NewRedisWatch(rdb, c.log)
 	return c, nil
 }
+
+// RedisWatch is the client's watch for a Redis that lost its data, on the
+// client's Redis connection and logger; "enqueue serve" runs it.
+func (c *Client) RedisWatch() *RedisWatch { return c.watch }
 
 // Close ends the notice subscription, if any, and releases the Redis
 // connections.
@@ -369,6 +375,9 @@ func (c *Client) EnqueuePrepared(ctx context.Context, p *Prepared) (Enqueued, er
 		return Enqueued{}, err
 	}
 	out := Enqueued{ID: p.TaskID, Queue: c.queue, Payload: p.Payload}
+	// The data-loss marker exists before the first task this client
+	// queues, so that losing the task is noticed (see [RedisWatch]).
+	c.watch.begin(ctx)
 	info, err := c.client.EnqueueContext(ctx, task)
 	switch {
 	case err == nil:

@@ -25,11 +25,13 @@ import (
 // Config.HTTP is set. Build it with [New], run it with [Worker.Run], and
 // release it with [Worker.Close].
 type Worker struct {
-	cfg  Config
-	log  *slog.Logger
-	rdb  redis.UniversalClient
-	mux  *asynq.ServeMux
-	http *dashboard.Server // nil without Config.HTTP
+	cfg Config
+	log *slog.Logger
+	rdb redis.UniversalClient
+	mux *asynq.ServeMux
+	// watch notices a Redis that lost its data (see tasks.RedisWatch).
+	watch *tasks.RedisWatch
+	http  *dashboard.Server // nil without Config.HTTP
 
 	mu      sync.Mutex
 	closed  bool
@@ -62,7 +64,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Worker, error) 
 	if !ok {
 		return nil, &StartupError{Problems: append(problems, &ConfigError{Field: "Redis", Err: fmt.Errorf("unsupported connection options %T", cfg.Redis)})}
 	}
-	w := &Worker{cfg: cfg, log: logger, rdb: rdb}
+	w := &Worker{cfg: cfg, log: logger, rdb: rdb, watch: tasks.NewRedisWatch(rdb, logger)}
 	if err := w.assemble(ctx, problems); err != nil {
 		_ = rdb.Close()
 		return nil, err
@@ -97,7 +99,11 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		if hc.Logger == nil {
 			hc.Logger = w.log.With("component", "http")
 		}
-		hc.Collectors = append([]prometheus.Collector{uploads}, hc.Collectors...)
+		lost := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "alipay_media_redis_data_lost_total",
+			Help: "Times this worker found that Redis lost its data (restarted without persistence, flushed, or evicting): the tasks queued before are gone.",
+		}, func() float64 { return float64(w.watch.Losses()) })
+		hc.Collectors = append([]prometheus.Collector{uploads, lost}, hc.Collectors...)
 		hc.Checks = append([]dashboard.Check{{Name: "gateway", Func: w.gatewayConfigured}}, hc.Checks...)
 		if w.http, err = dashboard.New(hc); err != nil {
 			fail("HTTP", err)
@@ -251,6 +257,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		slog.Group("queues", queues...),
 		"media_roots", w.cfg.MediaRoots,
 	)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		w.watchRedis(ctx)
+	}()
+	defer func() { cancel(); <-watching }()
 	httpErr := make(chan error, 1)
 	if w.http != nil {
 		go func() {
@@ -272,6 +284,20 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	return nil
+}
+
+// watchRedis warns about Redis settings that can lose tasks, then checks
+// that Redis keeps its data until ctx ends (never stopping the worker:
+// the demo and the tests run Redis without persistence on purpose).
+func (w *Worker) watchRedis(ctx context.Context) {
+	warnings, err := w.watch.Settings(ctx)
+	for _, m := range warnings {
+		w.log.Warn(m, "redis", describeRedis(w.cfg.Redis))
+	}
+	if err != nil && ctx.Err() == nil {
+		w.log.Info("could not read the Redis settings (CONFIG may be disabled); make sure Redis persists its data and uses maxmemory-policy noeviction", "err", err)
+	}
+	w.watch.Run(ctx, tasks.DefaultWatchInterval)
 }
 
 // Close releases the HTTP listener and the Redis client. If Run is

@@ -29,10 +29,13 @@
 // task shows); a JSON path leading elsewhere into the spool (temporary
 // files, the records, a symbolic link into it) is refused with 403
 // in_spool. [Server.SweepSpool]
-// deletes the files no task needs any more: all their tasks completed or
-// gone from Redis, and last sent more than a grace period ago. Files of
-// queued, retrying or archived tasks stay ("enqueue serve" sweeps every
-// 10 minutes by default). A file lock on each record keeps a request and a
+// deletes the files no task needs any more: all their tasks completed,
+// and last sent more than a grace period ago. Files of queued, retrying or
+// archived tasks stay, and so do files whose task is not in Redis at all:
+// nothing proves it finished, since Redis may have lost its data; each is
+// logged with its task ("enqueue serve" sweeps every 10 minutes by
+// default). [Server.Serve] watches for a Redis that lost its data
+// ([tasks.RedisWatch]) and logs it at error level. A file lock on each record keeps a request and a
 // sweep apart on the same file, also between servers sharing the spool.
 //
 // # Authentication and limits

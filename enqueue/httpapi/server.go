@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/internal/httpguard"
@@ -168,12 +169,36 @@ const shutdownGrace = 10 * time.Second
 // whole request within 5 minutes, and a keep-alive connection is closed
 // after a minute without a request. It returns nil after a shutdown
 // asked by ctx.
+//
+// While it serves, it watches the Redis of its client
+// ([tasks.RedisWatch]): at start it warns about settings that can lose
+// queued tasks (no persistence, a maxmemory-policy other than noeviction),
+// and every 30 seconds it checks that Redis did not lose its data, which
+// it logs at error level. It never refuses to serve for either.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	watching.Go(func() { s.watchRedis(watchCtx) })
+	defer func() { stopWatch(); watching.Wait() }()
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	if err := httpguard.Serve(ctx, ln, s, limits, errLog, shutdownGrace); err != nil {
 		return fmt.Errorf("httpapi: serve: %w", err)
 	}
 	return nil
+}
+
+// watchRedis warns about Redis settings that can lose tasks, then checks
+// for a loss of data until ctx ends.
+func (s *Server) watchRedis(ctx context.Context) {
+	watch := s.client.RedisWatch()
+	warnings, err := watch.Settings(ctx)
+	for _, w := range warnings {
+		s.log.Warn(w)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.log.Info("could not read the Redis settings (CONFIG may be disabled); make sure Redis persists its data and uses maxmemory-policy noeviction", "err", err)
+	}
+	watch.Run(ctx, tasks.DefaultWatchInterval)
 }
 
 // ServeHTTP routes a request and logs it. A request without a valid token

@@ -40,11 +40,14 @@ type SweepResult struct {
 	// Checked counts spooled files looked at; Removed those deleted
 	// (Bytes their size); Kept those still needed by a task that is
 	// queued, running, waiting for a retry or archived (it may be run
-	// again); Young those inside the grace period; Untracked those
-	// without a record of their tasks (spooled by an older version, or
-	// the record could not be written), which are kept.
-	Checked, Removed, Kept, Young, Untracked int
-	Bytes                                    int64
+	// again); Unproven those kept because a task given the file is not
+	// in Redis, so nothing proves it finished (Redis lost its data, or
+	// the task was deleted); Young those inside the grace period;
+	// Untracked those without a record of their tasks (spooled by an
+	// older version, or the record could not be written), which are
+	// kept.
+	Checked, Removed, Kept, Unproven, Young, Untracked int
+	Bytes                                              int64
 }
 
 // refLock is an open, exclusively locked (flock) refs file of one spooled
@@ -156,12 +159,13 @@ func spoolName(name string) bool {
 }
 
 // SweepSpool deletes the spooled files no task needs any more: every task
-// given the file is completed or gone from Redis (deleted, or its
-// retention ran out), and the file was last sent more than the grace
-// period ago. Files of tasks that are queued, running, waiting for a
-// retry or archived stay; so do files inside the grace period, files
-// without a record of their tasks, and any name the server did not
-// write. Left-over temporary files of requests that died are removed
+// given the file is completed, and the file was last sent more than the
+// grace period ago. Files of tasks that are queued, running, waiting for a
+// retry or archived stay; so do files whose task is not in Redis at all
+// (nothing proves it finished: Redis may have lost its data, see
+// [tasks.RedisWatch]; each is logged with its task, for an operator to
+// queue again or remove), files inside the grace period, files without a
+// record of their tasks, and any name the server did not write. Left-over temporary files of requests that died are removed
 // after the grace period too, and never while a request may still be
 // writing them.
 //
@@ -180,6 +184,11 @@ func (s *Server) SweepSpool(ctx context.Context, opt SweepOptions) (SweepResult,
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	// A Redis that lost its data is said loudly (by the watch) before
+	// the files of its lost tasks are counted.
+	if _, err := s.client.RedisWatch().Check(ctx); err != nil {
+		return res, fmt.Errorf("httpapi: sweep: %w", err)
 	}
 	ents, err := os.ReadDir(s.spool)
 	if err != nil {
@@ -243,10 +252,14 @@ func (s *Server) sweepOne(ctx context.Context, name string, opt SweepOptions, re
 		res.Untracked++
 		return nil
 	}
+	var missing []string
 	for _, id := range ids {
 		st, err := s.client.Lookup(ctx, id)
 		switch {
 		case errors.Is(err, tasks.ErrNotFound):
+			// Not proof that it finished: Redis may have lost the task,
+			// and this file is then the only copy of an accepted upload.
+			missing = append(missing, id)
 			continue
 		case err != nil:
 			return fmt.Errorf("httpapi: sweep %s: %w", name, err)
@@ -256,6 +269,12 @@ func (s *Server) sweepOne(ctx context.Context, name string, opt SweepOptions, re
 			continue // the task now names another file
 		}
 		res.Kept++
+		return nil
+	}
+	if len(missing) > 0 {
+		s.log.Warn("spooled file kept: its task is not in Redis, so nothing proves it finished (Redis lost its data, or the task was deleted); queue it again or remove it by hand",
+			"file", path, "task_ids", missing)
+		res.Unproven++
 		return nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
@@ -60,12 +63,16 @@ func TestSweepSpool(t *testing.T) {
 	if res := sweep(later); res.Kept != 1 || !exists(png.Path) {
 		t.Fatalf("archived file: %+v", res)
 	}
-	// Deleted from Redis: nothing needs it any more.
+	// Deleted from Redis: nothing proves it finished (Redis may have
+	// lost it), so it stays, counted as unproven, until removed by hand.
 	if err := insp.DeleteTask(tasks.QueueDefault, png.TaskID); err != nil {
 		t.Fatal(err)
 	}
-	if res := sweep(later); res.Removed != 1 || res.Bytes != png.Size || exists(png.Path) || exists(filepath.Join(s.spool, ".refs", filepath.Base(png.Path))) {
+	if res := sweep(later); res.Unproven != 1 || res.Removed != 0 || !exists(png.Path) {
 		t.Fatalf("file of a deleted task: %+v", res)
+	}
+	if err := os.Remove(png.Path); err != nil {
+		t.Fatal(err)
 	}
 
 	// Names the server did not write, and files without a record of
@@ -143,9 +150,15 @@ func TestSweepWaitsForARequestOfAnotherServer(t *testing.T) {
 	if a.status != http.StatusAccepted {
 		t.Fatalf("POST: %d %s", a.status, a.errorMsg)
 	}
-	if err := insp.DeleteTask(tasks.QueueDefault, a.task.TaskID); err != nil {
+	// The task completes; then no worker runs.
+	w, err := workertest.New(workertest.Config{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if st, err := client.Wait(ctx, a.task.TaskID); err != nil || st.State != tasks.StateCompleted {
+		t.Fatalf("the first task: %+v %v", st, err)
+	}
+	w.Stop()
 	// Now nothing needs the file. This server takes its lock, as a
 	// request for another merchant would, and gives it to a new task.
 	name := filepath.Base(a.task.Path)
@@ -246,11 +259,13 @@ func TestPathRequestIntoSpoolKeepsFile(t *testing.T) {
 	if res.Kept != 1 || res.Removed != 0 || !exists(spooled) {
 		t.Fatalf("sweep with the third task still pending: %+v, file exists %v", res, exists(spooled))
 	}
+	// Once every task is gone from Redis, nothing proves they finished
+	// (issue 12, item 5): the file stays, counted as unproven.
 	if err := insp.DeleteTask(tasks.QueueDefault, again.task.TaskID); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := s.api.SweepSpool(t.Context(), later); err != nil || res.Removed != 1 || exists(spooled) {
-		t.Fatalf("sweep once no task needs the file: %+v %v", res, err)
+	if res, err := s.api.SweepSpool(t.Context(), later); err != nil || res.Unproven != 1 || res.Removed != 0 || !exists(spooled) {
+		t.Fatalf("sweep once every task is gone: %+v %v", res, err)
 	}
 
 	tmp := filepath.Join(s.spool, ".upload-1.part")
@@ -293,5 +308,53 @@ func TestSpoolRefsRecordEachTaskOnce(t *testing.T) {
 	}
 	if lines := refLines(t, s.spool, first.Path); len(lines) != 2 || lines[1] != other.task.TaskID {
 		t.Errorf("refs record with a second task: %q", lines)
+	}
+}
+
+// TestSweepKeepsFilesAfterRedisLostItsData (issue 12, item 5): a
+// multipart upload is accepted, then Redis restarts without persistence
+// and comes back empty. The sweep cannot find the task; it must keep the
+// spooled file (the only copy of an accepted upload), and the server must
+// say loudly that Redis lost its data. Before, "task not found" counted as
+// finished and the file was deleted.
+func TestSweepKeepsFilesAfterRedisLostItsData(t *testing.T) {
+	t.Parallel()
+	srv := testproc.StartRedis(t) // no persistence
+	root := t.TempDir()
+	var logs syncbuf.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{root}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	api, err := httpapi.New(httpapi.Config{Client: client, Token: token, SpoolDir: filepath.Join(root, ".spool"), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := apiSetup{api: api, http: http.DefaultClient, redis: srv, root: root}
+	s.url = s.serve(t)
+	a := s.postFile(t, nil, "photo.png", bytes.NewReader(sample(t, "photo.png")))
+	if a.status != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", a.status, a.errorMsg)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := api.SweepSpool(t.Context(), httpapi.SweepOptions{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exists(a.task.Path) {
+		t.Fatalf("the spooled file of an accepted upload was deleted after Redis lost its data: %+v", res)
+	}
+	if res.Removed != 0 || res.Unproven != 1 {
+		t.Errorf("sweep %+v, want 0 removed and 1 unproven", res)
+	}
+	if !strings.Contains(logs.String(), "REDIS LOST ITS DATA") {
+		t.Errorf("no warning that Redis lost its data in the log:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), a.task.TaskID) {
+		t.Errorf("the log does not name the task the kept file belongs to:\n%s", logs.String())
 	}
 }

@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
@@ -407,17 +405,14 @@ func TestServe(t *testing.T) {
 	if _, err := os.Stat(task.Path); err != nil {
 		t.Fatalf("the file of a queued task was swept: %v", err)
 	}
-	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: srv.Addr()})
-	defer insp.Close()
-	if err := insp.DeleteTask("default", task.TaskID); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	// A worker completes the task; then the sweep removes the file.
+	workertest.Start(t, workertest.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(task.Path); errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the file of a deleted task was never swept")
+			t.Fatal("the file of a completed task was never swept")
 		}
 	}
 	cancel()

@@ -114,7 +114,8 @@ Serve flags:
                         <first media root>/.enqueue-spool)
   --spool-sweep DURATION
                         how often spooled files no task needs any more are
-                        deleted (completed, or gone from Redis); 0: never
+                        deleted (all their tasks completed; a file whose
+                        task is gone from Redis is kept and logged); 0: never
                         (default {spool-sweep}); servers sharing a spool may all
                         sweep, one is enough
   --spool-grace DURATION

@@ -71,7 +71,7 @@ func sweepLoop(ctx context.Context, api *httpapi.Server, every, grace time.Durat
 			continue
 		}
 		log.Info("spool swept", "checked", res.Checked, "removed", res.Removed, "bytes_freed", res.Bytes,
-			"kept", res.Kept, "young", res.Young, "untracked", res.Untracked)
+			"kept", res.Kept, "unproven", res.Unproven, "young", res.Young, "untracked", res.Untracked)
 	}
 }
 
