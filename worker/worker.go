@@ -99,10 +99,7 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		if hc.Logger == nil {
 			hc.Logger = w.log.With("component", "http")
 		}
-		lost := prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "alipay_media_redis_data_lost_total",
-			Help: "Times this worker found that Redis lost its data (restarted without persistence, flushed, or evicting): the tasks queued before are gone.",
-		}, func() float64 { return float64(w.watch.Losses()) })
+		lost := metrics.NewRedisDataLost(w.watch.Losses)
 		hc.Collectors = append([]prometheus.Collector{uploads, lost}, hc.Collectors...)
 		hc.Checks = append([]dashboard.Check{{Name: "gateway", Func: w.gatewayConfigured}}, hc.Checks...)
 		if w.http, err = dashboard.New(hc); err != nil {

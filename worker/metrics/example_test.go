@@ -43,3 +43,10 @@ func ExampleNewQueueCollector() {
 	fmt.Println(testutil.CollectAndCount(c, "asynq_inspector_up"))
 	// Output: 1
 }
+
+func ExampleNewRedisDataLost() {
+	// In the worker, the count is its tasks.RedisWatch's Losses.
+	c := metrics.NewRedisDataLost(func() int64 { return 1 })
+	fmt.Println(testutil.ToFloat64(c))
+	// Output: 1
+}

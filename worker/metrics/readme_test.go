@@ -42,6 +42,7 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 		NewQueueCollector(nil, nil).Describe(ch)
 		NewUploads().Describe(ch)
 		newBuildInfo(buildinfo.Read()).Describe(ch)
+		NewRedisDataLost(func() int64 { return 0 }).Describe(ch)
 		close(ch)
 	}()
 	// A Desc says its name and labels only in its String form.
