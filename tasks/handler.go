@@ -162,7 +162,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		}
 		err = h.finish(log, err, token, bytes, h.now().Sub(start))
 	}()
-	p, err := DecodeUploadPayload(t.Payload())
+	p, err := decodeUploadPayload(t.Payload())
 	if err != nil {
 		reason := reasonBadPayload
 		var ve *validate.Error

@@ -103,11 +103,11 @@ func (p *UploadPayload) Validate() error {
 	return nil
 }
 
-// DecodeUploadPayload decodes and validates a [TypeUpload] payload. Unknown
+// decodeUploadPayload decodes and validates a [TypeUpload] payload. Unknown
 // JSON fields are rejected; an image_name holding invalid UTF-8 (raw, or a
 // lone surrogate escape) is refused, not replaced as encoding/json would. Errors wrap [ErrInvalidPayload] or
 // [ErrPayloadVersion].
-func DecodeUploadPayload(data []byte) (UploadPayload, error) {
+func decodeUploadPayload(data []byte) (UploadPayload, error) {
 	// image_name is decoded with its invalid UTF-8 kept, so that the name
 	// rule refuses it rather than encoding/json replacing it silently.
 	var w struct {

@@ -73,7 +73,7 @@ func TestDecodeUploadPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeUploadPayload(data)
+	got, err := decodeUploadPayload(data)
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
@@ -87,11 +87,11 @@ func TestDecodeUploadPayload(t *testing.T) {
 		"trailing":      `{"version":1,"path":"/a","image_name":"n","sha256":"` + sumHello + `","size":5} {}`,
 		"wrong type":    `{"version":"1"}`,
 	} {
-		if _, err := DecodeUploadPayload([]byte(in)); !errors.Is(err, ErrInvalidPayload) {
+		if _, err := decodeUploadPayload([]byte(in)); !errors.Is(err, ErrInvalidPayload) {
 			t.Errorf("%s: err = %v, want ErrInvalidPayload", name, err)
 		}
 	}
-	_, err = DecodeUploadPayload([]byte(`{"version":7,"path":"/a","image_name":"n","sha256":"` + sumHello + `","size":5}`))
+	_, err = decodeUploadPayload([]byte(`{"version":7,"path":"/a","image_name":"n","sha256":"` + sumHello + `","size":5}`))
 	if !errors.Is(err, ErrPayloadVersion) {
 		t.Errorf("version 7: err = %v, want ErrPayloadVersion", err)
 	}
@@ -106,7 +106,7 @@ func TestDecodeErrorsNeverShowToken(t *testing.T) {
 		`{"version":1,"app_auth_token":` + token + `}`,
 		`{"app_auth_token":"` + token + `","bogus":"x"}`,
 	} {
-		_, err := DecodeUploadPayload([]byte(in))
+		_, err := decodeUploadPayload([]byte(in))
 		if err == nil {
 			t.Fatalf("decode %s: no error", in)
 		}

@@ -65,8 +65,8 @@ func ParseProtocol(s string) (Protocol, error) {
 // DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
 const DefaultUserAgent = "alipay-media-worker/1"
 
-// Method is the API method this package calls.
-const Method = "alipay.offline.material.image.upload"
+// uploadMethod is the API method this package calls.
+const uploadMethod = "alipay.offline.material.image.upload"
 
 // ResponseNode is the JSON key of the method's response node.
 const ResponseNode = "alipay_offline_material_image_upload_response"
@@ -372,11 +372,11 @@ func (e *HTTPError) Class() Class {
 // Is lets errors.Is match an HTTPError against the class sentinels.
 func (e *HTTPError) Is(target error) bool { return classIs(e.Class(), target) }
 
-// TraceID returns the gateway trace id carried by an error returned by
+// traceOf returns the gateway trace id carried by an error returned by
 // [Client.Upload] (from the trace_id response header, alipay-trace-id on
 // v3), or "" when the
 // failure happened before an answer arrived.
-func TraceID(err error) string {
+func traceOf(err error) string {
 	var t interface{ traceID() string }
 	if errors.As(err, &t) {
 		return t.traceID()

@@ -59,7 +59,7 @@ func (c *Client) callJSON(ctx context.Context, method, path, appAuthToken string
 	raw, trace, err := c.doJSON(ctx, method, path, appAuthToken, in)
 	if err != nil {
 		c.log.DebugContext(ctx, "call failed", "method", method, "class", Classify(err).String(),
-			"trace_id", TraceID(err), "err", err)
+			"trace_id", traceOf(err), "err", err)
 		return nil, err
 	}
 	c.log.DebugContext(ctx, "call done", "method", method, "trace_id", trace, "elapsed", time.Since(start))

@@ -192,7 +192,7 @@ func (c *Client) Upload(ctx context.Context, req Request) (Result, error) {
 	res, err := c.upload(ctx, &req, c.now())
 	if err != nil {
 		c.log.DebugContext(ctx, "upload failed", "image_name", req.ImageName, "size", req.Size,
-			"class", Classify(err).String(), "trace_id", TraceID(err), "err", err)
+			"class", Classify(err).String(), "trace_id", traceOf(err), "err", err)
 		return Result{}, err
 	}
 	c.log.DebugContext(ctx, "upload done", "image_name", req.ImageName, "size", req.Size,
@@ -431,7 +431,7 @@ func (c *Client) requestURL(r *Request, now time.Time) (string, error) {
 	for _, f := range textFields(r) {
 		signed[f.name] = f.value
 	}
-	return c.classicURL(Method, signed, r.AppAuthToken, now)
+	return c.classicURL(uploadMethod, signed, r.AppAuthToken, now)
 }
 
 // classicURL returns the gateway URL for method with the signed system

@@ -62,7 +62,7 @@ func TestUploadSucceeds(t *testing.T) {
 		t.Errorf("text parts = %v, want %v", r.Fields, wantFields)
 	}
 	wantQuery := map[string]string{
-		"app_id": testAppID, "method": Method, "format": "JSON", "charset": "utf-8",
+		"app_id": testAppID, "method": uploadMethod, "format": "JSON", "charset": "utf-8",
 		"sign_type": "RSA2", "timestamp": "2024-05-01 12:00:00", "version": "1.0",
 	}
 	for k, v := range wantQuery {

@@ -108,8 +108,8 @@
 //
 // Gateway refusals are [*APIError] values (code, msg, sub_code, sub_msg,
 // trace id; on v3 the code, message and HTTP status) and other unexpected
-// statuses [*HTTPError] values; [TraceID] digs the
-// trace id out of any error. Error texts never include the request URL's
+// statuses [*HTTPError] values; the client's log lines name the trace id
+// of every failure that got an answer. Error texts never include the request URL's
 // query, which carries sign and app_auth_token: transport errors are
 // redacted before they are wrapped, so they are safe to log and to store.
 //

@@ -161,7 +161,7 @@ func TestAnswers(t *testing.T) {
 				if !errors.Is(err, want) {
 					t.Errorf("err = %v, want %v", err, want)
 				}
-				if TraceID(err) != testTrace || !strings.Contains(err.Error(), testTrace) {
+				if traceOf(err) != testTrace || !strings.Contains(err.Error(), testTrace) {
 					t.Errorf("err %q does not carry the trace id", err)
 				}
 			}
@@ -173,8 +173,8 @@ func TestAnswers(t *testing.T) {
 				if *ae != *tc.api {
 					t.Errorf("APIError = %+v, want %+v", *ae, *tc.api)
 				}
-				if TraceID(err) != testTrace {
-					t.Errorf("TraceID(err) = %q", TraceID(err))
+				if traceOf(err) != testTrace {
+					t.Errorf("traceOf(err) = %q", traceOf(err))
 				}
 			} else if errors.As(err, new(*APIError)) {
 				t.Errorf("err = %v is an *APIError", err)

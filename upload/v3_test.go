@@ -190,8 +190,8 @@ func TestV3AnswerKnownAnswer(t *testing.T) {
 				t.Fatalf("err = %v, want ErrBadSignature", err)
 			}
 			assertClass(t, err, Permanent)
-			if TraceID(err) != testTrace {
-				t.Errorf("trace id %q", TraceID(err))
+			if traceOf(err) != testTrace {
+				t.Errorf("trace id %q", traceOf(err))
 			}
 		})
 	}

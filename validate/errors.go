@@ -57,12 +57,6 @@ var reasonTable = reasons.Table[Reason]{
 	{Reason: ReasonBadImageType, Err: ErrBadImageType},
 }
 
-// Reasons returns every reason, in a fixed order; handy to pre-create metric
-// series so that a counter shows 0 rather than nothing.
-func Reasons() []Reason {
-	return reasonTable.Reasons()
-}
-
 // Sentinel returns the sentinel error of the reason (ErrEmpty for
 // ReasonEmpty, ...), or nil for an unknown reason.
 func (r Reason) Sentinel() error {

@@ -38,7 +38,7 @@ func FuzzCheck(f *testing.F) {
 	// Small limit: exercises too_large on fuzzed inputs too.
 	small := newValidator(f, Config{MaxSize: 2048})
 	all := newValidator(f, Config{})
-	known := Reasons()
+	known := reasonTable.Reasons()
 	f.Fuzz(func(t *testing.T, data []byte, declared, name string, step uint16) {
 		for _, v := range []*Validator{all, small} {
 			size := int64(len(data))

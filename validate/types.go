@@ -47,9 +47,9 @@ func lookup(canonical string) (typeInfo, bool) {
 	return typeInfo{}, false
 }
 
-// SupportedTypes returns the canonical names of the types this package can
+// supportedTypes returns the canonical names of the types this package can
 // check, the only ones Config.Allowed may name: jpg, png, gif, bmp, mp4.
-func SupportedTypes() []string {
+func supportedTypes() []string {
 	out := make([]string, len(supported))
 	for i, t := range supported {
 		out[i] = t.name

@@ -11,7 +11,7 @@ import (
 // Config configures a [Validator]. The zero value is ready to use.
 type Config struct {
 	// Allowed lists the accepted types, case-insensitive; "jpeg" and "jpg"
-	// are the same type. Each entry must be one of [SupportedTypes] (or
+	// are the same type. Each entry must be one of supportedTypes (or
 	// "jpeg"). Default (nil or empty): [DefaultAllowed].
 	Allowed []string
 	// MaxSize is the largest accepted file, in bytes. Default (0):
@@ -43,7 +43,7 @@ func New(cfg Config) (*Validator, error) {
 	for _, s := range list {
 		c := CanonicalType(strings.TrimSpace(s))
 		if _, ok := lookup(c); !ok {
-			return nil, fmt.Errorf("validate: Config.Allowed: %q is not a type this package can check; use some of %s (jpeg is the same as jpg)", s, strings.Join(SupportedTypes(), ", "))
+			return nil, fmt.Errorf("validate: Config.Allowed: %q is not a type this package can check; use some of %s (jpeg is the same as jpg)", s, strings.Join(supportedTypes(), ", "))
 		}
 		want[c] = true
 	}

@@ -397,22 +397,22 @@ func TestCanonicalAndContentType(t *testing.T) {
 			t.Errorf("ContentType(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := strings.Join(SupportedTypes(), ","); got != "jpg,png,gif,bmp,mp4" {
-		t.Errorf("SupportedTypes = %s", got)
+	if got := strings.Join(supportedTypes(), ","); got != "jpg,png,gif,bmp,mp4" {
+		t.Errorf("supportedTypes() = %s", got)
 	}
 }
 
 func TestReasons(t *testing.T) {
 	t.Parallel()
 	want := []Reason{"empty", "too_large", "unsupported_type", "type_mismatch", "corrupt", "bad_name", "bad_image_type"}
-	got := Reasons()
+	got := reasonTable.Reasons()
 	if len(got) != len(want) {
-		t.Fatalf("Reasons = %v", got)
+		t.Fatalf("reasonTable.Reasons() = %v", got)
 	}
 	seen := map[error]bool{}
 	for i := range want {
 		if got[i] != want[i] {
-			t.Errorf("Reasons[%d] = %q, want %q", i, got[i], want[i])
+			t.Errorf("reasonTable.Reasons()[%d] = %q, want %q", i, got[i], want[i])
 		}
 		s := got[i].Sentinel()
 		if s == nil || seen[s] || !strings.HasPrefix(s.Error(), "validate: ") {

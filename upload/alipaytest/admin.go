@@ -9,36 +9,36 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/httpjson"
 )
 
-// AdminPrefix is the path prefix of the admin API.
-const AdminPrefix = "/_emulator/"
+// adminPrefix is the path prefix of the admin API.
+const adminPrefix = "/_emulator/"
 
 // maxAdminBody bounds admin request bodies.
 const maxAdminBody = 1 << 20
 
 func (g *Gateway) routeAdmin(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+AdminPrefix+"{$}", g.adminIndex)
-	mux.HandleFunc("GET "+AdminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+adminPrefix+"{$}", g.adminIndex)
+	mux.HandleFunc("GET "+adminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, g.Uploads())
 	})
-	mux.HandleFunc("DELETE "+AdminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("DELETE "+adminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.uploads = nil
 		g.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.HandleFunc("GET "+AdminPrefix+"stats", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+adminPrefix+"stats", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, g.Stats())
 	})
-	mux.HandleFunc("GET "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+adminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, g.faults.Settings())
 	})
-	mux.HandleFunc("POST "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+adminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
 		g.adminFaults(w, r, false)
 	})
-	mux.HandleFunc("PUT "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("PUT "+adminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
 		g.adminFaults(w, r, true)
 	})
-	mux.HandleFunc("DELETE "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("DELETE "+adminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
 		g.faults.Clear()
 		httpjson.Write(w, http.StatusOK, g.faults.Settings())
 	})
@@ -46,13 +46,13 @@ func (g *Gateway) routeAdmin(mux *http.ServeMux) {
 		g.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	}
-	mux.HandleFunc("POST "+AdminPrefix+"reset", reset)
-	mux.HandleFunc("DELETE "+AdminPrefix+"reset", reset)
-	mux.HandleFunc("GET "+AdminPrefix+"public-key", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+adminPrefix+"reset", reset)
+	mux.HandleFunc("DELETE "+adminPrefix+"reset", reset)
+	mux.HandleFunc("GET "+adminPrefix+"public-key", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(PublicKeyPEM(g.PublicKey()))
 	})
-	mux.HandleFunc("POST "+AdminPrefix+"sink", g.sink)
+	mux.HandleFunc("POST "+adminPrefix+"sink", g.sink)
 }
 
 // adminFaults applies (POST) or replaces (PUT) the fault settings with a

@@ -63,8 +63,8 @@ var FaultKinds = []FaultKind{
 	FaultEcho502,
 }
 
-// ParseFaultKind returns the kind named by s, accepting "5xx" for [Fault503].
-func ParseFaultKind(s string) (FaultKind, error) {
+// parseFaultKind returns the kind named by s, accepting "5xx" for [Fault503].
+func parseFaultKind(s string) (FaultKind, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "5xx" {
 		return Fault503, nil
@@ -159,9 +159,9 @@ func newFaults(seed uint64, slow time.Duration) *Faults {
 
 // Next makes the next n gateway requests fail with kind, after any
 // scripted faults already queued. n == 0 does nothing. kind may be any
-// name [ParseFaultKind] accepts.
+// name parseFaultKind accepts.
 func (f *Faults) Next(kind FaultKind, n int) error {
-	kind, err := ParseFaultKind(string(kind))
+	kind, err := parseFaultKind(string(kind))
 	if err != nil {
 		return err
 	}
@@ -187,9 +187,9 @@ func (f *Faults) next(kind FaultKind, n int) {
 
 // SetRate makes each gateway request fail with kind with probability p
 // (0 turns the kind off). The rates of all kinds may add up to at most 1.
-// kind may be any name [ParseFaultKind] accepts.
+// kind may be any name parseFaultKind accepts.
 func (f *Faults) SetRate(kind FaultKind, p float64) error {
-	kind, err := ParseFaultKind(string(kind))
+	kind, err := parseFaultKind(string(kind))
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func parseSpec(spec string) (FaultSettings, error) {
 	if !ok {
 		return FaultSettings{}, fmt.Errorf("%w: %q is not KIND=VALUE", ErrFault, spec)
 	}
-	kind, err := ParseFaultKind(name)
+	kind, err := parseFaultKind(name)
 	if err != nil {
 		return FaultSettings{}, err
 	}
@@ -308,14 +308,14 @@ func (f *Faults) apply(s FaultSettings, replace bool) error {
 	var next []FaultScript
 	add := func(s FaultSettings) error {
 		for k, p := range s.Rates {
-			kind, err := ParseFaultKind(string(k))
+			kind, err := parseFaultKind(string(k))
 			if err != nil {
 				return err
 			}
 			rates[kind] = p
 		}
 		for _, sc := range s.Next {
-			kind, err := ParseFaultKind(string(sc.Kind))
+			kind, err := parseFaultKind(string(sc.Kind))
 			if err != nil {
 				return err
 			}

@@ -68,7 +68,7 @@ func (s *Server) Client() *http.Client { return s.client }
 
 // AdminURL returns the URL of an admin endpoint, e.g. AdminURL("uploads").
 func (s *Server) AdminURL(endpoint string) string {
-	return s.BaseURL + AdminPrefix + strings.TrimPrefix(endpoint, "/")
+	return s.BaseURL + adminPrefix + strings.TrimPrefix(endpoint, "/")
 }
 
 // Close stops the server: it closes the listener and every connection, and
