@@ -21,18 +21,13 @@ func ExampleConverter_Convert() {
 	}
 	defer c.Close()
 
-	f, err := os.Open(filepath.Join("..", "testdata", "media", "photo.png"))
+	f, size, err := openSample("photo.png")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	res, err := c.Convert(context.Background(), f, fi.Size())
+	res, err := c.Convert(context.Background(), f, size)
 	switch {
 	case errors.Is(err, convert.ErrNotNeeded):
 		fmt.Println("send the original")
@@ -53,17 +48,54 @@ func ExampleError() {
 		return
 	}
 	defer c.Close()
-	f, err := os.Open(filepath.Join("..", "testdata", "media", "photo.png"))
+	f, size, err := openSample("photo.png")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer f.Close()
-	fi, _ := f.Stat()
-	_, err = c.Convert(context.Background(), f, fi.Size())
+	_, err = c.Convert(context.Background(), f, size)
 	var e *convert.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Reason)
 	}
 	// Output: not_convertible
+}
+
+// A JPEG over the limit needs re-encoding, which takes libvips: a build
+// without the vips tag refuses it with ErrUnavailable, and Available says
+// so beforehand, e.g. to log at start-up that conversion is off.
+func ExampleAvailable() {
+	c, err := convert.New(convert.Config{MaxBytes: 1000})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	f, size, err := openSample("photo.jpg")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	res, err := c.Convert(context.Background(), f, size)
+	if err == nil {
+		res.Remove()
+	}
+	fmt.Println(errors.Is(err, convert.ErrUnavailable) == !convert.Available())
+	// Output: true
+}
+
+// openSample opens one of the module's sample files, with its size.
+func openSample(name string) (*os.File, int64, error) {
+	f, err := os.Open(filepath.Join("..", "testdata", "media", name))
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
 }

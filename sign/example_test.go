@@ -3,6 +3,8 @@ package sign_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -68,4 +70,26 @@ func ExampleV3Content() {
 	// Output:
 	// "app_id=2021000000000001,nonce=6b2f1a1e,timestamp=1714536000000\nPOST\n/v3/alipay/open/auth/token/app\n{\"grant_type\":\"refresh_token\"}\n"
 	// ALIPAY-SHA256withRSA app_id=2021000000000001,nonce=6b2f1a1e,timestamp=1714536000000,sign=<Base64 of RSA2{Key: appKey}.Sign(content)>
+}
+
+// ParsePublicKey takes Alipay's public key as the open platform shows it:
+// bare Base64 of the DER, without PEM lines.
+func ExampleParsePublicKey() {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pub, err := sign.ParsePublicKey([]byte(base64.StdEncoding.EncodeToString(der)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(pub.Size()*8, pub.Equal(&priv.PublicKey))
+	// Output: 2048 true
 }

@@ -94,3 +94,11 @@ func ExampleNew() {
 	//   }
 	// }
 }
+
+// OpenAPI is the description the server serves at GET /openapi.yaml, for
+// generating a client or checking one.
+func ExampleOpenAPI() {
+	first, _, _ := strings.Cut(string(httpapi.OpenAPI), "\n")
+	fmt.Println(first)
+	// Output: openapi: 3.0.3
+}
