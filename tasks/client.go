@@ -75,6 +75,10 @@ type ClientConfig struct {
 	// the worker's notices (see [NoticeChannel]): it only matters when a
 	// notice is lost. Default [DefaultPollInterval].
 	PollInterval time.Duration
+	// NoNotices turns the notice subscription off: waiters only poll,
+	// every PollInterval. For a Redis whose ACL forbids SUBSCRIBE, or to
+	// compare with polling alone.
+	NoNotices bool
 	// Logger receives debug records (never tokens). Default: discard.
 	Logger *slog.Logger
 }
@@ -155,7 +159,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("%w: unsupported Redis connection options %T", ErrClientConfig, conn)
 	}
 	c.rdb = rdb
-	c.notices = newNotifier(rdb, c.queue, c.log)
+	c.notices = newNotifier(rdb, c.queue, c.log, cfg.NoNotices)
 	c.client = asynq.NewClientFromRedisClient(rdb)
 	c.inspector = asynq.NewInspectorFromRedisClient(rdb)
 	c.watch = NewRedisWatch(rdb, c.log)

@@ -220,11 +220,13 @@ func (w *Watch) mark(id string) {
 
 // Subscription upkeep: a subscription that has heard nothing for
 // noticeIdle is pinged, so that a connection that died silently is
-// noticed and made again; receive errors are retried after
-// noticeRetryPause.
+// noticed and made again; receive errors are retried after a pause from
+// noticeRetryPause, doubling up to noticeMaxPause while they last (Redis
+// down, or an ACL without pub/sub).
 const (
 	noticeIdle       = 30 * time.Second
 	noticeRetryPause = 100 * time.Millisecond
+	noticeMaxPause   = 10 * time.Second
 )
 
 // notifier is a Client's one subscription to its queue's notices, shared
@@ -233,10 +235,12 @@ type notifier struct {
 	rdb     redis.UniversalClient
 	channel string
 	log     *slog.Logger
+	off     bool // ClientConfig.NoNotices: never subscribe
 
 	once sync.Once
 	ps   *redis.PubSub
 	done chan struct{} // closed when the receive loop has returned
+	quit chan struct{} // closed by close, ending a retry pause
 
 	mu      sync.Mutex
 	closed  bool
@@ -244,12 +248,14 @@ type notifier struct {
 	watches map[*Watch]struct{}
 }
 
-func newNotifier(rdb redis.UniversalClient, queue string, log *slog.Logger) *notifier {
+func newNotifier(rdb redis.UniversalClient, queue string, log *slog.Logger, off bool) *notifier {
 	return &notifier{
+		off:     off,
 		rdb:     rdb,
 		channel: NoticeChannel(queue),
 		log:     log,
 		done:    make(chan struct{}),
+		quit:    make(chan struct{}),
 		byID:    map[string]map[*Watch]struct{}{},
 		watches: map[*Watch]struct{}{},
 	}
@@ -261,7 +267,7 @@ func (n *notifier) start() {
 		n.mu.Lock()
 		closed := n.closed
 		n.mu.Unlock()
-		if closed {
+		if closed || n.off {
 			close(n.done)
 			return
 		}
@@ -286,10 +292,12 @@ func (n *notifier) forget(w *Watch, id string) {
 func (n *notifier) loop() {
 	defer close(n.done)
 	ctx := context.Background()
+	pause := noticeRetryPause
 	for {
 		msg, err := n.ps.ReceiveTimeout(ctx, noticeIdle)
 		switch {
 		case err == nil:
+			pause = noticeRetryPause
 		case n.isClosed():
 			return
 		case isTimeout(err):
@@ -298,8 +306,13 @@ func (n *notifier) loop() {
 			_ = n.ps.Ping(ctx)
 			continue
 		default:
-			n.log.Debug("notice subscription failed; retrying", "err", err)
-			time.Sleep(noticeRetryPause)
+			n.log.Debug("notice subscription failed; retrying", "err", err, "pause", pause)
+			select {
+			case <-n.quit:
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, noticeMaxPause)
 			continue
 		}
 		switch m := msg.(type) {
@@ -338,8 +351,13 @@ func (n *notifier) isClosed() bool {
 // close ends the subscription and waits for the receive loop.
 func (n *notifier) close() error {
 	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
 	n.closed = true
 	n.mu.Unlock()
+	close(n.quit)
 	var err error
 	started := false
 	n.once.Do(func() { close(n.done) })

@@ -289,3 +289,28 @@ func TestWatchTake(t *testing.T) {
 		t.Errorf("after Remove(t1): a.Take = %v; want [t2]", ended)
 	}
 }
+
+// TestNoNotices: a client with NoNotices never subscribes, so its watches
+// stay silent; its Wait polls.
+func TestNoNotices(t *testing.T) {
+	t.Parallel()
+	srv := testproc.StartRedis(t)
+	c, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{t.TempDir()}, NoNotices: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := c.Watch("t1")
+	defer w.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	n, err := rdb.Publish(t.Context(), tasks.NoticeChannel(tasks.QueueDefault), "t1").Result()
+	if err != nil || n != 0 {
+		t.Fatalf("PUBLISH reached %d subscribers (%v); want none", n, err)
+	}
+	select {
+	case <-w.Changed():
+		t.Fatal("a watch of a NoNotices client was signalled")
+	case <-time.After(100 * time.Millisecond):
+	}
+}

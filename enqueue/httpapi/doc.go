@@ -5,7 +5,7 @@
 // # Endpoints
 //
 //	POST /v1/uploads       queue a file (JSON with a path, or multipart with the file)
-//	GET  /v1/uploads/{id}  read a task's state and result
+//	GET  /v1/uploads/{id}  read a task's state and result (?wait=30s: long poll)
 //	GET  /openapi.yaml     the OpenAPI 3 description (no token needed)
 //	GET  /healthz          200 when Redis answers, else 503 (no token needed)
 //
@@ -14,6 +14,15 @@
 // task's URL and the task as JSON ([Task]). Errors are 4xx or 5xx with a
 // body {"error":{"code":"...","message":"..."}}; the codes are listed in
 // openapi.yaml ([OpenAPI]).
+//
+// # Waiting for a result
+//
+// GET /v1/uploads/{id}?wait=30s is a long poll: it answers as soon as the
+// task is completed or archived, else with the task as it stands when the
+// wait is over (at most [MaxWait]), when the client goes away, or when the
+// server stops ([Server.EndWaits], called by [Server.Serve]). It runs
+// tasks.Client.Wait, which is woken by the worker's notice of every ended
+// attempt and polls only as a fallback.
 //
 // # Files sent in the request
 //
@@ -76,10 +85,11 @@
 //	{"task_id":"upload:9f86...:self","state":"pending","duplicate":false,"queue":"default",...,"result":null}
 //
 // Read the task until its state is "completed" (result holds image_id and
-// image_url) or "archived" (last_error says why):
+// image_url) or "archived" (last_error says why); with wait, the answer
+// comes when it is:
 //
 //	curl -sS -H "Authorization: Bearer $ENQUEUE_API_TOKEN" \
-//	  http://127.0.0.1:8080/v1/uploads/upload:9f86...:self
+//	  'http://127.0.0.1:8080/v1/uploads/upload:9f86...:self?wait=30s'
 //
 // Fetch the API description:
 //

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -101,4 +102,57 @@ func ExampleOpenAPI() {
 	first, _, _ := strings.Cut(string(httpapi.OpenAPI), "\n")
 	fmt.Println(first)
 	// Output: openapi: 3.0.3
+}
+
+func ExampleServer_EndWaits() {
+	root, err := os.MkdirTemp("", "httpapi-example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(root)
+	photo, err := os.ReadFile("../../testdata/media/photo.png")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "front.png"), photo, 0o644); err != nil {
+		panic(err)
+	}
+	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: exampleRedisURL, MediaRoots: []string{root}, Queue: "example-wait"})
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	const token = "example-token-0123456789abcdef0123"
+	api, err := httpapi.New(httpapi.Config{Client: client, Token: token})
+	if err != nil {
+		panic(err)
+	}
+	// Served by hand rather than by Serve, which calls EndWaits itself
+	// when its context ends.
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/uploads", strings.NewReader(`{"path":"`+filepath.Join(root, "front.png")+`"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+
+	// No worker serves this queue: the long poll would last its minute,
+	// but the server is stopping.
+	req, _ = http.NewRequest("GET", srv.URL+resp.Header.Get("Location")+"?wait=60s", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	time.AfterFunc(100*time.Millisecond, api.EndWaits)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var task httpapi.Task
+	json.NewDecoder(resp.Body).Decode(&task)
+	fmt.Println(resp.StatusCode, task.State, httpapi.MaxWait)
+	// Output: 200 pending 1m0s
 }

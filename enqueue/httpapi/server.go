@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +89,9 @@ type Server struct {
 	maxJSON   int64
 	log       *slog.Logger
 	mux       *http.ServeMux
+	// waits ends when Serve is asked to stop, ending long polls.
+	waits    context.Context
+	endWaits context.CancelFunc
 }
 
 // New checks cfg, creates the spool directory and returns the handler.
@@ -118,6 +122,7 @@ func New(cfg Config) (*Server, error) {
 		s.maxJSON = defaultMaxJSONSize
 	}
 	s.log = cmp.Or(s.log, slog.New(slog.DiscardHandler))
+	s.waits, s.endWaits = context.WithCancel(context.Background())
 	if cfg.SpoolDir != "" {
 		dir, err := filepath.Abs(cfg.SpoolDir)
 		if err != nil {
@@ -180,6 +185,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var watching sync.WaitGroup
 	watching.Go(func() { s.watchRedis(watchCtx) })
 	defer func() { stopWatch(); watching.Wait() }()
+	// Long polls answer at once when the server stops, rather than hold
+	// the shutdown grace.
+	stop := context.AfterFunc(ctx, s.EndWaits)
+	defer stop()
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	if err := httpguard.Serve(ctx, ln, s, limits, errLog, shutdownGrace); err != nil {
 		return fmt.Errorf("httpapi: serve: %w", err)
@@ -701,14 +710,67 @@ func (s *Server) writeEnqueued(w http.ResponseWriter, enq tasks.Enqueued) {
 	httpjson.Write(w, http.StatusAccepted, TaskFromStatus(tasks.Status{ID: enq.ID, Queue: enq.Queue, State: enq.State, Payload: enq.Payload}))
 }
 
-// upload handles GET /v1/uploads/{id}.
+// MaxWait bounds the long poll of GET /v1/uploads/{id}?wait=: a longer
+// wait is cut to it.
+const MaxWait = 60 * time.Second
+
+// EndWaits answers every long poll in flight, and every later one, at once
+// with the task's current state. [Server.Serve] calls it when its context
+// ends; a server run otherwise (e.g. with http.Server) should call it
+// before shutting down.
+func (s *Server) EndWaits() { s.endWaits() }
+
+// parseWait reads the wait parameter: a Go duration ("30s", "1m") or whole
+// seconds ("30"), at most MaxWait.
+func parseWait(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, aerr := strconv.ParseUint(v, 10, 32)
+		if aerr != nil {
+			return 0, fmt.Errorf("wait=%q is not a duration (e.g. 30s) or a number of seconds", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("wait=%q is negative", v)
+	}
+	return min(d, MaxWait), nil
+}
+
+// upload handles GET /v1/uploads/{id}, with ?wait= a long poll: the answer
+// comes when the task is completed or archived, when the wait ends, or
+// when the server stops, whichever is first.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		methodNotAllowed(w, "GET, HEAD")
 		return
 	}
 	id := r.PathValue("id")
-	st, err := s.client.Lookup(r.Context(), id)
+	wait, err := parseWait(r.URL.Query().Get("wait"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	var st tasks.Status
+	if wait > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		stop := context.AfterFunc(s.waits, cancel)
+		st, err = s.client.Wait(ctx, id)
+		stop()
+		cancel()
+		if r.Context().Err() != nil {
+			return // the client left
+		}
+		if err != nil && ctx.Err() != nil {
+			// The wait is over: answer with the state as it is now.
+			st, err = s.client.Lookup(r.Context(), id)
+		}
+	} else {
+		st, err = s.client.Lookup(r.Context(), id)
+	}
 	switch {
 	case errors.Is(err, tasks.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no task with this ID")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,8 +79,10 @@ type Config struct {
 	// line of news about waiting: Redis failing, still failing, back
 	// again. Optional.
 	OnNotice func(string)
-	// PollInterval is the time between two looks at the tasks waited for.
-	// Default [DefaultPollInterval].
+	// PollInterval is the time between two looks at all the tasks waited
+	// for. A task is also looked up as soon as the worker announces the
+	// end of an attempt at it, so polling only matters when a notice is
+	// lost. Default [DefaultPollInterval].
 	PollInterval time.Duration
 	// WaitOutage is how long waiting rides out Redis failing (a restart,
 	// a failover, a network cut) before Run gives up with the error:
@@ -158,7 +161,7 @@ const (
 	// DefaultEnqueuers is the default [Config.Enqueuers].
 	DefaultEnqueuers = 8
 	// DefaultPollInterval is the default [Config.PollInterval].
-	DefaultPollInterval = 500 * time.Millisecond
+	DefaultPollInterval = time.Second
 	// DefaultWaitOutage is the default [Config.WaitOutage].
 	DefaultWaitOutage = 10 * time.Minute
 )
@@ -195,8 +198,9 @@ type run struct {
 	cnt *counters
 	man *manifest
 
-	// lookup is cfg.Client.Lookup (a test counts the calls through it).
-	lookup func(context.Context, string) (tasks.Status, error)
+	// lookup is cfg.Client.Lookup (a test counts the calls through it);
+	// recheck is cfg.Client.Recheck, for tasks the worker announced.
+	lookup, recheck func(context.Context, string) (tasks.Status, error)
 }
 
 // Run imports the files of cfg.Paths: it walks them, checks and hashes each
@@ -215,7 +219,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := cfg.withDefaults(); err != nil {
 		return Summary{}, err
 	}
-	r := &run{cfg: cfg, cnt: newCounters(cfg.Now), man: newManifest(cfg.Manifest), lookup: cfg.Client.Lookup}
+	r := &run{cfg: cfg, cnt: newCounters(cfg.Now), man: newManifest(cfg.Manifest), lookup: cfg.Client.Lookup, recheck: cfg.Client.Recheck}
 	if err := cfg.Client.Ping(ctx); err != nil {
 		return Summary{}, err
 	}
@@ -559,18 +563,27 @@ type answer struct {
 // one failed lookup rather than after a failed lookup per task; lookups
 // cut short by the stop are not failures of their own.
 func (r *run) lookupRound(ctx context.Context, waiting map[string][]Row) ([]answer, error) {
+	ids := make([]string, 0, len(waiting))
+	for id := range waiting {
+		ids = append(ids, id)
+	}
+	return r.lookupIDs(ctx, ids, r.lookup)
+}
+
+// lookupIDs looks ids up with lookup as lookupRound does.
+func (r *run) lookupIDs(ctx context.Context, ids []string, lookup func(context.Context, string) (tasks.Status, error)) ([]answer, error) {
 	g, round := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Enqueuers)
 	var (
 		mu       sync.Mutex
 		finished []answer
 	)
-	for id := range waiting {
+	for _, id := range ids {
 		if round.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			st, err := r.lookup(round, id)
+			st, err := lookup(round, id)
 			switch {
 			case errors.Is(err, tasks.ErrNotFound):
 				st = tasks.Status{State: tasks.StateArchived, LastError: "task no longer in Redis (deleted, or its retention ran out)"}
@@ -589,17 +602,37 @@ func (r *run) lookupRound(ctx context.Context, waiting map[string][]Row) ([]answ
 	return finished, err
 }
 
-// wait polls the tasks in waiting until each is completed or archived,
-// emitting their rows as they finish; rows left in waiting on return are
-// still unfinished (interrupted, or Redis failing for longer than
-// WaitOutage). While Redis fails it keeps trying, with growing pauses.
+// wait waits for the tasks in waiting until each is completed or
+// archived, emitting their rows as they finish; rows left in waiting on
+// return are still unfinished (interrupted, or Redis failing for longer
+// than WaitOutage). It looks a task up as soon as the worker announces the
+// end of an attempt at it (see tasks.Client.Watch), and looks every task
+// up every PollInterval in case a notice was lost. While Redis fails it
+// keeps trying, with growing pauses.
 func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 	var (
 		outage, noticed time.Time // start of the current Redis outage; last notice
 		outagePause     time.Duration
 	)
+	ids := make([]string, 0, len(waiting))
+	for id := range waiting {
+		ids = append(ids, id)
+	}
+	watch := r.cfg.Client.Watch(ids...)
+	defer watch.Close()
+	poll := time.NewTimer(r.cfg.PollInterval)
+	defer poll.Stop()
+	var ended []string // announced tasks to look up, or nil: look up all
 	for len(waiting) > 0 {
-		finished, firstErr := r.lookupRound(ctx, waiting)
+		var (
+			finished []answer
+			firstErr error
+		)
+		if ended == nil {
+			finished, firstErr = r.lookupRound(ctx, waiting)
+		} else {
+			finished, firstErr = r.lookupIDs(ctx, ended, r.recheck)
+		}
 		for _, a := range finished {
 			for _, row := range waiting[a.id] {
 				from := row.State
@@ -608,6 +641,7 @@ func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 				r.emit(row)
 			}
 			delete(waiting, a.id)
+			watch.Remove(a.id)
 			r.cnt.waiting.Add(-1)
 		}
 		if err := ctx.Err(); err != nil {
@@ -643,10 +677,25 @@ func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 		if len(waiting) == 0 {
 			return nil
 		}
+		// The poll keeps its own pace, whatever the notices: a full
+		// round after every pause, and after every failed look-up.
+		if ended == nil || firstErr != nil {
+			poll.Reset(pause)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(pause):
+		case <-poll.C:
+			ended = nil
+		case <-watch.Changed():
+			var all bool
+			ended, all = watch.Take()
+			ended = slices.DeleteFunc(ended, func(id string) bool { _, ok := waiting[id]; return !ok })
+			if all {
+				ended = nil
+			} else if ended == nil {
+				ended = []string{}
+			}
 		}
 	}
 	return nil

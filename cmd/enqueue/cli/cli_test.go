@@ -429,7 +429,7 @@ func TestHelpDefaultsFilledIn(t *testing.T) {
 	if loc := regexp.MustCompile(`\{[a-z-]+\}`).FindStringIndex(usageText); loc != nil {
 		t.Errorf("help has a placeholder left: %q", usageText[max(loc[0]-20, 0):min(loc[1]+20, len(usageText))])
 	}
-	for _, want := range []string{"default " + tasks.DefaultRedisURL, "(default 500ms)", "(default 10m)", "(default 1h)"} {
+	for _, want := range []string{"default " + tasks.DefaultRedisURL, "(default 1s)", "(default 10m)", "(default 1h)"} {
 		if !strings.Contains(usageText, want) {
 			t.Errorf("help lacks %q", want)
 		}
