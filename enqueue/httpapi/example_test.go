@@ -17,19 +17,26 @@ import (
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
-func ExampleNew() {
+// exampleRoot makes a media root holding the sample file as name, and
+// returns it with the file's bytes.
+func exampleRoot(sample, name string) (string, []byte) {
 	root, err := os.MkdirTemp("", "httpapi-example-")
 	if err != nil {
 		panic(err)
 	}
-	defer os.RemoveAll(root)
-	photo, err := os.ReadFile("../../testdata/media/photo.jpg")
+	data, err := os.ReadFile(filepath.Join("../../testdata/media", sample))
 	if err != nil {
 		panic(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "front.jpg"), photo, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, name), data, 0o644); err != nil {
 		panic(err)
 	}
+	return root, data
+}
+
+func ExampleNew() {
+	root, photo := exampleRoot("photo.jpg", "front.jpg")
+	defer os.RemoveAll(root)
 
 	client, err := tasks.NewClient(tasks.ClientConfig{
 		RedisURL:   exampleRedisURL,
@@ -105,18 +112,8 @@ func ExampleOpenAPI() {
 }
 
 func ExampleServer_EndWaits() {
-	root, err := os.MkdirTemp("", "httpapi-example-")
-	if err != nil {
-		panic(err)
-	}
+	root, _ := exampleRoot("photo.png", "front.png")
 	defer os.RemoveAll(root)
-	photo, err := os.ReadFile("../../testdata/media/photo.png")
-	if err != nil {
-		panic(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "front.png"), photo, 0o644); err != nil {
-		panic(err)
-	}
 	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: exampleRedisURL, MediaRoots: []string{root}, Queue: "example-wait"})
 	if err != nil {
 		panic(err)
