@@ -1,11 +1,7 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -14,6 +10,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
+	"github.com/storemedia/alipay-media-worker/internal/httpguard/slowtest"
 )
 
 // serve runs s.api.Serve on a loopback port until the test ends and
@@ -49,27 +46,12 @@ func TestSlowClientsWithoutTokenAreRefusedAtOnce(t *testing.T) {
 	base := s.serve(t)
 	addr := strings.TrimPrefix(base, "http://")
 	const slow = 300
-	kinds := []struct {
-		head   string
-		status int
-	}{
-		{"POST /v1/uploads HTTP/1.1\r\nContent-Type: application/json\r\n", http.StatusUnauthorized},
-		{"POST /v1/uploads HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer wrong\r\n", http.StatusUnauthorized},
-		{"POST /v1/nope HTTP/1.1\r\n", http.StatusNotFound},
-		{"PUT /healthz HTTP/1.1\r\n", http.StatusOK},
-	}
-	conns := make([]net.Conn, slow)
-	for i := range conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatalf("connection %d: %v", i, err)
-		}
-		defer c.Close()
-		conns[i] = c
-		if _, err := fmt.Fprintf(c, "%sHost: %s\r\nContent-Length: 1000\r\n\r\n", kinds[i%len(kinds)].head, addr); err != nil {
-			t.Fatalf("connection %d: %v", i, err)
-		}
-	}
+	conns := slowtest.Open(t, addr, slow, []slowtest.Request{
+		{Head: "POST /v1/uploads HTTP/1.1\r\nContent-Type: application/json\r\n", Status: http.StatusUnauthorized},
+		{Head: "POST /v1/uploads HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer wrong\r\n", Status: http.StatusUnauthorized},
+		{Head: "POST /v1/nope HTTP/1.1\r\n", Status: http.StatusNotFound},
+		{Head: "PUT /healthz HTTP/1.1\r\n", Status: http.StatusOK},
+	})
 
 	// A client with the token is served while they wait.
 	req, err := http.NewRequest("POST", base+"/v1/uploads", strings.NewReader(`{"path":"`+filepath.Join(s.root, "photo.jpg")+`"}`))
@@ -89,21 +71,5 @@ func TestSlowClientsWithoutTokenAreRefusedAtOnce(t *testing.T) {
 
 	// The server would wait ReadTimeout for each body: answers that come
 	// at all before half of it came without the body.
-	deadline := time.Now().Add(httpapi.ReadTimeout / 2)
-	for i, c := range conns {
-		_ = c.SetReadDeadline(deadline)
-		br := bufio.NewReader(c)
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("connection %d: no answer without the body: %v", i, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if want := kinds[i%len(kinds)].status; resp.StatusCode != want || !resp.Close {
-			t.Errorf("connection %d: %d, closing %v; want %d and the connection closed", i, resp.StatusCode, resp.Close, want)
-		}
-		if n, err := br.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
-			t.Errorf("connection %d after the answer: %d bytes, %v; want EOF", i, n, err)
-		}
-	}
+	conns.CheckRefused(t, time.Now().Add(httpapi.ReadTimeout/2))
 }

@@ -1,16 +1,12 @@
 package dashboard_test
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/httpguard/slowtest"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 )
 
@@ -54,26 +50,11 @@ func TestSlowClientsWithoutCredentialsAreRefusedAtOnce(t *testing.T) {
 	addr := run(t, dashboard.Config{Redis: f.rdb, User: "ops", Password: "correct horse"},
 		func(s *dashboard.Server) { s.SetReadTimeout(time.Hour) })
 	const slow = 300
-	kinds := []struct {
-		head   string
-		status int
-	}{
-		{"POST /monitoring/api/queues/default:pause HTTP/1.1\r\nContent-Type: text/plain\r\n", http.StatusUnauthorized},
-		{"GET /metrics HTTP/1.1\r\n", http.StatusUnauthorized},
-		{"GET /healthz HTTP/1.1\r\n", http.StatusOK},
-	}
-	conns := make([]net.Conn, slow)
-	for i := range conns {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatalf("connection %d: %v", i, err)
-		}
-		defer c.Close()
-		conns[i] = c
-		if _, err := fmt.Fprintf(c, "%sHost: %s\r\nContent-Length: 1000\r\n\r\n", kinds[i%len(kinds)].head, addr); err != nil {
-			t.Fatalf("connection %d: %v", i, err)
-		}
-	}
+	conns := slowtest.Open(t, addr, slow, []slowtest.Request{
+		{Head: "POST /monitoring/api/queues/default:pause HTTP/1.1\r\nContent-Type: text/plain\r\n", Status: http.StatusUnauthorized},
+		{Head: "GET /metrics HTTP/1.1\r\n", Status: http.StatusUnauthorized},
+		{Head: "GET /healthz HTTP/1.1\r\n", Status: http.StatusOK},
+	})
 
 	req, _ := http.NewRequest("GET", "http://"+addr+"/monitoring/api/queues", nil)
 	req.SetBasicAuth("ops", "correct horse")
@@ -87,21 +68,5 @@ func TestSlowClientsWithoutCredentialsAreRefusedAtOnce(t *testing.T) {
 	}
 
 	// A guard against hanging, far below the server's hour.
-	deadline := time.Now().Add(time.Minute)
-	for i, c := range conns {
-		_ = c.SetReadDeadline(deadline)
-		br := bufio.NewReader(c)
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("connection %d: no answer without the body: %v", i, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if want := kinds[i%len(kinds)].status; resp.StatusCode != want || !resp.Close {
-			t.Errorf("connection %d: %d, closing %v; want %d and the connection closed", i, resp.StatusCode, resp.Close, want)
-		}
-		if n, err := br.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
-			t.Errorf("connection %d after the answer: %d bytes, %v; want EOF", i, n, err)
-		}
-	}
+	conns.CheckRefused(t, time.Now().Add(time.Minute))
 }

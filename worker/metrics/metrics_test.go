@@ -48,14 +48,21 @@ func want(t *testing.T, f promtext.Families, value float64, name string, labels 
 	}
 }
 
-func TestQueueCollectorReadsRedis(t *testing.T) {
-	t.Parallel()
+// queueSetup starts a private Redis and returns its connection option
+// with an asynq client and inspector on it, closed when the test ends.
+func queueSetup(t *testing.T) (asynq.RedisClientOpt, *asynq.Client, *asynq.Inspector) {
 	rs := testproc.StartRedis(t)
 	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
 	client := asynq.NewClient(opt)
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	insp := asynq.NewInspector(opt)
-	defer insp.Close()
+	t.Cleanup(func() { insp.Close() })
+	return opt, client, insp
+}
+
+func TestQueueCollectorReadsRedis(t *testing.T) {
+	t.Parallel()
+	_, client, insp := queueSetup(t)
 
 	enqueue := func(id, queue string, opts ...asynq.Option) {
 		t.Helper()
@@ -106,12 +113,7 @@ func TestQueueCollectorReadsRedis(t *testing.T) {
 
 func TestQueueCollectorCountsProcessedAndFailed(t *testing.T) {
 	t.Parallel()
-	rs := testproc.StartRedis(t)
-	opt := asynq.RedisClientOpt{Addr: rs.Addr()}
-	client := asynq.NewClient(opt)
-	defer client.Close()
-	insp := asynq.NewInspector(opt)
-	defer insp.Close()
+	opt, client, insp := queueSetup(t)
 	for _, id := range []string{"ok1", "ok2", "bad"} {
 		if _, err := client.Enqueue(asynq.NewTask("test:"+id, nil), asynq.TaskID(id), asynq.MaxRetry(0)); err != nil {
 			t.Fatal(err)
