@@ -72,6 +72,9 @@ var reasonTable = reasons.Table[Reason]{
 	{Reason: ReasonPermission, Err: fs.ErrPermission},
 }
 
+// Reasons returns every reason, in a fixed order.
+func Reasons() []Reason { return reasonTable.Reasons() }
+
 // ReasonOf returns the reason err refuses a file for, or "" when err is
 // nil or another system error (too many open files, an I/O error), which
 // may go away when tried again.

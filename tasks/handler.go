@@ -310,7 +310,7 @@ func classifyUpload(err error) error {
 	)
 	switch {
 	case errors.As(err, &api):
-		reason = Reason("alipay_" + api.Code)
+		reason = gatewayReason(api)
 	case errors.As(err, &herr):
 		reason = Reason("http_" + strconv.Itoa(herr.StatusCode))
 	case errors.Is(err, upload.ErrBadSignature):

@@ -1,6 +1,14 @@
 package tasks
 
-import "github.com/storemedia/alipay-media-worker/mediaroot"
+import (
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/validate"
+)
 
 // Reason is the stable, machine-readable cause of a rejected file
 // ([RejectError.Reason]) or of a failed attempt (the reason an [Observer]
@@ -41,3 +49,78 @@ const (
 	// at enqueue time; the label of a file replaced while being opened.
 	reasonChanged = Reason(mediaroot.ReasonChanged)
 )
+
+// unsignedSuffix ends the reason of a gateway refusal that came without a
+// signature ("alipay_40004_unsigned"): it may be forged.
+const unsignedSuffix = "_unsigned"
+
+// gatewayReason is the reason of a gateway refusal: "alipay_<code>", with
+// "_unsigned" when the answer carried no signature.
+func gatewayReason(e *upload.APIError) Reason {
+	r := Reason("alipay_" + e.Code)
+	if e.Unsigned {
+		r += unsignedSuffix
+	}
+	return r
+}
+
+// ReasonOther stands for a reason that is not one of [KnownReasons], e.g. a
+// gateway code nobody has seen before, where the set of values must stay
+// bounded (metric labels).
+const ReasonOther Reason = "other"
+
+var (
+	knownOnce sync.Once
+	known     map[Reason]bool
+	knownList []Reason
+)
+
+// KnownReasons returns every reason the [Handler] gives its [Observer]
+// for a known cause: validate's and mediaroot's reasons, this package's,
+// "alipay_<code>" and "alipay_<code>_unsigned" for each of
+// upload.KnownCodes, and "http_<status>" for each HTTP status from 400 to
+// 599 that has a name. A gateway that answers another code still gets its
+// own reason in errors and logs; [Reason.Bounded] maps it to [ReasonOther].
+func KnownReasons() []Reason {
+	knownOnce.Do(func() {
+		add := func(r Reason) {
+			if !known[r] {
+				known[r] = true
+				knownList = append(knownList, r)
+			}
+		}
+		known = map[Reason]bool{}
+		for _, r := range validate.Reasons() {
+			add(Reason(r))
+		}
+		for _, r := range mediaroot.Reasons() {
+			add(Reason(r))
+		}
+		for _, r := range []Reason{ReasonUnreadable, ReasonInvalidRequest, reasonBadPayload, reasonPayloadVersion,
+			reasonResultWrite, reasonOpen, reasonRead, reasonTransport, reasonUpload, reasonBadSignature,
+			reasonBadResponse, reasonPanic, reasonUnknown, reasonChanged} {
+			add(r)
+		}
+		for _, c := range upload.KnownCodes {
+			add(Reason("alipay_" + c))
+			add(Reason("alipay_" + c + unsignedSuffix))
+		}
+		for s := 400; s < 600; s++ {
+			if http.StatusText(s) != "" {
+				add(Reason("http_" + strconv.Itoa(s)))
+			}
+		}
+	})
+	return append([]Reason(nil), knownList...)
+}
+
+// Bounded returns r when it is empty or one of [KnownReasons], and
+// [ReasonOther] otherwise: the value to use where the set of values must
+// stay small, such as a metric label.
+func (r Reason) Bounded() Reason {
+	KnownReasons()
+	if r == "" || known[r] {
+		return r
+	}
+	return ReasonOther
+}

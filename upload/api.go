@@ -254,9 +254,67 @@ type APIError struct {
 	// StatusCode is the HTTP status of a v3 answer; 0 on the classic
 	// gateway, whose answers are all HTTP 200.
 	StatusCode int `json:"status_code,omitempty"`
+	// Unsigned is set when the answer carried no signature, so nothing
+	// proves it came from Alipay: it is final only for the codes of
+	// [UnsignedFinalSubCodes], and transient (retryable) otherwise. Its
+	// Error text starts with "unsigned".
+	Unsigned bool `json:"unsigned,omitempty"`
+}
+
+// KnownCodes are the gateway's error codes this package knows: the classic
+// codes, then the v3 codes (the public sub_codes without their "isv.",
+// "aop." or "isp." prefix; docs/protocol-notes.md). Callers that turn codes
+// into metric labels bound them to this list.
+var KnownCodes = []string{
+	"20000", "20001", "40001", "40002", "40003", "40004", "40005", "40006",
+	"unknow-error", "invalid-app-auth-token", "app-auth-token-time-out", "invalid-app-auth-token-no-api",
+	"invalid-auth-token", "auth-token-time-out", "app-call-limited", "method-call-limited",
+	"missing-app-id", "invalid-app-id", "missing-signature", "invalid-signature",
+	"missing-signature-type", "invalid-signature-type", "missing-timestamp", "invalid-timestamp",
+	"missing-method", "invalid-method", "missing-version", "invalid-format", "invalid-charset",
+	"missing-parameter", "invalid-parameter", "invalid-file-size", "invalid-file-extension",
+	"upload-fail", "app-cert-not-exist", "invalid-alipay-root-cert-sn", "invalid-app-state",
+	"insufficient-isv-permissions",
+}
+
+// UnsignedFinalSubCodes are the failures Alipay answers unsigned because
+// it cannot sign for the request: it does not know which application is
+// calling, or with which algorithm to sign. Classic sub_codes, and their v3
+// codes (the sub_code without its "isv." prefix). An unsigned answer with
+// any other code cannot be told from a forged one and is treated as
+// transient. docs/protocol-notes.md ("Unsigned error answers") gives the
+// sources and the reasoning.
+var UnsignedFinalSubCodes = []string{
+	"isv.missing-app-id",
+	"isv.invalid-app-id",
+	"isv.missing-signature-type",
+	"isv.invalid-signature-type",
+}
+
+// unsignedFinal reports whether an unsigned answer with this error is
+// final: its classic sub_code, or its v3 code with "isv." in front, is one
+// of [UnsignedFinalSubCodes].
+func (e *APIError) unsignedFinal() bool {
+	code := e.SubCode
+	if e.StatusCode != 0 {
+		code = "isv." + e.Code
+	}
+	for _, c := range UnsignedFinalSubCodes {
+		if code == c {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *APIError) Error() string {
+	if e.Unsigned {
+		return "unsigned answer, not verified as Alipay's: " + e.text()
+	}
+	return e.text()
+}
+
+func (e *APIError) text() string {
 	if e.StatusCode != 0 {
 		s := fmt.Sprintf("alipay HTTP %d %s: %s", e.StatusCode, e.Code, e.Msg)
 		if e.TraceID != "" {
@@ -280,8 +338,19 @@ func (e *APIError) Error() string {
 // Class classifies the error. Classic: 20000 retryable, 40005 throttled,
 // others permanent. v3: an invalid or expired app_auth_token permanent,
 // app-call-limited, method-call-limited and HTTP 429 throttled,
-// unknow-error, HTTP 5xx and 408 retryable, others permanent.
+// unknow-error, HTTP 5xx and 408 retryable, others permanent. An unsigned
+// answer that would be permanent is retryable unless its code is one of
+// [UnsignedFinalSubCodes].
 func (e *APIError) Class() Class {
+	c := e.signedClass()
+	if c == Permanent && e.Unsigned && !e.unsignedFinal() {
+		return Retryable
+	}
+	return c
+}
+
+// signedClass is the class of the error as if it were signed.
+func (e *APIError) signedClass() Class {
 	if e.StatusCode != 0 {
 		switch {
 		case e.tokenProblem():
@@ -303,8 +372,12 @@ func (e *APIError) Class() Class {
 	}
 }
 
-// tokenProblem reports an invalid or expired app_auth_token.
+// tokenProblem reports an invalid or expired app_auth_token, said in a
+// signed answer (an unsigned one may be forged).
 func (e *APIError) tokenProblem() bool {
+	if e.Unsigned {
+		return false
+	}
 	if e.StatusCode != 0 {
 		return e.Code == "invalid-app-auth-token" || e.Code == "app-auth-token-time-out"
 	}

@@ -97,7 +97,18 @@ func TestJSONCallErrors(t *testing.T) {
 		}, Throttled, false, nil},
 		{"classic code-invalid", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
 			return func(w http.ResponseWriter, _ *received) {
+				g.writeNode(w, "error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid"}`, true)
+			}
+		}, Permanent, false, nil},
+		// Unsigned, the same refusal may be forged: transient (item 13).
+		{"classic code-invalid, unsigned", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
+			return func(w http.ResponseWriter, _ *received) {
 				g.writeNode(w, "error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid"}`, false)
+			}
+		}, Retryable, false, nil},
+		{"classic unknown app_id, unsigned", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
+			return func(w http.ResponseWriter, _ *received) {
+				g.writeNode(w, "error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id"}`, false)
 			}
 		}, Permanent, false, nil},
 		{"classic unsigned success", Classic, func(g *gateway) func(http.ResponseWriter, *received) {

@@ -247,7 +247,7 @@ func readNode(body []byte, node string, v sign.Verifier, trace string) ([]byte, 
 		if f.Code == "" {
 			return nil, withTrace(permanent(fmt.Errorf("%w: %s has no code", ErrBadResponse, env.name)), trace)
 		}
-		return nil, &APIError{Code: f.Code, Msg: f.Msg, SubCode: f.SubCode, SubMsg: f.SubMsg, TraceID: trace}
+		return nil, &APIError{Code: f.Code, Msg: f.Msg, SubCode: f.SubCode, SubMsg: f.SubMsg, TraceID: trace, Unsigned: !env.hasSign}
 	}
 	return env.raw, nil
 }

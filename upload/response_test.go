@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -74,16 +76,26 @@ func TestAnswers(t *testing.T) {
 
 		{name: "business error, signed", answer: body(node(ResponseNode, `{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`, sig(`{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`))),
 			class: Permanent, api: &APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM", SubMsg: "图片格式错误", TraceID: testTrace}},
+		// Unsigned refusals may be forged: transient, unless Alipay answers
+		// them unsigned because it cannot sign (UnsignedFinalSubCodes).
 		{name: "invalid signature, unsigned", answer: body(`{"` + ResponseNode + `":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}`),
-			class: Permanent, api: &APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-signature", SubMsg: "验签出错", TraceID: testTrace}},
+			class: Retryable, api: &APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-signature", SubMsg: "验签出错", TraceID: testTrace, Unsigned: true}},
+		{name: "business error, unsigned", answer: body(`{"` + ResponseNode + `":{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM"}}`),
+			class: Retryable, api: &APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM", TraceID: testTrace, Unsigned: true}},
+		{name: "token refused, unsigned", answer: body(`{"` + ResponseNode + `":{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.invalid-app-auth-token"}}`),
+			class: Retryable, api: &APIError{Code: "20001", Msg: "Insufficient Token Permissions", SubCode: "aop.invalid-app-auth-token", TraceID: testTrace, Unsigned: true}},
+		{name: "unknown app_id, unsigned", answer: body(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}`),
+			class: Permanent, api: &APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-app-id", SubMsg: "无效的AppID参数", TraceID: testTrace, Unsigned: true}},
+		{name: "missing app_id, unsigned", answer: body(`{"error_response":{"code":"40001","msg":"Missing Required Arguments","sub_code":"isv.missing-app-id"}}`),
+			class: Permanent, api: &APIError{Code: "40001", Msg: "Missing Required Arguments", SubCode: "isv.missing-app-id", TraceID: testTrace, Unsigned: true}},
 		{name: "service unavailable", answer: body(node(ResponseNode, `{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}`, sig(`{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}`))),
 			class: Retryable, api: &APIError{Code: "20000", Msg: "Service Currently Unavailable", SubCode: "isp.unknow-error", SubMsg: "系统繁忙", TraceID: testTrace}},
 		{name: "throttled, signed", answer: body(node(ResponseNode, throttledNode, sig(throttledNode))),
 			class: Throttled, api: &APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited", SubMsg: "调用频次超限", TraceID: testTrace}},
 		{name: "throttled, unsigned", answer: body(`{"` + ResponseNode + `":` + throttledNode + `}`),
-			class: Throttled, api: &APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited", SubMsg: "调用频次超限", TraceID: testTrace}},
+			class: Throttled, api: &APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited", SubMsg: "调用频次超限", TraceID: testTrace, Unsigned: true}},
 		{name: "error_response, unsigned", answer: body(`{"error_response":{"code":"40001","msg":"Missing Required Arguments","sub_code":"isv.missing-signature","sub_msg":"缺少签名参数"}}`),
-			class: Permanent, api: &APIError{Code: "40001", Msg: "Missing Required Arguments", SubCode: "isv.missing-signature", SubMsg: "缺少签名参数", TraceID: testTrace}},
+			class: Retryable, api: &APIError{Code: "40001", Msg: "Missing Required Arguments", SubCode: "isv.missing-signature", SubMsg: "缺少签名参数", TraceID: testTrace, Unsigned: true}},
 		{name: "error_response, signed", answer: body(node(errorNode, `{"code":"20000","msg":"Service Currently Unavailable"}`, sig(`{"code":"20000","msg":"Service Currently Unavailable"}`))),
 			class: Retryable, api: &APIError{Code: "20000", Msg: "Service Currently Unavailable", TraceID: testTrace}},
 		{name: "10000 with a sub_code", answer: body(node(ResponseNode, `{"code":"10000","msg":"Success","sub_code":"isv.partial"}`, sig(`{"code":"10000","msg":"Success","sub_code":"isv.partial"}`))),
@@ -250,4 +262,23 @@ func FuzzSplitEnvelope(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUnsignedFinalSubCodesDocumented: docs/protocol-notes.md, which gives
+// the sources and reasons, lists every code of UnsignedFinalSubCodes.
+func TestUnsignedFinalSubCodesDocumented(t *testing.T) {
+	t.Parallel()
+	notes, err := os.ReadFile(filepath.Join("..", "docs", "protocol-notes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(notes), "## Unsigned error answers")
+	for _, c := range UnsignedFinalSubCodes {
+		if !strings.Contains(section, "`"+c+"`") {
+			t.Errorf("docs/protocol-notes.md, Unsigned error answers, does not list %s", c)
+		}
+	}
+	if !strings.Contains(section, "upload.UnsignedFinalSubCodes") {
+		t.Error("docs/protocol-notes.md does not name upload.UnsignedFinalSubCodes")
+	}
 }

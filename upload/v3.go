@@ -69,7 +69,8 @@ func (c *Client) readV3(a *answer) ([]byte, error) {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(a.body, &e) == nil && e.Code != "" {
-		return nil, &APIError{Code: e.Code, Msg: a.clean(e.Message), StatusCode: a.status, TraceID: a.trace}
+		return nil, &APIError{Code: e.Code, Msg: a.clean(e.Message), StatusCode: a.status, TraceID: a.trace,
+			Unsigned: a.header.Get("alipay-signature") == ""}
 	}
 	return nil, a.httpError()
 }

@@ -217,7 +217,12 @@ func TestV3ErrorClasses(t *testing.T) {
 		want   want
 	}{
 		{"invalid parameter", 400, `{"code":"invalid-parameter","message":"参数无效"}`, true, want{Permanent, true, false, "invalid-parameter", 400}},
-		{"invalid signature, unsigned", 401, `{"code":"invalid-signature","message":"验签出错"}`, false, want{Permanent, true, false, "invalid-signature", 401}},
+		// Unsigned refusals may be forged: transient, but for the codes
+		// Alipay cannot sign for (UnsignedFinalSubCodes).
+		{"invalid signature, unsigned", 401, `{"code":"invalid-signature","message":"验签出错"}`, false, want{Retryable, true, false, "invalid-signature", 401}},
+		{"invalid app_auth_token, unsigned", 401, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, false, want{Retryable, true, false, "invalid-app-auth-token", 401}},
+		{"invalid app_id, unsigned", 400, `{"code":"invalid-app-id","message":"无效的AppID参数"}`, false, want{Permanent, true, false, "invalid-app-id", 400}},
+		{"missing app_id, unsigned", 400, `{"code":"missing-app-id","message":"缺少AppID参数"}`, false, want{Permanent, true, false, "missing-app-id", 400}},
 		{"invalid app_auth_token", 401, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, true, want{Permanent, true, true, "invalid-app-auth-token", 401}},
 		{"expired app_auth_token", 401, `{"code":"app-auth-token-time-out","message":"应用授权令牌已过期"}`, true, want{Permanent, true, true, "app-auth-token-time-out", 401}},
 		{"merchant has not authorized the API", 403, `{"code":"invalid-app-auth-token-no-api","message":"商户未授权当前接口"}`, true, want{Permanent, true, false, "invalid-app-auth-token-no-api", 403}},
@@ -241,7 +246,8 @@ func TestV3ErrorClasses(t *testing.T) {
 			var herr *HTTPError
 			switch {
 			case tc.want.api && errors.As(err, &api):
-				if api.Code != tc.want.code || api.StatusCode != tc.want.status || api.TraceID != testTrace || api.Msg == "" {
+				if api.Code != tc.want.code || api.StatusCode != tc.want.status || api.TraceID != testTrace || api.Msg == "" ||
+					api.Unsigned == tc.signed || strings.Contains(err.Error(), "unsigned") == tc.signed {
 					t.Errorf("APIError %+v", api)
 				}
 			case !tc.want.api && errors.As(err, &herr):

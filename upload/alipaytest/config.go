@@ -71,10 +71,12 @@ type Config struct {
 	// ImageURLBase prefixes the image_id to form image_url.
 	// Default [DefaultImageURLBase].
 	ImageURLBase string
-	// LegacyErrors lists sub_codes answered in the legacy error_response
-	// node without a sign, as the real gateway does when it cannot tell
-	// which application is calling (e.g. [SubMissingAppID],
-	// [SubInvalidAppID]). Empty: every answer uses the method's node.
+	// LegacyErrors lists sub_codes answered unsigned: in the legacy
+	// error_response node without a sign, as the real gateway does when it
+	// cannot tell which application is calling (e.g. [SubMissingAppID],
+	// [SubInvalidAppID]), and on v3 without the signature headers. Listing
+	// other sub_codes emulates a forged refusal. Empty: every answer is
+	// signed.
 	LegacyErrors []string
 
 	// MaxRecords is how many upload records [Gateway.Uploads] keeps: past

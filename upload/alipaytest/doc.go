@@ -138,7 +138,9 @@
 // sub_msg, and are signed too; in certificate mode a top-level
 // alipay_cert_sn follows the node. Sub-codes listed in Config.LegacyErrors
 // are answered instead in the legacy {"error_response":{...}} node without
-// a sign, as the real gateway does when it cannot tell which app called.
+// a sign, as the real gateway does when it cannot tell which app called
+// (on v3: without the signature headers); listing another sub_code there
+// emulates a forged, unsigned refusal.
 // image_id is 32 letters and digits; image_url is Config.ImageURLBase
 // followed by it.
 //

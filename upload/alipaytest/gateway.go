@@ -362,9 +362,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api string) {
 
 // reply answers a rejection rj, or the success of u, in api's format; kind
 // corrupts the answer for the badsign and malformed faults. It reports
-// whether the classic legacy error_response node was used.
+// whether the rejection was answered unsigned (Config.LegacyErrors: the
+// classic legacy error_response node, a v3 answer without signature
+// headers).
 func (g *Gateway) reply(w http.ResponseWriter, api string, rj *rejection, u *Upload, kind FaultKind) bool {
 	switch {
+	case api == APIV3 && rj != nil && g.legacy[rj.subCode]:
+		g.answerV3Unsigned(w, v3Status(rj), v3ErrorBody(rj))
+		return true
 	case api == APIV3 && rj != nil:
 		g.answerV3(w, v3Status(rj), v3ErrorBody(rj), kind)
 	case api == APIV3:

@@ -94,3 +94,14 @@ func (g *Gateway) answerV3(w http.ResponseWriter, status int, body []byte, kind 
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
+
+// answerV3Unsigned writes a v3 error answer without the alipay-timestamp,
+// alipay-nonce and alipay-signature headers, for the codes of
+// Config.LegacyErrors.
+func (g *Gateway) answerV3Unsigned(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -18,7 +18,9 @@
 // and reason, bytes sent, how long each upload took, retries, throttling by
 // the gateway and files rejected by validation. It implements the task
 // handler's observer hook, so the worker passes one value to the handler and
-// registers the same value with its registry.
+// registers the same value with its registry. A reason label is one of
+// tasks.KnownReasons or "other" (tasks.Reason.Bounded): a gateway that
+// answers a new code on every request does not add a series each time.
 //
 // [NewRegistry] builds the registry the worker serves: the queue collector,
 // the upload metrics, and the Go runtime and process collectors.

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -208,21 +209,33 @@ func TestUploadsScrape(t *testing.T) {
 	want(t, f, 2, "alipay_media_uploads_total", "outcome", "rejected", "reason", "too_large")
 }
 
+// TestUploadsBoundsReasonLabels: reasons outside tasks.KnownReasons (30
+// invented gateway codes, unsigned or not, a long invalid string) all count
+// under "other": 32 failed tasks make one series per outcome, not 64 (before,
+// each new code was a new label value).
 func TestUploadsBoundsReasonLabels(t *testing.T) {
 	t.Parallel()
 	u := metrics.NewUploads()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(u)
-	long := "x\xff" + string(make([]byte, 200))
-	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: long})
-	f := scrape(t, reg)
-	fam := f["alipay_media_upload_rejections_total"]
-	if fam == nil || len(fam.GetMetric()) != 1 {
-		t.Fatalf("want one rejection series, got %v", fam)
+	for i := range 30 {
+		reason := fmt.Sprintf("alipay_%d", 50000+i)
+		if i%2 == 1 {
+			reason += "_unsigned"
+		}
+		u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: reason})
+		u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRetry, Reason: "http_" + fmt.Sprint(600+i)})
 	}
-	v := fam.GetMetric()[0].GetLabel()[0].GetValue()
-	if len(v) > 64 {
-		t.Errorf("reason label is %d bytes, want at most 64", len(v))
+	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: "x\xff" + string(make([]byte, 200))})
+	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: "alipay_40004_unsigned"})
+	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: "alipay_invalid-parameter"})
+	f := scrape(t, reg)
+	want(t, f, 31, "alipay_media_upload_rejections_total", "reason", "other")
+	want(t, f, 1, "alipay_media_upload_rejections_total", "reason", "alipay_40004_unsigned")
+	want(t, f, 1, "alipay_media_upload_rejections_total", "reason", "alipay_invalid-parameter")
+	want(t, f, 30, "alipay_media_upload_retries_total", "reason", "other")
+	if n := len(f["alipay_media_uploads_total"].GetMetric()); n != 4 {
+		t.Errorf("alipay_media_uploads_total has %d series, want 4", n)
 	}
 }
 

@@ -1,17 +1,10 @@
 package metrics
 
 import (
-	"strings"
-	"unicode/utf8"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
-
-// maxReasonLen bounds a reason label value; reasons are short codes, so a
-// longer one is a bug upstream and is cut rather than exploding the series.
-const maxReasonLen = 64
 
 // durationBuckets are the upper bounds, in seconds, of the upload duration
 // histogram: from a quick small photo on loopback to a slow 5 MB video.
@@ -66,8 +59,11 @@ func NewUploads() *Uploads {
 // attempt and a rejection each count in their own series too. It implements
 // tasks.Observer.
 func (u *Uploads) Observe(a tasks.Attempt) {
-	outcome := label(string(a.Outcome))
-	reason := label(a.Reason)
+	outcome := string(a.Outcome)
+	// Reasons outside the known set (a gateway code never seen before, a
+	// forged answer's invented one) all count as "other", so that the
+	// number of series stays bounded whatever the gateway answers.
+	reason := string(tasks.Reason(a.Reason).Bounded())
 	u.finished.WithLabelValues(outcome, reason).Inc()
 	if a.Bytes > 0 {
 		u.bytes.Add(float64(a.Bytes))
@@ -99,16 +95,4 @@ func (u *Uploads) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range u.collectors() {
 		c.Collect(ch)
 	}
-}
-
-// label makes s a safe, bounded label value.
-func label(s string) string {
-	s = strings.ToValidUTF8(s, "?")
-	if len(s) > maxReasonLen {
-		s = s[:maxReasonLen]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-	}
-	return s
 }
