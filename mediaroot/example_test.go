@@ -90,3 +90,8 @@ func ExampleReasonOf() {
 	// not_regular
 	// not_found
 }
+
+func ExampleReasons() {
+	fmt.Println(mediaroot.Reasons())
+	// Output: [not_absolute traversal outside_roots symlink_escape not_regular changed not_found permission]
+}

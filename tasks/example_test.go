@@ -69,3 +69,17 @@ func ExampleIsFailure() {
 	fmt.Println(tasks.IsFailure(throttled), tasks.IsFailure(errors.New("connection reset")))
 	// Output: false true
 }
+
+// A reason outside tasks.KnownReasons, such as a gateway code nobody has
+// seen, becomes "other" where values must stay few (metric labels).
+func ExampleReason_Bounded() {
+	for _, r := range []tasks.Reason{"too_large", "alipay_40004_unsigned", "alipay_99999", "http_502", "http_799"} {
+		fmt.Println(r.Bounded())
+	}
+	// Output:
+	// too_large
+	// alipay_40004_unsigned
+	// other
+	// http_502
+	// other
+}

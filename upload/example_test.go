@@ -285,3 +285,17 @@ func ExampleJSONCall() {
 	// POST /v3/alipay/open/auth/token/app true
 	// 202405BB0f0e 31536000
 }
+
+// An unsigned refusal may be forged by anything on the path: it is worth
+// retrying, unless Alipay answers it unsigned because it cannot sign for
+// the request (upload.UnsignedFinalSubCodes).
+func ExampleAPIError_Class() {
+	forged := &upload.APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM", Unsigned: true}
+	unknownApp := &upload.APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-app-id", Unsigned: true}
+	signed := &upload.APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM"}
+	fmt.Println(forged.Class(), unknownApp.Class(), signed.Class())
+	fmt.Println(forged)
+	// Output:
+	// retryable permanent permanent
+	// unsigned answer, not verified as Alipay's: alipay 40004 Business Failed (INVALID_PARAM)
+}

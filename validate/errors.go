@@ -57,6 +57,10 @@ var reasonTable = reasons.Table[Reason]{
 	{Reason: ReasonBadImageType, Err: ErrBadImageType},
 }
 
+// Reasons returns every reason, in a fixed order (tasks.KnownReasons, the
+// bounded set of metric label values, is built from it).
+func Reasons() []Reason { return reasonTable.Reasons() }
+
 // Sentinel returns the sentinel error of the reason (ErrEmpty for
 // ReasonEmpty, ...), or nil for an unknown reason.
 func (r Reason) Sentinel() error {

@@ -131,3 +131,19 @@ func ExampleValidator_Begin() {
 	// bad/truncated.png: rejected while reading (corrupt)
 	// bad/truncated.jpg: rejected at Finish (corrupt)
 }
+
+func ExampleCheckName() {
+	for _, name := range []string{"店铺 front.jpg", "invoice\u202Egpj.exe", "\u200B\u200B", "caf\xe9.jpg"} {
+		fmt.Println(validate.ReasonOf(validate.CheckName(name)) == validate.ReasonBadName)
+	}
+	// Output:
+	// false
+	// true
+	// true
+	// true
+}
+
+func ExampleReasons() {
+	fmt.Println(validate.Reasons()[0], len(validate.Reasons()))
+	// Output: empty 7
+}
