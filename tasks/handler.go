@@ -279,9 +279,9 @@ func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Re
 	}, nil
 }
 
-// checkFailed classifies a failure to verify the file: changed since
-// enqueue, rejected by the validator (permanent), or unreadable (retried).
-func checkFailed(err error) error {
+// fileRejected returns the permanent failure for err when err says the
+// file changed since it was enqueued or failed its check, or nil.
+func fileRejected(err error) error {
 	var ve *validate.Error
 	switch {
 	case errors.Is(err, ErrChanged):
@@ -289,19 +289,24 @@ func checkFailed(err error) error {
 	case errors.As(err, &ve):
 		return rejected(Reason(ve.Reason), ve)
 	}
+	return nil
+}
+
+// checkFailed classifies a failure to verify the file: changed since
+// enqueue, rejected by the validator (permanent), or unreadable (retried).
+func checkFailed(err error) error {
+	if r := fileRejected(err); r != nil {
+		return r
+	}
 	return retried(reasonRead, fmt.Errorf("tasks: reading the file: %w", err))
 }
 
 // classifyUpload turns an upload client error into an attemptError.
 func classifyUpload(err error) error {
-	var ve *validate.Error
-	switch {
-	case errors.Is(err, ErrChanged):
-		return rejected(reasonChanged, err)
-	case errors.As(err, &ve):
-		// The file failed its check while it was being sent; the
-		// request was aborted before its body was complete.
-		return rejected(Reason(ve.Reason), ve)
+	// The file may have failed its check while it was being sent (the
+	// request was then aborted before its body was complete).
+	if r := fileRejected(err); r != nil {
+		return r
 	}
 	reason := reasonUpload
 	var (

@@ -146,11 +146,7 @@ func TestRejections(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var cfg alipaytest.Config
-			if tc.cfg != nil {
-				tc.cfg(&cfg)
-			}
-			srv := alipaytest.Start(t, cfg)
+			srv := startWith(t, tc.cfg)
 			r := newRawRequest("jpg", jpg)
 			if tc.mutate != nil {
 				tc.mutate(r)
@@ -205,9 +201,7 @@ func TestLegacyErrorResponse(t *testing.T) {
 func TestCertificateMode(t *testing.T) {
 	t.Parallel()
 	certs := alipaytest.TestCerts()
-	var cfg alipaytest.Config
-	certs.Configure(&cfg)
-	srv := alipaytest.Start(t, cfg)
+	srv := startWith(t, certs.Configure)
 	withSNs := func(app, root string) *rawRequest {
 		r := newRawRequest("png", mediagen.Sample("png", 1))
 		r.query["app_cert_sn"], r.query["alipay_root_cert_sn"] = app, root

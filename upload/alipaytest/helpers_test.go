@@ -221,3 +221,14 @@ func must[T any](v T, err error) T {
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
+
+// startWith starts an emulator on the config that adjust, when not nil,
+// fills in.
+func startWith(t *testing.T, adjust func(*alipaytest.Config)) *alipaytest.Server {
+	t.Helper()
+	var cfg alipaytest.Config
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	return alipaytest.Start(t, cfg)
+}

@@ -175,11 +175,7 @@ func TestClientSeesRejections(t *testing.T) {
 	for p, tc := range crossProtocols(cases) {
 		t.Run(string(p)+"/"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			var cfg alipaytest.Config
-			if tc.gateway != nil {
-				tc.gateway(&cfg)
-			}
-			srv := alipaytest.Start(t, cfg)
+			srv := startWith(t, tc.gateway)
 			c := newClient(t, srv, p, tc.client)
 			typ, file := "jpg", jpg
 			if tc.file != nil {
@@ -278,9 +274,7 @@ func TestClientCertificateMode(t *testing.T) {
 
 func testClientCertificateMode(t *testing.T, p upload.Protocol) {
 	certs := alipaytest.TestCerts()
-	var cfg alipaytest.Config
-	certs.Configure(&cfg)
-	srv := alipaytest.Start(t, cfg)
+	srv := startWith(t, certs.Configure)
 	dir := t.TempDir()
 	files, err := certs.WriteFiles(dir)
 	if err != nil {

@@ -234,11 +234,7 @@ func TestV3Rejections(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var cfg alipaytest.Config
-			if tc.cfg != nil {
-				tc.cfg(&cfg)
-			}
-			srv := alipaytest.Start(t, cfg)
+			srv := startWith(t, tc.cfg)
 			r := newRawV3("jpg", jpg)
 			if tc.mutate != nil {
 				tc.mutate(r)
@@ -263,9 +259,7 @@ func TestV3Rejections(t *testing.T) {
 func TestV3CertificateMode(t *testing.T) {
 	t.Parallel()
 	certs := alipaytest.TestCerts()
-	var cfg alipaytest.Config
-	certs.Configure(&cfg)
-	srv := alipaytest.Start(t, cfg)
+	srv := startWith(t, certs.Configure)
 	for name, tc := range map[string]struct {
 		certSN, rootSN string
 		status         int

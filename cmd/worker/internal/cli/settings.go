@@ -113,6 +113,22 @@ func (ps *problems) addf(vars, format string, args ...any) {
 	ps.add(vars, fmt.Errorf(format, args...))
 }
 
+// parseSetting parses s, the trimmed value of the setting name, with
+// parse: an empty one is the zero value (the default), and one that parse
+// refuses is the zero value and a problem saying that s is not want.
+func parseSetting[T any](ps *problems, name, s, want string, parse func(string) (T, bool)) T {
+	var zero T
+	if s == "" {
+		return zero
+	}
+	v, ok := parse(s)
+	if !ok {
+		ps.addf(name, "%q is not %s", s, want)
+		return zero
+	}
+	return v
+}
+
 // read reads the settings through get (the flag if given, else the
 // environment). It checks syntax and what only the command knows: the
 // key files' mode. The rest is worker.New's to check.
@@ -120,39 +136,23 @@ func read(get func(string) string) (settings, problems) {
 	var ps problems
 	trimmed := func(name string) string { return strings.TrimSpace(get(name)) }
 	duration := func(name string) time.Duration {
-		s := trimmed(name)
-		if s == "" {
-			return 0
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			ps.addf(name, "%q is not a positive duration (write e.g. 500ms, 30s or 2m)", s)
-			return 0
-		}
-		return d
+		return parseSetting(&ps, name, trimmed(name), "a positive duration (write e.g. 500ms, 30s or 2m)",
+			func(s string) (time.Duration, bool) {
+				d, err := time.ParseDuration(s)
+				return d, err == nil && d > 0
+			})
 	}
 	positive := func(name string) int64 {
-		s := trimmed(name)
-		if s == "" {
-			return 0
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 {
-			ps.addf(name, "%q is not a positive whole number", s)
-			return 0
-		}
-		return n
+		return parseSetting(&ps, name, trimmed(name), "a positive whole number", func(s string) (int64, bool) {
+			n, err := strconv.ParseInt(s, 10, 64)
+			return n, err == nil && n > 0
+		})
 	}
 	boolean := func(name string) bool {
-		s := trimmed(name)
-		if s == "" {
-			return false
-		}
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			ps.addf(name, "%q is not true or false", s)
-		}
-		return b
+		return parseSetting(&ps, name, trimmed(name), "true or false", func(s string) (bool, bool) {
+			b, err := strconv.ParseBool(s)
+			return b, err == nil
+		})
 	}
 
 	st := settings{
