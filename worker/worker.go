@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/hibiken/asynq"
@@ -32,6 +33,9 @@ type Worker struct {
 	// watch notices a Redis that lost its data (see tasks.RedisWatch).
 	watch *tasks.RedisWatch
 	http  *dashboard.Server // nil without Config.HTTP
+	// roots are the media roots as the worker announces them in Redis
+	// ([tasks.AnnounceWorker]).
+	roots []string
 
 	mu      sync.Mutex
 	closed  bool
@@ -84,6 +88,9 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	roots, err := mediaroot.New(cfg.MediaRoots...)
 	if err != nil && len(cfg.MediaRoots) > 0 {
 		fail("MediaRoots", err)
+	}
+	if roots != nil {
+		w.roots = roots.Dirs()
 	}
 	if err := w.ping(ctx); err != nil {
 		fail("Redis", err)
@@ -243,9 +250,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker: start: %w", err)
 	}
 	queues := make([]any, 0, 2*len(w.cfg.Queues))
+	names := make([]string, 0, len(w.cfg.Queues))
 	for q, weight := range w.cfg.Queues {
 		queues = append(queues, q, weight)
+		names = append(names, q)
 	}
+	slices.Sort(names)
 	w.log.Info("worker started",
 		"redis", describeRedis(w.cfg.Redis),
 		"gateway", redisurl.Redact(w.cfg.GatewayURL),
@@ -254,12 +264,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		slog.Group("queues", queues...),
 		"media_roots", w.cfg.MediaRoots,
 	)
-	watching := make(chan struct{})
-	go func() {
-		defer close(watching)
-		w.watchRedis(ctx)
-	}()
-	defer func() { cancel(); <-watching }()
+	// Until Run returns: say in Redis which queues and media roots this
+	// process serves (importers warn about files no running worker would
+	// read), and watch that Redis keeps its data.
+	var bg sync.WaitGroup
+	bg.Go(func() { tasks.AnnounceWorker(ctx, w.rdb, tasks.WorkerInfo{Queues: names, MediaRoots: w.roots}, w.log) })
+	bg.Go(func() { w.watchRedis(ctx) })
+	defer func() { cancel(); bg.Wait() }()
 	httpErr := make(chan error, 1)
 	if w.http != nil {
 		go func() {

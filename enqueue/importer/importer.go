@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -223,6 +225,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := cfg.Client.Ping(ctx); err != nil {
 		return Summary{}, err
 	}
+	r.checkWorkers(ctx)
 	var err error
 	if cfg.OnProgress == nil {
 		err = r.run(ctx)
@@ -241,6 +244,46 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		Completed: s.Completed, Failed: s.Failed, Rejected: s.Rejected, WouldQueue: s.WouldQueue,
 		Elapsed: s.Elapsed}
 	return sum, err
+}
+
+// checkWorkers tells OnNotice when no live worker serves the client's
+// queue, or when no live worker serving it reads a path being imported
+// (workers announce their queues and media roots in Redis, see
+// [tasks.AnnounceWorker]): such files would wait in the queue, or be
+// archived as outside_roots when a worker takes them. It only warns; the
+// import goes on either way (a worker may be about to start).
+func (r *run) checkWorkers(ctx context.Context) {
+	workers, err := r.cfg.Client.Workers(ctx)
+	if err != nil {
+		r.notice("cannot tell which workers are running: %v", err)
+		return
+	}
+	queue := r.cfg.Client.Queue()
+	var serving []tasks.WorkerInfo
+	for _, w := range workers {
+		if w.Serves(queue) {
+			serving = append(serving, w)
+		}
+	}
+	if len(serving) == 0 {
+		r.notice("no running worker serves queue %q: what is queued now waits until one starts", queue)
+		return
+	}
+	for _, p := range r.cfg.Paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		if !slices.ContainsFunc(serving, func(w tasks.WorkerInfo) bool { return w.Reads(abs) }) {
+			var roots []string
+			for _, w := range serving {
+				roots = append(roots, w.MediaRoots...)
+			}
+			slices.Sort(roots)
+			r.notice("no running worker of queue %q reads %s (their media roots: %s): its jobs would be archived as %s; "+
+				"add it to a worker's MEDIA_ROOTS or import from inside one", queue, abs, strings.Join(slices.Compact(roots), ", "), mediaroot.ReasonOutsideRoots)
+		}
+	}
 }
 
 // reportProgress calls OnProgress every ProgressInterval while f runs.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -36,6 +38,7 @@ type Worker struct {
 	Gateway *alipaytest.Server
 	w       *worker.Worker
 	done    chan error
+	stop    sync.Once
 }
 
 // Start runs a worker until the test ends; failures end the test.
@@ -94,9 +97,30 @@ func New(cfg Config) (*Worker, error) {
 }
 
 // Stop shuts the worker (as SIGTERM does: in-flight uploads finish) and
-// the emulator down.
+// the emulator down. A test may stop a worker before its cleanup does:
+// calls after the first return at once.
 func (w *Worker) Stop() {
-	_ = w.w.Close() // stops Run and waits for it
-	<-w.done
-	w.Gateway.Close()
+	w.stop.Do(func() {
+		_ = w.w.Close() // stops Run and waits for it
+		<-w.done
+		w.Gateway.Close()
+	})
+}
+
+// WaitWorkers waits until c lists n running workers ([tasks.Client.Workers]):
+// a worker announces itself once its Run has started, a moment after
+// [Start] returns. It fails the test after 10 seconds.
+func WaitWorkers(tb testing.TB, c *tasks.Client, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := c.Workers(context.Background())
+		if err == nil && len(list) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("workertest: %d workers announced (%v), want %d", len(list), err, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
