@@ -102,6 +102,7 @@ type Client struct {
 	log       *slog.Logger
 	notices   *notifier
 	watch     *RedisWatch
+	where     string // the Redis, for messages (no password)
 }
 
 // NewClient checks cfg and connects lazily: the first command reaches
@@ -159,6 +160,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("%w: unsupported Redis connection options %T", ErrClientConfig, conn)
 	}
 	c.rdb = rdb
+	c.where = redisurl.Describe(conn)
 	c.notices = newNotifier(rdb, c.queue, c.log, cfg.NoNotices)
 	c.client = asynq.NewClientFromRedisClient(rdb)
 	c.inspector = asynq.NewInspectorFromRedisClient(rdb)
@@ -189,7 +191,7 @@ func (c *Client) Ping(ctx context.Context) error {
 		return err
 	}
 	if err := redisurl.Ping(ctx, c.rdb); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return c.unavailable("answering a ping", err)
 	}
 	return nil
 }
@@ -403,7 +405,7 @@ func (c *Client) EnqueuePrepared(ctx context.Context, p *Prepared) (Enqueued, er
 				// Queued again by someone else meanwhile: a duplicate.
 				st, lerr = c.Lookup(ctx, p.TaskID)
 			default:
-				return Enqueued{}, fmt.Errorf("%w: enqueue: %w", ErrUnavailable, err)
+				return Enqueued{}, c.unavailable("queueing a task", err)
 			}
 		}
 		if lerr != nil {
@@ -416,7 +418,7 @@ func (c *Client) EnqueuePrepared(ctx context.Context, p *Prepared) (Enqueued, er
 	case ctx.Err() != nil:
 		return Enqueued{}, ctx.Err()
 	default:
-		return Enqueued{}, fmt.Errorf("%w: enqueue: %w", ErrUnavailable, err)
+		return Enqueued{}, c.unavailable("queueing a task", err)
 	}
 }
 
@@ -453,11 +455,15 @@ type Status struct {
 	Result *Result
 	// RawResult is the result as stored, for results of another shape.
 	RawResult []byte
-	// LastError is the error of the last failed attempt ("" if none).
+	// LastError is the error of the last failed attempt: "" if none, and
+	// "" once completed (asynq keeps a retried task's last error after it
+	// completes; a completed task shows none, and Retried tells it was
+	// retried).
 	LastError string
 	// Retried is how many times the task was retried; MaxRetry its budget.
 	Retried, MaxRetry int
-	// LastFailedAt and CompletedAt are zero when not applicable.
+	// LastFailedAt and CompletedAt are zero when not applicable
+	// (LastFailedAt once completed, like LastError).
 	LastFailedAt time.Time
 	CompletedAt  time.Time
 	// NextProcessAt is when a scheduled or retried task runs next.
@@ -475,7 +481,7 @@ func (c *Client) Lookup(ctx context.Context, id string) (Status, error) {
 	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 		return Status{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	case err != nil:
-		return Status{}, fmt.Errorf("%w: lookup: %w", ErrUnavailable, err)
+		return Status{}, c.unavailable("looking up a task", err)
 	}
 	return statusOf(info), nil
 }
@@ -491,6 +497,9 @@ func statusOf(info *asynq.TaskInfo) Status {
 		LastFailedAt:  info.LastFailedAt,
 		CompletedAt:   info.CompletedAt,
 		NextProcessAt: info.NextProcessAt,
+	}
+	if st.State == StateCompleted {
+		st.LastError, st.LastFailedAt = "", time.Time{}
 	}
 	if info.Type == TypeUpload {
 		var p UploadPayload

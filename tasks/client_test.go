@@ -295,8 +295,20 @@ func TestClientRedisDown(t *testing.T) {
 	if _, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg")}); !errors.Is(err, tasks.ErrUnavailable) {
 		t.Errorf("Enqueue = %v, want ErrUnavailable", err)
 	}
-	if _, err := s.client.Lookup(ctx, "x"); !errors.Is(err, tasks.ErrUnavailable) {
+	_, err := s.client.Lookup(ctx, "x")
+	if !errors.Is(err, tasks.ErrUnavailable) {
 		t.Errorf("Lookup = %v, want ErrUnavailable", err)
+	}
+	// asynq's wrapping ("asynq: UNKNOWN: UNKNOWN: redis command error:
+	// SISMEMBER failed: ...") is translated: what failed, why, where.
+	msg := fmt.Sprint(err)
+	for _, bad := range []string{"asynq", "UNKNOWN", "SISMEMBER", "redis command error"} {
+		if strings.Contains(msg, bad) {
+			t.Errorf("Lookup = %q, carries %q", msg, bad)
+		}
+	}
+	if want := "Redis failed while looking up a task: "; !strings.HasPrefix(msg, want) || !strings.HasSuffix(msg, "(is Redis reachable at "+s.redis.Addr()+"/0?)") {
+		t.Errorf("Lookup = %q, want %q..., the cause and the address", msg, want)
 	}
 }
 

@@ -77,8 +77,19 @@
 // [RetryPolicy.Delay]. Throttling (gateway code 40005) comes back as a
 // [*ThrottledError]: [IsFailure] tells asynq not to count it against the
 // retry budget, and the policy waits the longer ThrottleDelay. Permanent
-// failures wrap asynq.SkipRetry so the task is archived at once, with the
-// reason in its error message.
+// failures match asynq.SkipRetry so the task is archived at once; their
+// message, the task's last error, says the reason once ("corrupt: the
+// file is cut short...; export or copy it again") without asynq's "skip
+// retry for the task".
+//
+// # Messages
+//
+// What a person reads says once what happened, to which file, and what to
+// do. asynq's wording is translated here, at the edge: Redis failing a
+// command is "Redis failed while looking up a task: <cause> (is Redis
+// reachable at <address>?)", matching [ErrUnavailable]; a completed task
+// shows no LastError even when an earlier attempt failed; [Explain] gives
+// the text of a rejection whose reason is said beside it.
 //
 // # Secrets
 //

@@ -1,8 +1,11 @@
 package tasks_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -82,4 +85,29 @@ func ExampleReason_Bounded() {
 	// other
 	// http_502
 	// other
+}
+
+// ExampleExplain: a rejection's reason is said once, beside the text
+// Explain gives.
+func ExampleExplain() {
+	root, err := os.MkdirTemp("", "example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(root)
+	path := filepath.Join(root, "empty.jpg")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		panic(err)
+	}
+	client, err := tasks.NewClient(tasks.ClientConfig{MediaRoots: []string{root}})
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	_, err = client.Prepare(context.Background(), tasks.UploadRequest{Path: path})
+	var rej *tasks.RejectError
+	if errors.As(err, &rej) {
+		fmt.Printf("rejected empty.jpg (%s): %s\n", rej.Reason, tasks.Explain(rej.Err))
+	}
+	// Output: rejected empty.jpg (empty): the file has 0 bytes; the file was probably not fully written or copied; provide the complete file
 }

@@ -89,7 +89,7 @@ func cmpOr(a, b int) int {
 func (c *Client) findID(ctx context.Context, id string) ([]Status, error) {
 	queues, err := c.inspector.Queues()
 	if err != nil {
-		return nil, fmt.Errorf("%w: list queues: %w", ErrUnavailable, err)
+		return nil, c.unavailable("listing the queues", err)
 	}
 	var found []Status
 	for _, q := range queues {
@@ -115,7 +115,7 @@ func (c *Client) taskIn(q, id string) (Status, error) {
 	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 		return Status{}, fmt.Errorf("%w: %q in queue %q", ErrNotFound, id, q)
 	case err != nil:
-		return Status{}, fmt.Errorf("%w: lookup: %w", ErrUnavailable, err)
+		return Status{}, c.unavailable("looking up a task", err)
 	}
 	return statusOf(info), nil
 }
@@ -151,7 +151,7 @@ func (c *Client) findContent(ctx context.Context, hex string) ([]Status, error) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: scan for %s: %w", ErrUnavailable, hex, err)
+		return nil, c.unavailable("scanning for the tasks of "+hex, err)
 	}
 	var found []Status
 	for _, k := range keys {

@@ -150,6 +150,8 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	start := h.now()
 	id, _ := asynq.GetTaskID(ctx)
 	retryCount, _ := asynq.GetRetryCount(ctx)
+	maxRetry, known := asynq.GetMaxRetry(ctx)
+	last := known && retryCount >= maxRetry // asynq archives whatever fails now
 	log := h.log.With("task_id", id, "attempt", retryCount+1)
 	var (
 		token string
@@ -160,7 +162,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 			log.Error("upload handler panicked; the attempt counts as failed", "panic", scrub(fmt.Sprint(x), token), "stack", string(debug.Stack()))
 			err = retried(reasonPanic, fmt.Errorf("%w: %v", ErrPanic, x))
 		}
-		err = h.finish(log, err, token, bytes, h.now().Sub(start))
+		err = h.finish(log, err, token, bytes, h.now().Sub(start), last)
 	}()
 	p, err := decodeUploadPayload(t.Payload())
 	if err != nil {
@@ -342,8 +344,10 @@ func classifyUpload(err error) error {
 
 // finish logs the attempt, tells the observer, and turns err into what
 // asynq should see: SkipRetry for permanent failures, *ThrottledError for
-// throttling, the scrubbed error otherwise.
-func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64, d time.Duration) error {
+// throttling, the scrubbed error otherwise. last says the retry budget is
+// spent, so that asynq archives the task whatever the failure: the log
+// says so, and asynq's own "Retry exhausted" line is not needed.
+func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64, d time.Duration, last bool) error {
 	if err == nil {
 		h.obs.Observe(Attempt{Outcome: OutcomeSuccess, Bytes: bytes, Duration: d})
 		return nil
@@ -355,17 +359,25 @@ func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64,
 	switch ae.class {
 	case throttle:
 		out := redact(&ThrottledError{Err: ae.err}, token)
-		log.Info("upload throttled by the gateway; retrying later without spending the retry budget", "reason", ae.reason, "err", out.Error())
+		if last {
+			log.Warn("upload throttled by the gateway and no retries left; archiving the task (re-run it once the gateway allows)", "reason", ae.reason, "err", out.Error())
+		} else {
+			log.Info("upload throttled by the gateway; retrying later without spending the retry budget", "reason", ae.reason, "err", out.Error())
+		}
 		h.obs.Observe(Attempt{Outcome: OutcomeThrottled, Reason: string(ae.reason), Duration: d})
 		return out
 	case reject:
-		out := redact(fmt.Errorf("%w: %w", ae.err, asynq.SkipRetry), token)
+		out := redact(permanent(ae.reason, ae.err), token)
 		log.Warn("upload rejected; archiving the task", "reason", ae.reason, "err", out.Error())
 		h.obs.Observe(Attempt{Outcome: OutcomeRejected, Reason: string(ae.reason), Duration: d})
 		return out
 	default:
 		out := redact(ae.err, token)
-		log.Warn("upload failed; asynq will retry it", "reason", ae.reason, "err", out.Error())
+		if last {
+			log.Warn("upload failed and no retries left; archiving the task", "reason", ae.reason, "err", out.Error())
+		} else {
+			log.Warn("upload failed; retrying later", "reason", ae.reason, "err", out.Error())
+		}
 		h.obs.Observe(Attempt{Outcome: OutcomeRetry, Reason: string(ae.reason), Duration: d})
 		return out
 	}

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/storemedia/alipay-media-worker/internal/reasons"
 )
@@ -98,6 +99,17 @@ type Error struct {
 // Error returns "validate: <field>: <reason>: <found> (<cause>); <fix>".
 func (e *Error) Error() string {
 	return reasons.Message("validate: "+e.Field+": ", string(e.Reason), e.Found, e.Err, e.Fix)
+}
+
+// Detail is the message for a person once the reason is said beside it
+// (a manifest's "reason" field, "rejected x.jpg (corrupt): ..."): what was
+// found (or the field at fault), the cause and the fix, without the
+// package, field and reason that [Error.Error] starts with.
+func (e *Error) Detail() string {
+	if e.Found == "" {
+		return reasons.Message("", e.Field, "", e.Err, e.Fix)
+	}
+	return strings.TrimPrefix(reasons.Message("", "", e.Found, e.Err, e.Fix), ": ")
 }
 
 // Unwrap returns the underlying cause, which may be nil.

@@ -147,3 +147,18 @@ func ExampleReasons() {
 	fmt.Println(validate.Reasons()[0], len(validate.Reasons()))
 	// Output: empty 7
 }
+
+// ExampleError_Detail: once the reason is said beside it, Detail says what
+// was found and what to do, without repeating it.
+func ExampleError_Detail() {
+	v, err := validate.New(validate.Config{})
+	if err != nil {
+		panic(err)
+	}
+	_, err = v.Begin(0, "", "empty.jpg")
+	var ve *validate.Error
+	if errors.As(err, &ve) {
+		fmt.Printf("rejected empty.jpg (%s): %s\n", ve.Reason, ve.Detail())
+	}
+	// Output: rejected empty.jpg (empty): the file has 0 bytes; the file was probably not fully written or copied; provide the complete file
+}

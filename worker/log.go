@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/hibiken/asynq"
 )
@@ -20,7 +21,18 @@ func (a asynqLogger) log(level slog.Level, args []any) {
 
 func (a asynqLogger) Debug(args ...any) { a.log(slog.LevelDebug, args) }
 func (a asynqLogger) Info(args ...any)  { a.log(slog.LevelInfo, args) }
-func (a asynqLogger) Warn(args ...any)  { a.log(slog.LevelWarn, args) }
+
+// Warn logs asynq's warnings, except its "Retry exhausted for task id=..."
+// line: asynq writes it for every archived task, also one archived at its
+// first attempt by a permanent failure, and the upload handler has already
+// logged why the task is archived. It goes to debug.
+func (a asynqLogger) Warn(args ...any) {
+	if msg := fmt.Sprint(args...); strings.HasPrefix(msg, "Retry exhausted for task") {
+		a.l.Debug(msg)
+		return
+	}
+	a.log(slog.LevelWarn, args)
+}
 func (a asynqLogger) Error(args ...any) { a.log(slog.LevelError, args) }
 
 // Fatal is part of asynq.Logger; asynq documents that it exits the process.

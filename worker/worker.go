@@ -195,7 +195,7 @@ func (w *Worker) asynqConfig() asynq.Config {
 		LogLevel:                 asynqLevel(w.log),
 		HealthCheckFunc: func(err error) {
 			if err != nil {
-				w.log.Error("Redis health check failed", "redis", describeRedis(w.cfg.Redis), "err", err)
+				w.log.Error("Redis health check failed", "redis", redisurl.Describe(w.cfg.Redis), "err", err)
 			}
 		},
 	}
@@ -257,7 +257,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	slices.Sort(names)
 	w.log.Info("worker started",
-		"redis", describeRedis(w.cfg.Redis),
+		"redis", redisurl.Describe(w.cfg.Redis),
 		"gateway", redisurl.Redact(w.cfg.GatewayURL),
 		"api", string(w.cfg.Protocol),
 		"concurrency", w.cfg.Concurrency,
@@ -300,7 +300,7 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) watchRedis(ctx context.Context) {
 	warnings, err := w.watch.Settings(ctx)
 	for _, m := range warnings {
-		w.log.Warn(m, "redis", describeRedis(w.cfg.Redis))
+		w.log.Warn(m, "redis", redisurl.Describe(w.cfg.Redis))
 	}
 	if err != nil && ctx.Err() == nil {
 		w.log.Info("could not read the Redis settings (CONFIG may be disabled); make sure Redis persists its data and uses maxmemory-policy noeviction", "err", err)

@@ -92,12 +92,12 @@ func TestBadInputsAreArchivedWithoutUpload(t *testing.T) {
 		{"bad/truncated.bmp", "corrupt"},
 		{"bad/truncated.mp4", "corrupt"},
 	} {
-		add(c.file, e.enqueue(t, payloadFor(t, e.sample(t, c.file))), "validate: image_content: "+c.want)
+		add(c.file, e.enqueue(t, payloadFor(t, e.sample(t, c.file))), c.want+": ")
 	}
 
 	p := payloadFor(t, e.sample(t, "photo.png"))
 	p.ImageType = "jpg"
-	add("type mismatch", e.enqueue(t, p), "validate: image_type: type_mismatch", `image_type says "jpg" but the content is png`)
+	add("type mismatch", e.enqueue(t, p), `type_mismatch: image_type says "jpg" but the content is png`)
 
 	big := make([]byte, 5<<20+1)
 	copy(big, mediagen.Sample("png", 1))
@@ -154,8 +154,8 @@ func TestBadInputsAreArchivedWithoutUpload(t *testing.T) {
 			t.Errorf("%s: %s, want archived at the first attempt", j.name, describe(info))
 			continue
 		}
-		if !strings.HasSuffix(info.LastErr, "skip retry for the task") {
-			t.Errorf("%s: last error %q does not say it skipped retries", j.name, info.LastErr)
+		if strings.Contains(info.LastErr, asynq.SkipRetry.Error()) {
+			t.Errorf("%s: last error %q carries asynq's %q", j.name, info.LastErr, asynq.SkipRetry)
 		}
 		for _, w := range j.want {
 			if !strings.Contains(info.LastErr, w) {
@@ -165,6 +165,17 @@ func TestBadInputsAreArchivedWithoutUpload(t *testing.T) {
 	}
 	if st := e.gw.Stats(); st.Requests != 0 {
 		t.Errorf("gateway received %d requests, want none", st.Requests)
+	}
+	// Each archive is logged once, by the handler, with its reason;
+	// asynq's "Retry exhausted" for a task archived at its first attempt
+	// is not a warning.
+	for line := range strings.Lines(e.logs.String()) {
+		if strings.Contains(line, "Retry exhausted") && !strings.Contains(line, "level=DEBUG") {
+			t.Errorf("worker log: %s", line)
+		}
+	}
+	if n := strings.Count(e.logs.String(), `msg="upload rejected; archiving the task"`); n != len(jobs) {
+		t.Errorf("%d archives logged by the handler, want %d", n, len(jobs))
 	}
 }
 

@@ -481,7 +481,7 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 			}
 			row.State = StateRejected
 			row.Reason = string(rej.Reason)
-			row.Error = rej.Err.Error()
+			row.Error = tasks.Explain(rej.Err)
 			if rej.Size > 0 {
 				row.Size = rej.Size
 			}

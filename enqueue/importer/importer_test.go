@@ -231,6 +231,11 @@ func TestImportManifestAndRerun(t *testing.T) {
 		if w.state == importer.StateRejected && (r.TaskID != "" || r.Error == "") {
 			t.Errorf("%s: rejected row has task %q, error %q", rel, r.TaskID, r.Error)
 		}
+		// The reason is its own field: the error says what was found and
+		// what to do, without the reason again or library wording.
+		if w.state == importer.StateRejected && (strings.Contains(r.Error, w.reason) || strings.Contains(r.Error, "validate:") || strings.Contains(r.Error, "skip retry")) {
+			t.Errorf("%s: rejected row's error %q repeats the reason %q or carries library wording", rel, r.Error, w.reason)
+		}
 		if w.state == importer.StateQueued && (!strings.HasPrefix(r.TaskID, "upload:"+r.SHA256) || r.Duplicate) {
 			t.Errorf("%s: queued row %+v", rel, r)
 		}
@@ -437,6 +442,17 @@ func TestImportRedisUnreachable(t *testing.T) {
 	_, _, err := runImport(t, t.Context(), importer.Config{Client: client, Paths: []string{root}}, root)
 	if !errors.Is(err, tasks.ErrUnavailable) {
 		t.Errorf("Run = %v, want ErrUnavailable", err)
+	}
+	// Said once, in Redis's or the network's words, with the address to
+	// check; none of asynq's wrapping.
+	msg := fmt.Sprint(err)
+	for _, bad := range []string{"asynq", "UNKNOWN", "redis command error"} {
+		if strings.Contains(msg, bad) {
+			t.Errorf("Run = %q, carries %q", msg, bad)
+		}
+	}
+	if !strings.HasPrefix(msg, "Redis failed while") || !strings.Contains(msg, "is Redis reachable at "+srv.Addr()) {
+		t.Errorf("Run = %q, want it to say Redis failed and ask whether it is reachable at %s", msg, srv.Addr())
 	}
 }
 

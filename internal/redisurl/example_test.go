@@ -27,3 +27,13 @@ func ExampleRedact() {
 	fmt.Println(redisurl.Redact("rediss://:s3cret@redis.example:6380/1"))
 	// Output: rediss://:xxxxx@redis.example:6380/1
 }
+
+func ExampleDescribe() {
+	opt, err := redisurl.Parse("redis://:s3cret@10.0.0.1:6380/2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(redisurl.Describe(opt))
+	// Output: 10.0.0.1:6380/2
+}

@@ -394,7 +394,7 @@ func printTable(w io.Writer, rows []importer.Row) {
 
 // shorten collapses white space and cuts s to at most n characters.
 func shorten(s string, n int) string {
-	s = strings.TrimSuffix(strings.Join(strings.Fields(s), " "), ": skip retry for the task")
+	s = strings.Join(strings.Fields(s), " ")
 	r := []rune(s)
 	if len(r) <= n {
 		return s
