@@ -25,7 +25,10 @@ const (
 	DefaultQueues                   = "critical:6,default:3,low:1"
 	DefaultShutdownTimeout          = 25 * time.Second
 	DefaultDelayedTaskCheckInterval = 5 * time.Second
-	DefaultTaskCheckInterval        = time.Second
+	// DefaultTaskCheckInterval is short so that an idle worker picks a
+	// new task up within tens of milliseconds (asynq's own default is 1s,
+	// jittered to 0.5-1.5s); its idle cost is measured in BENCHMARKS.md.
+	DefaultTaskCheckInterval = 50 * time.Millisecond
 )
 
 // Config is everything [New] needs, already loaded: New reads no
@@ -88,8 +91,15 @@ type Config struct {
 	// back to their queue; retry delays shorter than it are not honoured.
 	// Default 5s.
 	DelayedTaskCheckInterval time.Duration
-	// TaskCheckInterval is how often empty queues are polled. Default 1s.
+	// TaskCheckInterval is how long asynq waits before it looks again at
+	// queues found empty (jittered to 0.5-1.5 times it): the delay before
+	// an idle worker picks a new task up. Default
+	// [DefaultTaskCheckInterval] (50ms).
 	TaskCheckInterval time.Duration
+	// NoNotices turns off the notice of every ended attempt on Redis
+	// (tasks.NotifyEnded), which wakes waiters at once; they then only
+	// poll. For a Redis whose ACL forbids PUBLISH.
+	NoNotices bool
 
 	// Observer is told about every attempt, besides the worker's own
 	// upload metrics. Default: none.

@@ -115,7 +115,7 @@ func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	d := Config{}.withDefaults()
 	if d.GatewayURL != upload.ProductionGateway || d.Concurrency != DefaultConcurrency || d.ShutdownTimeout != DefaultShutdownTimeout ||
-		d.DelayedTaskCheckInterval != 5*time.Second || d.TaskCheckInterval != time.Second || d.UploadTimeout != time.Minute {
+		d.DelayedTaskCheckInterval != 5*time.Second || d.TaskCheckInterval != 50*time.Millisecond || d.UploadTimeout != time.Minute {
 		t.Errorf("defaults not applied: %+v", d)
 	}
 	if d.Queues["critical"] != 6 || d.Queues["default"] != 3 || d.Queues["low"] != 1 || len(d.Queues) != 3 {

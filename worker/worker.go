@@ -151,7 +151,9 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	w.mux = asynq.NewServeMux()
 	// Waiters hear of every ended attempt at once instead of at their
 	// next poll.
-	w.mux.Use(tasks.NotifyEnded(w.rdb, w.log.With("component", "tasks")))
+	if !cfg.NoNotices {
+		w.mux.Use(tasks.NotifyEnded(w.rdb, w.log.With("component", "tasks")))
+	}
 	w.mux.Handle(tasks.TypeUpload, h)
 	return nil
 }

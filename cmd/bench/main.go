@@ -10,6 +10,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -51,6 +52,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	enqueueFiles := fs.Int("enqueue-files", bench.DefaultEnqueueFiles, "files for the enqueue-rate part")
 	rounds := fs.Int("rounds", bench.DefaultRounds, "rounds per cell; each figure is the median round")
 	worker := fs.String("worker", "", "`path` of a built cmd/worker (default: build it)")
+	enqueueBin := fs.String("enqueue", "", "`path` of a built cmd/enqueue, for the latency scenario (default: build it)")
+	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios, ","), "scenarios to run, comma-separated: latency, throughput, enqueue; with --output, the blocks of the others stay as they were")
+	latencyJobs := fs.Int("latency-jobs", bench.DefaultLatencyJobs, "sequential jobs per path and setup of the latency scenario")
 	dir := fs.String("dir", "", "scratch `directory` (default: a temporary one)")
 	out := fs.String("output", "", "also write the results into this Markdown `file` (e.g. BENCHMARKS.md)")
 	verbose := fs.Bool("verbose", false, "log each measurement to stderr")
@@ -63,7 +67,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil && command.Version(fs, stdout) {
 		return command.ExitOK
 	}
-	cfg := bench.Config{WorkerBin: *worker, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds}
+	cfg := bench.Config{WorkerBin: *worker, EnqueueBin: *enqueueBin, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds, LatencyJobs: *latencyJobs}
+	for _, sc := range strings.Split(*scenarios, ",") {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			cfg.Scenarios = append(cfg.Scenarios, sc)
+		}
+	}
 	if err == nil {
 		err = parseFlags(&cfg, fs, *sizes, *conc, *files)
 	}
@@ -105,17 +114,18 @@ func parseFlags(cfg *bench.Config, fs *flag.FlagSet, sizes, conc string, files i
 // redis-server, runs the benchmark, prints the table and, with out, writes
 // it into that Markdown file.
 func measure(ctx context.Context, cfg bench.Config, args []string, out string, stdout io.Writer) error {
-	if cfg.WorkerBin == "" {
+	if cfg.WorkerBin == "" || cfg.EnqueueBin == "" {
 		tmp, err := os.MkdirTemp("", "bench-bin-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		bins, err := testproc.Build(ctx, tmp, testproc.CmdWorker)
+		bins, err := testproc.Build(ctx, tmp, testproc.CmdWorker, testproc.CmdEnqueue)
 		if err != nil {
-			return fmt.Errorf("building cmd/worker: %w", err)
+			return fmt.Errorf("building cmd/worker and cmd/enqueue: %w", err)
 		}
-		cfg.WorkerBin = bins[0]
+		cfg.WorkerBin = cmp.Or(cfg.WorkerBin, bins[0])
+		cfg.EnqueueBin = cmp.Or(cfg.EnqueueBin, bins[1])
 	}
 	redis, err := testproc.RunRedis(testproc.RedisOptions{})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,20 @@ const DefaultEnqueueFiles = 2000
 // DefaultRounds is the number of rounds per cell.
 const DefaultRounds = 3
 
+// Scenarios of a run.
+const (
+	// ScenarioLatency: enqueue-to-completed latency on an idle worker, and
+	// the idle worker's cost (see [LatencyResult]).
+	ScenarioLatency = "latency"
+	// ScenarioThroughput: the cells of sizes and concurrencies.
+	ScenarioThroughput = "throughput"
+	// ScenarioEnqueue: the enqueue rates.
+	ScenarioEnqueue = "enqueue"
+)
+
+// AllScenarios are the scenarios of a full run, in the report's order.
+var AllScenarios = []string{ScenarioLatency, ScenarioThroughput, ScenarioEnqueue}
+
 // Config configures a run. Zero values take the documented defaults.
 type Config struct {
 	// RedisURL is a Redis of the run's own (redis://host:port/db): the run
@@ -52,6 +67,17 @@ type Config struct {
 	RedisURL string
 	// WorkerBin is the path of a built cmd/worker. Required.
 	WorkerBin string
+	// EnqueueBin is the path of a built cmd/enqueue. Required for
+	// [ScenarioLatency].
+	EnqueueBin string
+	// Scenarios are the parts to run. Default [AllScenarios].
+	Scenarios []string
+	// LatencyJobs is the number of sequential jobs per path and setup of
+	// the latency scenario. Default [DefaultLatencyJobs].
+	LatencyJobs int
+	// IdleWindow is how long an idle worker's cost is measured. Default
+	// [DefaultIdleWindow].
+	IdleWindow time.Duration
 	// Dir is a scratch directory for the files (several hundred MB with
 	// the defaults). Default: a new temporary directory, removed at the
 	// end.
@@ -80,6 +106,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// runs reports whether the run includes scenario.
+func (c *Config) runs(scenario string) bool { return slices.Contains(c.Scenarios, scenario) }
+
 // DefaultFiles is 500 MB worth of files, at least 150 and at most 1000.
 func DefaultFiles(size int64) int {
 	return int(min(max(500_000_000/size, 150), 1000))
@@ -96,6 +125,19 @@ func (c *Config) withDefaults() error {
 	if c.WorkerBin == "" {
 		return fmt.Errorf("%w: WorkerBin is required", ErrConfig)
 	}
+	if len(c.Scenarios) == 0 {
+		c.Scenarios = AllScenarios
+	}
+	for _, sc := range c.Scenarios {
+		if !slices.Contains(AllScenarios, sc) {
+			return fmt.Errorf("%w: unknown scenario %q (known: %s)", ErrConfig, sc, strings.Join(AllScenarios, ", "))
+		}
+	}
+	if c.runs(ScenarioLatency) && c.EnqueueBin == "" {
+		return fmt.Errorf("%w: EnqueueBin is required for the latency scenario", ErrConfig)
+	}
+	c.LatencyJobs = cmp.Or(c.LatencyJobs, DefaultLatencyJobs)
+	c.IdleWindow = cmp.Or(c.IdleWindow, DefaultIdleWindow)
 	if len(c.Sizes) == 0 {
 		c.Sizes = DefaultSizes
 	}
@@ -200,24 +242,46 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer r.client.Close()
 
-	rep := &Report{}
+	rep := &Report{Scenarios: cfg.Scenarios}
 	if rep.Machine, err = r.machine(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.runs(ScenarioLatency) {
+		if rep.Latency, err = r.latency(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.runs(ScenarioThroughput) {
+		if err := r.throughput(ctx, rep); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.runs(ScenarioEnqueue) {
+		if rep.Enqueue, err = r.enqueueRates(ctx); err != nil {
+			return nil, err
+		}
+	}
+	rep.Elapsed = time.Since(started)
+	return rep, nil
+}
+
+// throughput measures the cells of every size and concurrency.
+func (r *runner) throughput(ctx context.Context, rep *Report) error {
+	cfg := r.cfg
 	for _, size := range cfg.Sizes {
 		n := cfg.Files(size)
 		sizeDir := filepath.Join(r.dir, "files", strconv.FormatInt(size, 10))
 		r.log.Info("writing files", "size", size, "files", n)
 		paths, err := writeFiles(sizeDir, size, n, uint64(size))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, c := range cfg.Concurrency {
 			rounds := make([]Cell, 0, cfg.Rounds)
 			for round := range cfg.Rounds {
 				cell, err := r.cell(ctx, sizeDir, paths, size, n, c)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				r.log.Info("measured", "size", size, "concurrency", c, "round", round+1, "direct_fps", cell.Direct.FilesPerSec(),
 					"noop_fps", cell.Noop.FilesPerSec(), "worker_fps", cell.Worker.FilesPerSec(),
@@ -228,14 +292,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Cells = append(rep.Cells, cell)
 		}
 		if err := os.RemoveAll(sizeDir); err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
+			return fmt.Errorf("bench: %w", err)
 		}
 	}
-	if rep.Enqueue, err = r.enqueueRates(ctx); err != nil {
-		return nil, err
-	}
-	rep.Elapsed = time.Since(started)
-	return rep, nil
+	return nil
 }
 
 // cell measures one size at one concurrency once: every column in turn.

@@ -2,6 +2,28 @@
 // run, so the figures can be read as ratios: whatever the machine, the
 // baselines ran on it at the same time, against the same emulator.
 //
+// # Scenarios
+//
+// A run has three scenarios ([AllScenarios]; Config.Scenarios picks some):
+// latency, throughput and enqueue. The report writes each as a block of its
+// own, and [UpdateFile] keeps the blocks of the scenarios a run left out.
+//
+// # Latency
+//
+// The headline: a cmd/worker child process left idle, then
+// Config.LatencyJobs sequential jobs of a distinct 200 kB photo through
+// each path an application waits by: tasks.Client Enqueue and Wait, one
+// "enqueue --wait" process per file, and the HTTP API (POST, then the long
+// poll GET ?wait=30s). Each sample runs from the start of the enqueue to
+// the moment the waiter learns the task completed; the report gives p50,
+// p99 and max ([LatencyResult]). The same run measures the baseline, the
+// behaviour before notices: asynq's 1s empty-queue check, no notices,
+// waiters polling every 500ms (the HTTP client reading the task every
+// 500ms). Before its jobs, each worker's idle cost is measured over
+// Config.IdleWindow ([IdleCost]): Redis commands per second
+// (total_commands_processed) and CPU per second of the worker and of
+// redis-server.
+//
 // # What is measured
 //
 // For every file size and concurrency (by default 100 kB, 1 MB and 5 MB at

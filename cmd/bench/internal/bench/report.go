@@ -8,6 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/storemedia/alipay-media-worker/tasks"
+	"github.com/storemedia/alipay-media-worker/worker"
 )
 
 // Goals the report checks.
@@ -178,9 +181,22 @@ type Machine struct {
 // Report is the outcome of [Run].
 type Report struct {
 	Machine Machine
-	Cells   []Cell
-	Enqueue EnqueueResult
-	Elapsed time.Duration
+	// Scenarios are the scenarios run; the figures of the others are
+	// zero.
+	Scenarios []string
+	Latency   *LatencyResult
+	Cells     []Cell
+	Enqueue   EnqueueResult
+	Elapsed   time.Duration
+}
+
+// ran reports whether the report holds scenario; a report without
+// Scenarios holds those it has figures for.
+func (r *Report) ran(scenario string) bool {
+	if r.Scenarios == nil {
+		return scenario != ScenarioLatency || r.Latency != nil
+	}
+	return slices.Contains(r.Scenarios, scenario)
 }
 
 func sizeLabel(n int64) string {
@@ -292,28 +308,44 @@ func (r *Report) rssCell() (Cell, bool) {
 // WriteText prints the report as aligned plain-text tables.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Machine: %s\n\n", r.Machine)
-	fmt.Fprintf(&b, "Throughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct; %s):\n", r.roundsNote())
-	b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
-	b.WriteString("  a queue filled beforehand; e2e = importer and worker at once, timed from the import's start;\n")
-	b.WriteString("  in-proc = the same worker code in the bench process, queue filled beforehand\n")
-	header := []string{"size", "conc", "files", "direct f/s", "MB/s", "no-op f/s", "worker f/s", "MB/s", "ratio",
-		"e2e f/s", "MB/s", "ratio", "in-proc f/s", "ratio", "worker RSS"}
-	if err := textTable(&b, header, r.throughputRows()); err != nil {
-		return err
+	fmt.Fprintf(&b, "Machine: %s\n", r.Machine)
+	if r.ran(ScenarioLatency) && r.Latency != nil {
+		fmt.Fprintf(&b, "\n%s\n", r.Latency.intro())
+		header, rows := r.Latency.table()
+		if err := textTable(&b, header, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "\n%s\n", idleIntro)
+		header, rows = r.Latency.idleTable()
+		if err := textTable(&b, header, rows); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(&b, "\n%s\n", r.cpuIntro())
-	header, rows := r.cpuTable()
-	if err := textTable(&b, header, rows); err != nil {
-		return err
+	if r.ran(ScenarioThroughput) {
+		fmt.Fprintf(&b, "\nThroughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct; %s):\n", r.roundsNote())
+		b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
+		b.WriteString("  a queue filled beforehand; e2e = importer and worker at once, timed from the import's start;\n")
+		b.WriteString("  in-proc = the same worker code in the bench process, queue filled beforehand\n")
+		header := []string{"size", "conc", "files", "direct f/s", "MB/s", "no-op f/s", "worker f/s", "MB/s", "ratio",
+			"e2e f/s", "MB/s", "ratio", "in-proc f/s", "ratio", "worker RSS"}
+		if err := textTable(&b, header, r.throughputRows()); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "\n%s\n", r.cpuIntro())
+		header, rows := r.cpuTable()
+		if err := textTable(&b, header, rows); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(&b, "\nEnqueue rate, %d files of 4 kB:\n", r.Enqueue.Files)
-	header, rows = r.Enqueue.table()
-	if err := textTable(&b, header, rows); err != nil {
-		return err
+	if r.ran(ScenarioEnqueue) {
+		fmt.Fprintf(&b, "\nEnqueue rate, %d files of 4 kB:\n", r.Enqueue.Files)
+		header, rows := r.Enqueue.table()
+		if err := textTable(&b, header, rows); err != nil {
+			return err
+		}
 	}
 	b.WriteString("\nGoals:\n")
-	for _, v := range r.verdicts() {
+	for _, v := range append(r.Latency.verdicts(), r.verdicts()...) {
 		fmt.Fprintf(&b, "  %s\n", v)
 	}
 	fmt.Fprintf(&b, "\nTotal run time: %v\n", r.Elapsed.Round(time.Second))
@@ -422,31 +454,66 @@ func markdownTable(b *strings.Builder, header []string, left int, rows [][]strin
 	}
 }
 
-// WriteMarkdown writes the report as the tables of BENCHMARKS.md.
+// WriteMarkdown writes the report as the results part of BENCHMARKS.md:
+// one block per scenario run, each between [blockStart] and [blockEnd]
+// comments and naming its own machine and command, so that [UpdateFile]
+// can keep the blocks of scenarios a run left out.
 func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 	var b strings.Builder
-	b.WriteString("## Latest run\n\n")
-	fmt.Fprintf(&b, "- Machine: %s\n", r.Machine)
-	fmt.Fprintf(&b, "- Command: `%s` (total run time %v)\n\n", command, r.Elapsed.Round(time.Second))
-	b.WriteString("### Throughput\n\n")
-	fmt.Fprintf(&b, "Figures: %s. ", r.roundsNote())
-	b.WriteString("*direct*: upload.Client loop, no queue; *no-op*: asynq with an empty handler; *worker*: cmd/worker draining a queue the importer filled beforehand; *e2e*: importer and worker at once, timed from the import's start; *in-process*: the same worker code (worker.New and Run) inside the bench process, draining a queue filled beforehand (for comparison; the goals are judged on the worker and e2e columns). MB = 10^6 bytes.\n\n")
-	header := []string{"size", "conc.", "files", "direct files/s", "direct MB/s", "asynq no-op files/s",
-		"worker files/s", "worker MB/s", "worker / direct", "e2e files/s", "e2e MB/s", "e2e / direct",
-		"in-process files/s", "in-process / direct", "worker peak RSS"}
-	markdownTable(&b, header, 0, r.throughputRows())
-	fmt.Fprintf(&b, "\n### CPU per file\n\n%s\n\n", r.cpuIntro())
-	header, rows := r.cpuTable()
-	markdownTable(&b, header, 0, rows)
-	fmt.Fprintf(&b, "\n### Enqueue rate (%d files of 4 kB)\n\n", r.Enqueue.Files)
-	header, rows = r.Enqueue.table()
-	markdownTable(&b, header, 1, rows)
-	b.WriteString("\n### Goals\n\n")
-	for _, v := range r.verdicts() {
-		fmt.Fprintf(&b, "- %s\n", v)
+	b.WriteString("## Latest run\n")
+	for _, sc := range AllScenarios {
+		if r.ran(sc) {
+			b.WriteString("\n" + r.markdownBlock(sc, command))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// blockStart and blockEnd delimit the block of a scenario.
+func blockStart(scenario string) string { return "<!-- bench: " + scenario + " -->" }
+func blockEnd(scenario string) string   { return "<!-- end of bench: " + scenario + " -->" }
+
+// markdownBlock is the Markdown of one scenario, delimited.
+func (r *Report) markdownBlock(scenario, command string) string {
+	var b strings.Builder
+	b.WriteString(blockStart(scenario) + "\n\n")
+	run := fmt.Sprintf("*Machine: %s. Command: `%s` (total run time %v).*\n\n", r.Machine, command, r.Elapsed.Round(time.Second))
+	switch scenario {
+	case ScenarioLatency:
+		l := r.Latency
+		fmt.Fprintf(&b, "### Latency: enqueue to completed, idle worker (the headline)\n\n%s%s\n\n", run, l.intro())
+		header, rows := l.table()
+		markdownTable(&b, header, 2, rows)
+		fmt.Fprintf(&b, "\n%s\n\n", idleIntro)
+		header, rows = l.idleTable()
+		markdownTable(&b, header, 1, rows)
+		b.WriteString("\n")
+		for _, v := range l.verdicts() {
+			fmt.Fprintf(&b, "- %s\n", v)
+		}
+	case ScenarioThroughput:
+		b.WriteString("### Throughput\n\n" + run)
+		fmt.Fprintf(&b, "Figures: %s. ", r.roundsNote())
+		b.WriteString("*direct*: upload.Client loop, no queue; *no-op*: asynq with an empty handler; *worker*: cmd/worker draining a queue the importer filled beforehand; *e2e*: importer and worker at once, timed from the import's start; *in-process*: the same worker code (worker.New and Run) inside the bench process, draining a queue filled beforehand (for comparison; the goals are judged on the worker and e2e columns). MB = 10^6 bytes.\n\n")
+		header := []string{"size", "conc.", "files", "direct files/s", "direct MB/s", "asynq no-op files/s",
+			"worker files/s", "worker MB/s", "worker / direct", "e2e files/s", "e2e MB/s", "e2e / direct",
+			"in-process files/s", "in-process / direct", "worker peak RSS"}
+		markdownTable(&b, header, 0, r.throughputRows())
+		fmt.Fprintf(&b, "\n### CPU per file\n\n%s\n\n", r.cpuIntro())
+		header, rows := r.cpuTable()
+		markdownTable(&b, header, 0, rows)
+		b.WriteString("\n### Throughput goals\n\n")
+		for _, v := range r.verdicts() {
+			fmt.Fprintf(&b, "- %s\n", v)
+		}
+	case ScenarioEnqueue:
+		fmt.Fprintf(&b, "### Enqueue rate (%d files of 4 kB)\n\n%s", r.Enqueue.Files, run)
+		header, rows := r.Enqueue.table()
+		markdownTable(&b, header, 1, rows)
+	}
+	b.WriteString("\n" + blockEnd(scenario) + "\n")
+	return b.String()
 }
 
 // Marker separates the hand-written part of BENCHMARKS.md from the latest
@@ -455,22 +522,97 @@ const Marker = "<!-- The bench command replaces everything below this line. -->"
 
 // UpdateFile writes the report into the Markdown file at path: the text
 // before [Marker] is kept (intro is used when the file or the marker is
-// missing), the rest is replaced by [Report.WriteMarkdown].
+// missing), the rest is replaced by [Report.WriteMarkdown], except that the
+// block of a scenario the run left out is kept from the file as it was.
 func UpdateFile(path string, r *Report, command, intro string, read func(string) ([]byte, error), write func(string, []byte) error) error {
 	head := strings.TrimRight(intro, "\n") + "\n\n"
+	var tail string
 	if old, err := read(path); err == nil {
 		if i := strings.Index(string(old), Marker); i >= 0 {
-			head = string(old[:i])
+			head, tail = string(old[:i]), string(old[i:])
 		}
 	}
 	var b strings.Builder
 	b.WriteString(head)
-	b.WriteString(Marker + "\n\n")
-	if err := r.WriteMarkdown(&b, command); err != nil {
-		return err
+	b.WriteString(Marker + "\n\n## Latest run\n")
+	for _, sc := range AllScenarios {
+		block := ""
+		if r.ran(sc) {
+			block = r.markdownBlock(sc, command)
+		} else if i := strings.Index(tail, blockStart(sc)); i >= 0 {
+			if j := strings.Index(tail[i:], blockEnd(sc)); j >= 0 {
+				block = tail[i:i+j+len(blockEnd(sc))] + "\n"
+			}
+		}
+		if block != "" {
+			b.WriteString("\n" + block)
+		}
 	}
 	if err := write(path, []byte(b.String())); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	return nil
+}
+
+// intro explains the latency table.
+func (l *LatencyResult) intro() string {
+	return fmt.Sprintf("%d jobs one after the other per path, each a distinct %s JPEG, on a cmd/worker child "+
+		"process left idle; the time from the start of the enqueue to the completed task as its waiter "+
+		"learns it. *default*: the worker's defaults (notices of ended attempts on Redis, %v empty-queue "+
+		"check) and the waiters' (woken by notices, polling every %v as a fallback); *baseline*, measured in "+
+		"the same run: asynq's %v check, no notices, waiters polling every %v (the behaviour before). The "+
+		"enqueue --wait row includes starting the process; the HTTP API is the one `enqueue serve` runs, "+
+		"on loopback. Ratio: the default's figure over the baseline's.",
+		l.Jobs, sizeLabel(l.Size), worker.DefaultTaskCheckInterval, tasks.DefaultPollInterval, baselineCheck, baselinePoll)
+}
+
+// idleIntro explains the idle-cost table.
+const idleIntro = "Idle cost of one worker process with nothing to do, per second over the idle window, " +
+	"by empty-queue check interval (`WORKER_TASK_CHECK_INTERVAL`): Redis commands " +
+	"(`total_commands_processed`, on the bench's private Redis), and CPU time of the worker " +
+	"and of `redis-server` (from `/proc/<pid>/stat`, 10 ms ticks)."
+
+// table is the latency table: a header and one row per setup and path.
+func (l *LatencyResult) table() (header []string, rows [][]string) {
+	header = []string{"setup", "path", "p50 ms", "p99 ms", "max ms", "p50 ratio", "p99 ratio"}
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+	half := len(l.Rows) / 2
+	for i, row := range l.Rows {
+		r50, r99 := "", ""
+		if i < half && l.Rows[i+half].P50 > 0 && l.Rows[i+half].P99 > 0 {
+			base := l.Rows[i+half]
+			r50 = fmt.Sprintf("%.2fx", float64(row.P50)/float64(base.P50))
+			r99 = fmt.Sprintf("%.2fx", float64(row.P99)/float64(base.P99))
+		}
+		rows = append(rows, []string{row.Setup, row.Path, ms(row.P50), ms(row.P99), ms(row.Max), r50, r99})
+	}
+	return header, rows
+}
+
+// idleTable is the idle-cost table, one row per check interval.
+func (l *LatencyResult) idleTable() (header []string, rows [][]string) {
+	header = []string{"empty-queue check", "Redis commands/s", "worker CPU ms/s", "redis-server CPU ms/s"}
+	for _, c := range l.Idle {
+		rows = append(rows, []string{c.CheckInterval.String(), fmt.Sprintf("%.1f", c.Commands),
+			fmt.Sprintf("%.1f", c.WorkerCPU), fmt.Sprintf("%.1f", c.RedisCPU)})
+	}
+	return header, rows
+}
+
+// verdicts are the latency goal lines, for the default setup's rows; none
+// when the scenario did not run.
+func (l *LatencyResult) verdicts() []string {
+	if l == nil {
+		return nil
+	}
+	var out []string
+	for _, row := range l.Rows[:len(l.Rows)/2] {
+		state := "met"
+		if row.P50 > GoalLatencyP50 || row.P99 > GoalLatencyP99 {
+			state = "MISSED"
+		}
+		out = append(out, fmt.Sprintf("latency, %s: p50 %v (goal <= %v), p99 %v (goal <= %v): %s",
+			row.Path, row.P50.Round(100*time.Microsecond), GoalLatencyP50, row.P99.Round(100*time.Microsecond), GoalLatencyP99, state))
+	}
+	return out
 }

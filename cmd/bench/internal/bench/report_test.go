@@ -134,3 +134,52 @@ func TestMedianCell(t *testing.T) {
 		t.Errorf("text:\n%s", b.String())
 	}
 }
+
+// TestUpdateFileKeepsScenariosNotRun: a run of the latency scenario alone
+// replaces its block and keeps the throughput and enqueue blocks of the
+// run before; its goal lines judge the default setup's rows.
+func TestUpdateFileKeepsScenariosNotRun(t *testing.T) {
+	t.Parallel()
+	files := map[string][]byte{}
+	read := func(p string) ([]byte, error) { return files[p], nil }
+	write := func(p string, b []byte) error { files[p] = b; return nil }
+	full := sampleReport()
+	if err := UpdateFile("B.md", full, "go run ./cmd/bench", "# Intro", read, write); err != nil {
+		t.Fatal(err)
+	}
+	ms := time.Millisecond
+	lat := &Report{Machine: full.Machine, Scenarios: []string{ScenarioLatency}, Elapsed: time.Minute, Latency: &LatencyResult{
+		Jobs: 50, Size: LatencySize,
+		Rows: []LatencyRow{
+			{Setup: "default", Path: PathGoAPI, P50: 40 * ms, P99: 90 * ms, Max: 95 * ms},
+			{Setup: "default", Path: PathCLI, P50: 120 * ms, P99: 200 * ms, Max: 210 * ms},
+			{Setup: "baseline", Path: PathGoAPI, P50: 800 * ms, P99: 1500 * ms, Max: 1500 * ms},
+			{Setup: "baseline", Path: PathCLI, P50: 1000 * ms, P99: 1600 * ms, Max: 1600 * ms},
+		},
+		Idle: []IdleCost{{CheckInterval: 50 * ms, Commands: 170, WorkerCPU: 10, RedisCPU: 5}},
+	}}
+	if err := UpdateFile("B.md", lat, "go run ./cmd/bench --scenarios latency", "# Intro", read, write); err != nil {
+		t.Fatal(err)
+	}
+	got := string(files["B.md"])
+	for _, want := range []string{
+		"| 100 kB | 1 | 100 |",                // throughput, kept
+		"| tasks.Client.Enqueue loop | 500 |", // enqueue rate, kept
+		"| default | " + PathGoAPI + " | 40.0 | 90.0 | 95.0 | 0.05x | 0.06x |",
+		"| 50ms | 170.0 | 10.0 | 5.0 |",
+		"p50 40ms (goal <= 100ms), p99 90ms (goal <= 300ms): met",
+		"p50 120ms (goal <= 100ms), p99 200ms (goal <= 300ms): MISSED",
+		"`go run ./cmd/bench --scenarios latency`",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("file lacks %q:\n%s", want, got)
+		}
+	}
+	// The latency block comes first: it is the headline.
+	if strings.Index(got, blockStart(ScenarioLatency)) > strings.Index(got, blockStart(ScenarioThroughput)) {
+		t.Errorf("latency is not the first block:\n%s", got)
+	}
+	if strings.Count(got, blockStart(ScenarioThroughput)) != 1 || strings.Count(got, "## Latest run") != 1 {
+		t.Errorf("blocks repeated:\n%s", got)
+	}
+}

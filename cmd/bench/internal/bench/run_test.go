@@ -15,7 +15,7 @@ import (
 func TestRunSmall(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	bins, err := testproc.Build(ctx, t.TempDir(), testproc.CmdWorker)
+	bins, err := testproc.Build(ctx, t.TempDir(), testproc.CmdWorker, testproc.CmdEnqueue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +23,9 @@ func TestRunSmall(t *testing.T) {
 	rep, err := Run(ctx, Config{
 		RedisURL:     redis.URL(),
 		WorkerBin:    bins[0],
+		EnqueueBin:   bins[1],
+		LatencyJobs:  3,
+		IdleWindow:   500 * time.Millisecond,
 		Dir:          t.TempDir(),
 		Sizes:        []int64{4096, 50_000},
 		Concurrency:  []int{1, 4},
@@ -34,6 +37,18 @@ func TestRunSmall(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if l := rep.Latency; l == nil || len(l.Rows) != 6 || len(l.Idle) != 2 || l.Jobs != 3 {
+		t.Fatalf("latency result %+v", rep.Latency)
+	}
+	for _, row := range rep.Latency.Rows {
+		if row.P50 <= 0 || row.P50 > row.P99 || row.P99 > row.Max {
+			t.Errorf("latency row %+v", row)
+		}
+	}
+	// An idle worker still polls its queues, every 50ms by default.
+	if c := rep.Latency.Idle[0]; c.Commands <= 0 || c.CheckInterval != 50*time.Millisecond {
+		t.Errorf("idle cost %+v", c)
 	}
 	if len(rep.Cells) != 4 {
 		t.Fatalf("%d cells, want 4", len(rep.Cells))
@@ -75,7 +90,8 @@ func TestRunSmall(t *testing.T) {
 	if err := rep.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "50 kB") || !strings.Contains(b.String(), "Goals:") || !strings.Contains(b.String(), "CPU time of all cores per file") {
+	if !strings.Contains(b.String(), "50 kB") || !strings.Contains(b.String(), "Goals:") || !strings.Contains(b.String(), "CPU time of all cores per file") ||
+		!strings.Contains(b.String(), "enqueue --wait") || !strings.Contains(b.String(), "Redis commands/s") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }

@@ -53,7 +53,8 @@ var vars = []command.Var{
 	{Name: "RETRY_THROTTLE_DELAY", Default: tasks.DefaultThrottleDelay.String(), Usage: "delay after a throttled (40005) attempt, which does not spend the retry budget"},
 	{Name: "RETRY_JITTER", Default: strconv.FormatFloat(tasks.DefaultJitter, 'f', -1, 64), Usage: "random fraction taken off each delay, 0 to 1 (0: none)"},
 	{Name: "WORKER_DELAYED_TASK_CHECK_INTERVAL", Default: worker.DefaultDelayedTaskCheckInterval.String(), Usage: "how often due retries are moved back to their queue (shorter retry delays round up to it)"},
-	{Name: "WORKER_TASK_CHECK_INTERVAL", Default: worker.DefaultTaskCheckInterval.String(), Usage: "how often empty queues are polled"},
+	{Name: "WORKER_TASK_CHECK_INTERVAL", Default: worker.DefaultTaskCheckInterval.String(), Usage: "how often empty queues are polled: the delay before an idle worker takes a new task (idle cost in BENCHMARKS.md)"},
+	{Name: "WORKER_NOTICES", Default: "true", Usage: "false: do not publish the end of every attempt on Redis (waiters then only poll; for a Redis whose ACL forbids PUBLISH)"},
 	{Name: "LOG_FORMAT", Default: "text", Usage: "log format: text or json"},
 	{Name: "LOG_LEVEL", Default: "info", Usage: "log level: debug, info, warn or error"},
 	{Name: "HTTP_ADDR", Default: dashboard.DefaultAddr, Usage: `listen address of the dashboard, /metrics, /healthz and /readyz; "off" disables it, 127.0.0.1:0 takes any free port (several workers on one host)`},
@@ -221,6 +222,7 @@ func read(get func(string) string) (settings, problems) {
 	}
 	w.DelayedTaskCheckInterval = duration("WORKER_DELAYED_TASK_CHECK_INTERVAL")
 	w.TaskCheckInterval = duration("WORKER_TASK_CHECK_INTERVAL")
+	w.NoNotices = get("WORKER_NOTICES") != "" && !boolean("WORKER_NOTICES")
 	if _, err := command.NewLogger(io.Discard, st.logFormat, "info"); err != nil {
 		ps.add("LOG_FORMAT", err)
 	}
