@@ -95,3 +95,13 @@ func ExampleReasons() {
 	fmt.Println(mediaroot.Reasons())
 	// Output: [not_absolute traversal outside_roots symlink_escape not_regular changed not_found permission]
 }
+
+// A worker checks at start-up that it can list and open files in every
+// root; a root its user may not read is a configuration error.
+func ExampleRoots_CheckAccess() {
+	dir, _ := os.MkdirTemp("", "media-")
+	defer os.RemoveAll(dir)
+	roots, _ := mediaroot.New(dir)
+	fmt.Println(roots.CheckAccess())
+	// Output: <nil>
+}

@@ -3,6 +3,7 @@ package mediaroot
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,6 +138,41 @@ func New(dirs ...string) (*Roots, error) {
 		return nil, errNoRoots
 	}
 	return r, nil
+}
+
+// CheckAccess reports the first root this process cannot list, or in
+// which it cannot open files: each root is opened as an [os.Root], "."
+// is opened inside it (which needs search permission) and read. New does
+// not check it, since a root may become readable later; a worker calls it
+// at start-up, so that a root it cannot read is a configuration error
+// rather than every job failing with "permission". The error matches
+// fs.ErrPermission when permission is what is missing.
+func (r *Roots) CheckAccess() error {
+	for _, rt := range r.roots {
+		if err := canList(rt.dir); err != nil {
+			return fmt.Errorf("mediaroot: media root %q cannot be listed, or files in it opened, by this process (uid %d): %w; give it read and search permission (e.g. chmod a+rx on it and its parents, or run as its owner)",
+				rt.dir, os.Geteuid(), err)
+		}
+	}
+	return nil
+}
+
+// canList opens dir as a root, opens "." inside it and reads one entry.
+func canList(dir string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	f, err := root.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadDir(1); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 // Dirs returns the media roots as absolute, cleaned paths, in configured

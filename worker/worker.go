@@ -86,8 +86,15 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		fail("AllowedTypes", err)
 	}
 	roots, err := mediaroot.New(cfg.MediaRoots...)
-	if err != nil && len(cfg.MediaRoots) > 0 {
+	switch {
+	case err != nil && len(cfg.MediaRoots) > 0:
 		fail("MediaRoots", err)
+	case err == nil:
+		// A root the worker cannot list or open files in would pass
+		// every other check and then archive each job as "permission".
+		if err := roots.CheckAccess(); err != nil {
+			fail("MediaRoots", err)
+		}
 	}
 	if roots != nil {
 		w.roots = roots.Dirs()
