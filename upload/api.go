@@ -30,9 +30,6 @@ const (
 	SandboxV3Endpoint = "https://openapi-sandbox.dl.alipaydev.com"
 )
 
-// V3UploadPath is the OpenAPI v3 path of the upload method.
-const V3UploadPath = "/v3/alipay/offline/material/image/upload"
-
 // Protocol is the Alipay protocol a [Client] speaks.
 type Protocol string
 
@@ -65,12 +62,6 @@ func ParseProtocol(s string) (Protocol, error) {
 // DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
 const DefaultUserAgent = "alipay-media-worker/1"
 
-// uploadMethod is the API method this package calls.
-const uploadMethod = "alipay.offline.material.image.upload"
-
-// ResponseNode is the JSON key of the method's response node.
-const ResponseNode = "alipay_offline_material_image_upload_response"
-
 // Limits Alipay documents for the method's fields; all but image_pid's are
 // the validate package's.
 const (
@@ -90,7 +81,7 @@ type Config struct {
 	// URL of an alipaytest emulator in tests.
 	GatewayURL string
 	// V3Endpoint is the OpenAPI v3 base URL, to which paths such as
-	// [V3UploadPath] are appended. Default: the scheme and host of
+	// "/v3/alipay/offline/material/image/upload" are appended. Default: the scheme and host of
 	// GatewayURL (so [ProductionGateway] gives [ProductionV3Endpoint]).
 	V3Endpoint string
 	// AppID is the application's app_id. Required.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -184,7 +185,7 @@ func BenchmarkUpload5MBClientOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	answer := []byte(`{"` + upload.ResponseNode + `":` + node + `,"sign":"` + sig + `"}`)
+	answer := []byte(`{"` + alipayapi.ResponseNode + `":` + node + `,"sign":"` + sig + `"}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			w.WriteHeader(http.StatusBadRequest)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 )
 
 type tokenRequest struct {
@@ -118,7 +120,7 @@ func TestJSONCallErrors(t *testing.T) {
 		}, Permanent, false, ErrBadSignature},
 		{"classic wrong node", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
 			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, ResponseNode, `{"code":"10000","msg":"Success"}`, true)
+				g.writeNode(w, alipayapi.ResponseNode, `{"code":"10000","msg":"Success"}`, true)
 			}
 		}, Permanent, false, ErrBadResponse},
 		{"v3 token", V3, func(g *gateway) func(http.ResponseWriter, *received) {

@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/internal/secret"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -32,12 +33,6 @@ const (
 // maxResponseBytes bounds how much of an answer is read. Real answers are
 // well under a kilobyte.
 const maxResponseBytes = 1 << 20
-
-// TimestampLayout is the layout of the timestamp parameter, in Beijing time.
-const TimestampLayout = "2006-01-02 15:04:05"
-
-// beijing is UTC+8 without relying on tzdata being installed.
-var beijing = time.FixedZone("CST", 8*3600)
 
 // errAbandoned closes the reading end of a body pipe once the request is
 // over, which releases the goroutine writing into it.
@@ -213,7 +208,7 @@ func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Resul
 	if c.protocol == V3 {
 		data := v3Data(req)
 		fields = []field{{name: "data", value: data, contentType: "application/json"}}
-		target, err = c.v3Request(header, V3UploadPath, data, req.AppAuthToken, now)
+		target, err = c.v3Request(header, alipayapi.V3UploadPath, data, req.AppAuthToken, now)
 	} else {
 		fields = textFields(req)
 		target, err = c.requestURL(req, now)
@@ -431,7 +426,7 @@ func (c *Client) requestURL(r *Request, now time.Time) (string, error) {
 	for _, f := range textFields(r) {
 		signed[f.name] = f.value
 	}
-	return c.classicURL(uploadMethod, signed, r.AppAuthToken, now)
+	return c.classicURL(alipayapi.Method, signed, r.AppAuthToken, now)
 }
 
 // classicURL returns the gateway URL for method with the signed system
@@ -444,7 +439,7 @@ func (c *Client) classicURL(method string, signed map[string]string, appAuthToke
 		"format":              "JSON",
 		"charset":             "utf-8",
 		"sign_type":           "RSA2",
-		"timestamp":           now.In(beijing).Format(TimestampLayout),
+		"timestamp":           now.In(alipayapi.Beijing).Format(alipayapi.TimestampLayout),
 		"version":             "1.0",
 		"app_auth_token":      appAuthToken,
 		"app_cert_sn":         c.appCertSN,

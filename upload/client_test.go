@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
@@ -62,7 +63,7 @@ func TestUploadSucceeds(t *testing.T) {
 		t.Errorf("text parts = %v, want %v", r.Fields, wantFields)
 	}
 	wantQuery := map[string]string{
-		"app_id": testAppID, "method": uploadMethod, "format": "JSON", "charset": "utf-8",
+		"app_id": testAppID, "method": alipayapi.Method, "format": "JSON", "charset": "utf-8",
 		"sign_type": "RSA2", "timestamp": "2024-05-01 12:00:00", "version": "1.0",
 	}
 	for k, v := range wantQuery {
@@ -330,7 +331,7 @@ func TestCertificateMode(t *testing.T) {
 	g := newGateway(t)
 	g.setAnswer(func(w http.ResponseWriter, r *received) {
 		raw := `{"code":"10000","msg":"Success","image_id":"cert-mode","image_url":"http:\/\/example.com\/x.jpg"}`
-		io.WriteString(w, `{"`+ResponseNode+`":`+raw+`,"alipay_cert_sn":"`+files.alipaySN+`","sign":"`+signWith(t, alipay, raw)+`"}`)
+		io.WriteString(w, `{"`+alipayapi.ResponseNode+`":`+raw+`,"alipay_cert_sn":"`+files.alipaySN+`","sign":"`+signWith(t, alipay, raw)+`"}`)
 	})
 	cfg := testConfig(t, g)
 	cfg.Signer, cfg.AlipayPublicKey = nil, nil

@@ -28,7 +28,7 @@
 // Config.Protocol chooses between the classic gateway ([Classic], the
 // default) and OpenAPI v3 ([V3]). Both send the same fields and file and
 // give the same [Result] and the same error classes. v3 posts to
-// V3Endpoint + [V3UploadPath]; V3Endpoint defaults to the scheme and host
+// V3Endpoint + /v3/alipay/offline/material/image/upload; V3Endpoint defaults to the scheme and host
 // of GatewayURL ([ProductionV3Endpoint], [SandboxV3Endpoint]).
 //
 // # Streaming

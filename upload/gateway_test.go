@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
@@ -108,7 +109,7 @@ func newGateway(t testing.TB) *gateway {
 			g.writeV3(w, http.StatusOK, `{"image_id":"img-`+data.ImageName+`","image_url":"http://oalipay-dl-django.alicdn.com/rest/1.0/image?fileIds=abc&zoom=original"}`, true)
 			return
 		}
-		g.writeNode(w, ResponseNode, `{"code":"10000","msg":"Success","image_id":"img-`+r.Fields["image_name"]+`","image_url":"http:\/\/oalipay-dl-django.alicdn.com\/rest\/1.0\/image?fileIds=abc&zoom=original"}`, true)
+		g.writeNode(w, alipayapi.ResponseNode, `{"code":"10000","msg":"Success","image_id":"img-`+r.Fields["image_name"]+`","image_url":"http:\/\/oalipay-dl-django.alicdn.com\/rest\/1.0\/image?fileIds=abc&zoom=original"}`, true)
 	}
 	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.srv.Close)

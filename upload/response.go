@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
@@ -255,7 +256,7 @@ func readNode(body []byte, node string, v sign.Verifier, trace string) ([]byte, 
 // interpret turns a classic upload's 200 answer into a Result or a
 // classified error.
 func interpret(body []byte, v sign.Verifier, trace string) (Result, error) {
-	raw, err := readNode(body, ResponseNode, v, trace)
+	raw, err := readNode(body, alipayapi.ResponseNode, v, trace)
 	if err != nil {
 		return Result{}, err
 	}
@@ -264,7 +265,7 @@ func interpret(body []byte, v sign.Verifier, trace string) (Result, error) {
 		ImageURL string `json:"image_url"`
 	}
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return Result{}, withTrace(permanent(fmt.Errorf("%w: %s: %v", ErrBadResponse, ResponseNode, err)), trace)
+		return Result{}, withTrace(permanent(fmt.Errorf("%w: %s: %v", ErrBadResponse, alipayapi.ResponseNode, err)), trace)
 	}
 	if f.ImageID == "" {
 		return Result{}, withTrace(permanent(fmt.Errorf("%w: success without image_id", ErrBadResponse)), trace)

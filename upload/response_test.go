@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 )
 
 const (
@@ -48,80 +50,80 @@ func TestAnswers(t *testing.T) {
 		is     error  // and the error matches this
 		api    *APIError
 	}{
-		{name: "success", answer: body(node(ResponseNode, okNode, sig(okNode))),
+		{name: "success", answer: body(node(alipayapi.ResponseNode, okNode, sig(okNode))),
 			want: Result{ImageID: "A1b2C3", ImageURL: okNodeURL}},
-		{name: "sign before the node", answer: body(`{"sign":"` + sig(okNode) + `", "` + ResponseNode + `" : ` + okNode + ` }`),
+		{name: "sign before the node", answer: body(`{"sign":"` + sig(okNode) + `", "` + alipayapi.ResponseNode + `" : ` + okNode + ` }`),
 			want: Result{ImageID: "A1b2C3", ImageURL: okNodeURL}},
-		{name: "signed over unescaped slashes", answer: body(node(ResponseNode, okNode, sig(strings.ReplaceAll(okNode, `\/`, "/")))),
+		{name: "signed over unescaped slashes", answer: body(node(alipayapi.ResponseNode, okNode, sig(strings.ReplaceAll(okNode, `\/`, "/")))),
 			want: Result{ImageID: "A1b2C3", ImageURL: okNodeURL}},
-		{name: "braces and escapes inside strings", answer: body(`{"other":{"x":"}"},` + node(ResponseNode, weird, sig(weird))[1:]),
+		{name: "braces and escapes inside strings", answer: body(`{"other":{"x":"}"},` + node(alipayapi.ResponseNode, weird, sig(weird))[1:]),
 			want: Result{ImageID: `a}b{"c\`, ImageURL: "http://x.example/{y}[z]"}},
-		{name: "pretty-printed node with \\u escapes", answer: body(node(ResponseNode, pretty, sig(pretty))),
+		{name: "pretty-printed node with \\u escapes", answer: body(node(alipayapi.ResponseNode, pretty, sig(pretty))),
 			want: Result{ImageID: "P1", ImageURL: "http://x"}},
-		{name: "certificate mode member", answer: body(`{"` + ResponseNode + `":` + okNode + `,"alipay_cert_sn":"abc","sign":"` + sig(okNode) + `"}`),
+		{name: "certificate mode member", answer: body(`{"` + alipayapi.ResponseNode + `":` + okNode + `,"alipay_cert_sn":"abc","sign":"` + sig(okNode) + `"}`),
 			want: Result{ImageID: "A1b2C3", ImageURL: okNodeURL}},
 
-		{name: "success without sign", answer: body(`{"` + ResponseNode + `":` + okNode + `}`),
+		{name: "success without sign", answer: body(`{"` + alipayapi.ResponseNode + `":` + okNode + `}`),
 			class: Permanent, is: ErrBadSignature},
-		{name: "tampered image_id", answer: body(node(ResponseNode, strings.Replace(okNode, "A1b2C3", "A1b2C4", 1), sig(okNode))),
+		{name: "tampered image_id", answer: body(node(alipayapi.ResponseNode, strings.Replace(okNode, "A1b2C3", "A1b2C4", 1), sig(okNode))),
 			class: Permanent, is: ErrBadSignature},
-		{name: "re-signed with another key", answer: body(node(ResponseNode, okNode, signWith(t, other, okNode))),
+		{name: "re-signed with another key", answer: body(node(alipayapi.ResponseNode, okNode, signWith(t, other, okNode))),
 			class: Permanent, is: ErrBadSignature},
-		{name: "sign is not Base64", answer: body(node(ResponseNode, okNode, "%%%")),
+		{name: "sign is not Base64", answer: body(node(alipayapi.ResponseNode, okNode, "%%%")),
 			class: Permanent, is: ErrBadSignature},
-		{name: "20000 with a bad sign is not retried", answer: body(node(ResponseNode, `{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"x"}`, sig(okNode))),
+		{name: "20000 with a bad sign is not retried", answer: body(node(alipayapi.ResponseNode, `{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"x"}`, sig(okNode))),
 			class: Permanent, is: ErrBadSignature},
 		{name: "error_response with a bad sign", answer: body(node(errorNode, `{"code":"40002","msg":"Invalid Arguments"}`, sig(okNode))),
 			class: Permanent, is: ErrBadSignature},
 
-		{name: "business error, signed", answer: body(node(ResponseNode, `{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`, sig(`{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`))),
+		{name: "business error, signed", answer: body(node(alipayapi.ResponseNode, `{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`, sig(`{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`))),
 			class: Permanent, api: &APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM", SubMsg: "图片格式错误", TraceID: testTrace}},
 		// Unsigned refusals may be forged: transient, unless Alipay answers
 		// them unsigned because it cannot sign (UnsignedFinalSubCodes).
-		{name: "invalid signature, unsigned", answer: body(`{"` + ResponseNode + `":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}`),
+		{name: "invalid signature, unsigned", answer: body(`{"` + alipayapi.ResponseNode + `":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}`),
 			class: Retryable, api: &APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-signature", SubMsg: "验签出错", TraceID: testTrace, Unsigned: true}},
-		{name: "business error, unsigned", answer: body(`{"` + ResponseNode + `":{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM"}}`),
+		{name: "business error, unsigned", answer: body(`{"` + alipayapi.ResponseNode + `":{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM"}}`),
 			class: Retryable, api: &APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM", TraceID: testTrace, Unsigned: true}},
-		{name: "token refused, unsigned", answer: body(`{"` + ResponseNode + `":{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.invalid-app-auth-token"}}`),
+		{name: "token refused, unsigned", answer: body(`{"` + alipayapi.ResponseNode + `":{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.invalid-app-auth-token"}}`),
 			class: Retryable, api: &APIError{Code: "20001", Msg: "Insufficient Token Permissions", SubCode: "aop.invalid-app-auth-token", TraceID: testTrace, Unsigned: true}},
 		{name: "unknown app_id, unsigned", answer: body(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}`),
 			class: Permanent, api: &APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-app-id", SubMsg: "无效的AppID参数", TraceID: testTrace, Unsigned: true}},
 		{name: "missing app_id, unsigned", answer: body(`{"error_response":{"code":"40001","msg":"Missing Required Arguments","sub_code":"isv.missing-app-id"}}`),
 			class: Permanent, api: &APIError{Code: "40001", Msg: "Missing Required Arguments", SubCode: "isv.missing-app-id", TraceID: testTrace, Unsigned: true}},
-		{name: "service unavailable", answer: body(node(ResponseNode, `{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}`, sig(`{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}`))),
+		{name: "service unavailable", answer: body(node(alipayapi.ResponseNode, `{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}`, sig(`{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}`))),
 			class: Retryable, api: &APIError{Code: "20000", Msg: "Service Currently Unavailable", SubCode: "isp.unknow-error", SubMsg: "系统繁忙", TraceID: testTrace}},
-		{name: "throttled, signed", answer: body(node(ResponseNode, throttledNode, sig(throttledNode))),
+		{name: "throttled, signed", answer: body(node(alipayapi.ResponseNode, throttledNode, sig(throttledNode))),
 			class: Throttled, api: &APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited", SubMsg: "调用频次超限", TraceID: testTrace}},
-		{name: "throttled, unsigned", answer: body(`{"` + ResponseNode + `":` + throttledNode + `}`),
+		{name: "throttled, unsigned", answer: body(`{"` + alipayapi.ResponseNode + `":` + throttledNode + `}`),
 			class: Throttled, api: &APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited", SubMsg: "调用频次超限", TraceID: testTrace, Unsigned: true}},
 		{name: "error_response, unsigned", answer: body(`{"error_response":{"code":"40001","msg":"Missing Required Arguments","sub_code":"isv.missing-signature","sub_msg":"缺少签名参数"}}`),
 			class: Retryable, api: &APIError{Code: "40001", Msg: "Missing Required Arguments", SubCode: "isv.missing-signature", SubMsg: "缺少签名参数", TraceID: testTrace, Unsigned: true}},
 		{name: "error_response, signed", answer: body(node(errorNode, `{"code":"20000","msg":"Service Currently Unavailable"}`, sig(`{"code":"20000","msg":"Service Currently Unavailable"}`))),
 			class: Retryable, api: &APIError{Code: "20000", Msg: "Service Currently Unavailable", TraceID: testTrace}},
-		{name: "10000 with a sub_code", answer: body(node(ResponseNode, `{"code":"10000","msg":"Success","sub_code":"isv.partial"}`, sig(`{"code":"10000","msg":"Success","sub_code":"isv.partial"}`))),
+		{name: "10000 with a sub_code", answer: body(node(alipayapi.ResponseNode, `{"code":"10000","msg":"Success","sub_code":"isv.partial"}`, sig(`{"code":"10000","msg":"Success","sub_code":"isv.partial"}`))),
 			class: Permanent, api: &APIError{Code: "10000", Msg: "Success", SubCode: "isv.partial", TraceID: testTrace}},
 
-		{name: "duplicated node", answer: body(`{"` + ResponseNode + `":` + throttledNode + `,"` + ResponseNode + `":` + okNode + `,"sign":"` + sig(okNode) + `"}`),
+		{name: "duplicated node", answer: body(`{"` + alipayapi.ResponseNode + `":` + throttledNode + `,"` + alipayapi.ResponseNode + `":` + okNode + `,"sign":"` + sig(okNode) + `"}`),
 			class: Permanent, is: ErrBadResponse},
-		{name: "duplicated node, escaped key", answer: body(`{"` + ResponseNode + `":` + okNode + `,"\u0061lipay_offline_material_image_upload_response":` + okNode + `,"sign":"` + sig(okNode) + `"}`),
+		{name: "duplicated node, escaped key", answer: body(`{"` + alipayapi.ResponseNode + `":` + okNode + `,"\u0061lipay_offline_material_image_upload_response":` + okNode + `,"sign":"` + sig(okNode) + `"}`),
 			class: Permanent, is: ErrBadResponse},
-		{name: "duplicated sign", answer: body(`{"` + ResponseNode + `":` + okNode + `,"sign":"` + sig(okNode) + `","sign":"` + sig(okNode) + `"}`),
+		{name: "duplicated sign", answer: body(`{"` + alipayapi.ResponseNode + `":` + okNode + `,"sign":"` + sig(okNode) + `","sign":"` + sig(okNode) + `"}`),
 			class: Permanent, is: ErrBadResponse},
-		{name: "both nodes", answer: body(`{"error_response":{"code":"40001","msg":"x"},"` + ResponseNode + `":` + okNode + `,"sign":"` + sig(okNode) + `"}`),
+		{name: "both nodes", answer: body(`{"error_response":{"code":"40001","msg":"x"},"` + alipayapi.ResponseNode + `":` + okNode + `,"sign":"` + sig(okNode) + `"}`),
 			class: Permanent, is: ErrBadResponse},
 		{name: "no node", answer: body(`{"sign":"abc"}`), class: Permanent, is: ErrBadResponse},
-		{name: "node is a string", answer: body(`{"` + ResponseNode + `":"{}","sign":"abc"}`), class: Permanent, is: ErrBadResponse},
-		{name: "malformed JSON", answer: body(`{"` + ResponseNode + `":` + okNode), class: Permanent, is: ErrBadResponse},
+		{name: "node is a string", answer: body(`{"` + alipayapi.ResponseNode + `":"{}","sign":"abc"}`), class: Permanent, is: ErrBadResponse},
+		{name: "malformed JSON", answer: body(`{"` + alipayapi.ResponseNode + `":` + okNode), class: Permanent, is: ErrBadResponse},
 		{name: "HTML instead of JSON", answer: body(`<html><body>502 Bad Gateway</body></html>`), class: Permanent, is: ErrBadResponse},
 		{name: "top level array", answer: body(`[` + okNode + `]`), class: Permanent, is: ErrBadResponse},
 		{name: "empty body", answer: body(``), class: Permanent, is: ErrBadResponse},
 		{name: "empty object", answer: body(`{}`), class: Permanent, is: ErrBadResponse},
-		{name: "code is a number", answer: body(node(ResponseNode, `{"code":10000,"image_id":"x"}`, sig(`{"code":10000,"image_id":"x"}`))),
+		{name: "code is a number", answer: body(node(alipayapi.ResponseNode, `{"code":10000,"image_id":"x"}`, sig(`{"code":10000,"image_id":"x"}`))),
 			class: Permanent, is: ErrBadResponse},
 		{name: "error without code", answer: body(`{"error_response":{"msg":"x"}}`), class: Permanent, is: ErrBadResponse},
-		{name: "success without image_id", answer: body(node(ResponseNode, `{"code":"10000","msg":"Success"}`, sig(`{"code":"10000","msg":"Success"}`))),
+		{name: "success without image_id", answer: body(node(alipayapi.ResponseNode, `{"code":"10000","msg":"Success"}`, sig(`{"code":"10000","msg":"Success"}`))),
 			class: Permanent, is: ErrBadResponse},
-		{name: "answer over 1 MiB", answer: body(`{"pad":"` + strings.Repeat("x", maxResponseBytes) + `",` + node(ResponseNode, okNode, sig(okNode))[1:]),
+		{name: "answer over 1 MiB", answer: body(`{"pad":"` + strings.Repeat("x", maxResponseBytes) + `",` + node(alipayapi.ResponseNode, okNode, sig(okNode))[1:]),
 			class: Permanent, is: ErrBadResponse},
 
 		{name: "HTTP 500", answer: status(500, "internal error"), class: Retryable, is: &HTTPError{}},
@@ -130,14 +132,14 @@ func TestAnswers(t *testing.T) {
 		{name: "HTTP 408", answer: status(408, ""), class: Retryable, is: &HTTPError{}},
 		{name: "HTTP 429", answer: status(429, ""), class: Throttled, is: &HTTPError{}},
 		{name: "HTTP 404", answer: status(404, "not found"), class: Permanent, is: &HTTPError{}},
-		{name: "HTTP 400 with a signed node", answer: status(400, node(ResponseNode, okNode, sig(okNode))), class: Permanent, is: &HTTPError{}},
+		{name: "HTTP 400 with a signed node", answer: status(400, node(alipayapi.ResponseNode, okNode, sig(okNode))), class: Permanent, is: &HTTPError{}},
 		{name: "redirect is not followed", answer: func(w http.ResponseWriter, _ *received) {
 			w.Header().Set("Location", "/elsewhere")
 			w.WriteHeader(http.StatusFound)
 		}, class: Permanent, is: &HTTPError{}},
 
 		{name: "connection dropped before the answer", answer: hijack(""), class: Retryable},
-		{name: "answer cut short", answer: hijack("HTTP/1.1 200 OK\r\nContent-Length: 500\r\ntrace_id: " + testTrace + "\r\n\r\n{\"" + ResponseNode + "\":"), class: Retryable},
+		{name: "answer cut short", answer: hijack("HTTP/1.1 200 OK\r\nContent-Length: 500\r\ntrace_id: " + testTrace + "\r\n\r\n{\"" + alipayapi.ResponseNode + "\":"), class: Retryable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -212,11 +214,11 @@ func hijack(raw string) func(http.ResponseWriter, *received) {
 func TestSplitEnvelope(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ body, raw, sign string }{
-		{`{"` + ResponseNode + `":{"a":"b"},"sign":"s"}`, `{"a":"b"}`, "s"},
-		{` { "sign" : "s\/x" , "` + ResponseNode + `" :  {"a": ["}", {"b":"\"}"}] , "c" : null}  } `, `{"a": ["}", {"b":"\"}"}] , "c" : null}`, "s/x"},
+		{`{"` + alipayapi.ResponseNode + `":{"a":"b"},"sign":"s"}`, `{"a":"b"}`, "s"},
+		{` { "sign" : "s\/x" , "` + alipayapi.ResponseNode + `" :  {"a": ["}", {"b":"\"}"}] , "c" : null}  } `, `{"a": ["}", {"b":"\"}"}] , "c" : null}`, "s/x"},
 		{`{"x":1.5e3,"y":[true,false,null,{"z":"{"}],"error_response":{"code":"40001"}}`, `{"code":"40001"}`, ""},
 	} {
-		env, err := splitEnvelope([]byte(tc.body), ResponseNode)
+		env, err := splitEnvelope([]byte(tc.body), alipayapi.ResponseNode)
 		if err != nil {
 			t.Errorf("%s: %v", tc.body, err)
 			continue
@@ -232,16 +234,16 @@ func TestSplitEnvelope(t *testing.T) {
 // no duplicate node.
 func FuzzSplitEnvelope(f *testing.F) {
 	for _, s := range []string{
-		`{"` + ResponseNode + `":` + okNode + `,"sign":"abc"}`,
+		`{"` + alipayapi.ResponseNode + `":` + okNode + `,"sign":"abc"}`,
 		`{"error_response":{"code":"40001","msg":"x\"}"}}`,
-		`{"a":[1,{"b":"}"}],"` + ResponseNode + `":{"k":"\\"}}`,
-		`{"` + ResponseNode + `":{},"` + ResponseNode + `":{}}`,
+		`{"a":[1,{"b":"}"}],"` + alipayapi.ResponseNode + `":{"k":"\\"}}`,
+		`{"` + alipayapi.ResponseNode + `":{},"` + alipayapi.ResponseNode + `":{}}`,
 		`[]`, `{`, `{"sign":1}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		env, err := splitEnvelope(body, ResponseNode)
+		env, err := splitEnvelope(body, alipayapi.ResponseNode)
 		if err != nil {
 			if !errors.Is(err, ErrBadResponse) {
 				t.Fatalf("error %v does not wrap ErrBadResponse", err)

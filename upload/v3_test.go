@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
@@ -89,8 +90,8 @@ func TestV3UploadKnownAnswer(t *testing.T) {
 				t.Errorf("result %+v", res)
 			}
 			r := g.received()[0]
-			if r.RequestURI != V3UploadPath || len(r.Query) != 0 {
-				t.Errorf("request URI %q, want %q and no query", r.RequestURI, V3UploadPath)
+			if r.RequestURI != alipayapi.V3UploadPath || len(r.Query) != 0 {
+				t.Errorf("request URI %q, want %q and no query", r.RequestURI, alipayapi.V3UploadPath)
 			}
 			if r.SignContent != tc.wantContent {
 				t.Errorf("the gateway signs %q\nwant            %q", r.SignContent, tc.wantContent)
@@ -315,17 +316,17 @@ func TestV3Endpoint(t *testing.T) {
 	for _, tc := range []struct {
 		gateway, endpoint, want string
 	}{
-		{"", "", ProductionV3Endpoint + V3UploadPath},
-		{SandboxGateway, "", SandboxV3Endpoint + V3UploadPath},
-		{"http://127.0.0.1:9090/gateway.do", "", "http://127.0.0.1:9090" + V3UploadPath},
-		{"", "https://proxy.example.com/alipay/", "https://proxy.example.com/alipay" + V3UploadPath},
+		{"", "", ProductionV3Endpoint + alipayapi.V3UploadPath},
+		{SandboxGateway, "", SandboxV3Endpoint + alipayapi.V3UploadPath},
+		{"http://127.0.0.1:9090/gateway.do", "", "http://127.0.0.1:9090" + alipayapi.V3UploadPath},
+		{"", "https://proxy.example.com/alipay/", "https://proxy.example.com/alipay" + alipayapi.V3UploadPath},
 	} {
 		c, err := New(Config{Protocol: V3, GatewayURL: tc.gateway, V3Endpoint: tc.endpoint, AppID: testAppID,
 			Signer: sign.RSA2{Key: app}, AlipayPublicKey: &alipay.PublicKey})
 		if err != nil {
 			t.Fatal(err)
 		}
-		u, err := c.v3Request(http.Header{}, V3UploadPath, "{}", "", testNow)
+		u, err := c.v3Request(http.Header{}, alipayapi.V3UploadPath, "{}", "", testNow)
 		if err != nil || u != tc.want {
 			t.Errorf("gateway %q, endpoint %q: URL %q, %v; want %q", tc.gateway, tc.endpoint, u, err, tc.want)
 		}

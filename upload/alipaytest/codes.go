@@ -1,11 +1,5 @@
 package alipaytest
 
-// Method is the API method the emulator serves.
-const Method = "alipay.offline.material.image.upload"
-
-// ResponseNode is the JSON key of the method's response node.
-const ResponseNode = "alipay_offline_material_image_upload_response"
-
 // ErrorNode is the JSON key of the legacy error node, which the real gateway
 // uses (without a sign) when it cannot tell which application is calling.
 const ErrorNode = "error_response"

@@ -71,7 +71,7 @@
 //	file empty or larger than MaxFileSize       40002  isv.invalid-file-size
 //	file content not of image_type              40002  isv.invalid-file-extension
 //
-// Timestamps are Beijing time (UTC+8) in the layout [TimestampLayout]. The
+// Timestamps are Beijing time (UTC+8) in the layout "2006-01-02 15:04:05". The
 // signature is checked over every non-empty text parameter except sign,
 // sorted and joined as sign.Content does. format is optional, as Alipay
 // documents it (the official Node SDK does not send it), and the same
@@ -84,7 +84,7 @@
 //
 // # OpenAPI v3
 //
-// POST [V3UploadPath] (on Server.BaseURL) takes the v3 form of the same
+// POST /v3/alipay/offline/material/image/upload (on Server.BaseURL) takes the v3 form of the same
 // upload: the text fields as a JSON object in a multipart part named
 // "data", then the image_content file part; the system parameters in the
 // "Authorization: ALIPAY-SHA256withRSA app_id=...,nonce=...,timestamp=<Unix

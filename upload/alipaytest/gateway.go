@@ -16,16 +16,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
 
 // GatewayPath is the path of the gateway endpoint, as on openapi.alipay.com.
 const GatewayPath = "/gateway.do"
-
-// V3UploadPath is the OpenAPI v3 path of the upload, as on
-// openapi.alipay.com.
-const V3UploadPath = "/v3/alipay/offline/material/image/upload"
 
 // The protocols, as recorded in [Upload].API.
 const (
@@ -98,7 +95,7 @@ func (s Stats) clone() Stats {
 
 // Gateway emulates Alipay's classic gateway and OpenAPI v3 for
 // alipay.offline.material.image.upload. It is an http.Handler serving
-// [GatewayPath], POST [V3UploadPath] and the admin API under /_emulator/;
+// [GatewayPath], POST /v3/alipay/offline/material/image/upload and the admin API under /_emulator/;
 // see the package documentation. It is safe for concurrent use.
 type Gateway struct {
 	cfg      Config
@@ -160,7 +157,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.resetStats()
 	g.mux = http.NewServeMux()
 	g.mux.HandleFunc(GatewayPath, func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, APIClassic) })
-	g.mux.HandleFunc("POST "+V3UploadPath, func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, APIV3) })
+	g.mux.HandleFunc("POST "+alipayapi.V3UploadPath, func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, APIV3) })
 	g.routeAdmin(g.mux)
 	return g, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
@@ -110,15 +111,15 @@ func TestRejections(t *testing.T) {
 		{name: "version 2.0", mutate: func(r *rawRequest) { r.query["version"] = "2.0" }, code: "40002", subCode: alipaytest.SubInvalidParameter},
 		{name: "timestamp layout", mutate: func(r *rawRequest) { r.query["timestamp"] = time.Now().Format(time.RFC3339) }, code: "40002", subCode: alipaytest.SubInvalidTimestamp},
 		{name: "timestamp in UTC", mutate: func(r *rawRequest) {
-			r.query["timestamp"] = time.Now().UTC().Format(alipaytest.TimestampLayout)
+			r.query["timestamp"] = time.Now().UTC().Format(alipayapi.TimestampLayout)
 		}, code: "40002", subCode: alipaytest.SubInvalidTimestamp},
 		{name: "timestamp beyond tolerance", cfg: func(c *alipaytest.Config) { c.MaxSkew = time.Minute }, mutate: func(r *rawRequest) {
-			r.query["timestamp"] = time.Now().Add(-2 * time.Minute).In(beijing).Format(alipaytest.TimestampLayout)
+			r.query["timestamp"] = time.Now().Add(-2 * time.Minute).In(alipayapi.Beijing).Format(alipayapi.TimestampLayout)
 		}, code: "40002", subCode: alipaytest.SubInvalidTimestamp},
 		{name: "signed with another key", mutate: func(r *rawRequest) { r.key = other }, code: "40002", subCode: alipaytest.SubInvalidSignature},
 		{name: "sign not Base64", mutate: func(r *rawRequest) { r.sign = str("not base64!") }, code: "40002", subCode: alipaytest.SubInvalidSignature},
 		{name: "query tampered after signing", mutate: func(r *rawRequest) {
-			r.tamper = map[string]string{"timestamp": time.Now().Add(time.Second).In(beijing).Format(alipaytest.TimestampLayout)}
+			r.tamper = map[string]string{"timestamp": time.Now().Add(time.Second).In(alipayapi.Beijing).Format(alipayapi.TimestampLayout)}
 		}, code: "40002", subCode: alipaytest.SubInvalidSignature},
 		{name: "body tampered after signing", mutate: func(r *rawRequest) { r.tamper = map[string]string{"image_name": "other"} }, code: "40002", subCode: alipaytest.SubInvalidSignature},
 		{name: "unsigned extra body field", mutate: func(r *rawRequest) { r.tamper = map[string]string{"extra": "x"} }, code: "40002", subCode: alipaytest.SubInvalidSignature},

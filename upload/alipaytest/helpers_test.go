@@ -17,13 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
-
-// beijing is UTC+8.
-var beijing = time.FixedZone("CST", 8*3600)
 
 // rawRequest is a hand-built gateway request, signed like the official SDKs
 // do it, with knobs to break it.
@@ -43,11 +41,11 @@ func newRawRequest(typ string, file []byte) *rawRequest {
 	return &rawRequest{
 		query: map[string]string{
 			"app_id":    alipaytest.TestAppID,
-			"method":    alipaytest.Method,
+			"method":    alipayapi.Method,
 			"format":    "JSON",
 			"charset":   "utf-8",
 			"sign_type": "RSA2",
-			"timestamp": time.Now().In(beijing).Format(alipaytest.TimestampLayout),
+			"timestamp": time.Now().In(alipayapi.Beijing).Format(alipayapi.TimestampLayout),
 			"version":   "1.0",
 		},
 		text: map[string]string{"image_type": typ, "image_name": "photo " + typ},
@@ -165,7 +163,7 @@ func send(t testing.TB, c *http.Client, req *http.Request) *answer {
 	if err := json.Unmarshal(b, &top); err != nil {
 		t.Fatalf("answer is not JSON: %v\n%s", err, b)
 	}
-	if n, ok := top[alipaytest.ResponseNode]; ok {
+	if n, ok := top[alipayapi.ResponseNode]; ok {
 		a.node = n
 	} else if n, ok := top[alipaytest.ErrorNode]; ok {
 		a.node, a.legacy = n, true

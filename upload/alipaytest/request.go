@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -35,13 +36,6 @@ const (
 	// dataField is the multipart name of v3's JSON text fields.
 	dataField = "data"
 )
-
-// beijing is UTC+8, the zone of the timestamp parameter. A fixed zone, so no
-// tzdata is needed.
-var beijing = time.FixedZone("CST", 8*3600)
-
-// TimestampLayout is the layout of the timestamp parameter (Beijing time).
-const TimestampLayout = "2006-01-02 15:04:05"
 
 // errBodyTooLarge stops reading a body far beyond the file size limit.
 var errBodyTooLarge = errors.New("alipaytest: request body too large")
@@ -257,7 +251,7 @@ func (g *Gateway) check(in *incoming) *rejection {
 	switch {
 	case p["app_id"] != g.cfg.AppID:
 		return reject(CodeInvalidParam, SubInvalidAppID, "无效的AppID参数")
-	case p["method"] != Method:
+	case p["method"] != alipayapi.Method:
 		return reject(CodeInvalidParam, SubInvalidMethod, "不存在的方法名")
 	case p["format"] != "" && !strings.EqualFold(p["format"], "JSON"):
 		return reject(CodeInvalidParam, SubInvalidFormat, "无效的数据格式 (format must be JSON)")
@@ -268,9 +262,9 @@ func (g *Gateway) check(in *incoming) *rejection {
 	case p["version"] != "1.0":
 		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (version must be 1.0)")
 	}
-	ts, err := time.ParseInLocation(TimestampLayout, p["timestamp"], beijing)
+	ts, err := time.ParseInLocation(alipayapi.TimestampLayout, p["timestamp"], alipayapi.Beijing)
 	if err != nil {
-		return reject(CodeInvalidParam, SubInvalidTimestamp, "非法的时间戳参数 (layout "+TimestampLayout+", Beijing time)")
+		return reject(CodeInvalidParam, SubInvalidTimestamp, "非法的时间戳参数 (layout "+alipayapi.TimestampLayout+", Beijing time)")
 	}
 	if skew := g.cfg.Now().Sub(ts).Abs(); skew > g.cfg.MaxSkew {
 		return reject(CodeInvalidParam, SubInvalidTimestamp, fmt.Sprintf("非法的时间戳参数 (off by %s, tolerance %s)", skew.Round(time.Second), g.cfg.MaxSkew))

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 )
 
 // successNode is the response node of an accepted upload.
@@ -44,7 +46,7 @@ func (g *Gateway) answer(w http.ResponseWriter, node []byte, legacy bool, kind F
 		b = append(b, ':')
 		b = append(b, node...)
 	} else {
-		b = appendJSONString(b, ResponseNode)
+		b = appendJSONString(b, alipayapi.ResponseNode)
 		b = append(b, ':')
 		b = append(b, node...)
 		if g.cfg.AppCertSN != "" {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/alipayapi"
 	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -86,7 +87,7 @@ func (r *rawV3) build(t testing.TB, baseURL string) *http.Request {
 		w.Write(r.file)
 	}
 	mw.Close()
-	req, err := http.NewRequest(http.MethodPost, baseURL+alipaytest.V3UploadPath, &body)
+	req, err := http.NewRequest(http.MethodPost, baseURL+alipayapi.V3UploadPath, &body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func (r *rawV3) build(t testing.TB, baseURL string) *http.Request {
 	if r.signToken != nil {
 		signToken = *r.signToken
 	}
-	sig, err := sign.RSA2{Key: key}.Sign([]byte(sign.V3Content(auth, http.MethodPost, alipaytest.V3UploadPath, data, signToken)))
+	sig, err := sign.RSA2{Key: key}.Sign([]byte(sign.V3Content(auth, http.MethodPost, alipayapi.V3UploadPath, data, signToken)))
 	if err != nil {
 		t.Fatal(err)
 	}
