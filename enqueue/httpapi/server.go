@@ -89,6 +89,7 @@ type Server struct {
 	maxJSON   int64
 	log       *slog.Logger
 	mux       *http.ServeMux
+	metrics   *apiMetrics
 	// waits ends when Serve is asked to stop, ending long polls.
 	waits    context.Context
 	endWaits context.CancelFunc
@@ -144,7 +145,10 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("/v1/uploads", s.auth(s.uploads))
 	s.mux.HandleFunc("/v1/uploads/{id}", s.auth(s.upload))
 	s.mux.HandleFunc("/openapi.yaml", s.openapi)
-	s.mux.HandleFunc("/healthz", s.health)
+	s.mux.HandleFunc("/healthz", s.live)
+	s.mux.HandleFunc("/readyz", s.ready)
+	s.metrics = newAPIMetrics()
+	s.mux.Handle("/metrics", s.auth(s.metrics.handler.ServeHTTP))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})
@@ -223,8 +227,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mux.ServeHTTP(rec, r)
+	d := time.Since(start)
+	s.metrics.observe(r.Pattern, rec.status, d)
 	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-		"duration", time.Since(start), "remote", r.RemoteAddr)
+		"duration", d, "remote", r.RemoteAddr)
 }
 
 type statusRecorder struct {
@@ -279,7 +285,17 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(OpenAPI)
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+// live answers /healthz: the process runs and serves HTTP (a liveness
+// probe, which must not fail while Redis is away: restarting the server
+// would not bring Redis back).
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// ready answers /readyz: 200 when Redis answers, else 503 (a readiness
+// probe: a load balancer sends no requests that could not be queued).
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	if err := s.client.Ping(r.Context()); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "redis is not reachable")
 		return

@@ -213,13 +213,47 @@ func TestAuthentication(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Equal(spec, httpapi.OpenAPI) || !bytes.Contains(spec, []byte("openapi: 3.")) {
 		t.Errorf("GET /openapi.yaml: %d, %d bytes", resp.StatusCode, len(spec))
 	}
-	resp, err = s.http.Get(s.url + "/healthz")
-	if err != nil {
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err = s.http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+
+	// /metrics needs the token, and counts the requests above by route
+	// and status, never by the path a client made up.
+	s.do(t, "GET", "/no/such/"+strings.Repeat("x", 20), "", nil, "")
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.url+"/metrics", nil)
+	if resp, err = s.http.Do(req); err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("GET /healthz: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /metrics without the token: %d", resp.StatusCode)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err = s.http.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`alipay_media_api_requests_total{code="202",route="/v1/uploads"} 1`,
+		`alipay_media_api_requests_total{code="200",route="/healthz"} 1`,
+		`alipay_media_api_requests_total{code="404",route="other"} 1`,
+		`alipay_media_api_request_duration_seconds_count{route="/openapi.yaml"} 1`,
+		"alipay_media_build_info{", "process_resident_memory_bytes ",
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("GET /metrics: %d, lacks %s:\n%s", resp.StatusCode, want, metrics)
+		}
+	}
+	if bytes.Contains(metrics, []byte("xxxxx")) {
+		t.Error("a made-up path became a label value")
 	}
 }
 
@@ -399,13 +433,16 @@ func TestRedisDownIs503(t *testing.T) {
 	if names := spoolFiles(t, s.spool); len(names) != 0 {
 		t.Errorf("spool holds %q", names)
 	}
-	resp, err := s.http.Get(s.url + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("healthz with Redis down: %d", resp.StatusCode)
+	// The process is alive, but not ready to queue anything.
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := s.http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s with Redis down: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }
 

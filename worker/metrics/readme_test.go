@@ -41,7 +41,7 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 	go func() {
 		NewQueueCollector(nil, nil).Describe(ch)
 		NewUploads().Describe(ch)
-		newBuildInfo(buildinfo.Read()).Describe(ch)
+		buildinfo.Collector().Describe(ch)
 		NewRedisDataLost(func() int64 { return 0 }).Describe(ch)
 		close(ch)
 	}()

@@ -21,7 +21,7 @@ func NewRegistry(insp QueueInspector, logger *slog.Logger, extra ...prometheus.C
 	all := []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newBuildInfo(buildinfo.Read()),
+		buildinfo.Collector(),
 	}
 	if insp != nil {
 		all = append(all, NewQueueCollector(insp, logger))
@@ -33,19 +33,4 @@ func NewRegistry(insp QueueInspector, logger *slog.Logger, extra ...prometheus.C
 		}
 	}
 	return reg, nil
-}
-
-// newBuildInfo is the alipay_media_build_info gauge of the build in.
-func newBuildInfo(in buildinfo.Info) prometheus.Collector {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "alipay_media_build_info",
-		Help: "Always 1; the labels name the running build (module version, VCS revision, Go version).",
-		ConstLabels: prometheus.Labels{
-			"version":    in.Version,
-			"revision":   in.Revision,
-			"go_version": in.GoVersion,
-		},
-	})
-	g.Set(1)
-	return g
 }

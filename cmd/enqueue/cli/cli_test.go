@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -434,4 +435,66 @@ func TestHelpDefaultsFilledIn(t *testing.T) {
 			t.Errorf("help lacks %q", want)
 		}
 	}
+}
+
+// TestServeSettingsAreVariables: every flag of `enqueue serve` has an
+// environment variable, and README.md's table names both with the flag's
+// default; a variable takes effect (a token file named by
+// ENQUEUE_API_TOKEN_FILE), loses to its flag, and a bad value is a usage
+// error naming the variable.
+func TestServeSettingsAreVariables(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][2]string{} // flag -> variable, default
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\| `--([a-z-]+)` \\|\\s*([^|]*?)\\s*\\|").FindAllStringSubmatch(string(data), -1) {
+		rows[m[2]] = [2]string{m[1], strings.Trim(m[3], "`")}
+	}
+	common := map[string]string{"redis-url": "REDIS_URL", "media-roots": "MEDIA_ROOTS", "queue": "ENQUEUE_QUEUE",
+		"log-level": "LOG_LEVEL", "log-format": "LOG_FORMAT"}
+	var f serveFlags
+	f.flags(Env{Getenv: func(string) string { return "" }}).VisitAll(func(fl *flag.Flag) {
+		if fl.Name == "version" {
+			return
+		}
+		key := cmp.Or(serveEnv[fl.Name], common[fl.Name])
+		row, ok := rows[fl.Name]
+		switch {
+		case key == "":
+			t.Errorf("--%s has no environment variable", fl.Name)
+		case !ok || row[0] != key:
+			t.Errorf("README.md lacks the row `%s` | `--%s` (has %q)", key, fl.Name, row)
+		case row[1] != "(required)" && row[1] != "" && row[1] != shownDefault(fl.DefValue):
+			t.Errorf("README.md gives --%s the default %q, the command %q", fl.Name, row[1], fl.DefValue)
+		}
+	})
+
+	env := map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "ENQUEUE_SPOOL_SWEEP": "often"}
+	code, _, errOut := run(t.Context(), env, "serve", "--media-roots", t.TempDir())
+	if code != command.ExitUsage || !strings.Contains(errOut, "ENQUEUE_SPOOL_SWEEP") {
+		t.Errorf("a bad ENQUEUE_SPOOL_SWEEP: exit %d, stderr %q", code, errOut)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(fileToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // serve shuts down as soon as it listens
+	env = map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "ENQUEUE_API_TOKEN_FILE": tokenFile,
+		"ENQUEUE_LISTEN": "no-such-address", "ENQUEUE_SPOOL_SWEEP": "1m"}
+	code, _, errOut = run(ctx, env, "serve", "--listen", "127.0.0.1:0", "--media-roots", t.TempDir())
+	if code != command.ExitOK || !strings.Contains(errOut, "serving on") {
+		t.Errorf("ENQUEUE_API_TOKEN_FILE, --listen over ENQUEUE_LISTEN: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// shownDefault is a flag's default as the README writes it: a duration as
+// shortDuration does (10m, not 10m0s).
+func shownDefault(s string) string {
+	if d, err := time.ParseDuration(s); err == nil {
+		return shortDuration(d)
+	}
+	return s
 }

@@ -109,8 +109,9 @@ Status flags:
 
 Serve flags:
   --listen ADDR         listen address (env ENQUEUE_LISTEN, default {listen})
-  --token-file FILE     bearer token file (default: env ENQUEUE_API_TOKEN); at
-                        least {token-len} bytes, white space around it ignored
+  --token-file FILE     bearer token file (env ENQUEUE_API_TOKEN_FILE; else the
+                        token itself from env ENQUEUE_API_TOKEN); at least
+                        {token-len} bytes, white space around it ignored
   --spool-dir DIR       where uploaded files are stored; must be inside a media
                         root (env ENQUEUE_SPOOL_DIR, default
                         <first media root>/.enqueue-spool)
@@ -118,11 +119,12 @@ Serve flags:
                         how often spooled files no task needs any more are
                         deleted (all their tasks completed; a file whose
                         task is gone from Redis is kept and logged); 0: never
-                        (default {spool-sweep}); servers sharing a spool may all
-                        sweep, one is enough
+                        (env ENQUEUE_SPOOL_SWEEP) (default {spool-sweep}); servers
+                        sharing a spool may all sweep, one is enough
   --spool-grace DURATION
                         a spooled file is left alone this long after it
-                        was last sent (default {spool-grace})
+                        was last sent (env ENQUEUE_SPOOL_GRACE)
+                        (default {spool-grace})
 
 Manifest states: queued, pending (already queued earlier, not finished),
 completed, failed (archived), rejected, would-queue (--dry-run).

@@ -25,6 +25,18 @@ type serveFlags struct {
 	spoolDir   string
 	spoolSweep time.Duration
 	spoolGrace time.Duration
+	// envErr is a variable of serveEnv whose value its flag refuses.
+	envErr error
+}
+
+// serveEnv is the environment variable of every serve flag that is not a
+// common one; the flag given on the command line wins.
+var serveEnv = map[string]string{
+	"listen":      "ENQUEUE_LISTEN",
+	"token-file":  "ENQUEUE_API_TOKEN_FILE",
+	"spool-dir":   "ENQUEUE_SPOOL_DIR",
+	"spool-sweep": "ENQUEUE_SPOOL_SWEEP",
+	"spool-grace": "ENQUEUE_SPOOL_GRACE",
 }
 
 // defaultSpoolSweep is how often "enqueue serve" sweeps its spool.
@@ -34,17 +46,29 @@ const defaultSpoolSweep = 10 * time.Minute
 func (f *serveFlags) flags(env Env) *flag.FlagSet {
 	fs := command.NewFlagSet("enqueue serve")
 	f.common.register(fs, env)
-	fs.StringVar(&f.listen, "listen", envOr(env, "ENQUEUE_LISTEN", defaultListen), "")
+	fs.StringVar(&f.listen, "listen", defaultListen, "")
 	fs.StringVar(&f.tokenFile, "token-file", "", "")
-	fs.StringVar(&f.spoolDir, "spool-dir", env.Getenv("ENQUEUE_SPOOL_DIR"), "")
+	fs.StringVar(&f.spoolDir, "spool-dir", "", "")
 	fs.DurationVar(&f.spoolSweep, "spool-sweep", defaultSpoolSweep, "")
 	fs.DurationVar(&f.spoolGrace, "spool-grace", httpapi.DefaultSpoolGrace, "")
+	// A variable sets its flag's value before the command line is parsed,
+	// so a flag given there wins.
+	for name, key := range serveEnv {
+		if v := env.Getenv(key); v != "" {
+			if err := fs.Set(name, v); err != nil {
+				f.envErr = command.Usagef("%s: %w", key, err)
+			}
+		}
+	}
 	return fs
 }
 
 func runServe(ctx context.Context, args []string, env Env) int {
 	var f serveFlags
 	return runSubcommand(ctx, f.flags(env), args, env, func(rest []string) (int, error) {
+		if f.envErr != nil {
+			return 0, f.envErr
+		}
 		if len(rest) > 0 {
 			return 0, command.Usagef("serve takes no arguments, got %q", rest)
 		}
@@ -86,12 +110,12 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 	if f.tokenFile != "" {
 		b, err := conffile.Read(f.tokenFile, conffile.MaxSize)
 		if err != nil {
-			return command.Usagef("--token-file: %w", err)
+			return command.Usagef("--token-file (env ENQUEUE_API_TOKEN_FILE): %w", err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
 	if token == "" {
-		return command.Usagef("serve: no API token: set ENQUEUE_API_TOKEN or --token-file")
+		return command.Usagef("serve: no API token: set ENQUEUE_API_TOKEN, ENQUEUE_API_TOKEN_FILE or --token-file")
 	}
 	if len(token) < httpapi.MinTokenLen {
 		return command.Usagef("serve: the API token (ENQUEUE_API_TOKEN or --token-file) has %d bytes, fewer than %d; make a longer one, e.g. with openssl rand -hex 24", len(token), httpapi.MinTokenLen)
