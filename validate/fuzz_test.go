@@ -60,8 +60,8 @@ func FuzzCheck(f *testing.F) {
 				}
 				continue
 			}
-			if !slices.Contains(v.Allowed(), info.Type) {
-				t.Fatalf("accepted type %q not in %v", info.Type, v.Allowed())
+			if !slices.Contains(v.allowedTypes(), info.Type) {
+				t.Fatalf("accepted type %q not in %v", info.Type, v.allowedTypes())
 			}
 			if size <= 0 || size > v.MaxSize() || info.Size != size {
 				t.Fatalf("accepted size %d (Info.Size %d) with limit %d", size, info.Size, v.MaxSize())

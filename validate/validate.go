@@ -55,8 +55,8 @@ func New(cfg Config) (*Validator, error) {
 	return v, nil
 }
 
-// Allowed returns the accepted types, canonical ("jpg", never "jpeg").
-func (v *Validator) Allowed() []string { return append([]string(nil), v.allowed...) }
+// allowedTypes returns the accepted types, canonical ("jpg", never "jpeg").
+func (v *Validator) allowedTypes() []string { return append([]string(nil), v.allowed...) }
 
 // MaxSize returns the size limit in bytes.
 func (v *Validator) MaxSize() int64 { return v.maxSize }

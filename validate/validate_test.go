@@ -258,7 +258,7 @@ func TestConfiguredLimitAndTypes(t *testing.T) {
 	}
 
 	onlyJPEG := newValidator(t, Config{Allowed: []string{"JPEG"}})
-	if got := onlyJPEG.Allowed(); len(got) != 1 || got[0] != "jpg" {
+	if got := onlyJPEG.allowedTypes(); len(got) != 1 || got[0] != "jpg" {
 		t.Errorf("Allowed = %v, want [jpg]", got)
 	}
 	png, psize := openSample(t, "photo.png")
@@ -279,15 +279,15 @@ func TestConfiguredLimitAndTypes(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	t.Parallel()
 	v := newValidator(t, Config{})
-	if got, want := strings.Join(v.Allowed(), ","), "jpg,png,gif,bmp,mp4"; got != want {
+	if got, want := strings.Join(v.allowedTypes(), ","), "jpg,png,gif,bmp,mp4"; got != want {
 		t.Errorf("Allowed = %s, want %s", got, want)
 	}
 	if v.MaxSize() != 5242880 || DefaultMaxSize != 5242880 {
 		t.Errorf("MaxSize = %d, DefaultMaxSize = %d", v.MaxSize(), DefaultMaxSize)
 	}
 	// Allowed returns a copy.
-	v.Allowed()[0] = "xxx"
-	if v.Allowed()[0] != "jpg" {
+	v.allowedTypes()[0] = "xxx"
+	if v.allowedTypes()[0] != "jpg" {
 		t.Error("Allowed exposes internal state")
 	}
 }

@@ -127,3 +127,13 @@ func ExampleGateway_adminAPI() {
 	// {"rates":{"503":0.2},"next":[{"kind":"20000","count":3}],"slow_delay":"3s"}
 	// {"bytes":5}
 }
+
+// On the v3 gateway an error answer carries the classic sub_code without
+// its "isv." or "aop." prefix; V3Code gives the code a test should expect.
+func ExampleV3Code() {
+	fmt.Println(alipaytest.V3Code(alipaytest.SubInvalidSignature))
+	fmt.Println(alipaytest.V3Code(alipaytest.SubInvalidAppAuthToken))
+	// Output:
+	// invalid-signature
+	// invalid-app-auth-token
+}
