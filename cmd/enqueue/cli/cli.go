@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -120,7 +119,7 @@ func (c *common) roots(fallback []string) ([]string, error) {
 		out = fallback
 	}
 	if len(out) == 0 {
-		return nil, command.Usagef("no media roots: set MEDIA_ROOTS or --media-roots")
+		return nil, command.Usagef("no media roots: set MEDIA_ROOTS or --media-roots to the directories the workers read files from (the same value as the workers' MEDIA_ROOTS)")
 	}
 	return out, nil
 }
@@ -206,25 +205,4 @@ func exitFor(ctx context.Context, err error, env Env) int {
 		err = command.UnavailableError(err)
 	}
 	return command.Report(ctx, env.Stderr, "enqueue", err)
-}
-
-// dirsOf returns the directories among paths, and the parent directory of
-// each other path: the default media roots of an import.
-func dirsOf(paths []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, p := range paths {
-		d := p
-		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-			d = filepath.Dir(p)
-		}
-		if abs, err := filepath.Abs(d); err == nil {
-			d = abs
-		}
-		if !seen[d] {
-			seen[d] = true
-			out = append(out, d)
-		}
-	}
-	return out
 }

@@ -186,7 +186,7 @@ func TestRedisUnreachableExits3(t *testing.T) {
 	dir := goodTree(t)
 	srv := testproc.StartRedis(t)
 	srv.Kill()
-	env := map[string]string{"REDIS_URL": srv.URL()}
+	env := map[string]string{"REDIS_URL": srv.URL(), "MEDIA_ROOTS": dir}
 	if code, _, errOut := run(t.Context(), env, dir); code != command.ExitUnavailable {
 		t.Errorf("import: exit %d, stderr %q", code, errOut)
 	}
@@ -198,11 +198,17 @@ func TestRedisUnreachableExits3(t *testing.T) {
 func TestImportExitCodesAndManifest(t *testing.T) {
 	t.Parallel()
 	srv := testproc.StartRedis(t)
-	env := map[string]string{"REDIS_URL": srv.URL()}
-	good := goodTree(t)
+	good, mixed := goodTree(t), goodTree(t)
+	env := map[string]string{"REDIS_URL": srv.URL(), "MEDIA_ROOTS": good + ":" + mixed}
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
+
+	// The media roots are the workers': an import never guesses them.
+	code, _, errOut := run(t.Context(), map[string]string{"REDIS_URL": srv.URL()}, good)
+	if code != command.ExitUsage || !strings.Contains(errOut, "no media roots: set MEDIA_ROOTS or --media-roots") {
+		t.Errorf("no MEDIA_ROOTS: exit %d, stderr %s", code, errOut)
+	}
 	// Flags may follow the paths.
-	code, _, errOut := run(t.Context(), env, good, "--manifest", manifest, "--progress", "plain")
+	code, _, errOut = run(t.Context(), env, good, "--manifest", manifest, "--progress", "plain")
 	if code != command.ExitOK {
 		t.Fatalf("good tree: exit %d, stderr %s", code, errOut)
 	}
@@ -215,7 +221,6 @@ func TestImportExitCodesAndManifest(t *testing.T) {
 	}
 
 	// A tree with a bad file exits 1 and names it; --include narrows.
-	mixed := goodTree(t)
 	copySample(t, mixed, "bad/text.jpg", "a/text.jpg")
 	code, _, errOut = run(t.Context(), env, "--manifest", manifest, mixed)
 	if code != command.ExitFailed || !strings.Contains(errOut, "text.jpg (unsupported_type)") {
@@ -290,7 +295,7 @@ func TestInterruptExits130WithManifest(t *testing.T) {
 	t.Parallel()
 	srv := testproc.StartRedis(t)
 	dir := goodTree(t)
-	env := map[string]string{"REDIS_URL": srv.URL()}
+	env := map[string]string{"REDIS_URL": srv.URL(), "MEDIA_ROOTS": dir}
 	manifest := filepath.Join(t.TempDir(), "m.jsonl")
 	ctx, cancel := context.WithCancel(t.Context())
 	var errOut syncbuf.Buffer

@@ -96,9 +96,9 @@ Common flags:
                         the worker's forms: redis://, rediss://,
                         redis-socket://, redis-sentinel://h1,h2?master=name,
                         redis-cluster://h1:port,h2:port
-  --media-roots DIRS    ':'-separated directories files must lie in (env
-                        MEDIA_ROOTS; import default: the directories given,
-                        and the directory of each file given)
+  --media-roots DIRS    ':'-separated directories files must lie in: the
+                        workers' MEDIA_ROOTS (env MEDIA_ROOTS; required for
+                        import and serve)
   --queue NAME          queue (env ENQUEUE_QUEUE, default "default")
   --log-level LEVEL     debug, info, warn or error (env LOG_LEVEL, default warn)
   --log-format FORMAT   text or json (env LOG_FORMAT, default text)
@@ -228,7 +228,9 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	roots, err := f.roots(dirsOf(paths))
+	// The roots are the workers' (MEDIA_ROOTS): an import checks every file
+	// against them as the worker will, rather than trusting the paths.
+	roots, err := f.roots(nil)
 	if err != nil {
 		return 0, err
 	}
