@@ -10,14 +10,11 @@ import (
 	"github.com/storemedia/alipay-media-worker/sign"
 )
 
-// errorNode is the legacy top-level key of gateway-level errors.
-const errorNode = "error_response"
-
 // envelope holds the top-level members of a gateway answer that matter:
 // the raw bytes of the response node's value, exactly as they appear in the
 // body, and the decoded sign.
 type envelope struct {
-	name    string // the method's node or errorNode
+	name    string // the method's node or alipayapi.ErrorNode
 	raw     []byte // the node's value, from '{' to the matching '}'
 	sign    string
 	hasSign bool
@@ -64,9 +61,9 @@ func splitEnvelope(body []byte, node string) (envelope, error) {
 				return env, fmt.Errorf("%w: %s appears twice", ErrBadResponse, node)
 			}
 			seenMethod, method = true, val
-		case errorNode:
+		case alipayapi.ErrorNode:
 			if seenErr {
-				return env, fmt.Errorf("%w: %s appears twice", ErrBadResponse, errorNode)
+				return env, fmt.Errorf("%w: %s appears twice", ErrBadResponse, alipayapi.ErrorNode)
 			}
 			seenErr, errResp = true, val
 		case "sign":
@@ -86,11 +83,11 @@ func splitEnvelope(body []byte, node string) (envelope, error) {
 	}
 	switch {
 	case seenMethod && seenErr:
-		return env, fmt.Errorf("%w: both %s and %s present", ErrBadResponse, node, errorNode)
+		return env, fmt.Errorf("%w: both %s and %s present", ErrBadResponse, node, alipayapi.ErrorNode)
 	case seenMethod:
 		env.name, env.raw = node, method
 	case seenErr:
-		env.name, env.raw = errorNode, errResp
+		env.name, env.raw = alipayapi.ErrorNode, errResp
 	default:
 		return env, fmt.Errorf("%w: no %s node", ErrBadResponse, node)
 	}

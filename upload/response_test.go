@@ -73,7 +73,7 @@ func TestAnswers(t *testing.T) {
 			class: Permanent, is: ErrBadSignature},
 		{name: "20000 with a bad sign is not retried", answer: body(node(alipayapi.ResponseNode, `{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"x"}`, sig(okNode))),
 			class: Permanent, is: ErrBadSignature},
-		{name: "error_response with a bad sign", answer: body(node(errorNode, `{"code":"40002","msg":"Invalid Arguments"}`, sig(okNode))),
+		{name: "error_response with a bad sign", answer: body(node(alipayapi.ErrorNode, `{"code":"40002","msg":"Invalid Arguments"}`, sig(okNode))),
 			class: Permanent, is: ErrBadSignature},
 
 		{name: "business error, signed", answer: body(node(alipayapi.ResponseNode, `{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`, sig(`{"code":"40004","msg":"Business Failed","sub_code":"INVALID_PARAM","sub_msg":"图片格式错误"}`))),
@@ -98,7 +98,7 @@ func TestAnswers(t *testing.T) {
 			class: Throttled, api: &APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited", SubMsg: "调用频次超限", TraceID: testTrace, Unsigned: true}},
 		{name: "error_response, unsigned", answer: body(`{"error_response":{"code":"40001","msg":"Missing Required Arguments","sub_code":"isv.missing-signature","sub_msg":"缺少签名参数"}}`),
 			class: Retryable, api: &APIError{Code: "40001", Msg: "Missing Required Arguments", SubCode: "isv.missing-signature", SubMsg: "缺少签名参数", TraceID: testTrace, Unsigned: true}},
-		{name: "error_response, signed", answer: body(node(errorNode, `{"code":"20000","msg":"Service Currently Unavailable"}`, sig(`{"code":"20000","msg":"Service Currently Unavailable"}`))),
+		{name: "error_response, signed", answer: body(node(alipayapi.ErrorNode, `{"code":"20000","msg":"Service Currently Unavailable"}`, sig(`{"code":"20000","msg":"Service Currently Unavailable"}`))),
 			class: Retryable, api: &APIError{Code: "20000", Msg: "Service Currently Unavailable", TraceID: testTrace}},
 		{name: "10000 with a sub_code", answer: body(node(alipayapi.ResponseNode, `{"code":"10000","msg":"Success","sub_code":"isv.partial"}`, sig(`{"code":"10000","msg":"Success","sub_code":"isv.partial"}`))),
 			class: Permanent, api: &APIError{Code: "10000", Msg: "Success", SubCode: "isv.partial", TraceID: testTrace}},

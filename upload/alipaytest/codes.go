@@ -1,9 +1,5 @@
 package alipaytest
 
-// ErrorNode is the JSON key of the legacy error node, which the real gateway
-// uses (without a sign) when it cannot tell which application is calling.
-const ErrorNode = "error_response"
-
 // Gateway response codes the emulator answers with.
 const (
 	CodeSuccess      = "10000" // Success

@@ -165,7 +165,7 @@ func send(t testing.TB, c *http.Client, req *http.Request) *answer {
 	}
 	if n, ok := top[alipayapi.ResponseNode]; ok {
 		a.node = n
-	} else if n, ok := top[alipaytest.ErrorNode]; ok {
+	} else if n, ok := top[alipayapi.ErrorNode]; ok {
 		a.node, a.legacy = n, true
 	} else {
 		t.Fatalf("answer has no response node: %s", b)

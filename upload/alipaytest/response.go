@@ -42,7 +42,7 @@ func (g *Gateway) answer(w http.ResponseWriter, node []byte, legacy bool, kind F
 	b := make([]byte, 0, len(node)+512)
 	b = append(b, '{')
 	if legacy {
-		b = appendJSONString(b, ErrorNode)
+		b = appendJSONString(b, alipayapi.ErrorNode)
 		b = append(b, ':')
 		b = append(b, node...)
 	} else {
