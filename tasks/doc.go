@@ -65,6 +65,19 @@
 //  5. write a [Result] (image_id, image_url, sha256, bytes, trace_id,
 //     attempt, ...) through the task's ResultWriter.
 //
+// # Redis outages: the ledger
+//
+// With a [Ledger] (worker.New always gives the handler one), an attempt
+// first looks for the result of an earlier one, kept in this process or
+// stored in Redis, and completes with it without uploading; otherwise it
+// claims the job for its process before step 2. A claim held by another
+// worker process that is alive defers the attempt ([*DeferredError]); one
+// held by a process without a heartbeat is taken over. A result Redis
+// cannot take is kept in memory and stored by the ledger's loop as soon as
+// Redis answers, and the attempt is deferred meanwhile. So a file is
+// uploaded once however long Redis is away, as long as the process that
+// uploaded it lives; see [Ledger] for the keys and timings.
+//
 // A panic in an attempt is recovered by the handler itself (asynq would
 // also recover it, but without the task's context): it is logged with its
 // stack, reported to the Observer with reason "panic", and the attempt
@@ -76,7 +89,9 @@
 // retried by asynq with exponential backoff and jitter, computed by
 // [RetryPolicy.Delay]. Throttling (gateway code 40005) comes back as a
 // [*ThrottledError]: [IsFailure] tells asynq not to count it against the
-// retry budget, and the policy waits the longer ThrottleDelay. Permanent
+// retry budget, and the policy waits the longer ThrottleDelay. A deferred
+// attempt ([*DeferredError]) is not counted either, and waits BaseDelay.
+// Permanent
 // failures match asynq.SkipRetry so the task is archived at once; their
 // message, the task's last error, says the reason once ("corrupt: the
 // file is cut short...; export or copy it again") without asynq's "skip

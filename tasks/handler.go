@@ -53,6 +53,12 @@ type HandlerConfig struct {
 	Observer Observer
 	// Now is the clock for durations and CompletedAt. Default time.Now.
 	Now func() time.Time
+	// Ledger, when set, keeps a file from being uploaded twice across a
+	// Redis outage longer than asynq's lease (see [Ledger]); its Run must
+	// run while the handler does. worker.New always sets one. Default:
+	// none, and a result Redis cannot take archives the task with the
+	// image_id in its error.
+	Ledger *Ledger
 }
 
 // ErrPanic marks an attempt that panicked. The panic is recovered, logged
@@ -88,12 +94,13 @@ type Result struct {
 // an asynq.ServeMux under [TypeUpload], and run the server with [IsFailure]
 // and a [RetryPolicy]. A Handler is safe for concurrent use.
 type Handler struct {
-	up    Uploader
-	val   Validator
-	roots Opener
-	log   *slog.Logger
-	obs   Observer
-	now   func() time.Time
+	up     Uploader
+	val    Validator
+	roots  Opener
+	log    *slog.Logger
+	obs    Observer
+	now    func() time.Time
+	ledger *Ledger
 }
 
 // NewHandler checks cfg and returns a Handler.
@@ -106,7 +113,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	case cfg.Roots == nil:
 		return nil, fmt.Errorf("%w: Roots is required", ErrHandlerConfig)
 	}
-	h := &Handler{up: cfg.Uploader, val: cfg.Validator, roots: cfg.Roots, log: cfg.Logger, obs: cfg.Observer, now: cfg.Now}
+	h := &Handler{up: cfg.Uploader, val: cfg.Validator, roots: cfg.Roots, log: cfg.Logger, obs: cfg.Observer, now: cfg.Now, ledger: cfg.Ledger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -126,6 +133,7 @@ const (
 	retry class = iota
 	throttle
 	reject
+	deferred
 )
 
 // attemptError is how process reports a failure: its class, a short reason
@@ -181,23 +189,73 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	token = p.AppAuthToken
 	log = log.With("path", p.Path, "image_name", p.ImageName)
+	if h.ledger == nil || id == "" {
+		res, err := h.process(ctx, p, retryCount+1)
+		if err != nil {
+			return err
+		}
+		bytes = res.Bytes
+		return h.record(ctx, log, t, id, res, false)
+	}
+	// With a ledger: complete with a result an earlier attempt left, or
+	// claim the job before uploading (see Ledger).
+	prior, err := h.ledger.begin(ctx, id)
+	if err != nil {
+		return ledgerFailed(err)
+	}
+	if prior != nil {
+		return h.record(ctx, log, t, id, *prior, true)
+	}
+	uploaded := false
+	defer func() { h.ledger.end(context.WithoutCancel(ctx), id, uploaded) }()
 	res, err := h.process(ctx, p, retryCount+1)
 	if err != nil {
 		return err
 	}
+	uploaded = true
+	h.ledger.keep(id, res)
 	bytes = res.Bytes
+	return h.record(ctx, log, t, id, res, false)
+}
+
+// ledgerFailed classifies a failure of the ledger before the upload: a
+// deferral, or Redis failing (retried: nothing was uploaded).
+func ledgerFailed(err error) error {
+	var de *DeferredError
+	if errors.As(err, &de) {
+		return &attemptError{deferred, reasonDeferred, de.Err}
+	}
+	return retried(reasonRedis, err)
+}
+
+// record stores the result of an upload (earlier: made by an earlier
+// attempt) in the ledger, if any, and as asynq's task result. A result
+// Redis does not take within resultWriteBudget defers the attempt when a
+// ledger keeps it for the next one; without a ledger the task is archived
+// with the image_id in its error, since the upload must not be repeated.
+func (h *Handler) record(ctx context.Context, log *slog.Logger, t *asynq.Task, id string, res Result, earlier bool) error {
 	data, err := json.Marshal(res)
 	if err != nil {
 		return rejected(reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s, but encoding the result failed: %w", res.ImageID, err))
 	}
-	if w := t.ResultWriter(); w != nil {
-		if err := writeResult(ctx, w, data); err != nil {
-			// The upload happened and is not idempotent: do not retry it.
-			// The image_id goes into the archived error instead.
-			return rejected(reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s (image_url %s), but storing the result failed: %w", res.ImageID, res.ImageURL, err))
-		}
+	if h.ledger != nil && id != "" {
+		err = retryWrite(ctx, func() error { return h.ledger.store(ctx, id, res) })
 	}
-	log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID)
+	if w := t.ResultWriter(); err == nil && w != nil {
+		err = retryWrite(ctx, func() error { _, err := w.Write(data); return err })
+	}
+	switch {
+	case err != nil && h.ledger != nil && id != "":
+		return &attemptError{deferred, reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s (image_url %s, trace_id %s), but Redis did not take the result: %w; this worker keeps it and stores it when Redis answers", res.ImageID, res.ImageURL, res.TraceID, err)}
+	case err != nil:
+		// The upload happened and is not idempotent: do not retry it.
+		// The image_id goes into the archived error instead.
+		return rejected(reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s (image_url %s), but storing the result failed: %w", res.ImageID, res.ImageURL, err))
+	case earlier:
+		log.Info("upload done earlier; its result is recorded now, without uploading again", "image_id", res.ImageID, "trace_id", res.TraceID)
+	default:
+		log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID)
+	}
 	return nil
 }
 
@@ -207,13 +265,14 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 // result is worth waiting for.
 const resultWriteBudget = 15 * time.Second
 
-// writeResult writes the result, retrying (HSET is idempotent) with a
-// growing pause while Redis fails, for up to resultWriteBudget.
-func writeResult(ctx context.Context, w io.Writer, data []byte) error {
+// retryWrite runs write (an idempotent Redis write of the result),
+// retrying with a growing pause while Redis fails, for up to
+// resultWriteBudget.
+func retryWrite(ctx context.Context, write func() error) error {
 	deadline := time.Now().Add(resultWriteBudget)
 	pause := 50 * time.Millisecond
 	for {
-		_, err := w.Write(data)
+		err := write()
 		if err == nil || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
 			return err
 		}
@@ -357,6 +416,11 @@ func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64,
 		ae = &attemptError{retry, reasonUnknown, err}
 	}
 	switch ae.class {
+	case deferred:
+		out := redact(&DeferredError{Err: ae.err}, token)
+		log.Info("upload deferred; retrying soon without spending the retry budget", "reason", ae.reason, "err", out.Error())
+		h.obs.Observe(Attempt{Outcome: OutcomeDeferred, Reason: string(ae.reason), Duration: d})
+		return out
 	case throttle:
 		out := redact(&ThrottledError{Err: ae.err}, token)
 		if last {

@@ -11,6 +11,7 @@ const (
 	OutcomeRetry     Outcome = "retry"     // transient failure, asynq retries
 	OutcomeThrottled Outcome = "throttled" // gateway said 40005, retried later
 	OutcomeRejected  Outcome = "rejected"  // permanent failure, task archived
+	OutcomeDeferred  Outcome = "deferred"  // held by another attempt or its result not stored yet; retried soon
 )
 
 // Attempt is the record of one attempt that the [Handler] gives its

@@ -44,6 +44,8 @@ const (
 	reasonBadSignature   Reason = "bad_signature"   // the answer's signature does not verify
 	reasonBadResponse    Reason = "bad_response"    // the answer cannot be understood
 	reasonPanic          Reason = "panic"           // the attempt panicked (retried)
+	reasonDeferred       Reason = "deferred"        // another attempt holds the job (see Ledger)
+	reasonRedis          Reason = "redis"           // Redis failed before the upload (retried)
 	reasonUnknown        Reason = "unknown"         // an error of no known class (retried)
 	// reasonChanged: the file's size or SHA-256 is not what was recorded
 	// at enqueue time; the label of a file replaced while being opened.

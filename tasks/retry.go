@@ -24,7 +24,7 @@ func (e *ThrottledError) Unwrap() error { return e.Err }
 
 // IsFailure is the asynq.Config.IsFailure of a server running the
 // [Handler]: every error counts as a failed attempt except a
-// [*ThrottledError].
+// [*ThrottledError] and a [*DeferredError].
 //
 // asynq checks the retry budget before it asks IsFailure, so a task whose
 // budget is already spent by earlier transient failures is archived when its
@@ -34,8 +34,11 @@ func IsFailure(err error) bool {
 	if err == nil {
 		return false
 	}
-	var t *ThrottledError
-	return !errors.As(err, &t)
+	var (
+		t *ThrottledError
+		d *DeferredError
+	)
+	return !errors.As(err, &t) && !errors.As(err, &d)
 }
 
 // RetryPolicy computes retry delays: exponential backoff with jitter for
@@ -106,10 +109,16 @@ func (p RetryPolicy) Validate() error {
 func (p RetryPolicy) Delay(n int, err error, _ *asynq.Task) time.Duration {
 	p = p.WithDefaults()
 	var d time.Duration
-	var t *ThrottledError
-	if errors.As(err, &t) {
+	var (
+		t  *ThrottledError
+		de *DeferredError
+	)
+	switch {
+	case errors.As(err, &t):
 		d = p.ThrottleDelay
-	} else {
+	case errors.As(err, &de):
+		d = p.BaseDelay // not counted, so it does not grow
+	default:
 		d = p.BaseDelay
 		for i := 0; i < n && d < p.MaxDelay; i++ {
 			d *= 2

@@ -32,7 +32,10 @@ type Worker struct {
 	mux *asynq.ServeMux
 	// watch notices a Redis that lost its data (see tasks.RedisWatch).
 	watch *tasks.RedisWatch
-	http  *dashboard.Server // nil without Config.HTTP
+	// ledger keeps uploads from being made twice across a Redis outage
+	// (see tasks.Ledger).
+	ledger *tasks.Ledger
+	http   *dashboard.Server // nil without Config.HTTP
 	// roots are the media roots as the worker announces them in Redis
 	// ([tasks.AnnounceWorker]).
 	roots []string
@@ -145,7 +148,12 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	if err != nil {
 		return &StartupError{Problems: []error{&ConfigError{Field: "Keys", Err: err}}}
 	}
+	w.ledger, err = tasks.NewLedger(tasks.LedgerConfig{Redis: w.rdb, Logger: w.log.With("component", "tasks")})
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	h, err := tasks.NewHandler(tasks.HandlerConfig{
+		Ledger:    w.ledger,
 		Uploader:  client,
 		Validator: val,
 		Roots:     roots,
@@ -254,6 +262,19 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.Listen(); err != nil {
 		return err
 	}
+	// The first heartbeat comes before the first task, so that no claim
+	// names a process without one; the ledger's loop runs until the
+	// asynq server has stopped, and stores what Redis could not take.
+	if err := w.ledger.Beat(ctx); err != nil {
+		w.log.Warn("first heartbeat failed; the ledger tries again every second", "err", err)
+	}
+	ledgerCtx, stopLedger := context.WithCancel(context.WithoutCancel(ctx))
+	ledgerDone := make(chan struct{})
+	go func() {
+		defer close(ledgerDone)
+		w.ledger.Run(ledgerCtx)
+	}()
+	defer func() { stopLedger(); <-ledgerDone }()
 	srv := asynq.NewServerFromRedisClient(w.rdb, w.asynqConfig())
 	if err := srv.Start(w.mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)

@@ -103,6 +103,11 @@ type scenario struct {
 	// redisRestart kills Redis (append-only on) mid-run and starts it
 	// again.
 	redisRestart bool
+	// redisOutage stops Redis (append-only on) while both workers have
+	// uploads in flight, keeps it down this long (longer than asynq's 30s
+	// lease), and starts it again with its data. No file may be uploaded
+	// twice, since every worker stays alive.
+	redisOutage time.Duration
 	// topology is "single" (default), "cluster" or "sentinel".
 	topology string
 }
@@ -123,6 +128,7 @@ func TestScenarios(t *testing.T) {
 			"faults":        {faults: true},
 			"kill9":         {kill9: true},
 			"redis-restart": {redisRestart: true},
+			"redis-outage":  {redisOutage: 2 * time.Minute},
 			"sigterm":       {sigterm: true},
 			"cluster":       {topology: "cluster"},
 			"sentinel":      {topology: "sentinel"},
@@ -138,6 +144,7 @@ func TestScenarios(t *testing.T) {
 	for name, sc := range map[string]scenario{
 		"faults+kill9+sigterm": {faults: true, kill9: true, sigterm: true},
 		"redis-restart+faults": {redisRestart: true, faults: true},
+		"redis-outage":         {redisOutage: 40 * time.Second},
 		"cluster":              {topology: "cluster"},
 		"sentinel+sigterm":     {topology: "sentinel", sigterm: true},
 	} {
@@ -197,7 +204,7 @@ func run(t *testing.T, sc scenario) {
 	if sc.faults {
 		wg.Go(func() { r.throttleBursts(stop) })
 	}
-	if sc.sigterm || sc.kill9 {
+	if sc.sigterm || sc.kill9 || sc.redisOutage > 0 {
 		// Hold every answer for a second until the workers have been
 		// disrupted, so each has uploads in flight when its turn comes.
 		r.holdAnswers(time.Second)
@@ -210,6 +217,9 @@ func run(t *testing.T, sc scenario) {
 	}
 	if sc.kill9 {
 		r.killWorker(0)
+	}
+	if sc.redisOutage > 0 {
+		r.stopRedis(sc.redisOutage)
 	}
 	r.holdAnswers(0)
 	if sc.redisRestart {
@@ -240,7 +250,10 @@ func run(t *testing.T, sc scenario) {
 	t.Logf("%d files in %v, %d importer run(s); gateway: %d requests, %d successes, faults %v, %d aborted",
 		len(r.samples), time.Since(r.started).Round(100*time.Millisecond), r.importRuns.Load(),
 		st.Requests, st.Successes, st.Faults, st.Aborted)
-	t.Logf("DUPLICATES: %d file(s) uploaded more than once, %d extra upload(s)", rep.DuplicateFiles, rep.ExtraUploads)
+	t.Logf("DUPLICATES: %d file(s) uploaded more than once, %d extra upload(s); files by number of uploads: %v", rep.DuplicateFiles, rep.ExtraUploads, uploadsPerFile(r.gw.Uploads()))
+	if sc.redisOutage > 0 && rep.DuplicateFiles > 0 {
+		t.Errorf("%d file(s) uploaded more than once across a Redis outage of %v, though every worker stayed alive", rep.DuplicateFiles, sc.redisOutage)
+	}
 	if !rep.OK() {
 		t.Errorf("%s", rep)
 	} else {
@@ -288,7 +301,7 @@ func newRig(t *testing.T, sc scenario) *rig {
 	}
 	switch sc.topology {
 	case "", "single":
-		r.redis = testproc.StartRedis(t, testproc.RedisOptions{AppendOnly: sc.redisRestart})
+		r.redis = testproc.StartRedis(t, testproc.RedisOptions{AppendOnly: sc.redisRestart || sc.redisOutage > 0})
 		r.redisURL = r.redis.URL()
 	case "cluster":
 		c := testproc.StartCluster(t)
@@ -452,11 +465,8 @@ func (r *rig) importAll() []byte {
 		case code == 1: // some files rejected: expected
 			return data
 		case code == 3 && attempt < 5:
-			r.t.Logf("importer run %d stopped with status 3 (Redis unavailable); running it again", attempt)
-			select {
-			case <-time.After(500 * time.Millisecond):
-			case <-r.ctx.Done():
-			}
+			r.t.Logf("importer run %d stopped with status 3 (Redis unavailable); running it again once Redis answers", attempt)
+			r.waitRedis(5 * time.Minute)
 		default:
 			r.t.Errorf("importer run %d exited with status %d, want 1 (files rejected)", attempt, code)
 			return data
@@ -670,6 +680,56 @@ func (r *rig) restartRedis() {
 		r.t.Fatal(err)
 	}
 	r.t.Logf("Redis back after %d uploads", r.gw.Stats().Successes)
+}
+
+// stopRedis kills Redis while both workers have uploads in flight, keeps
+// it down for d, and starts it again on the same port and append-only
+// file. The answers held for the uploads in flight go out while Redis is
+// down: the workers finish those uploads and cannot record them.
+func (r *rig) stopRedis(d time.Duration) {
+	r.waitInflight(0)
+	r.waitInflight(1)
+	inflight := []int32{r.fronts[0].inflight.Load(), r.fronts[1].inflight.Load()}
+	r.redis.Kill()
+	down := time.Now()
+	r.holdAnswers(0)
+	r.t.Logf("Redis stopped after %d uploads, with %v request(s) in flight per worker; down for %v", r.gw.Stats().Successes, inflight, d)
+	select {
+	case <-time.After(d):
+	case <-r.ctx.Done():
+		return
+	}
+	if err := r.redis.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Logf("Redis back after %v, %d uploads so far", time.Since(down).Round(100*time.Millisecond), r.gw.Stats().Successes)
+}
+
+// waitRedis waits until the single Redis answers (other topologies are
+// never stopped), or d passes, or the test ends.
+func (r *rig) waitRedis(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for r.redis != nil && testproc.Ping(r.redis.Addr()) != nil && time.Now().Before(deadline) && r.ctx.Err() == nil {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r.redis == nil {
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// uploadsPerFile counts the files (content and merchant) the gateway
+// received once, twice, ...: number of uploads -> number of files.
+func uploadsPerFile(ups []alipaytest.Upload) map[int]int {
+	type key struct{ sha, token, pid string }
+	per := map[key]int{}
+	for _, u := range ups {
+		per[key{u.SHA256, u.AppAuthToken, u.ImagePID}]++
+	}
+	out := map[int]int{}
+	for _, n := range per {
+		out[n]++
+	}
+	return out
 }
 
 // front serves the gateway to one worker, so the test can tell that

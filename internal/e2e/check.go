@@ -124,9 +124,10 @@ func ReadManifest(r io.Reader) ([]importer.Row, error) {
 //   - the gateway never received an invalid file.
 //
 // Uploads recorded more than once for the same content and merchant are
-// counted, not reported as problems: the upload is not idempotent, so a
-// worker that dies (or loses Redis) between the gateway's answer and
-// recording it uploads again.
+// counted, not reported as problems: the upload is not idempotent, so
+// when a worker dies between the gateway's answer and storing the result,
+// the file is uploaded again (the redis-outage scenario requires none,
+// since its workers stay alive).
 func Check(o Outcome) Report {
 	var r Report
 	bad := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }

@@ -34,13 +34,22 @@
 //     once a quarter of the files are uploaded and restarted a second later,
 //     while the workers and the importer run. An importer that stops with
 //     exit status 3 (Redis unavailable) is run again, as an operator would.
+//   - redis-outage: Redis (append-only) is stopped while both workers have
+//     uploads in flight (answers held for a second), kept down for 2
+//     minutes (40 seconds in the small form), longer than asynq's 30s
+//     lease, and started again with its data. The workers finish their
+//     uploads during the outage and cannot record them; their ledgers
+//     (tasks.Ledger) keep the results until Redis answers. The scenario
+//     fails if any file reaches the gateway twice, since both workers stay
+//     alive, and, like every scenario, unless every valid file's task holds
+//     the image_id the gateway recorded for it.
 //   - cluster and sentinel: the happy path on a three-master Redis Cluster
 //     (REDIS_URL=redis-cluster://...) and behind Redis Sentinel
 //     (REDIS_URL=redis-sentinel://...?master=name).
 //
 // By default (go test, make test) the suite runs a small form: 40 files per
-// run and four runs that combine the scenarios (faults+kill9+sigterm,
-// redis-restart+faults, cluster, sentinel+sigterm). CHAOS_FULL=1 (make
+// run and five runs that combine the scenarios (faults+kill9+sigterm,
+// redis-restart+faults, redis-outage of 40s, cluster, sentinel+sigterm). CHAOS_FULL=1 (make
 // chaos) runs each scenario on its own with 320 files; CHAOS_FILES=N
 // overrides the count.
 //
