@@ -322,9 +322,11 @@ func (l *Ledger) Pending() int {
 
 // Run beats every Heartbeat, and every second stores the results Redis
 // could not take and gives up the claims it could not release, until ctx
-// ends. It then tries once more, for up to 5 seconds, and logs every
-// result still not stored, with its image_id, at error level: the task
-// will be uploaded again.
+// ends. It then tries once more, for up to 5 seconds, logs every result
+// still not stored, with its image_id, at error level (the task will be
+// uploaded again), and removes the process's heartbeat record, so that
+// other processes take over its claims at once. Stop it only when the
+// process stops taking tasks.
 func (l *Ledger) Run(ctx context.Context) {
 	t := time.NewTicker(flushInterval)
 	defer t.Stop()
@@ -334,13 +336,15 @@ func (l *Ledger) Run(ctx context.Context) {
 		case <-ctx.Done():
 			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			l.flush(last)
-			cancel()
 			l.mu.Lock()
 			for id, res := range l.kept {
 				l.log.Error("stopping with an upload whose result Redis never took; the file will be uploaded again",
 					"task_id", id, "image_id", res.ImageID, "image_url", res.ImageURL, "trace_id", res.TraceID)
 			}
 			l.mu.Unlock()
+			// Gone: the claims left behind are taken over at once.
+			_ = l.rdb.Del(last, processKey(l.id)).Err()
+			cancel()
 			return
 		case <-t.C:
 		}
