@@ -100,7 +100,7 @@ func KnownReasons() []Reason {
 		}
 		for _, r := range []Reason{ReasonUnreadable, ReasonInvalidRequest, reasonBadPayload, reasonPayloadVersion,
 			reasonResultWrite, reasonOpen, reasonRead, reasonTransport, reasonUpload, reasonBadSignature,
-			reasonBadResponse, reasonPanic, reasonUnknown, reasonChanged} {
+			reasonBadResponse, reasonPanic, reasonUnknown, reasonChanged, reasonDeferred, reasonRedis} {
 			add(r)
 		}
 		for _, c := range upload.KnownCodes {
