@@ -279,6 +279,14 @@ func TestCreateFromPathAndRead(t *testing.T) {
 	if again.status != http.StatusOK || !again.task.Duplicate || again.task.TaskID != task.TaskID || again.header.Get("Location") != loc {
 		t.Errorf("second POST: %d %+v", again.status, again.task)
 	}
+	// The caller is told that the earlier job is reused, and its name.
+	if n := again.task.Note; again.task.ImageName != "门店 front" || !strings.Contains(n, "is reused and nothing new is queued") ||
+		!strings.Contains(n, `it carries image_name "门店 front", not "photo.jpg"`) {
+		t.Errorf("second POST: image_name %q, note %q", again.task.ImageName, n)
+	}
+	if task.Note != "" {
+		t.Errorf("a new task has a note: %q", task.Note)
+	}
 
 	got := s.do(t, "GET", loc, "", nil, "Bearer "+token)
 	if got.status != http.StatusOK || got.task.TaskID != task.TaskID || got.task.State != "pending" || got.task.MaxRetry != tasks.DefaultMaxRetry {

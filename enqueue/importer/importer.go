@@ -534,8 +534,7 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		if err != nil {
 			return row, err
 		}
-		row.Duplicate = true
-		applyStatus(&row, st)
+		reuse(&row, st)
 		if row.State == StateFailed && r.cfg.RequeueFailed {
 			row.State = StateWouldQueue
 			row.Requeued = true
@@ -551,8 +550,7 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		row.State = StateQueued
 		return row, nil
 	}
-	row.Duplicate = true
-	applyStatus(&row, *enq.Existing)
+	reuse(&row, *enq.Existing)
 	if row.State == StateFailed && r.cfg.RequeueFailed {
 		st, err := c.Requeue(ctx, enq.ID)
 		switch {
@@ -572,6 +570,25 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		}
 	}
 	return row, nil
+}
+
+// reuse marks row as a duplicate of the existing task st: the row takes
+// the task's state and result, and the image_name the task carries. When
+// the task was queued for another file, or under another name, Note says
+// so: the caller learns which job is reused and which name it carries.
+func reuse(row *Row, st tasks.Status) {
+	row.Duplicate = true
+	applyStatus(row, st)
+	name := row.ImageName
+	if st.Payload.ImageName != "" {
+		row.ImageName = st.Payload.ImageName
+	}
+	switch {
+	case st.Payload.Path != "" && st.Payload.Path != row.Path:
+		row.Note = fmt.Sprintf("same content as %s: its task (image_name %q) is reused, nothing new is queued", st.Payload.Path, row.ImageName)
+	case row.ImageName != name:
+		row.Note = fmt.Sprintf("already queued as image_name %q: that task is reused, the name %q is not used", row.ImageName, name)
+	}
 }
 
 // applyStatus sets a row's state and result from a task's status.

@@ -220,6 +220,11 @@ func TestImportManifestAndRerun(t *testing.T) {
 			case r.State == importer.StateQueued && !r.Duplicate:
 				queuedTwins++
 			case r.State == importer.StatePending && r.Duplicate:
+				// It says which file's task it reuses, and that task's name.
+				twin := map[string]string{"photo.jpg": "nested/a/photo-copy.jpg", "nested/a/photo-copy.jpg": "photo.jpg"}[rel]
+				if !strings.Contains(r.Note, "same content as "+filepath.Join(s.root, twin)) || r.ImageName != filepath.Base(twin) {
+					t.Errorf("%s: duplicate of its twin, image_name %q, note %q", rel, r.ImageName, r.Note)
+				}
 			default:
 				t.Errorf("%s: state %s duplicate %v", rel, r.State, r.Duplicate)
 			}
@@ -246,8 +251,11 @@ func TestImportManifestAndRerun(t *testing.T) {
 	if rows["photo.jpg"].TaskID != rows["nested/a/photo-copy.jpg"].TaskID {
 		t.Error("identical files got different task IDs")
 	}
+	// A row names the image_name its task carries: its own when it queued
+	// the task, its twin's otherwise.
 	jpg := rows["photo.jpg"]
-	if jpg.Size != 1353 || jpg.SHA256 != sha(sample(t, "photo.jpg")) || jpg.ImageType != "jpg" || jpg.ImageName != "photo.jpg" {
+	if jpg.Size != 1353 || jpg.SHA256 != sha(sample(t, "photo.jpg")) || jpg.ImageType != "jpg" ||
+		jpg.ImageName != map[bool]string{true: "photo-copy.jpg", false: "photo.jpg"}[jpg.Duplicate] {
 		t.Errorf("photo.jpg row = %+v", jpg)
 	}
 	if got := rows["nested/"+unicodeName]; got.ImageName != unicodeName || got.ImageType != "jpg" {
@@ -271,7 +279,10 @@ func TestImportManifestAndRerun(t *testing.T) {
 	}
 	for rel, w := range s.want {
 		r := rows2[rel]
-		if w.state == importer.StateQueued && (r.State != importer.StatePending || !r.Duplicate || r.TaskID != rows[rel].TaskID) {
+		// A file meeting its own task needs no note; the twin that did
+		// not queue it meets its twin's again.
+		wantNote := rows[rel].Duplicate
+		if w.state == importer.StateQueued && (r.State != importer.StatePending || !r.Duplicate || r.TaskID != rows[rel].TaskID || (r.Note != "") != wantNote) {
 			t.Errorf("second run %s: %+v", rel, r)
 		}
 	}

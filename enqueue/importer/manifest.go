@@ -17,9 +17,10 @@ type State string
 const (
 	// StateQueued: this run queued the file's task.
 	StateQueued State = "queued"
-	// StatePending: the task already existed (an earlier run, another file
-	// with the same content, or another application) and has not finished;
-	// it was not queued again. Duplicate is true.
+	// StatePending: the task already existed (queued by an earlier run, by
+	// another file of the same content in this run, or by another
+	// application) and has not finished; it was not queued again.
+	// Duplicate is true.
 	StatePending State = "pending"
 	// StateCompleted: the upload succeeded; ImageID and ImageURL are set.
 	StateCompleted State = "completed"
@@ -34,7 +35,9 @@ const (
 	StateWouldQueue State = "would-queue"
 )
 
-// Row is one line of the manifest (JSON Lines), describing one file.
+// Row is one line of the manifest (JSON Lines), describing one file. path,
+// size, state and duplicate are always written; other fields only when
+// they have a value.
 type Row struct {
 	// Path is the file's path as found (the argument joined with the path
 	// below it).
@@ -43,13 +46,14 @@ type Row struct {
 	Size int64 `json:"size"`
 	// SHA256 is the lowercase hex digest of the content ("" when rejected
 	// before hashing).
-	SHA256 string `json:"sha256"`
+	SHA256 string `json:"sha256,omitempty"`
 	// ImageType is the declared or detected type, e.g. "jpg".
-	ImageType string `json:"image_type"`
-	// ImageName is the image_name the task carries.
-	ImageName string `json:"image_name"`
+	ImageType string `json:"image_type,omitempty"`
+	// ImageName is the image_name the task carries: for a duplicate, the
+	// name the existing task was queued with (see Note).
+	ImageName string `json:"image_name,omitempty"`
 	// TaskID is the asynq task ID ("" when rejected).
-	TaskID string `json:"task_id"`
+	TaskID string `json:"task_id,omitempty"`
 	// State is the outcome; see the State constants.
 	State State `json:"state"`
 	// Duplicate is true when the task already existed before this file
@@ -57,16 +61,20 @@ type Row struct {
 	Duplicate bool `json:"duplicate"`
 	// Requeued is true when --requeue-failed ran an archived task again.
 	Requeued bool `json:"requeued,omitempty"`
+	// Note says, for a duplicate whose task was queued for another file or
+	// under another image_name, which job is reused and the name it
+	// carries.
+	Note string `json:"note,omitempty"`
 	// ImageID and ImageURL are Alipay's answer once completed.
-	ImageID  string `json:"image_id"`
-	ImageURL string `json:"image_url"`
+	ImageID  string `json:"image_id,omitempty"`
+	ImageURL string `json:"image_url,omitempty"`
 	// Reason is a stable code for a rejection: a tasks.RejectError's
 	// Reason (e.g. "unsupported_type", "too_large", "outside_roots"), or
 	// for a file or directory the walk could not read, "not_found" or
 	// "unreadable".
 	Reason string `json:"reason,omitempty"`
 	// Error is a human-readable error ("" on success).
-	Error string `json:"error"`
+	Error string `json:"error,omitempty"`
 }
 
 // manifest writes rows as JSON Lines. It is safe for concurrent use.

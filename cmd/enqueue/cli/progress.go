@@ -73,13 +73,18 @@ func (d *Display) Attach(cfg *importer.Config) {
 	}
 }
 
-// row prints a line for a rejected or failed file.
+// row prints a line for a rejected or failed file, and for a file whose
+// content was already queued for another file or under another name.
 func (d *Display) row(r importer.Row) {
 	switch r.State {
 	case importer.StateRejected:
 		d.message(fmt.Sprintf("rejected %s (%s): %s", r.Path, r.Reason, r.Error))
 	case importer.StateFailed:
 		d.message(fmt.Sprintf("failed %s (task %s): %s", r.Path, r.TaskID, r.Error))
+	default:
+		if r.Note != "" {
+			d.message(fmt.Sprintf("reused %s: %s", r.Path, r.Note))
+		}
 	}
 }
 
