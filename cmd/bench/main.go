@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -53,7 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", bench.DefaultRounds, "rounds per cell; each figure is the median round")
 	worker := fs.String("worker", "", "`path` of a built cmd/worker (default: build it)")
 	enqueueBin := fs.String("enqueue", "", "`path` of a built cmd/enqueue, for the latency scenario (default: build it)")
-	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios, ","), "scenarios to run, comma-separated: latency, throughput, enqueue; with --output, the blocks of the others stay as they were")
+	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios, ","), "scenarios to run, comma-separated: latency, sdk, throughput, enqueue; with --output, the blocks of the others stay as they were")
+	sdkDir := fs.String("sdk-dir", "", "`directory` whose node_modules holds alipay-sdk, for the sdk scenario (default: upload/alipaytest/sdktest of this module, where make deps installs it)")
 	latencyJobs := fs.Int("latency-jobs", bench.DefaultLatencyJobs, "sequential jobs per path and setup of the latency scenario")
 	dir := fs.String("dir", "", "scratch `directory` (default: a temporary one)")
 	out := fs.String("output", "", "also write the results into this Markdown `file` (e.g. BENCHMARKS.md)")
@@ -67,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil && command.Version(fs, stdout) {
 		return command.ExitOK
 	}
-	cfg := bench.Config{WorkerBin: *worker, EnqueueBin: *enqueueBin, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds, LatencyJobs: *latencyJobs}
+	cfg := bench.Config{WorkerBin: *worker, EnqueueBin: *enqueueBin, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds, LatencyJobs: *latencyJobs, SDKDir: *sdkDir}
 	for _, sc := range strings.Split(*scenarios, ",") {
 		if sc = strings.TrimSpace(sc); sc != "" {
 			cfg.Scenarios = append(cfg.Scenarios, sc)
@@ -126,6 +129,12 @@ func measure(ctx context.Context, cfg bench.Config, args []string, out string, s
 		}
 		cfg.WorkerBin = cmp.Or(cfg.WorkerBin, bins[0])
 		cfg.EnqueueBin = cmp.Or(cfg.EnqueueBin, bins[1])
+	}
+	if cfg.SDKDir == "" {
+		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+		if mod := strings.TrimSpace(string(out)); err == nil && mod != "" && mod != os.DevNull {
+			cfg.SDKDir = filepath.Join(filepath.Dir(mod), "upload", "alipaytest", "sdktest")
+		}
 	}
 	redis, err := testproc.RunRedis(testproc.RedisOptions{})
 	if err != nil {

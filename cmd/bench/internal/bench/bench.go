@@ -55,10 +55,13 @@ const (
 	ScenarioThroughput = "throughput"
 	// ScenarioEnqueue: the enqueue rates.
 	ScenarioEnqueue = "enqueue"
+	// ScenarioSDK: the pipeline against Alipay's official Node SDK (see
+	// [SDKResult]).
+	ScenarioSDK = "sdk"
 )
 
 // AllScenarios are the scenarios of a full run, in the report's order.
-var AllScenarios = []string{ScenarioLatency, ScenarioThroughput, ScenarioEnqueue}
+var AllScenarios = []string{ScenarioLatency, ScenarioSDK, ScenarioThroughput, ScenarioEnqueue}
 
 // Config configures a run. Zero values take the documented defaults.
 type Config struct {
@@ -78,6 +81,14 @@ type Config struct {
 	// IdleWindow is how long an idle worker's cost is measured. Default
 	// [DefaultIdleWindow].
 	IdleWindow time.Duration
+	// SDKDir is the directory whose node_modules holds alipay-sdk
+	// (upload/alipaytest/sdktest). Required for [ScenarioSDK].
+	SDKDir string
+	// SDKBatches and SDKConcurrency are the sdk scenario's batches and
+	// concurrency levels. Default [DefaultSDKBatches] and
+	// [DefaultSDKConcurrency].
+	SDKBatches     []SDKBatch
+	SDKConcurrency []int
 	// Dir is a scratch directory for the files (several hundred MB with
 	// the defaults). Default: a new temporary directory, removed at the
 	// end.
@@ -133,8 +144,17 @@ func (c *Config) withDefaults() error {
 			return fmt.Errorf("%w: unknown scenario %q (known: %s)", ErrConfig, sc, strings.Join(AllScenarios, ", "))
 		}
 	}
-	if c.runs(ScenarioLatency) && c.EnqueueBin == "" {
-		return fmt.Errorf("%w: EnqueueBin is required for the latency scenario", ErrConfig)
+	if (c.runs(ScenarioLatency) || c.runs(ScenarioSDK)) && c.EnqueueBin == "" {
+		return fmt.Errorf("%w: EnqueueBin is required for the latency and sdk scenarios", ErrConfig)
+	}
+	if c.runs(ScenarioSDK) && c.SDKDir == "" {
+		return fmt.Errorf("%w: %w", ErrConfig, errNoSDKDir)
+	}
+	if len(c.SDKBatches) == 0 {
+		c.SDKBatches = DefaultSDKBatches
+	}
+	if len(c.SDKConcurrency) == 0 {
+		c.SDKConcurrency = DefaultSDKConcurrency
 	}
 	c.LatencyJobs = cmp.Or(c.LatencyJobs, DefaultLatencyJobs)
 	c.IdleWindow = cmp.Or(c.IdleWindow, DefaultIdleWindow)
@@ -248,6 +268,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.runs(ScenarioLatency) {
 		if rep.Latency, err = r.latency(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.runs(ScenarioSDK) {
+		if rep.SDK, err = r.sdkScenario(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -4,8 +4,8 @@
 //
 // # Scenarios
 //
-// A run has three scenarios ([AllScenarios]; Config.Scenarios picks some):
-// latency, throughput and enqueue. The report writes each as a block of its
+// A run has four scenarios ([AllScenarios]; Config.Scenarios picks some):
+// latency, sdk, throughput and enqueue. The report writes each as a block of its
 // own, and [UpdateFile] keeps the blocks of the scenarios a run left out.
 //
 // # Latency
@@ -23,6 +23,18 @@
 // Config.IdleWindow ([IdleCost]): Redis commands per second
 // (total_commands_processed) and CPU per second of the worker and of
 // redis-server.
+//
+// # Against the official SDK
+//
+// Alipay's official Node SDK (alipay-sdk, installed by make deps in
+// upload/alipaytest/sdktest; Config.SDKDir) uploads a batch of distinct
+// files directly, c at a time in one node process, verifying every
+// answer's signature; then an idle cmd/worker with WORKER_CONCURRENCY=c and
+// one "enqueue --wait" process upload as many other distinct files. Both
+// go to the same emulator; by default 600 files of 200 kB and 120 of
+// 4.8 MB at concurrency 8 and 32 ([DefaultSDKBatches],
+// [DefaultSDKConcurrency]). The report compares wall time, files per second
+// and peak RSS ([SDKCell]).
 //
 // # What is measured
 //

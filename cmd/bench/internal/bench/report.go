@@ -185,6 +185,7 @@ type Report struct {
 	// zero.
 	Scenarios []string
 	Latency   *LatencyResult
+	SDK       *SDKResult
 	Cells     []Cell
 	Enqueue   EnqueueResult
 	Elapsed   time.Duration
@@ -194,7 +195,13 @@ type Report struct {
 // Scenarios holds those it has figures for.
 func (r *Report) ran(scenario string) bool {
 	if r.Scenarios == nil {
-		return scenario != ScenarioLatency || r.Latency != nil
+		switch scenario {
+		case ScenarioLatency:
+			return r.Latency != nil
+		case ScenarioSDK:
+			return r.SDK != nil
+		}
+		return true
 	}
 	return slices.Contains(r.Scenarios, scenario)
 }
@@ -321,6 +328,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.ran(ScenarioSDK) && r.SDK != nil {
+		fmt.Fprintf(&b, "\nAgainst the official SDK: %s\n", sdkIntro)
+		header, rows := r.SDK.table()
+		if err := textTable(&b, header, rows); err != nil {
+			return err
+		}
+	}
 	if r.ran(ScenarioThroughput) {
 		fmt.Fprintf(&b, "\nThroughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct; %s):\n", r.roundsNote())
 		b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
@@ -345,7 +359,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	b.WriteString("\nGoals:\n")
-	for _, v := range append(r.Latency.verdicts(), r.verdicts()...) {
+	for _, v := range slices.Concat(r.Latency.verdicts(), r.SDK.verdicts(), r.verdicts()) {
 		fmt.Fprintf(&b, "  %s\n", v)
 	}
 	fmt.Fprintf(&b, "\nTotal run time: %v\n", r.Elapsed.Round(time.Second))
@@ -490,6 +504,14 @@ func (r *Report) markdownBlock(scenario, command string) string {
 		markdownTable(&b, header, 1, rows)
 		b.WriteString("\n")
 		for _, v := range l.verdicts() {
+			fmt.Fprintf(&b, "- %s\n", v)
+		}
+	case ScenarioSDK:
+		fmt.Fprintf(&b, "### Against the official SDK\n\n%s%s\n\n", run, sdkIntro)
+		header, rows := r.SDK.table()
+		markdownTable(&b, header, 0, rows)
+		b.WriteString("\n")
+		for _, v := range r.SDK.verdicts() {
 			fmt.Fprintf(&b, "- %s\n", v)
 		}
 	case ScenarioThroughput:

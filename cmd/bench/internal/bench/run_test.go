@@ -21,19 +21,22 @@ func TestRunSmall(t *testing.T) {
 	}
 	redis := testproc.StartRedis(t)
 	rep, err := Run(ctx, Config{
-		RedisURL:     redis.URL(),
-		WorkerBin:    bins[0],
-		EnqueueBin:   bins[1],
-		LatencyJobs:  3,
-		IdleWindow:   500 * time.Millisecond,
-		Dir:          t.TempDir(),
-		Sizes:        []int64{4096, 50_000},
-		Concurrency:  []int{1, 4},
-		Files:        func(int64) int { return 12 },
-		EnqueueFiles: 30,
-		Rounds:       2,
-		Timeout:      time.Minute,
-		Now:          func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		RedisURL:       redis.URL(),
+		WorkerBin:      bins[0],
+		EnqueueBin:     bins[1],
+		LatencyJobs:    3,
+		SDKDir:         "../../../../upload/alipaytest/sdktest",
+		SDKBatches:     []SDKBatch{{Size: 50_000, Files: 6}},
+		SDKConcurrency: []int{2},
+		IdleWindow:     500 * time.Millisecond,
+		Dir:            t.TempDir(),
+		Sizes:          []int64{4096, 50_000},
+		Concurrency:    []int{1, 4},
+		Files:          func(int64) int { return 12 },
+		EnqueueFiles:   30,
+		Rounds:         2,
+		Timeout:        time.Minute,
+		Now:            func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +52,13 @@ func TestRunSmall(t *testing.T) {
 	// An idle worker still polls its queues, every 50ms by default.
 	if c := rep.Latency.Idle[0]; c.Commands <= 0 || c.CheckInterval != 50*time.Millisecond {
 		t.Errorf("idle cost %+v", c)
+	}
+	if s := rep.SDK; s == nil || len(s.Cells) != 1 {
+		t.Fatalf("sdk result %+v", rep.SDK)
+	}
+	if c := rep.SDK.Cells[0]; c.Files != 6 || c.Concurrency != 2 || c.SDK.Wall <= 0 || c.Pipeline.Wall <= 0 ||
+		c.SDK.PeakRSS < 1<<20 || c.Pipeline.PeakRSS < 1<<20 || c.SDKRate <= 0 || c.PipeRate <= 0 {
+		t.Errorf("sdk cell %+v", c)
 	}
 	if len(rep.Cells) != 4 {
 		t.Fatalf("%d cells, want 4", len(rep.Cells))
@@ -91,7 +101,7 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "50 kB") || !strings.Contains(b.String(), "Goals:") || !strings.Contains(b.String(), "CPU time of all cores per file") ||
-		!strings.Contains(b.String(), "enqueue --wait") || !strings.Contains(b.String(), "Redis commands/s") {
+		!strings.Contains(b.String(), "enqueue --wait") || !strings.Contains(b.String(), "Redis commands/s") || !strings.Contains(b.String(), "against the SDK, 50 kB x 6 at concurrency 2") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }

@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
+	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+)
+
+// sdkBatchJS is the Node script that uploads a batch with the official SDK.
+//
+//go:embed sdkbatch.js
+var sdkBatchJS []byte
+
+// SDKBatch is one batch of the sdk scenario: Files distinct files of Size
+// bytes for each side.
+type SDKBatch struct {
+	Size  int64
+	Files int
+}
+
+// Defaults of the sdk scenario (issue 15).
+var (
+	DefaultSDKBatches     = []SDKBatch{{Size: 200_000, Files: 600}, {Size: 4_800_000, Files: 120}}
+	DefaultSDKConcurrency = []int{8, 32}
+)
+
+// Goals of the sdk scenario: the pipeline's wall time at most 1.0x the
+// SDK's; its throughput at least 1.3x the SDK's for small files (under
+// 1 MB) and 1.0x for large ones; worker plus importer peak RSS at most
+// 0.25x the SDK's.
+const (
+	GoalSDKWall          = 1.0
+	GoalSDKSmallRate     = 1.3
+	GoalSDKLargeRate     = 1.0
+	GoalSDKRSS           = 0.25
+	sdkSmall             = 1_000_000
+	sdkRunTimeoutPerFile = 2 * time.Second
+)
+
+// SDKRun is one side of an sdk cell: its wall time, from the start of the
+// process that uploads (node, or enqueue --wait) to its exit, and the peak
+// RSS of its processes (node; the worker plus the enqueue process).
+type SDKRun struct {
+	Wall    time.Duration
+	PeakRSS int64
+}
+
+// SDKCell compares the official SDK uploading Files files of Size bytes
+// directly with the pipeline (cmd/worker and enqueue --wait) uploading as
+// many other files, both at Concurrency, to the same emulator.
+type SDKCell struct {
+	Size              int64
+	Files             int
+	Concurrency       int
+	SDK, Pipeline     SDKRun
+	SDKRate, PipeRate float64 // files per second over the wall time
+}
+
+// WallRatio is the pipeline's wall time over the SDK's.
+func (c SDKCell) WallRatio() float64 { return c.Pipeline.Wall.Seconds() / c.SDK.Wall.Seconds() }
+
+// RateRatio is the pipeline's files per second over the SDK's.
+func (c SDKCell) RateRatio() float64 { return c.PipeRate / c.SDKRate }
+
+// RSSRatio is the pipeline's peak RSS (worker plus importer) over the SDK's.
+func (c SDKCell) RSSRatio() float64 { return float64(c.Pipeline.PeakRSS) / float64(c.SDK.PeakRSS) }
+
+// SDKResult is the outcome of the sdk scenario.
+type SDKResult struct {
+	Cells []SDKCell
+}
+
+// sdkScenario runs every batch at every concurrency, the SDK first.
+func (r *runner) sdkScenario(ctx context.Context) (*SDKResult, error) {
+	if _, err := exec.LookPath("node"); err != nil {
+		return nil, fmt.Errorf("bench: the sdk scenario needs node (make deps installs it): %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.cfg.SDKDir, "node_modules", "alipay-sdk", "package.json")); err != nil {
+		return nil, fmt.Errorf("bench: the official Alipay SDK is not installed in %s (make deps runs npm ci there): %w", r.cfg.SDKDir, err)
+	}
+	script := filepath.Join(r.dir, "sdkbatch.js")
+	if err := os.WriteFile(script, sdkBatchJS, 0o644); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	res := &SDKResult{}
+	for i, b := range r.cfg.SDKBatches {
+		dir := filepath.Join(r.dir, "files", "sdk", strconv.Itoa(i))
+		sdkFiles, err := writeFiles(filepath.Join(dir, "sdk"), b.Size, b.Files, 0x5d0+uint64(i))
+		if err != nil {
+			return nil, err
+		}
+		pipeDir := filepath.Join(dir, "pipeline")
+		if _, err := writeFiles(pipeDir, b.Size, b.Files, 0x91e+uint64(i)); err != nil {
+			return nil, err
+		}
+		for _, c := range r.cfg.SDKConcurrency {
+			cell := SDKCell{Size: b.Size, Files: b.Files, Concurrency: c}
+			if cell.SDK, err = r.sdkRun(ctx, script, sdkFiles, c); err != nil {
+				return nil, err
+			}
+			if cell.Pipeline, err = r.pipelineRun(ctx, pipeDir, b.Files, c); err != nil {
+				return nil, err
+			}
+			cell.SDKRate = float64(b.Files) / cell.SDK.Wall.Seconds()
+			cell.PipeRate = float64(b.Files) / cell.Pipeline.Wall.Seconds()
+			r.log.Info("measured sdk cell", "size", b.Size, "files", b.Files, "concurrency", c,
+				"sdk_wall", cell.SDK.Wall, "pipeline_wall", cell.Pipeline.Wall, "wall_ratio", cell.WallRatio(),
+				"sdk_rss_mb", float64(cell.SDK.PeakRSS)/1e6, "pipeline_rss_mb", float64(cell.Pipeline.PeakRSS)/1e6)
+			res.Cells = append(res.Cells, cell)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// maxRSS is the peak RSS of an ended child process, in bytes.
+func maxRSS(cmd *exec.Cmd) int64 {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10 // kilobytes on Linux
+	}
+	return 0
+}
+
+// sdkRun uploads files with the official SDK at concurrency c.
+func (r *runner) sdkRun(ctx context.Context, script string, files []string, c int) (SDKRun, error) {
+	var run SDKRun
+	if err := r.flush(ctx); err != nil {
+		return run, err
+	}
+	in, err := json.Marshal(map[string]any{
+		"gateway": r.gw.URL, "app_id": alipaytest.TestAppID,
+		"private_key_file": r.files.AppPrivateKey, "alipay_public_key_file": r.files.GatewayPublicKey,
+		"concurrency": c, "files": files,
+	})
+	if err != nil {
+		return run, err
+	}
+	inFile := filepath.Join(r.dir, "sdkbatch.json")
+	if err := os.WriteFile(inFile, in, 0o644); err != nil {
+		return run, fmt.Errorf("bench: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout+time.Duration(len(files))*sdkRunTimeoutPerFile)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", script, inFile)
+	// The SDK writes the classic timestamp in local time, which Alipay
+	// reads as Beijing time.
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(r.cfg.SDKDir, "node_modules"), "TZ=Asia/Shanghai")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	run.Wall = time.Since(start)
+	if err != nil {
+		return run, fmt.Errorf("bench: the SDK batch: %w: %s", err, stderr.String())
+	}
+	run.PeakRSS = maxRSS(cmd)
+	var got struct {
+		Uploaded   int    `json:"uploaded"`
+		Failures   int    `json:"failures"`
+		FirstError string `json:"first_error"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		return run, fmt.Errorf("bench: the SDK batch said %q: %w", out, err)
+	}
+	if got.Uploaded != len(files) || got.Failures > 0 {
+		return run, fmt.Errorf("bench: the SDK uploaded %d of %d files (%d failed, first: %s)", got.Uploaded, len(files), got.Failures, got.FirstError)
+	}
+	if n := r.gw.Stats().Successes; n != int64(len(files)) {
+		return run, fmt.Errorf("bench: the emulator counted %d successes for the SDK's %d files", n, len(files))
+	}
+	return run, nil
+}
+
+// pipelineRun uploads the n files of dir with a cmd/worker child process of
+// concurrency c, already idle, and one enqueue --wait process.
+func (r *runner) pipelineRun(ctx context.Context, dir string, n, c int) (SDKRun, error) {
+	var run SDKRun
+	if err := r.flush(ctx); err != nil {
+		return run, err
+	}
+	w := testproc.NewWorker("worker", r.cfg.WorkerBin, testproc.WorkerConfig{
+		RedisURL: r.cfg.RedisURL, GatewayURL: r.gw.URL, Keys: r.files, MediaRoot: r.dir,
+		Env: []string{"WORKER_CONCURRENCY=" + strconv.Itoa(c), "ALIPAY_TIMEOUT=" + r.cfg.Timeout.String(), "LOG_LEVEL=warn"},
+	})
+	if err := w.Start(); err != nil {
+		return run, err
+	}
+	defer w.Kill()
+	if err := r.waitServer(w); err != nil {
+		return run, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout+time.Duration(n)*sdkRunTimeoutPerFile)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, r.cfg.EnqueueBin, "--wait", "--progress", "none",
+		"--redis-url", r.cfg.RedisURL, "--media-roots", r.dir, dir)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	run.Wall = time.Since(start)
+	if err != nil {
+		return run, fmt.Errorf("bench: enqueue --wait: %w: %s (worker log:\n%s)", err, out, w.Log())
+	}
+	if !strings.Contains(string(out), fmt.Sprintf(" %d completed", n)) {
+		return run, fmt.Errorf("bench: enqueue --wait did not complete the %d files: %s", n, out)
+	}
+	workerRSS, err := w.PeakRSS()
+	if err != nil {
+		return run, err
+	}
+	run.PeakRSS = workerRSS + maxRSS(cmd)
+	if err := w.Term(time.Minute); err != nil {
+		return run, fmt.Errorf("bench: worker shutdown: %w", err)
+	}
+	return run, nil
+}
+
+// table is the sdk table: a header and one row per cell.
+func (s *SDKResult) table() (header []string, rows [][]string) {
+	header = []string{"size", "conc.", "files", "SDK s", "pipeline s", "wall ratio", "SDK files/s", "pipeline files/s",
+		"rate ratio", "SDK peak RSS", "pipeline peak RSS", "RSS ratio"}
+	for _, c := range s.Cells {
+		rows = append(rows, []string{sizeLabel(c.Size), strconv.Itoa(c.Concurrency), strconv.Itoa(c.Files),
+			fmt.Sprintf("%.2f", c.SDK.Wall.Seconds()), fmt.Sprintf("%.2f", c.Pipeline.Wall.Seconds()), fmt.Sprintf("%.2fx", c.WallRatio()),
+			fmt.Sprintf("%.1f", c.SDKRate), fmt.Sprintf("%.1f", c.PipeRate), fmt.Sprintf("%.2fx", c.RateRatio()),
+			mb(c.SDK.PeakRSS), mb(c.Pipeline.PeakRSS), fmt.Sprintf("%.2fx", c.RSSRatio())})
+	}
+	return header, rows
+}
+
+// sdkIntro explains the sdk table.
+const sdkIntro = "Alipay's official Node SDK (alipay-sdk, `sdk.exec` with `validateSign: true`, c uploads at " +
+	"a time in one node process) uploads N distinct files directly; the pipeline (an idle cmd/worker with " +
+	"WORKER_CONCURRENCY=c, then one `enqueue --wait` process) uploads N other distinct files; both to the same " +
+	"emulator. Wall: from the start of the uploading process (node, or enqueue) to its exit. Files/s over the wall " +
+	"time. Peak RSS: node's; the worker's VmHWM plus the enqueue process's. Ratios: the pipeline's over the SDK's."
+
+// verdicts are the sdk goal lines.
+func (s *SDKResult) verdicts() []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range s.Cells {
+		rate := GoalSDKLargeRate
+		if c.Size < sdkSmall {
+			rate = GoalSDKSmallRate
+		}
+		state := "met"
+		if c.WallRatio() > GoalSDKWall || c.RateRatio() < rate || c.RSSRatio() > GoalSDKRSS {
+			state = "MISSED"
+		}
+		out = append(out, fmt.Sprintf("against the SDK, %s x %d at concurrency %d: wall %.2fx (goal <= %.1fx), rate %.2fx (goal >= %.1fx), RSS %.2fx (goal <= %.2fx): %s",
+			sizeLabel(c.Size), c.Files, c.Concurrency, c.WallRatio(), GoalSDKWall, c.RateRatio(), rate, c.RSSRatio(), GoalSDKRSS, state))
+	}
+	return out
+}
+
+// errNoSDKDir reports a run of the sdk scenario without Config.SDKDir.
+var errNoSDKDir = errors.New("SDKDir is required for the sdk scenario")
