@@ -84,6 +84,13 @@ type Result struct {
 	// them either).
 	Attempt     int       `json:"attempt"`
 	CompletedAt time.Time `json:"completed_at"`
+	// Unverified is set on the result record of a task archived as
+	// bad_signature whose answer claimed success: ImageID, ImageURL and
+	// TraceID are what that answer said, NOT verified as Alipay's
+	// (upload.UnverifiedResult). The file is probably stored at Alipay:
+	// reconcile the image_id before re-running the task. CompletedAt is
+	// when the attempt ended.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // Handler runs [TypeUpload] tasks: it resolves the file inside the media
@@ -210,6 +217,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	defer func() { h.ledger.end(context.WithoutCancel(ctx), id, uploaded) }()
 	res, err := h.process(ctx, p, retryCount+1)
 	if err != nil {
+		if u, ok := upload.UnverifiedResult(err); ok {
+			h.keepUnverified(ctx, t, p, u, retryCount+1, log)
+		}
 		return err
 	}
 	uploaded = true
@@ -257,6 +267,27 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, t *asynq.Task, i
 		log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID)
 	}
 	return nil
+}
+
+// keepUnverified writes the result record of an upload whose answer
+// claimed success but did not verify, marked Unverified, so that the
+// archived task keeps the image_id and trace id for reconciliation (the
+// error says so too). A failure to write it is only logged: the error
+// carries the image_id as well.
+func (h *Handler) keepUnverified(ctx context.Context, t *asynq.Task, p UploadPayload, u upload.Result, attempt int, log *slog.Logger) {
+	log.Warn("the gateway's answer claims success but its signature does not verify; keeping the UNVERIFIED image_id for reconciliation",
+		"image_id", u.ImageID, "trace_id", u.TraceID)
+	w := t.ResultWriter()
+	if w == nil {
+		return
+	}
+	data, _ := json.Marshal(Result{ // a struct of plain fields always encodes
+		ImageID: u.ImageID, ImageURL: u.ImageURL, ImageType: p.ImageType, SHA256: p.SHA256, Bytes: p.Size,
+		TraceID: u.TraceID, Attempt: attempt, CompletedAt: h.now().UTC(), Unverified: true,
+	})
+	if _, err := w.Write(data); err != nil {
+		log.Warn("could not store the unverified result; the task's error still names the image_id", "err", err)
+	}
 }
 
 // resultWriteBudget bounds how long a result write is retried. Redis that
@@ -381,6 +412,9 @@ func classifyUpload(err error) error {
 		reason = Reason("http_" + strconv.Itoa(herr.StatusCode))
 	case errors.Is(err, upload.ErrBadSignature):
 		reason = reasonBadSignature
+		if u, ok := upload.UnverifiedResult(err); ok {
+			err = fmt.Errorf("%w; "+unverifiedFix, err, u.TraceID)
+		}
 	case errors.Is(err, upload.ErrBadResponse):
 		reason = reasonBadResponse
 	case errors.Is(err, upload.ErrInvalidRequest):

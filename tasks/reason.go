@@ -41,7 +41,7 @@ const (
 	reasonRead           Reason = "read"            // a read error while checking or sending (retried)
 	reasonTransport      Reason = "transport"       // a network or gateway failure (retried)
 	reasonUpload         Reason = "upload"          // another upload failure
-	reasonBadSignature   Reason = "bad_signature"   // the answer's signature does not verify
+	reasonBadSignature   Reason = "bad_signature"   // the answer's signature does not verify (fix: unverifiedFix when it claimed success)
 	reasonBadResponse    Reason = "bad_response"    // the answer cannot be understood
 	reasonPanic          Reason = "panic"           // the attempt panicked (retried)
 	reasonDeferred       Reason = "deferred"        // another attempt holds the job (see Ledger)
@@ -126,3 +126,12 @@ func (r Reason) Bounded() Reason {
 	}
 	return ReasonOther
 }
+
+// unverifiedFix is the fix of a bad_signature failure whose answer claimed
+// success, appended to its error (%s: the trace id). A wrong but
+// well-formed Alipay public key passes the start-up checks and does this to
+// every upload, each of which Alipay stored.
+const unverifiedFix = "the gateway answered success but the answer's signature does not verify with the configured Alipay public key " +
+	"or certificate (ALIPAY_PUBLIC_KEY_FILE, ALIPAY_PUBLIC_CERT_FILE): compare it with the one shown on the open platform; " +
+	"the file is probably stored at Alipay under the UNVERIFIED image_id above (trace_id %s; also in the task's result, marked unverified): " +
+	"reconcile it with Alipay before re-running this task, which would upload the file again"

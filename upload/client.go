@@ -175,7 +175,8 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 // Errors: every error matches exactly one of [ErrRetryable],
 // [ErrThrottled] and [ErrPermanent] (see [Classify]). Gateway answers come
 // back as [*APIError] or [*HTTPError]; an answer that is not signed
-// correctly wraps [ErrBadSignature], one that cannot be read wraps
+// correctly wraps [ErrBadSignature] (when it said success,
+// [UnverifiedResult] gives the image_id it claimed), one that cannot be read wraps
 // [ErrBadResponse]; a request that fails validation wraps
 // [ErrInvalidRequest]; a failing or wrongly sized Content wraps
 // [ErrContent] and the reader's error (or [ErrSizeMismatch]), and the
@@ -247,7 +248,7 @@ func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Resul
 	if c.protocol == V3 {
 		body, err := c.readV3(a)
 		if err != nil {
-			return Result{}, err
+			return Result{}, claim(err)
 		}
 		return uploadResult(body, a.trace)
 	}

@@ -3,7 +3,9 @@ package upload
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -16,13 +18,58 @@ type failure struct {
 	class Class
 	err   error
 	trace string
+	// claimed is the raw text of an answer that said success but failed
+	// verification; unverified is what it claimed (see UnverifiedResult).
+	claimed    []byte
+	unverified *Result
 }
 
 func (f *failure) Error() string {
+	s := f.err.Error()
 	if f.trace != "" {
-		return f.err.Error() + " trace_id=" + f.trace
+		s += " trace_id=" + f.trace
 	}
-	return f.err.Error()
+	if u := f.unverified; u != nil {
+		s += fmt.Sprintf("; UNVERIFIED answer claims success as image_id %s", u.ImageID)
+		if u.ImageURL != "" {
+			s += " (image_url " + u.ImageURL + ")"
+		}
+	}
+	return s
+}
+
+// claim records, on a failure to verify an upload's answer that said
+// success, the image_id and image_url it claimed. Other errors are
+// returned as they are.
+func claim(err error) error {
+	var f *failure
+	if !errors.As(err, &f) || f.claimed == nil || f.unverified != nil {
+		return err
+	}
+	var c struct {
+		ImageID  string `json:"image_id"`
+		ImageURL string `json:"image_url"`
+	}
+	if json.Unmarshal(f.claimed, &c) == nil && c.ImageID != "" {
+		f.unverified = &Result{ImageID: c.ImageID, ImageURL: c.ImageURL, TraceID: f.trace}
+	}
+	return err
+}
+
+// UnverifiedResult returns what an answer claimed when [Client.Upload]
+// failed with [ErrBadSignature] on an answer that said success (a wrong
+// but well-formed Alipay public key or certificate does that to every
+// upload): its image_id, image_url and the trace id. Nothing proves the
+// claim came from Alipay, so it is not a result; but the file is probably
+// stored at Alipay under that image_id, so keep it to reconcile before
+// uploading the file again. The error's text names the image_id too,
+// marked UNVERIFIED.
+func UnverifiedResult(err error) (Result, bool) {
+	var f *failure
+	if errors.As(err, &f) && f.unverified != nil {
+		return *f.unverified, true
+	}
+	return Result{}, false
 }
 
 func (f *failure) Unwrap() error              { return f.err }

@@ -234,11 +234,16 @@ func readNode(body []byte, node string, v sign.Verifier, trace string) ([]byte, 
 	}
 	success := env.name == node && f.Code == "10000" && f.SubCode == ""
 	if success || env.hasSign {
-		if !env.hasSign {
-			return nil, withTrace(permanent(fmt.Errorf("%w: successful answer carries no sign", ErrBadSignature)), trace)
+		err := fmt.Errorf("%w: successful answer carries no sign", ErrBadSignature)
+		if env.hasSign {
+			err = verifyNode(v, env.raw, env.sign)
 		}
-		if err := verifyNode(v, env.raw, env.sign); err != nil {
-			return nil, withTrace(permanent(err), trace)
+		if err != nil {
+			fl := withTrace(permanent(err), trace)
+			if success {
+				fl.claimed = env.raw
+			}
+			return nil, fl
 		}
 	}
 	if !success {
@@ -255,7 +260,7 @@ func readNode(body []byte, node string, v sign.Verifier, trace string) ([]byte, 
 func interpret(body []byte, v sign.Verifier, trace string) (Result, error) {
 	raw, err := readNode(body, alipayapi.ResponseNode, v, trace)
 	if err != nil {
-		return Result{}, err
+		return Result{}, claim(err)
 	}
 	var f struct {
 		ImageID  string `json:"image_id"`

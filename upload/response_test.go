@@ -284,3 +284,46 @@ func TestUnsignedFinalSubCodesDocumented(t *testing.T) {
 		t.Error("docs/protocol-notes.md does not name upload.UnsignedFinalSubCodes")
 	}
 }
+
+// TestWrongAlipayKeyKeepsUnverifiedResult: with a wrong but well-formed
+// Alipay public key every successful answer fails verification; the error
+// is ErrBadSignature, permanent, and keeps what the answer claimed
+// (UnverifiedResult: image_id, image_url, trace id), named in its text as
+// UNVERIFIED. Before, the image_id was dropped, so a re-run uploaded the
+// file again with nothing to reconcile against. A refusal that fails
+// verification claims nothing.
+func TestWrongAlipayKeyKeepsUnverifiedResult(t *testing.T) {
+	t.Parallel()
+	_, _, other := keys(t)
+	for _, proto := range []Protocol{Classic, V3} {
+		g := newGateway(t)
+		cfg := testConfig(t, g)
+		if proto == V3 {
+			cfg = v3Config(t, g)
+		}
+		cfg.AlipayPublicKey = &other.PublicKey
+		_, err := newClient(t, cfg).Upload(context.Background(), testRequest("wrongkey"))
+		assertClass(t, err, Permanent)
+		if !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("%s: err = %v, want ErrBadSignature", proto, err)
+		}
+		u, ok := UnverifiedResult(err)
+		want := Result{ImageID: "img-wrongkey", ImageURL: "http://oalipay-dl-django.alicdn.com/rest/1.0/image?fileIds=abc&zoom=original", TraceID: testTrace}
+		if !ok || u != want {
+			t.Errorf("%s: UnverifiedResult = %+v, %v; want %+v", proto, u, ok, want)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "UNVERIFIED") || !strings.Contains(msg, "img-wrongkey") || !strings.Contains(msg, testTrace) {
+			t.Errorf("%s: error text %q does not name the unverified image_id and trace id", proto, msg)
+		}
+	}
+	g := newGateway(t)
+	g.setAnswer(func(w http.ResponseWriter, _ *received) {
+		g.writeNode(w, alipayapi.ResponseNode, `{"code":"40004","msg":"Business Failed","sub_code":"X"}`, true)
+	})
+	cfg := testConfig(t, g)
+	cfg.AlipayPublicKey = &other.PublicKey
+	_, err := newClient(t, cfg).Upload(context.Background(), testRequest("refused"))
+	if _, ok := UnverifiedResult(err); ok || !errors.Is(err, ErrBadSignature) {
+		t.Errorf("a refusal that fails verification: %v, unverified result %v", err, ok)
+	}
+}

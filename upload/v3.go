@@ -58,7 +58,11 @@ func (c *Client) readV3(a *answer) ([]byte, error) {
 	ok := c.success(a.status)
 	if ok || a.header.Get("alipay-signature") != "" {
 		if err := c.verifyV3(a); err != nil {
-			return nil, withTrace(permanent(err), a.trace)
+			f := withTrace(permanent(err), a.trace)
+			if ok {
+				f.claimed = a.body
+			}
+			return nil, f
 		}
 	}
 	if ok {

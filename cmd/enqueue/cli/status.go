@@ -94,7 +94,12 @@ func doStatus(ctx context.Context, c common, refs []string, asJSON bool, env Env
 				continue
 			}
 			imageID, detail := "-", st.LastError
-			if st.Result != nil {
+			switch {
+			case st.Result != nil && st.Result.Unverified:
+				// Archived: an answer whose signature did not verify
+				// claimed this image_id; the error says what to do.
+				imageID = "unverified:" + st.Result.ImageID
+			case st.Result != nil:
 				imageID, detail = st.Result.ImageID, st.Result.ImageURL
 			}
 			if detail == "" {
