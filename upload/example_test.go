@@ -299,3 +299,36 @@ func ExampleAPIError_Class() {
 	// retryable permanent permanent
 	// unsigned answer, not verified as Alipay's: alipay 40004 Business Failed (INVALID_PARAM)
 }
+
+// A wrong but well-formed Alipay public key (here the app's own): the
+// gateway stores the file, but the answer does not verify. The image_id it
+// claims is kept, unverified, for reconciliation.
+func ExampleUnverifiedResult() {
+	keys := alipaytest.TestKeys()
+	srv, err := alipaytest.NewServer(alipaytest.Config{
+		AppID:        "2021000000000001",
+		AppPublicKey: &keys.App.PublicKey,
+		GatewayKey:   keys.Gateway,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	client, err := upload.New(upload.Config{
+		AppID: "2021000000000001", GatewayURL: srv.URL,
+		Signer: sign.RSA2{Key: keys.App}, AlipayPublicKey: &keys.App.PublicKey, // wrong key
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var photo bytes.Buffer
+	if err := png.Encode(&photo, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
+		log.Fatal(err)
+	}
+	_, err = client.Upload(context.Background(), upload.Request{
+		Content: &photo, Size: int64(photo.Len()), ImageType: "png", ImageName: "storefront.png",
+	})
+	u, ok := upload.UnverifiedResult(err)
+	fmt.Println(errors.Is(err, upload.ErrBadSignature), ok, u.ImageID == srv.Uploads()[0].ImageID)
+	// Output: true true true
+}
