@@ -128,6 +128,23 @@ func TestJSONCallErrors(t *testing.T) {
 				g.writeV3(w, http.StatusUnauthorized, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, true)
 			}
 		}, Permanent, true, nil},
+		// Unsigned v3 refusals may be forged: transient, and no token
+		// verdict, but for the codes Alipay cannot sign for (item 13).
+		{"v3 token, unsigned", V3, func(g *gateway) func(http.ResponseWriter, *received) {
+			return func(w http.ResponseWriter, _ *received) {
+				g.writeV3(w, http.StatusUnauthorized, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, false)
+			}
+		}, Retryable, false, nil},
+		{"v3 unknown app_id, unsigned", V3, func(g *gateway) func(http.ResponseWriter, *received) {
+			return func(w http.ResponseWriter, _ *received) {
+				g.writeV3(w, http.StatusBadRequest, `{"code":"invalid-app-id","message":"无效的AppID参数"}`, false)
+			}
+		}, Permanent, false, nil},
+		{"classic token, unsigned", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
+			return func(w http.ResponseWriter, _ *received) {
+				g.writeNode(w, node, `{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.app-auth-token-time-out"}`, false)
+			}
+		}, Retryable, false, nil},
 		{"v3 429", V3, func(g *gateway) func(http.ResponseWriter, *received) {
 			return func(w http.ResponseWriter, _ *received) {
 				g.writeV3(w, http.StatusTooManyRequests, `{"code":"app-call-limited","message":"应用调用频率超限"}`, true)

@@ -22,9 +22,9 @@ import (
 // encoding such pages use and at the very start of the body, does not put
 // the sign or an app_auth_token holding '+', '/', '&' and '=' into the
 // error or the client's debug log, on both protocols, for an HTTP error
-// and for a v3 error message. Before, the decoded HTML-escaped form passed
-// ScrubText (its value stops at '&' or ends up as "&amp;..."), and the debug
-// log printed every form in clear.
+// and for a v3 error message, from Upload and from a JSONCall. Before, the
+// decoded HTML-escaped form passed ScrubText (its value stops at '&' or ends
+// up as "&amp;..."), and the debug log printed every form in clear.
 func TestEchoedSecretsLeaveNoTrace(t *testing.T) {
 	t.Parallel()
 	const token = "202401BB+tok/en&x=y+secret"
@@ -77,9 +77,10 @@ func TestEchoedSecretsLeaveNoTrace(t *testing.T) {
 				req := testRequest("echo")
 				req.AppAuthToken = token
 				_, err := c.Upload(context.Background(), req)
+				_, jerr := tokenApp.Do(context.Background(), c, token, tokenRequest{GrantType: "refresh_token"})
 				srv.Close()
-				if err == nil {
-					t.Fatalf("%s %s %d: no error", proto, name, status)
+				if err == nil || jerr == nil {
+					t.Fatalf("%s %s %d: no error: %v, %v", proto, name, status, err, jerr)
 				}
 				mu.Lock()
 				all := append(secrets, token)
@@ -90,7 +91,7 @@ func TestEchoedSecretsLeaveNoTrace(t *testing.T) {
 					}
 					forms := append(secret.Encodings(s), s[:12], url.QueryEscape(s)[:12])
 					for _, f := range forms {
-						for where, text := range map[string]string{"error": err.Error(), "debug log": logs.String()} {
+						for where, text := range map[string]string{"error": err.Error(), "JSONCall error": jerr.Error(), "debug log": logs.String()} {
 							if strings.Contains(text, f) {
 								t.Errorf("%s %s %d: %s holds %q (a form of a secret): %s", proto, name, status, where, f, text)
 							}
