@@ -55,6 +55,9 @@ const (
 type SDKRun struct {
 	Wall    time.Duration
 	PeakRSS int64
+	// WorkerRSS is the worker's part of the pipeline's PeakRSS (the rest
+	// is the enqueue process's); 0 for the SDK.
+	WorkerRSS int64
 }
 
 // SDKCell compares the official SDK uploading Files files of Size bytes
@@ -220,7 +223,7 @@ func (r *runner) pipelineRun(ctx context.Context, dir string, n, c int) (SDKRun,
 	if err != nil {
 		return run, err
 	}
-	run.PeakRSS = workerRSS + maxRSS(cmd)
+	run.PeakRSS, run.WorkerRSS = workerRSS+maxRSS(cmd), workerRSS
 	if err := w.Term(time.Minute); err != nil {
 		return run, fmt.Errorf("bench: worker shutdown: %w", err)
 	}
@@ -230,12 +233,13 @@ func (r *runner) pipelineRun(ctx context.Context, dir string, n, c int) (SDKRun,
 // table is the sdk table: a header and one row per cell.
 func (s *SDKResult) table() (header []string, rows [][]string) {
 	header = []string{"size", "conc.", "files", "SDK s", "pipeline s", "wall ratio", "SDK files/s", "pipeline files/s",
-		"rate ratio", "SDK peak RSS", "pipeline peak RSS", "RSS ratio"}
+		"rate ratio", "SDK peak RSS", "pipeline peak RSS (worker + enqueue)", "RSS ratio"}
 	for _, c := range s.Cells {
 		rows = append(rows, []string{sizeLabel(c.Size), strconv.Itoa(c.Concurrency), strconv.Itoa(c.Files),
 			fmt.Sprintf("%.2f", c.SDK.Wall.Seconds()), fmt.Sprintf("%.2f", c.Pipeline.Wall.Seconds()), fmt.Sprintf("%.2fx", c.WallRatio()),
 			fmt.Sprintf("%.1f", c.SDKRate), fmt.Sprintf("%.1f", c.PipeRate), fmt.Sprintf("%.2fx", c.RateRatio()),
-			mb(c.SDK.PeakRSS), mb(c.Pipeline.PeakRSS), fmt.Sprintf("%.2fx", c.RSSRatio())})
+			mb(c.SDK.PeakRSS), fmt.Sprintf("%s (%s + %s)", mb(c.Pipeline.PeakRSS), mb(c.Pipeline.WorkerRSS), mb(c.Pipeline.PeakRSS-c.Pipeline.WorkerRSS)),
+			fmt.Sprintf("%.2fx", c.RSSRatio())})
 	}
 	return header, rows
 }
