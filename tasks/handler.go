@@ -215,7 +215,11 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	uploaded := false
 	defer func() { h.ledger.end(context.WithoutCancel(ctx), id, uploaded) }()
-	res, err := h.process(ctx, p, retryCount+1)
+	// asynq cancels ctx when the task's lease runs out (Redis away for
+	// 30s); an upload cut then may still reach the gateway, unrecorded.
+	// Let it finish instead (the upload client's timeout bounds it), so
+	// that its result is kept.
+	res, err := h.process(context.WithoutCancel(ctx), p, retryCount+1)
 	if err != nil {
 		if u, ok := upload.UnverifiedResult(err); ok {
 			h.keepUnverified(ctx, t, p, u, retryCount+1, log)

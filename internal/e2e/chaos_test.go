@@ -689,6 +689,13 @@ func (r *rig) restartRedis() {
 func (r *rig) stopRedis(d time.Duration) {
 	r.waitInflight(0)
 	r.waitInflight(1)
+	// As many uploads in flight as the workers take, or what there is
+	// after a few seconds.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if r.fronts[0].inflight.Load() >= concurrency && r.fronts[1].inflight.Load() >= concurrency {
+			break
+		}
+	}
 	inflight := []int32{r.fronts[0].inflight.Load(), r.fronts[1].inflight.Load()}
 	r.redis.Kill()
 	down := time.Now()
