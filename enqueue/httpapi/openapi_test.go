@@ -98,6 +98,22 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	mw.Close()
 	exchange("POST", "/v1/uploads", mw.FormDataContentType(), mp.Bytes(), true, http.StatusAccepted)
 
+	// Found by its file, by a SHA-256 prefix and by its ID, in every queue.
+	var created0 httpapi.Task
+	if err := json.Unmarshal(created, &created0); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{photo, created0.SHA256[:8], created0.TaskID} {
+		var found httpapi.Found
+		answer := exchange("GET", "/v1/uploads?ref="+url.QueryEscape(ref), "", nil, true, http.StatusOK)
+		if err := json.Unmarshal(answer, &found); err != nil || len(found.Tasks) != 1 || found.Tasks[0].TaskID != created0.TaskID {
+			t.Errorf("find %s: %s (%v)", ref, answer, err)
+		}
+	}
+	exchange("GET", "/v1/uploads?ref=abc", "", nil, true, http.StatusBadRequest)
+	exchange("GET", "/v1/uploads?ref=00000000", "", nil, true, http.StatusNotFound)
+	exchange("GET", "/v1/uploads?ref="+url.QueryEscape("/etc/passwd"), "", nil, true, http.StatusForbidden)
+
 	// The first task, once completed, with its result.
 	var task httpapi.Task
 	if err := json.Unmarshal(created, &task); err != nil {

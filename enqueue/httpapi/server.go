@@ -311,8 +311,12 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 
 // uploads handles POST /v1/uploads.
 func (s *Server) uploads(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		s.find(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
-		methodNotAllowed(w, "POST")
+		methodNotAllowed(w, "GET, HEAD, POST")
 		return
 	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -812,6 +816,49 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, TaskFromStatus(st))
+}
+
+// Found is the answer of GET /v1/uploads?ref=: the tasks a reference
+// names, in every queue.
+type Found struct {
+	Tasks []Task `json:"tasks"`
+}
+
+// find handles GET /v1/uploads?ref=REF, as "enqueue status REF" does: REF
+// is a file inside the media roots (its content's tasks, for every
+// merchant), a SHA-256 or a prefix of 8 or more hex digits, or a task ID;
+// every queue is searched (see [tasks.Client.Find] for the cost).
+func (s *Server) find(w http.ResponseWriter, r *http.Request) {
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "give ref: a file's path, a SHA-256 or a prefix of 8+ hex digits, or a task ID")
+		return
+	}
+	if strings.HasPrefix(ref, "/") {
+		p, err := s.client.Prepare(r.Context(), tasks.UploadRequest{Path: ref})
+		if err != nil {
+			s.enqueueError(w, err)
+			return
+		}
+		ref = p.Payload.SHA256
+	}
+	found, err := s.client.Find(r.Context(), ref)
+	switch {
+	case errors.Is(err, tasks.ErrBadRef):
+		writeError(w, http.StatusBadRequest, "invalid_request", "ref is no path, task ID (upload:...), SHA-256, or SHA-256 prefix of 8 or more hex digits")
+		return
+	case errors.Is(err, tasks.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no task for this ref in any queue")
+		return
+	case err != nil:
+		s.enqueueError(w, err)
+		return
+	}
+	ans := Found{Tasks: make([]Task, 0, len(found))}
+	for _, st := range found {
+		ans.Tasks = append(ans.Tasks, TaskFromStatus(st))
+	}
+	httpjson.Write(w, http.StatusOK, ans)
 }
 
 type errorBody struct {
