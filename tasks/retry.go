@@ -18,7 +18,7 @@ type ThrottledError struct {
 	Err error
 }
 
-func (e *ThrottledError) Error() string { return "throttled: " + e.Err.Error() }
+func (e *ThrottledError) Error() string { return throttledPrefix + e.Err.Error() }
 
 func (e *ThrottledError) Unwrap() error { return e.Err }
 

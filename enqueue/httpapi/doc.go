@@ -82,11 +82,13 @@
 //
 // Both answer, e.g. (202, Location: /v1/uploads/upload:9f86...:self):
 //
-//	{"task_id":"upload:9f86...:self","state":"pending","duplicate":false,"queue":"default",...,"result":null}
+//	{"task_id":"upload:9f86...:self","state":"pending","status":"queued","duplicate":false,"queue":"default",...,"result":null}
 //
-// Read the task until its state is "completed" (result holds image_id and
-// image_url) or "archived" (last_error says why); with wait, the answer
-// comes when it is:
+// "state" is asynq's name for the state; "status" says it in the words
+// the enqueue command's manifest and tables use (tasks.Word: queued,
+// uploading, retrying, throttled, completed, failed). Read the task until
+// its status is "completed" (result holds image_id and image_url) or
+// "failed" (last_error says why); with wait, the answer comes when it is:
 //
 //	curl -sS -H "Authorization: Bearer $ENQUEUE_API_TOKEN" \
 //	  'http://127.0.0.1:8080/v1/uploads/upload:9f86...:self?wait=30s'

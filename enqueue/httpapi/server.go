@@ -667,10 +667,13 @@ func rejectMessage(rej *tasks.RejectError) string {
 }
 
 // Task is the JSON form of a task in the API's answers (and in
-// "enqueue status --json").
+// "enqueue status --json"). State is asynq's name for the task's state;
+// Status is the same state in the words of tasks.Word, which the import
+// manifest and the command's tables use.
 type Task struct {
 	TaskID       string          `json:"task_id"`
 	State        string          `json:"state"`
+	Status       string          `json:"status"`
 	Duplicate    bool            `json:"duplicate"`
 	Note         string          `json:"note,omitempty"`
 	Queue        string          `json:"queue"`
@@ -694,6 +697,7 @@ func TaskFromStatus(st tasks.Status) Task {
 	t := Task{
 		TaskID:    st.ID,
 		State:     string(st.State),
+		Status:    string(st.Word()),
 		Queue:     st.Queue,
 		Path:      st.Payload.Path,
 		ImageName: st.Payload.ImageName,

@@ -103,7 +103,8 @@ type Config struct {
 type Summary struct {
 	// Files and Bytes count the files reported (every state).
 	Files, Bytes int64
-	// Per-state counts, as in the manifest.
+	// Per-state counts, as in the manifest; Pending counts the rows
+	// "pending", "retrying" and "throttled".
 	Queued, Pending, Completed, Failed, Rejected, WouldQueue int64
 	// Elapsed is the run time.
 	Elapsed time.Duration
@@ -368,9 +369,10 @@ func (r *run) run(parent context.Context) error {
 			r.cnt.files.Add(1)
 			r.cnt.bytes.Add(row.Size)
 			r.cnt.count(&row)
-			if r.cfg.Wait && (row.State == StateQueued || row.State == StatePending) {
+			if r.cfg.Wait && !row.State.Final() {
 				if len(waiting[row.TaskID]) == 0 {
 					r.cnt.waiting.Add(1)
+					r.cnt.expect(row.TaskID, row.Path)
 				}
 				waiting[row.TaskID] = append(waiting[row.TaskID], row)
 				continue
@@ -388,7 +390,7 @@ func (r *run) run(parent context.Context) error {
 		err = perr
 	}
 	if err == nil && len(waiting) > 0 {
-		r.cnt.phase.Store(PhaseWait)
+		r.cnt.startWait()
 		err = r.wait(parent, waiting)
 	}
 	// Whatever is still waited for is reported as it stands.
@@ -557,7 +559,7 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		case err == nil:
 			row.Requeued = true
 			applyStatus(&row, st)
-			if row.State == StatePending {
+			if !row.State.Final() {
 				row.State = StateQueued
 			}
 		case errors.Is(err, tasks.ErrUnavailable):
@@ -606,6 +608,9 @@ func applyStatus(row *Row, st tasks.Status) {
 		row.Error = st.LastError
 	default:
 		row.State = StatePending
+		if w := st.Word(); w == StateRetrying || w == StateThrottled {
+			row.State = w
+		}
 		row.Error = st.LastError
 	}
 }
@@ -650,6 +655,7 @@ func (r *run) lookupIDs(ctx context.Context, ids []string, lookup func(context.C
 			case err != nil:
 				return err
 			case !st.State.Final():
+				r.cnt.look(id, st)
 				return nil
 			}
 			mu.Lock()
@@ -701,6 +707,7 @@ func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 				r.emit(row)
 			}
 			delete(waiting, a.id)
+			r.cnt.forget(a.id)
 			watch.Remove(a.id)
 			r.cnt.waiting.Add(-1)
 		}

@@ -6,33 +6,44 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
-// State is the outcome of one file in a [Row].
-type State string
+// State is the outcome of one file in a [Row], in the one vocabulary of
+// [tasks.Word] that the command's tables, the HTTP API's "status" and the
+// docs share.
+type State = tasks.Word
 
 // Row states. A run without --wait leaves new files "queued"; with --wait
-// every row that was not rejected ends "completed" or "failed" (or stays
-// "queued"/"pending" when the wait was interrupted).
+// every row that was not rejected ends "completed" or "failed" (or keeps
+// its state when the wait was interrupted).
 const (
 	// StateQueued: this run queued the file's task.
-	StateQueued State = "queued"
+	StateQueued = tasks.WordQueued
 	// StatePending: the task already existed (queued by an earlier run, by
 	// another file of the same content in this run, or by another
-	// application) and has not finished; it was not queued again.
+	// application) and has not finished:
+	// it waits for a worker or is being uploaded. It was not queued again.
 	// Duplicate is true.
-	StatePending State = "pending"
+	StatePending = tasks.WordPending
+	// StateRetrying: as pending, but the task's last attempt failed and it
+	// waits for the next one; Error holds the last error.
+	StateRetrying = tasks.WordRetrying
+	// StateThrottled: as pending, but the gateway throttled the last
+	// attempt and the task waits for the throttle delay.
+	StateThrottled = tasks.WordThrottled
 	// StateCompleted: the upload succeeded; ImageID and ImageURL are set.
-	StateCompleted State = "completed"
+	StateCompleted = tasks.WordCompleted
 	// StateFailed: the task was archived after failing (Error holds the
 	// last error), or it vanished from Redis while being waited for.
-	StateFailed State = "failed"
+	StateFailed = tasks.WordFailed
 	// StateRejected: the file failed the local check and was never queued;
 	// Reason and Error say why.
-	StateRejected State = "rejected"
+	StateRejected = tasks.WordRejected
 	// StateWouldQueue: --dry-run only; the file passed the check and would
 	// be queued.
-	StateWouldQueue State = "would-queue"
+	StateWouldQueue = tasks.WordWouldQueue
 )
 
 // Row is one line of the manifest (JSON Lines), describing one file. path,

@@ -30,6 +30,12 @@ type Config struct {
 	// Logger receives the worker's and the emulator's records. Default:
 	// discard.
 	Logger *slog.Logger
+	// Retry is the worker's retry policy (e.g. a short BaseDelay without
+	// jitter, for a test that watches a job retry). Default: the worker's.
+	Retry tasks.RetryPolicy
+	// DelayedTaskCheckInterval is how often due retries go back to their
+	// queue. Default: the worker's (5s).
+	DelayedTaskCheckInterval time.Duration
 }
 
 // Worker is a running worker and its gateway emulator.
@@ -86,6 +92,9 @@ func New(cfg Config) (*Worker, error) {
 		MediaRoots:  cfg.MediaRoots,
 		Queues:      map[string]int{cfg.Queue: 1},
 		Concurrency: cfg.Concurrency,
+		Retry:       cfg.Retry,
+
+		DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
 	}, cfg.Logger)
 	if err != nil {
 		gw.Close()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -30,6 +31,9 @@ type Env struct {
 	// terminalWidth returns the width of a terminal writer. Default: its
 	// size, or 100.
 	terminalWidth func(w io.Writer) int
+	// plainInterval is the time between two plain progress reports.
+	// Default PlainInterval.
+	plainInterval time.Duration
 }
 
 // OSEnv is the Env of the running process.

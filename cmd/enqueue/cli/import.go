@@ -126,8 +126,17 @@ Serve flags:
                         was last sent (env ENQUEUE_SPOOL_GRACE)
                         (default {spool-grace})
 
-Manifest states: queued, pending (already queued earlier, not finished),
-completed, failed (archived), rejected, would-queue (--dry-run).
+States (the manifest's "state", the status table, the HTTP API's "status"):
+  queued       waiting for a worker (this run queued it)
+  pending      already queued earlier (or by an identical file), not finished
+  uploading    a worker is sending it (status and --wait)
+  retrying     an attempt failed; waiting for the next one
+  throttled    the gateway said too many calls (40005); waiting for the
+               throttle delay without spending the retry budget
+  completed    uploaded (image_id, image_url)
+  failed       archived: failed for good or out of retries (see the error)
+  rejected     failed the check here; never queued
+  would-queue  --dry-run: fit to be queued
 
 Exit status:
   0    everything requested succeeded (serve: stopped by a signal)
@@ -273,7 +282,11 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		WaitOutage:    cmp.Or(max(f.waitOutage, 0), -1), // 0 gives up at once
 		Logger:        log,
 	}
-	NewDisplay(env.Stderr, mode, env.terminalWidth(env.Stderr)).Attach(&cfg)
+	display := NewDisplay(env.Stderr, mode, env.terminalWidth(env.Stderr))
+	if env.plainInterval > 0 {
+		display.plainEvery = env.plainInterval
+	}
+	display.Attach(&cfg)
 	sum, err := importer.Run(ctx, cfg)
 	if sum.Files > 0 || err == nil {
 		fmt.Fprintf(env.Stderr, "enqueue: %s\n", sum)

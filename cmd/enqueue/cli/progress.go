@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
+	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
 // ProgressMode selects how an import shows its progress.
@@ -17,13 +19,17 @@ type ProgressMode int
 const (
 	// ProgressNone shows no progress (problem lines are still written).
 	ProgressNone ProgressMode = iota
-	// ProgressPlain prints a plain line every 2 seconds, for logs and
-	// pipes.
+	// ProgressPlain prints plain lines at most every [PlainInterval], for
+	// logs and pipes: the counts, and while waiting a line for each of the
+	// first jobs still running.
 	ProgressPlain
 	// ProgressBar redraws one live line (bar, counts, rate, ETA) on a
 	// terminal, 5 times a second.
 	ProgressBar
 )
+
+// PlainInterval is the time between two reports in [ProgressPlain] mode.
+const PlainInterval = 10 * time.Second
 
 // Display shows an import on a writer: a line for every rejected or failed
 // file and for every notice about waiting (Redis failing, back again), and
@@ -33,6 +39,10 @@ type Display struct {
 	w     io.Writer
 	mode  ProgressMode
 	width int
+	// plainEvery is the time between two plain reports (PlainInterval
+	// unless a test shortens it).
+	plainEvery time.Duration
+	now        func() time.Time
 
 	mu   sync.Mutex
 	last int // length of the last live line, to blank it out
@@ -44,7 +54,7 @@ func NewDisplay(w io.Writer, mode ProgressMode, width int) *Display {
 	if width <= 0 {
 		width = 100
 	}
-	return &Display{w: w, mode: mode, width: width}
+	return &Display{w: w, mode: mode, width: width, plainEvery: PlainInterval, now: time.Now}
 }
 
 // Attach makes the import cfg configures report to d: it sets OnRow
@@ -60,7 +70,7 @@ func (d *Display) Attach(cfg *importer.Config) {
 		}
 	}
 	cfg.OnNotice = d.message
-	interval := 2 * time.Second
+	interval := d.plainEvery
 	switch d.mode {
 	case ProgressNone:
 		return
@@ -107,10 +117,17 @@ func (d *Display) progress(s importer.Progress) {
 	if d.mode != ProgressBar {
 		if s.Phase != importer.PhaseDone {
 			fmt.Fprintln(d.w, plainLine(s))
+			now := d.now()
+			for _, j := range s.Jobs {
+				fmt.Fprintln(d.w, "  "+jobLine(j, now))
+			}
+			if more := s.Waiting - int64(len(s.Jobs)); s.Phase == importer.PhaseWait && len(s.Jobs) > 0 && more > 0 {
+				fmt.Fprintf(d.w, "  and %d more\n", more)
+			}
 		}
 		return
 	}
-	line := terminalLine(s, d.width)
+	line := terminalLine(s, d.width, d.now())
 	pad := ""
 	if n := len([]rune(line)); n < d.last {
 		pad = strings.Repeat(" ", d.last-n)
@@ -123,12 +140,14 @@ func (d *Display) progress(s importer.Progress) {
 	}
 }
 
-// rate returns files per second.
+// rate returns files per second over the import phase: it stays put
+// while the import waits for results instead of decaying to 0.
 func rate(s importer.Progress) float64 {
-	if s.Elapsed <= 0 {
+	d := cmp.Or(s.ImportElapsed, s.Elapsed)
+	if d <= 0 {
 		return 0
 	}
-	return float64(s.Files) / s.Elapsed.Seconds()
+	return float64(s.Files) / d.Seconds()
 }
 
 // eta estimates the remaining time from the byte rate, or -1 if unknown.
@@ -171,7 +190,7 @@ func plainLine(s importer.Progress) string {
 		fmt.Fprintf(&b, ", would queue %d", s.WouldQueue)
 	}
 	if s.Phase == importer.PhaseWait {
-		fmt.Fprintf(&b, ", waiting for %d", s.Waiting)
+		fmt.Fprintf(&b, ", waiting for %d%s", s.Waiting, waitingStates(s))
 	} else if d := eta(s); d >= 0 {
 		fmt.Fprintf(&b, ", ETA %s", d)
 	}
@@ -180,11 +199,14 @@ func plainLine(s importer.Progress) string {
 
 // terminalLine is the live progress line: a bar (when the total is known),
 // counts, rate and ETA, cut to width.
-func terminalLine(s importer.Progress, width int) string {
+func terminalLine(s importer.Progress, width int, now time.Time) string {
 	var stats string
 	if s.Phase == importer.PhaseWait {
 		finished := s.Completed + s.Failed
-		stats = fmt.Sprintf(" waiting: %d left, %d completed, %d failed", s.Waiting, s.Completed, s.Failed)
+		stats = fmt.Sprintf(" waiting: %d left%s, %d completed, %d failed", s.Waiting, waitingStates(s), s.Completed, s.Failed)
+		if len(s.Jobs) > 0 {
+			stats += " · " + jobLine(s.Jobs[0], now)
+		}
 		return cut(bar(finished, finished+s.Waiting, 20)+stats, width)
 	}
 	stats = fmt.Sprintf(" %d/%s files %s/%s %.0f files/s", s.Files, total(s.TotalFiles),
@@ -213,4 +235,62 @@ func cut(s string, width int) string {
 		return string(r[:width])
 	}
 	return s
+}
+
+// waitingStates says how many of the tasks waited for are uploading,
+// retrying or throttled: " (1 uploading, 2 retrying)", or "".
+func waitingStates(s importer.Progress) string {
+	var parts []string
+	for _, n := range []struct {
+		n    int64
+		word importer.State
+	}{{s.Uploading, tasks.WordUploading}, {s.Retrying, importer.StateRetrying}, {s.Throttled, importer.StateThrottled}} {
+		if n.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n.n, n.word))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// maxErrorText is how much of a job's last error a progress line shows.
+const maxErrorText = 160
+
+// jobLine says what a task waited for is doing: its state and file, and
+// for a retried one the attempt, the last error and when the next attempt
+// is due.
+func jobLine(j importer.Job, now time.Time) string {
+	attempts := j.MaxRetry + 1
+	last := shorten(j.LastError, maxErrorText)
+	switch j.State {
+	case importer.StateRetrying:
+		return fmt.Sprintf("retrying %s: attempt %d of %d failed: %s; next attempt %s", j.Path, max(j.Retried, 1), attempts, last, due(j.NextAttempt, now))
+	case importer.StateThrottled:
+		return fmt.Sprintf("throttled %s: %s; next attempt %s (throttling spends no attempt)", j.Path, last, due(j.NextAttempt, now))
+	case tasks.WordUploading:
+		return fmt.Sprintf("uploading %s: attempt %d of %d", j.Path, j.Retried+1, attempts)
+	}
+	if j.Retried > 0 {
+		return fmt.Sprintf("queued %s: attempt %d of %d next; attempt %d failed: %s", j.Path, j.Retried+1, attempts, j.Retried, last)
+	}
+	return "queued " + j.Path
+}
+
+// due says when a next attempt is due: "at 16:40:05 (in 4s)", or "due now".
+func due(at, now time.Time) string {
+	if at.IsZero() {
+		return "soon"
+	}
+	left := at.Sub(now).Round(time.Second)
+	if left <= 0 {
+		return "due now"
+	}
+	return fmt.Sprintf("at %s (in %s)", at.Local().Format(time.TimeOnly), left)
+}
+
+// shorten puts s on one line and cuts it to n runes.
+func shorten(s string, n int) string {
+	return cut(strings.Join(strings.Fields(s), " "), n)
 }

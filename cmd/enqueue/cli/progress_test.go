@@ -20,11 +20,11 @@ func TestProgressLines(t *testing.T) {
 			t.Errorf("plain line %q lacks %q", plain, want)
 		}
 	}
-	line := terminalLine(s, 200)
+	line := terminalLine(s, 200, time.Now())
 	if !strings.HasPrefix(line, "["+strings.Repeat("█", 10)+strings.Repeat(" ", 10)+"]") {
 		t.Errorf("terminal line %q: want a half-full bar", line)
 	}
-	if got := terminalLine(s, 30); utf8.RuneCountInString(got) != 30 {
+	if got := terminalLine(s, 30, time.Now()); utf8.RuneCountInString(got) != 30 {
 		t.Errorf("terminal line not cut to width: %q", got)
 	}
 
@@ -33,7 +33,7 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("unknown totals: %q", got)
 	}
 	wait := importer.Progress{Phase: importer.PhaseWait, Completed: 3, Failed: 1, Waiting: 4, TotalFiles: 8, Elapsed: time.Second}
-	if got := terminalLine(wait, 200); !strings.Contains(got, "4 left") {
+	if got := terminalLine(wait, 200, time.Now()); !strings.Contains(got, "4 left") {
 		t.Errorf("wait line: %q", got)
 	}
 }
@@ -52,12 +52,12 @@ func TestDisplay(t *testing.T) {
 		mode ProgressMode
 		want string
 	}{
-		{ProgressBar, "\r" + terminalLine(running, 80) +
-			"\r" + strings.Repeat(" ", utf8.RuneCountInString(terminalLine(running, 80))) + "\r" +
+		{ProgressBar, "\r" + terminalLine(running, 80, time.Time{}) +
+			"\r" + strings.Repeat(" ", utf8.RuneCountInString(terminalLine(running, 80, time.Time{}))) + "\r" +
 			"rejected /m/a.jpg (corrupt): truncated\n" +
 			"failed /m/b.jpg (task upload:x): 40004\n" +
 			"redis is back\n" +
-			"\r" + terminalLine(done, 80) + "\n"},
+			"\r" + terminalLine(done, 80, time.Time{}) + "\n"},
 		{ProgressPlain, plainLine(running) + "\n" +
 			"rejected /m/a.jpg (corrupt): truncated\n" +
 			"failed /m/b.jpg (task upload:x): 40004\n" +
@@ -90,8 +90,12 @@ func TestDisplay(t *testing.T) {
 			t.Errorf("mode %d: the OnRow set before Attach saw %d rows, want 3", tc.mode, len(rows))
 		}
 	}
-	// The interval suits the mode unless one is set.
-	for mode, want := range map[ProgressMode]time.Duration{ProgressPlain: 2 * time.Second, ProgressBar: 200 * time.Millisecond} {
+	// The interval suits the mode unless one is set: plain lines at most
+	// every 10 s (issue 17).
+	if PlainInterval < 10*time.Second {
+		t.Errorf("PlainInterval = %v: plain lines more often than every 10 s", PlainInterval)
+	}
+	for mode, want := range map[ProgressMode]time.Duration{ProgressPlain: PlainInterval, ProgressBar: 200 * time.Millisecond} {
 		var cfg importer.Config
 		NewDisplay(&syncbuf.Buffer{}, mode, 0).Attach(&cfg)
 		if cfg.ProgressInterval != want {
@@ -102,5 +106,33 @@ func TestDisplay(t *testing.T) {
 		if cfg.ProgressInterval != time.Millisecond {
 			t.Errorf("mode %d: a set interval became %v", mode, cfg.ProgressInterval)
 		}
+	}
+}
+
+// TestJobLines: each waiting job's state in words, with what a person
+// needs for it.
+func TestJobLines(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
+	for _, c := range []struct {
+		job  importer.Job
+		want string
+	}{
+		{importer.Job{Path: "/m/a.jpg", State: importer.StateQueued, MaxRetry: 10}, "queued /m/a.jpg"},
+		{importer.Job{Path: "/m/a.jpg", State: importer.StateQueued, MaxRetry: 10, Retried: 2, LastError: "http 503"},
+			"queued /m/a.jpg: attempt 3 of 11 next; attempt 2 failed: http 503"},
+		{importer.Job{Path: "/m/a.jpg", State: "uploading", MaxRetry: 10, Retried: 1}, "uploading /m/a.jpg: attempt 2 of 11"},
+		{importer.Job{Path: "/m/a.jpg", State: importer.StateRetrying, MaxRetry: 10, Retried: 1, LastError: "http\n503", NextAttempt: now.Add(4 * time.Second)},
+			"retrying /m/a.jpg: attempt 1 of 11 failed: http 503; next attempt at 03:04:09 (in 4s)"},
+		{importer.Job{Path: "/m/a.jpg", State: importer.StateThrottled, MaxRetry: 10, LastError: "throttled: 40005", NextAttempt: now.Add(-time.Second)},
+			"throttled /m/a.jpg: throttled: 40005; next attempt due now (throttling spends no attempt)"},
+	} {
+		if got := jobLine(c.job, now); got != c.want {
+			t.Errorf("jobLine(%+v)\n got %q\nwant %q", c.job, got, c.want)
+		}
+	}
+	wait := importer.Progress{Phase: importer.PhaseWait, Files: 10, Elapsed: time.Hour, ImportElapsed: 2 * time.Second, Waiting: 3, Retrying: 1, Throttled: 1}
+	if got := plainLine(wait); !strings.Contains(got, "5.0 files/s") || !strings.Contains(got, "waiting for 3 (1 retrying, 1 throttled)") {
+		t.Errorf("wait line %q: want the import's rate and the states", got)
 	}
 }

@@ -62,7 +62,7 @@ func doStatus(ctx context.Context, c common, refs []string, asJSON bool, env Env
 	enc.SetEscapeHTML(false)
 	if !asJSON {
 		tw = tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TASK ID\tQUEUE\tSTATE\tRETRIED\tIMAGE ID\tIMAGE URL / LAST ERROR")
+		fmt.Fprintln(tw, "TASK ID\tQUEUE\tSTATUS\tRETRIED\tIMAGE ID\tIMAGE URL / LAST ERROR")
 	}
 	flush := func() {
 		if tw != nil {
@@ -105,7 +105,7 @@ func doStatus(ctx context.Context, c common, refs []string, asJSON bool, env Env
 			if detail == "" {
 				detail = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", st.ID, st.Queue, st.State, st.Retried, st.MaxRetry, imageID, oneLine(detail))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", st.ID, st.Queue, st.Word(), st.Retried, st.MaxRetry, imageID, oneLine(detail))
 		}
 	}
 	flush()
