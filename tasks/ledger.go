@@ -390,7 +390,12 @@ func (l *Ledger) flush(ctx context.Context) {
 // upload now: its file was uploaded already and the result is not stored
 // yet, or another worker process that is alive holds the job (see
 // [Ledger]). [IsFailure] reports false for it, so asynq retries the task
-// without spending its retry budget, after [RetryPolicy.BaseDelay].
+// without spending its retry budget, after [RetryPolicy.BaseDelay]. As for
+// throttling, asynq checks the budget before it asks IsFailure: a task
+// whose budget is already spent is archived by a deferred attempt, with
+// the message (and the image_id, when the upload happened) in its last
+// error; it can be re-run from the dashboard, and the re-run finds the
+// result.
 type DeferredError struct {
 	Err error
 }

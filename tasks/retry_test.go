@@ -72,3 +72,19 @@ func TestRetryPolicyDefaultsAndValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredIsNotAFailure: a deferred attempt (issue 12, item 4) does
+// not spend the retry budget and waits BaseDelay, however many retries
+// came before.
+func TestDeferredIsNotAFailure(t *testing.T) {
+	deferred := fmt.Errorf("wrapped: %w", &DeferredError{Err: errors.New("worker w1 holds it")})
+	if IsFailure(deferred) {
+		t.Error("IsFailure(deferred) = true")
+	}
+	p := RetryPolicy{BaseDelay: 3 * time.Second, Jitter: -1}
+	for _, n := range []int{0, 5} {
+		if d := p.Delay(n, deferred, nil); d != 3*time.Second {
+			t.Errorf("Delay(%d, deferred) = %v, want the base delay", n, d)
+		}
+	}
+}
