@@ -1,7 +1,11 @@
 package command_test
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -56,6 +60,44 @@ func TestMakeHelpIsPlainOffTerminal(t *testing.T) {
 	for _, target := range []string{"demo", "test", "bench", "chaos"} {
 		if !strings.Contains(help, "\n  "+target+" ") && !strings.HasPrefix(help, "  "+target+" ") {
 			t.Errorf("make help lacks the %s target:\n%s", target, help)
+		}
+	}
+}
+
+// TestREADMENamesEveryVariable: every environment variable a command of
+// the module reads (a string literal of the form PREFIX_NAME in cmd/'s
+// non-test code) is named in README.md. The worker's and enqueue serve's
+// tables are checked against their defaults by those commands' tests.
+func TestREADMENamesEveryVariable(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	variable := regexp.MustCompile(`"((?:ALIPAY|APP|DASHBOARD|DEMO|ENQUEUE|HTTP|LOG|MEDIA|REDIS|RETRY|SHUTDOWN|UPLOAD|WORKER)_[A-Z0-9_]+)"`)
+	seen := map[string]bool{}
+	err = filepath.WalkDir("../../cmd", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range variable.FindAllStringSubmatch(string(src), -1) {
+			seen[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) < 30 {
+		t.Fatalf("found only %d variables in cmd/: %v", len(seen), seen)
+	}
+	for name := range seen {
+		if !strings.Contains(string(readme), "`"+name+"`") {
+			t.Errorf("README.md does not name %s, which a command reads", name)
 		}
 	}
 }
