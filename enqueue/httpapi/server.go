@@ -657,13 +657,10 @@ func rejectStatus(rej *tasks.RejectError) int {
 }
 
 // rejectMessage is the error message of a rejection without the server's
-// path details beyond what the client sent.
+// path details beyond what the client sent, and without its reason, which
+// is the answer's code.
 func rejectMessage(rej *tasks.RejectError) string {
-	var ve *validate.Error
-	if errors.As(rej.Err, &ve) {
-		return ve.Error()
-	}
-	return rej.Err.Error()
+	return tasks.Explain(rej.Err)
 }
 
 // Task is the JSON form of a task in the API's answers (and in

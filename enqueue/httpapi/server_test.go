@@ -338,6 +338,10 @@ func TestCreateRejections(t *testing.T) {
 			if a.status != c.status || a.errCode != c.code {
 				t.Errorf("%d %s (%s), want %d %s", a.status, a.errCode, a.errorMsg, c.status, c.code)
 			}
+			// The code is the reason; the message does not say it again.
+			if strings.Contains(a.errorMsg, c.code) || strings.HasPrefix(a.errorMsg, "validate:") {
+				t.Errorf("%s: message %q repeats the code or carries library wording", c.code, a.errorMsg)
+			}
 		})
 	}
 	t.Run("content type", func(t *testing.T) {
