@@ -19,10 +19,12 @@ deps: ## Install what the tests need (redis-server, chromium, node with playwrig
 	./.ci/deps
 
 .PHONY: test
-test: ## Run every test with the race detector (needs redis-server on PATH); convert/ in both builds, with and without libvips
+test: ## Run every test with the race detector (needs redis-server on PATH); conversion in both builds, with and without libvips
 	$(GO) build ./...
+	$(GO) build -tags vips ./...
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
 	$(GO) test -race -count=1 -timeout 10m -tags vips ./convert/...
+	$(GO) test -race -count=1 -timeout 10m -tags vips -run 'Convert' ./worker/ ./cmd/worker/... ./tasks/ ./enqueue/...
 
 .PHONY: bench
 bench: ## Run the benchmarks with allocation figures, conversion next to the vips command, then the pipeline table (cmd/bench, updates BENCHMARKS.md)
@@ -38,7 +40,7 @@ chaos: ## Run the full chaos suite: each fault on its own, 320 files per run (1 
 lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) vet -tags vips ./convert/...
+	$(GO) vet -tags vips ./...
 
 .PHONY: fuzz
 fuzz: ## Fuzz the validator for 30 seconds

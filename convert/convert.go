@@ -187,6 +187,11 @@ type Record struct {
 	HeightAfter  int `json:"height_after"`
 	// SHA256 is the hex SHA-256 of the converted file.
 	SHA256 string `json:"sha256"`
+	// SourceSHA256 is the hex SHA-256 of the original, of the
+	// BytesBefore bytes read to convert it: what a caller compares with
+	// the hash it recorded for the original (a task's, at enqueue time),
+	// without reading the file a second time.
+	SourceSHA256 string `json:"source_sha256"`
 }
 
 // Result is a converted file in the scratch space. Read it with Open and
@@ -258,10 +263,10 @@ func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Re
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(out)
+	sum, srcSum := sha256.Sum256(out), sha256.Sum256(src)
 	rec.From, rec.To = j.from, "jpg"
 	rec.BytesBefore, rec.BytesAfter = size, int64(len(out))
-	rec.SHA256 = hex.EncodeToString(sum[:])
+	rec.SHA256, rec.SourceSHA256 = hex.EncodeToString(sum[:]), hex.EncodeToString(srcSum[:])
 	return &Result{Record: rec, path: path, scratch: c.scratch}, nil
 }
 

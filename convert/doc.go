@@ -62,9 +62,9 @@
 // budget (Config.ScratchBytes, 64 MiB); Convert waits for space when the
 // budget is spent. The [Result] carries a [Record] (the original's type,
 // why it was converted, bytes and pixel size before and after, the quality,
-// the converted file's SHA-256) for the task result; [Result.Remove]
-// deletes the file once the attempt is over, and [Converter.Close] removes
-// the directory.
+// the SHA-256 of the converted file and of the original, which is read
+// once) for the task result; [Result.Remove] deletes the file once the
+// attempt is over, and [Converter.Close] removes the directory.
 //
 // # Builds with and without libvips
 //

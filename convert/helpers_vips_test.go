@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -57,15 +56,14 @@ func tool(t testing.TB, name string, args ...string) {
 	}
 }
 
-// makeHEIC encodes img as HEIC with heif-enc at quality q (x265's
-// ultrafast preset: seconds instead of minutes, same format).
+// makeHEIC encodes img as HEIC with heif-enc at quality q.
 func makeHEIC(t testing.TB, img image.Image, q int) []byte {
 	t.Helper()
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.png"), filepath.Join(dir, "out.heic")
-	writeFile(t, in, encodePNG(t, img))
-	tool(t, "heif-enc", "-q", strconv.Itoa(q), "-p", "preset=ultrafast", "-o", out, in)
-	return readFile(t, out)
+	b, err := mediagen.HEIC(img, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // makeWebP encodes the image file src (any format vips reads, with its
@@ -143,9 +141,10 @@ func mustConvert(t testing.TB, c *convert.Converter, data []byte) (*convert.Resu
 		t.Fatalf("Convert: %v", err)
 	}
 	accepted(t, out, validate.DefaultMaxSize)
-	sum := sha256.Sum256(out)
-	if res.To != "jpg" || res.BytesBefore != int64(len(data)) || res.BytesAfter != int64(len(out)) || res.SHA256 != hex.EncodeToString(sum[:]) {
-		t.Errorf("record %+v does not match %d bytes in, %d bytes out (sha256 %x)", res.Record, len(data), len(out), sum)
+	sum, srcSum := sha256.Sum256(out), sha256.Sum256(data)
+	if res.To != "jpg" || res.BytesBefore != int64(len(data)) || res.BytesAfter != int64(len(out)) || res.SHA256 != hex.EncodeToString(sum[:]) ||
+		res.SourceSHA256 != hex.EncodeToString(srcSum[:]) {
+		t.Errorf("record %+v does not match %d bytes in (sha256 %x), %d bytes out (sha256 %x)", res.Record, len(data), srcSum, len(out), sum)
 	}
 	return res, out
 }
@@ -275,14 +274,9 @@ func photo(t testing.TB, w, h, grain, q int) ([]byte, image.Image) {
 	if w*h <= 1_000_000 {
 		return encodeJPEG(t, img, q), img
 	}
-	dir := t.TempDir()
-	ppm, out := filepath.Join(dir, "in.ppm"), filepath.Join(dir, "out.jpg")
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "P6\n%d %d\n255\n", w, h)
-	for i := 0; i < len(img.Pix); i += 4 {
-		b.Write(img.Pix[i : i+3])
+	b, err := mediagen.CameraJPEG(img, q, mediagen.EXIF{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	writeFile(t, ppm, b.Bytes())
-	tool(t, "vips", "copy", ppm, out+"[Q="+strconv.Itoa(q)+"]")
-	return readFile(t, out), img
+	return b, img
 }

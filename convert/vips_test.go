@@ -39,7 +39,7 @@ func TestConvertHEICToJPEG(t *testing.T) {
 
 	want := convert.Record{From: "heif", To: "jpg", Why: convert.WhyType,
 		BytesBefore: int64(len(heic)), BytesAfter: int64(len(out)), Quality: convert.DefaultMaxQuality,
-		WidthBefore: 640, HeightBefore: 480, WidthAfter: 640, HeightAfter: 480, SHA256: res.SHA256}
+		WidthBefore: 640, HeightBefore: 480, WidthAfter: 640, HeightAfter: 480, SHA256: res.SHA256, SourceSHA256: res.SourceSHA256}
 	if res.Record != want {
 		t.Errorf("record\n got %+v\nwant %+v", res.Record, want)
 	}

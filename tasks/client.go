@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -63,6 +64,13 @@ type ClientConfig struct {
 	// Validator checks the content. Default: validate.New(validate.Config{}),
 	// i.e. the default types and the 5 MiB limit.
 	Validator *validate.Validator
+	// ConvertMaxBytes is the largest file accepted for a request that
+	// asks for conversion (UploadRequest.Convert): a HEIC/HEIF or WebP
+	// photo, or a JPEG over the Validator's limit, up to this size is
+	// queued for the worker to convert. Default
+	// [convert.DefaultMaxInputBytes] (50 MiB), the worker's
+	// UPLOAD_CONVERT_MAX_BYTES default.
+	ConvertMaxBytes int64
 	// Queue is the queue tasks are put in and looked up from. Default
 	// [QueueDefault].
 	Queue string
@@ -96,13 +104,16 @@ type Client struct {
 	inspector *asynq.Inspector
 	roots     *mediaroot.Roots
 	validator *validate.Validator
-	queue     string
-	opts      []asynq.Option
-	poll      time.Duration
-	log       *slog.Logger
-	notices   *notifier
-	watch     *RedisWatch
-	where     string // the Redis, for messages (no password)
+	// convValidator checks a JPEG queued for conversion, up to
+	// ConvertMaxBytes.
+	convValidator *validate.Validator
+	queue         string
+	opts          []asynq.Option
+	poll          time.Duration
+	log           *slog.Logger
+	notices       *notifier
+	watch         *RedisWatch
+	where         string // the Redis, for messages (no password)
 }
 
 // NewClient checks cfg and connects lazily: the first command reaches
@@ -127,6 +138,16 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		}
 		c.validator = v
 	}
+	if cfg.ConvertMaxBytes < 0 {
+		return nil, fmt.Errorf("%w: ConvertMaxBytes is %d; use 0 for the default or a positive byte count", ErrClientConfig, cfg.ConvertMaxBytes)
+	}
+	cfg.ConvertMaxBytes = cmp.Or(cfg.ConvertMaxBytes, convert.DefaultMaxInputBytes)
+	// Only JPEGs over the limit are walked by it (toConvert).
+	cv, err := validate.New(validate.Config{Allowed: []string{"jpg"}, MaxSize: max(cfg.ConvertMaxBytes, c.validator.MaxSize())})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrClientConfig, err)
+	}
+	c.convValidator = cv
 	if c.roots == nil {
 		if len(cfg.MediaRoots) == 0 {
 			return nil, fmt.Errorf("%w: MediaRoots is empty", ErrClientConfig)
@@ -181,6 +202,10 @@ func (c *Client) Close() error {
 // Queue is the queue the client uses.
 func (c *Client) Queue() string { return c.queue }
 
+// ConvertMaxBytes is the largest file a request asking for conversion may
+// name (ClientConfig.ConvertMaxBytes).
+func (c *Client) ConvertMaxBytes() int64 { return c.convValidator.MaxSize() }
+
 // Roots are the media roots files must lie in.
 func (c *Client) Roots() *mediaroot.Roots { return c.roots }
 
@@ -212,6 +237,12 @@ type UploadRequest struct {
 	// AppAuthToken is the merchant's token when an ISV uploads for a
 	// merchant. It is stored in the task payload and never logged.
 	AppAuthToken string
+	// Convert asks the worker to convert the photo if Alipay would refuse
+	// it: a HEIC/HEIF or WebP photo, or a JPEG over the limit, up to
+	// ClientConfig.ConvertMaxBytes, is queued instead of rejected, and a
+	// worker with UPLOAD_CONVERT=on sends it as a JPEG that fits (see
+	// [UploadPayload].Convert). An ImageType, if given, must then be jpg.
+	Convert bool
 }
 
 // Prepared is a checked file, ready to be queued by [Client.EnqueuePrepared].
@@ -286,14 +317,119 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	reject := func(err error) error {
 		reason := Reason(validate.ReasonOf(err))
 		reason = cmp.Or(reason, ReasonUnreadable)
+		var ve *validate.Error
+		if errors.As(err, &ve) && err == error(ve) {
+			err = withHint(ve, f, size, req.Convert, true)
+		}
 		return &RejectError{Path: req.Path, Reason: reason, Size: size, Err: err}
 	}
-	check, err := c.validator.Begin(size, req.ImageType, name)
+	typ := req.ImageType
+	val := c.validator
+	info := validate.Info{Size: size}
+	if req.Convert {
+		switch sniffed, err := c.toConvert(f, size, req.ImageType); {
+		case err != nil:
+			return nil, &RejectError{Path: req.Path, Reason: reasonOf(err), Size: size, Err: err}
+		case sniffed == "heif" || sniffed == "webp":
+			// The validator does not read these: the worker's converter
+			// checks them, and sends the JPEG it makes.
+			val, info.Type = nil, sniffed
+			if err := c.validator.CheckName(name); err != nil {
+				return nil, reject(err)
+			}
+		case sniffed == "jpg":
+			val = c.convValidator // a JPEG over the limit, walked as any
+		}
+	}
+	var check *validate.Stream
+	if val != nil {
+		if check, err = val.Begin(size, req.ImageType, name); err != nil {
+			return nil, reject(err)
+		}
+	}
+	sum, err := hashAndCheck(f, size, check)
 	if err != nil {
 		return nil, reject(err)
 	}
-	// One pass over the file: each piece is hashed and checked. A small
-	// file is one piece, read with one pread.
+	if check != nil {
+		if info, err = check.Finish(); err != nil {
+			return nil, reject(err)
+		}
+		typ = cmp.Or(typ, info.Type)
+	}
+	p := UploadPayload{
+		Version:      PayloadVersion,
+		Path:         path,
+		ImageName:    name,
+		ImageType:    typ,
+		ImagePID:     req.ImagePID,
+		AppAuthToken: req.AppAuthToken,
+		SHA256:       sum,
+		Size:         size,
+		Convert:      req.Convert,
+	}
+	if err := p.Validate(); err != nil {
+		return nil, &RejectError{Path: req.Path, Reason: ReasonInvalidRequest, Size: size, Err: err}
+	}
+	return &Prepared{Payload: p, TaskID: TaskID(p), Info: info}, nil
+}
+
+// toConvert tells, for a request asking for conversion, whether the file
+// is one the worker would convert: it returns the content's type ("heif",
+// "webp", or "jpg" for a JPEG over the validator's limit) and "" for a
+// file to check as usual. A file to convert that is larger than
+// ConvertMaxBytes, or declared as another type than the JPEG sent, is an
+// error.
+func (c *Client) toConvert(f io.ReaderAt, size int64, declared string) (string, error) {
+	head := make([]byte, min(size, validate.HeadSize))
+	if n, err := f.ReadAt(head, 0); n < len(head) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = fmt.Errorf("file changed while read: %d bytes, expected %d", n, size)
+		}
+		return "", err
+	}
+	typ := validate.Sniff(head)
+	switch {
+	case typ == "heif" || typ == "webp":
+	case typ == "jpg" && size > c.validator.MaxSize():
+		if _, err := c.validator.CheckType("jpg"); err != nil {
+			return "", nil // JPEG is not allowed at all: refused as usual
+		}
+	default:
+		return "", nil
+	}
+	if declared != "" {
+		if d, err := c.validator.CheckType(declared); err != nil || d != "jpg" {
+			return "", &validate.Error{Reason: validate.ReasonTypeMismatch, Field: validate.FieldImageType,
+				Found: fmt.Sprintf("image_type %q for a photo to convert, which is sent as jpg", declared),
+				Fix:   "leave image_type empty or give jpg"}
+		}
+	}
+	if limit := c.convValidator.MaxSize(); size > limit {
+		return "", &convert.Error{Reason: convert.ReasonInputTooLarge,
+			Found: fmt.Sprintf("the file has %d bytes, over the %d bytes accepted for conversion", size, limit),
+			Fix:   "export the photo at a smaller size before importing it"}
+	}
+	return typ, nil
+}
+
+// reasonOf is the stable reason of a refusal from validate or convert,
+// else [ReasonUnreadable].
+func reasonOf(err error) Reason {
+	if r := validate.ReasonOf(err); r != "" {
+		return Reason(r)
+	}
+	var ce *convert.Error
+	if errors.As(err, &ce) {
+		return Reason(ce.Reason)
+	}
+	return ReasonUnreadable
+}
+
+// hashAndCheck reads the file once and returns its hex SHA-256; each
+// piece also goes through check when it is not nil. A small file is one
+// piece, read with one pread.
+func hashAndCheck(f io.ReaderAt, size int64, check *validate.Stream) (string, error) {
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	h := sha256.New()
@@ -304,36 +440,17 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 			if err == nil || errors.Is(err, io.EOF) {
 				err = fmt.Errorf("file changed while read: %d bytes, expected %d", off+int64(n), size)
 			}
-			return nil, reject(err)
+			return "", err
 		}
 		h.Write(piece)
-		if _, err := check.Write(piece); err != nil {
-			return nil, reject(err)
+		if check != nil {
+			if _, err := check.Write(piece); err != nil {
+				return "", err
+			}
 		}
 		off += int64(n)
 	}
-	info, err := check.Finish()
-	if err != nil {
-		return nil, reject(err)
-	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	typ := req.ImageType
-	typ = cmp.Or(typ, info.Type)
-	p := UploadPayload{
-		Version:      PayloadVersion,
-		Path:         path,
-		ImageName:    name,
-		ImageType:    typ,
-		ImagePID:     req.ImagePID,
-		AppAuthToken: req.AppAuthToken,
-		SHA256:       hex.EncodeToString(sum[:]),
-		Size:         size,
-	}
-	if err := p.Validate(); err != nil {
-		return nil, &RejectError{Path: req.Path, Reason: ReasonInvalidRequest, Size: size, Err: err}
-	}
-	return &Prepared{Payload: p, TaskID: TaskID(p), Info: info}, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // copyBuffers are the buffers files are hashed and checked through (in one

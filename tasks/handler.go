@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/validate"
@@ -51,6 +52,12 @@ type HandlerConfig struct {
 	Logger *slog.Logger
 	// Observer is told the outcome of every attempt. Default: none.
 	Observer Observer
+	// Converter, when set, converts the files of jobs that ask for it
+	// ([UploadPayload].Convert): HEIC/HEIF and WebP photos, and JPEGs over
+	// the limit, are sent as the JPEG it makes; other files as they are.
+	// Usually a *convert.Converter. Default (nil): no conversion; those
+	// files are refused as unsupported_type or too_large, with a hint.
+	Converter Converter
 	// Now is the clock for durations and CompletedAt. Default time.Now.
 	Now func() time.Time
 	// Ledger, when set, keeps a file from being uploaded twice across a
@@ -79,6 +86,12 @@ type Result struct {
 	SHA256    string `json:"sha256"`
 	Bytes     int64  `json:"bytes"`
 	TraceID   string `json:"trace_id,omitempty"`
+	// Converted, set when the file was converted, says what was sent
+	// instead of the original: converted from which type and why, bytes
+	// and pixel size before and after, the JPEG quality, the SHA-256 of
+	// what was sent. ImageType is then the type sent; SHA256 and Bytes
+	// stay the original's, as in the task's payload.
+	Converted *convert.Record `json:"converted,omitempty"`
 	// Attempt is 1 for a first-time success, plus one per failed attempt
 	// before it; throttled attempts are not counted (asynq does not count
 	// them either).
@@ -106,6 +119,7 @@ type Handler struct {
 	roots  Opener
 	log    *slog.Logger
 	obs    Observer
+	conv   Converter // nil: no conversion
 	now    func() time.Time
 	ledger *Ledger
 }
@@ -120,7 +134,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	case cfg.Roots == nil:
 		return nil, fmt.Errorf("%w: Roots is required", ErrHandlerConfig)
 	}
-	h := &Handler{up: cfg.Uploader, val: cfg.Validator, roots: cfg.Roots, log: cfg.Logger, obs: cfg.Observer, now: cfg.Now, ledger: cfg.Ledger}
+	h := &Handler{up: cfg.Uploader, val: cfg.Validator, roots: cfg.Roots, log: cfg.Logger, obs: cfg.Observer, conv: cfg.Converter, now: cfg.Now, ledger: cfg.Ledger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -201,7 +215,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 		if err != nil {
 			return err
 		}
-		bytes = res.Bytes
+		bytes = sentBytes(res)
 		return h.record(ctx, log, t, id, res, false)
 	}
 	// With a ledger: complete with a result an earlier attempt left, or
@@ -228,7 +242,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	}
 	uploaded = true
 	h.ledger.keep(id, res)
-	bytes = res.Bytes
+	bytes = sentBytes(res)
 	return h.record(ctx, log, t, id, res, false)
 }
 
@@ -267,10 +281,23 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, t *asynq.Task, i
 		return rejected(reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s (image_url %s), but storing the result failed: %w", res.ImageID, res.ImageURL, err))
 	case earlier:
 		log.Info("upload done earlier; its result is recorded now, without uploading again", "image_id", res.ImageID, "trace_id", res.TraceID)
+	case res.Converted != nil:
+		c := res.Converted
+		log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID,
+			slog.Group("converted", "from", c.From, "why", c.Why, "bytes", c.BytesAfter, "quality", c.Quality, "width", c.WidthAfter, "height", c.HeightAfter))
 	default:
 		log.Info("upload done", "image_id", res.ImageID, "image_type", res.ImageType, "bytes", res.Bytes, "trace_id", res.TraceID)
 	}
 	return nil
+}
+
+// sentBytes is how many bytes the upload of res sent: the converted
+// file's when it was converted.
+func sentBytes(res Result) int64 {
+	if res.Converted != nil {
+		return res.Converted.BytesAfter
+	}
+	return res.Bytes
 }
 
 // keepUnverified writes the result record of an upload whose answer
@@ -336,43 +363,76 @@ func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Re
 	if st.Size() != p.Size {
 		return Result{}, rejected(reasonChanged, fmt.Errorf("%w: size is %d bytes, was %d", ErrChanged, st.Size(), p.Size))
 	}
-	check, err := h.val.Begin(p.Size, p.ImageType, p.ImageName)
+	if p.Convert && h.conv != nil {
+		conv, err := h.convertFile(ctx, f, p)
+		if err != nil {
+			return Result{}, err
+		}
+		if conv != nil {
+			// A retry converts again: the scratch space holds files only
+			// while they are sent.
+			defer func() {
+				if err := conv.Remove(); err != nil {
+					h.log.Warn("removing a converted file", "err", err)
+				}
+			}()
+			return h.sendConverted(ctx, p, conv, attempt)
+		}
+	}
+	want, _ := hex.DecodeString(p.SHA256) // checked by Validate
+	up, info, err := h.send(ctx, p, f, p.Size, want, p.ImageType)
+	var ae *attemptError
+	if errors.As(err, &ae) && ae.class == reject {
+		var ve *validate.Error
+		if errors.As(ae.err, &ve) && ae.err == error(ve) {
+			ae.err = withHint(ve, f, p.Size, p.Convert, h.conv != nil)
+		}
+	}
 	if err != nil {
-		return Result{}, checkFailed(err)
+		return Result{}, err
+	}
+	return h.result(p, up, info, attempt, nil), nil
+}
+
+// result is the Result of p's upload: the original's SHA-256 and size
+// whatever was sent, and conv when a conversion was sent instead.
+func (h *Handler) result(p UploadPayload, up upload.Result, info validate.Info, attempt int, conv *convert.Record) Result {
+	return Result{
+		ImageID:     up.ImageID,
+		ImageURL:    up.ImageURL,
+		ImageType:   info.Type,
+		SHA256:      p.SHA256,
+		Bytes:       p.Size,
+		TraceID:     up.TraceID,
+		Attempt:     attempt,
+		CompletedAt: h.now().UTC(),
+		Converted:   conv,
+	}
+}
+
+// send streams size bytes of r to the gateway, checking them with the
+// validator (declared is the image_type they must be, "" for any) and
+// against the SHA-256 want while they are sent.
+func (h *Handler) send(ctx context.Context, p UploadPayload, r io.ReaderAt, size int64, want []byte, declared string) (upload.Result, validate.Info, error) {
+	check, err := h.val.Begin(size, declared, p.ImageName)
+	if err != nil {
+		return upload.Result{}, validate.Info{}, checkFailed(err)
 	}
 	// The file is hashed and its structure walked while it is sent; the
 	// first piece is read before the request starts, so that the type is
 	// known and a small file is verified whole before anything goes out.
-	want, _ := hex.DecodeString(p.SHA256) // checked by Validate
-	body := newVerifyingReader(io.NewSectionReader(f, 0, p.Size), p.Size, want, check)
+	body := newVerifyingReader(io.NewSectionReader(r, 0, size), size, want, check)
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf) // Upload no longer reads body once it returns
 	if err := body.prime(*buf); err != nil {
-		return Result{}, checkFailed(err)
+		return upload.Result{}, validate.Info{}, checkFailed(err)
 	}
 	info := check.Info()
-	res, err := h.up.Upload(ctx, upload.Request{
-		Content:      body,
-		Size:         p.Size,
-		ImageType:    info.Type,
-		ImageName:    p.ImageName,
-		ImagePID:     p.ImagePID,
-		AppAuthToken: p.AppAuthToken,
-		ContentType:  info.MIME,
-	})
+	res, err := h.up.Upload(ctx, uploadRequest(p, body, size, info))
 	if err != nil {
-		return Result{}, classifyUpload(err)
+		return upload.Result{}, validate.Info{}, classifyUpload(err)
 	}
-	return Result{
-		ImageID:     res.ImageID,
-		ImageURL:    res.ImageURL,
-		ImageType:   info.Type,
-		SHA256:      p.SHA256,
-		Bytes:       p.Size,
-		TraceID:     res.TraceID,
-		Attempt:     attempt,
-		CompletedAt: h.now().UTC(),
-	}, nil
+	return res, info, nil
 }
 
 // fileRejected returns the permanent failure for err when err says the

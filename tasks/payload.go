@@ -56,6 +56,14 @@ type UploadPayload struct {
 	SHA256 string `json:"sha256"`
 	// Size is the file's size in bytes at enqueue time. Required (> 0).
 	Size int64 `json:"size"`
+	// Convert asks for conversion: a HEIC/HEIF or WebP photo, or a JPEG
+	// over the size limit (or the worker's pixel cap), is converted to a
+	// JPEG that fits before it is sent, if the worker allows conversion
+	// (UPLOAD_CONVERT=on; see the convert package). SHA256 and Size stay
+	// the original's. Optional (false, left out of the JSON: files are
+	// sent as they are or refused, as in payloads written before the
+	// field existed).
+	Convert bool `json:"convert,omitempty"`
 }
 
 // Sentinel errors of the payload. Both are permanent: a handler that meets

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
@@ -72,6 +73,18 @@ type Config struct {
 	// MaxFileSize is the largest accepted file in bytes. Default: the
 	// validate package's (5 MiB).
 	MaxFileSize int64
+
+	// Convert, when set, allows conversion (see the convert package): a
+	// job that asks for it ([tasks.UploadPayload].Convert) has a HEIC/HEIF
+	// or WebP photo, or a JPEG over MaxFileSize (or Convert.MaxPixels),
+	// sent as a JPEG that fits; other files go as they are. Conversions
+	// run under their own cap, Convert.Concurrency (default 2), beside
+	// Concurrency. Convert.MaxBytes defaults to MaxFileSize. It needs a
+	// build with the vips tag ([convert.Available]): without it New
+	// reports a [ConfigError] saying how to build one. Nil: no
+	// conversion; such files are refused as unsupported_type or
+	// too_large, with a hint that conversion exists.
+	Convert *convert.Config
 
 	// Concurrency is the number of uploads run at once. Default 8.
 	Concurrency int

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -35,7 +36,8 @@ type Worker struct {
 	// ledger keeps uploads from being made twice across a Redis outage
 	// (see tasks.Ledger).
 	ledger *tasks.Ledger
-	http   *dashboard.Server // nil without Config.HTTP
+	http   *dashboard.Server  // nil without Config.HTTP
+	conv   *convert.Converter // nil without Config.Convert
 	// roots are the media roots as the worker announces them in Redis
 	// ([tasks.AnnounceWorker]).
 	roots []string
@@ -126,8 +128,21 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	if cfg.Observer != nil {
 		observers = append(observers, cfg.Observer)
 	}
+	if cfg.Convert != nil && !convert.Available() {
+		fail("Convert", fmt.Errorf("%w; build the worker with `go build -tags vips ./cmd/worker` "+
+			"(libvips-dev 8.14 with HEIF and WebP at build time, e.g. Debian's; the libvips library at run time)", convert.ErrUnavailable))
+	}
 	if len(problems) > 0 {
 		return &StartupError{Problems: problems}
+	}
+	if cfg.Convert != nil {
+		cc := *cfg.Convert
+		if cc.MaxBytes == 0 {
+			cc.MaxBytes = val.MaxSize()
+		}
+		if w.conv, err = convert.New(cc); err != nil {
+			return &StartupError{Problems: []error{&ConfigError{Field: "Convert", Err: err}}}
+		}
 	}
 
 	ucfg := upload.Config{
@@ -146,21 +161,28 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	cfg.Keys.Apply(&ucfg)
 	client, err := upload.New(ucfg)
 	if err != nil {
+		w.closeConverter()
 		return &StartupError{Problems: []error{&ConfigError{Field: "Keys", Err: err}}}
 	}
 	w.ledger, err = tasks.NewLedger(tasks.LedgerConfig{Redis: w.rdb, Logger: w.log.With("component", "tasks")})
 	if err != nil {
+		w.closeConverter()
 		return fmt.Errorf("worker: %w", err)
 	}
-	h, err := tasks.NewHandler(tasks.HandlerConfig{
+	hc := tasks.HandlerConfig{
 		Ledger:    w.ledger,
 		Uploader:  client,
 		Validator: val,
 		Roots:     roots,
 		Logger:    w.log.With("component", "tasks"),
 		Observer:  observers,
-	})
+	}
+	if w.conv != nil {
+		hc.Converter = w.conv
+	}
+	h, err := tasks.NewHandler(hc)
 	if err != nil {
+		w.closeConverter()
 		return fmt.Errorf("worker: %w", err)
 	}
 	w.mux = asynq.NewServeMux()
@@ -171,6 +193,14 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	}
 	w.mux.Handle(tasks.TypeUpload, h)
 	return nil
+}
+
+// closeConverter removes the converter's scratch directory, if any.
+func (w *Worker) closeConverter() error {
+	if w.conv == nil {
+		return nil
+	}
+	return w.conv.Close()
 }
 
 // observers tells every observer in turn.
@@ -293,6 +323,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		"concurrency", w.cfg.Concurrency,
 		slog.Group("queues", queues...),
 		"media_roots", w.cfg.MediaRoots,
+		"convert", w.conv != nil,
 	)
 	// Until Run returns: say in Redis which queues and media roots this
 	// process serves (importers warn about files no running worker would
@@ -358,7 +389,7 @@ func (w *Worker) Close() error {
 	if w.http != nil {
 		errs = append(errs, w.http.Close())
 	}
-	errs = append(errs, w.rdb.Close())
+	errs = append(errs, w.closeConverter(), w.rdb.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("worker: close: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/httpguard"
 	"github.com/storemedia/alipay-media-worker/internal/httpjson"
 	"github.com/storemedia/alipay-media-worker/internal/rawjson"
@@ -69,7 +70,8 @@ type Config struct {
 	SpoolDir string
 	// MaxFileSize is the largest file accepted in a multipart request.
 	// Default validate.DefaultMaxSize (5 MiB). The validator's own limit
-	// applies too.
+	// applies too. A request asking for conversion ("convert": true) may
+	// send a file up to the Client's ConvertMaxBytes instead.
 	MaxFileSize int64
 	// MaxJSONSize bounds a JSON request body. Default 64 KiB.
 	MaxJSONSize int64
@@ -346,6 +348,7 @@ type pathRequest struct {
 	ImageType    string         `json:"image_type"`
 	ImagePID     string         `json:"image_pid"`
 	AppAuthToken string         `json:"app_auth_token"`
+	Convert      bool           `json:"convert"`
 }
 
 func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
@@ -380,6 +383,7 @@ func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
 		ImageType:    req.ImageType,
 		ImagePID:     req.ImagePID,
 		AppAuthToken: req.AppAuthToken,
+		Convert:      req.Convert,
 	}
 	if name, inside := s.spoolEntry(req.Path); inside {
 		if name == "" {
@@ -470,7 +474,10 @@ func (s *Server) enqueueSpooled(w http.ResponseWriter, r *http.Request, req task
 // hashing it on the way, then checks and queues it. The file is removed
 // again if it is rejected or cannot be queued.
 func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.maxFile+multipartOverhead)
+	// A file to convert may be larger; whether it is one may only be
+	// known after the file part, so the larger limit holds until then.
+	limit := max(s.maxFile, s.client.ConvertMaxBytes())
+	r.Body = http.MaxBytesReader(w, r.Body, limit+multipartOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "malformed multipart body: "+err.Error())
@@ -504,11 +511,11 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 			}
 			filename = part.FileName()
 			var serr error
-			sp, serr = s.spoolPart(part)
+			sp, serr = s.spoolPart(part, limit)
 			if serr != nil {
 				var tl errTooLarge
 				if errors.As(serr, &tl) {
-					writeError(w, http.StatusRequestEntityTooLarge, string(validate.ReasonTooLarge), fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile))
+					s.tooLarge(w, req.Convert)
 					return
 				}
 				// A body over the limit is a read error too (readError
@@ -521,7 +528,7 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
 				return
 			}
-		case "image_name", "image_type", "image_pid", "app_auth_token":
+		case "image_name", "image_type", "image_pid", "app_auth_token", "convert":
 			v, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
 			if err != nil {
 				s.bodyError(w, err)
@@ -540,6 +547,13 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 				req.ImagePID = string(v)
 			case "app_auth_token":
 				req.AppAuthToken = string(v)
+			case "convert":
+				b, err := strconv.ParseBool(strings.TrimSpace(string(v)))
+				if err != nil {
+					writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("convert is %q, not true or false", v))
+					return
+				}
+				req.Convert = b
 			}
 		default:
 			writeError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("unknown form field %q", name))
@@ -549,6 +563,10 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 	}
 	if sp == nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", `the "file" part is missing`)
+		return
+	}
+	if sp.size > s.maxFile && !req.Convert {
+		s.tooLarge(w, false)
 		return
 	}
 	if req.ImageName == "" {
@@ -602,6 +620,17 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 	s.writeEnqueued(w, enq)
 }
 
+// tooLarge answers 413 for a file over the limit: the upload limit, or
+// for a request asking for conversion, the conversion limit.
+func (s *Server) tooLarge(w http.ResponseWriter, converting bool) {
+	if converting {
+		writeError(w, http.StatusRequestEntityTooLarge, string(validate.ReasonTooLarge),
+			fmt.Sprintf("the file is over the %d bytes accepted for conversion", s.client.ConvertMaxBytes()))
+		return
+	}
+	writeError(w, http.StatusRequestEntityTooLarge, string(validate.ReasonTooLarge), fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile))
+}
+
 func isClientError(err error) bool {
 	// Errors reading the request body (a client that hung up or sent a
 	// malformed body) are the client's; errors writing the spool are ours.
@@ -650,8 +679,11 @@ func rejectStatus(rej *tasks.RejectError) int {
 	case validate.ReasonBadName, validate.ReasonBadImageType:
 		return http.StatusBadRequest
 	}
-	if rej.Reason == tasks.ReasonInvalidRequest {
+	switch rej.Reason {
+	case tasks.ReasonInvalidRequest:
 		return http.StatusBadRequest
+	case tasks.Reason(convert.ReasonInputTooLarge):
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusUnprocessableEntity
 }
@@ -680,6 +712,7 @@ type Task struct {
 	ImagePID     string          `json:"image_pid,omitempty"`
 	SHA256       string          `json:"sha256,omitempty"`
 	Size         int64           `json:"size,omitempty"`
+	Convert      bool            `json:"convert,omitempty"`
 	Retried      int             `json:"retried"`
 	MaxRetry     int             `json:"max_retry,omitempty"`
 	LastError    string          `json:"last_error,omitempty"`
@@ -702,6 +735,7 @@ func TaskFromStatus(st tasks.Status) Task {
 		ImagePID:  st.Payload.ImagePID,
 		SHA256:    st.Payload.SHA256,
 		Size:      st.Payload.Size,
+		Convert:   st.Payload.Convert,
 		Retried:   st.Retried,
 		MaxRetry:  st.MaxRetry,
 		LastError: st.LastError,

@@ -50,23 +50,23 @@ type spooled struct {
 
 // spoolPart copies part into a new temporary file in the spool directory,
 // hashing it on the way; memory use is one copy buffer whatever the size.
-// A part longer than the limit gives errTooLarge and leaves nothing behind.
+// A part longer than limit gives errTooLarge and leaves nothing behind.
 func (s *Server) spoolPart(part interface {
 	io.Reader
 	FileName() string
-}) (*spooled, error) {
+}, limit int64) (*spooled, error) {
 	f, err := os.CreateTemp(s.spool, ".upload-*.part")
 	if err != nil {
 		return nil, fmt.Errorf("create spool file: %w", err)
 	}
 	sp := &spooled{dir: s.spool, tmp: f.Name(), ext: safeExt(part.FileName())}
 	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), errReader{io.LimitReader(part, s.maxFile+1)}, make([]byte, 32<<10))
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), errReader{io.LimitReader(part, limit+1)}, make([]byte, 32<<10))
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write spool file: %w", cerr)
 	}
-	if err == nil && n > s.maxFile {
-		err = errTooLarge{s.maxFile}
+	if err == nil && n > limit {
+		err = errTooLarge{limit}
 	}
 	if err == nil {
 		err = os.Chmod(sp.tmp, 0o640)

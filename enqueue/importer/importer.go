@@ -53,6 +53,12 @@ type Config struct {
 	Wait bool
 	// RequeueFailed runs archived (failed) tasks of the import again.
 	RequeueFailed bool
+	// Convert asks for conversion (tasks.UploadRequest.Convert): HEIC/HEIF
+	// and WebP photos, and JPEGs over the limit, up to the Client's
+	// ConvertMaxBytes, are queued instead of rejected as unsupported_type
+	// or too_large, for a worker with conversion on to send as a JPEG that
+	// fits.
+	Convert bool
 	// Workers is the number of file checking and hashing goroutines.
 	// Default runtime.NumCPU().
 	Workers int
@@ -475,6 +481,7 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 			ImageType:    r.cfg.ImageType,
 			ImagePID:     r.cfg.ImagePID,
 			AppAuthToken: r.cfg.AppAuthToken,
+			Convert:      r.cfg.Convert,
 		})
 		if err != nil {
 			var rej *tasks.RejectError
@@ -602,6 +609,7 @@ func applyStatus(row *Row, st tasks.Status) {
 		if st.Result != nil {
 			row.ImageID = st.Result.ImageID
 			row.ImageURL = st.Result.ImageURL
+			row.Converted = st.Result.Converted
 		}
 	case tasks.StateArchived:
 		row.State = StateFailed

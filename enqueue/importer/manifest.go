@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -79,6 +80,11 @@ type Row struct {
 	// ImageID and ImageURL are Alipay's answer once completed.
 	ImageID  string `json:"image_id,omitempty"`
 	ImageURL string `json:"image_url,omitempty"`
+	// Converted says what was sent instead of the file when the worker
+	// converted it (completed tasks of imports with Convert): from which
+	// type and why, bytes and pixel size before and after, the quality.
+	// Size and SHA256 stay the original's.
+	Converted *convert.Record `json:"converted,omitempty"`
 	// Reason is a stable code for a rejection: a tasks.RejectError's
 	// Reason (e.g. "unsupported_type", "too_large", "outside_roots"), or
 	// for a file or directory the walk could not read, "not_found" or

@@ -22,6 +22,15 @@
 // segment into a JPEG (orientation, camera make, GPS position), as phones
 // do.
 //
+// # Formats made by tools
+//
+// Go has no HEIC or WebP encoder, and its JPEG encoder is slow under the
+// race detector, so three functions hand an image to a command instead:
+// [HEIC] to heif-enc (Debian's libheif-examples), [WebP] and [CameraJPEG]
+// to the vips command (libvips-tools); `make deps` installs both. Either
+// is independent of the converter it feeds. A missing tool is an error
+// matching [ErrTool] that says how to install it.
+//
 // # BMP
 //
 // The standard library decodes JPEG, PNG and GIF and encodes them too, but

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -27,6 +28,9 @@ type Config struct {
 	Queue string
 	// Concurrency is the number of uploads at a time. Default 4.
 	Concurrency int
+	// Convert turns conversion on (worker.Config.Convert); it needs the
+	// vips build tag. Default nil: off.
+	Convert *convert.Config
 	// Logger receives the worker's and the emulator's records. Default:
 	// discard.
 	Logger *slog.Logger
@@ -92,6 +96,7 @@ func New(cfg Config) (*Worker, error) {
 		MediaRoots:  cfg.MediaRoots,
 		Queues:      map[string]int{cfg.Queue: 1},
 		Concurrency: cfg.Concurrency,
+		Convert:     cfg.Convert,
 		Retry:       cfg.Retry,
 
 		DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,

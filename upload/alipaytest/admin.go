@@ -22,7 +22,7 @@ func (g *Gateway) routeAdmin(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("DELETE "+adminPrefix+"uploads", func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
-		g.uploads = nil
+		g.uploads, g.contents = nil, nil
 		g.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})

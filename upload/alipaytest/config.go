@@ -84,6 +84,12 @@ type Config struct {
 	// long-running emulator does not grow without end. Default
 	// [DefaultMaxRecords] (a record is a few hundred bytes).
 	MaxRecords int
+	// KeepContent keeps the bytes of every accepted file, read back with
+	// [Gateway.Content], for tests that check what arrived beyond its
+	// SHA-256 and size, e.g. that a converted photo decodes upright. It
+	// costs the files' size in memory, up to MaxRecords of them. Default
+	// false: only the hash and the size are kept.
+	KeepContent bool
 
 	// SlowDelay is how long a "slow" fault holds the response; changeable
 	// later with [Faults.SetSlowDelay]. Default [DefaultSlowDelay].

@@ -110,9 +110,10 @@ type Gateway struct {
 
 	randMu sync.Mutex // guards cfg.Rand
 
-	mu      sync.Mutex
-	uploads []Upload
-	stats   Stats
+	mu       sync.Mutex
+	uploads  []Upload
+	contents map[string][]byte // by image_id, with Config.KeepContent
+	stats    Stats
 }
 
 // New validates cfg and returns a Gateway.
@@ -219,6 +220,15 @@ func (g *Gateway) Uploads() []Upload {
 	return out
 }
 
+// Content returns the bytes of the file uploaded as imageID, when
+// Config.KeepContent is set and its record is still kept.
+func (g *Gateway) Content(imageID string) ([]byte, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b, ok := g.contents[imageID]
+	return b, ok
+}
+
 // Stats returns a copy of the counters.
 func (g *Gateway) Stats() Stats {
 	g.mu.Lock()
@@ -236,7 +246,7 @@ func (g *Gateway) Reset() {
 func (g *Gateway) resetStats() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.uploads = nil
+	g.uploads, g.contents = nil, nil
 	g.stats = Stats{Rejections: map[string]int64{}, Faults: map[FaultKind]int64{}}
 }
 
@@ -418,10 +428,19 @@ func (g *Gateway) record(in *incoming, traceID string, kind FaultKind, api strin
 		// Dropping from the front reuses the array until its capacity
 		// runs out; then append copies the kept records to a new one.
 		n := len(g.uploads) - g.cfg.MaxRecords + 1
+		for _, old := range g.uploads[:n] {
+			delete(g.contents, old.ImageID)
+		}
 		g.uploads = g.uploads[n:]
 		g.stats.RecordsDropped += int64(n)
 	}
 	g.uploads = append(g.uploads, u)
+	if in.content != nil {
+		if g.contents == nil {
+			g.contents = map[string][]byte{}
+		}
+		g.contents[id] = in.content
+	}
 	if kind != FaultBadSignature && kind != FaultMalformed {
 		g.stats.Successes++
 	}

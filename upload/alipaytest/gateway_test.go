@@ -1,6 +1,7 @@
 package alipaytest_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -281,5 +282,27 @@ func TestUploadRecordsAreCapped(t *testing.T) {
 	}
 	if st := srv.Stats(); st.RecordsDropped != 2 || st.Successes != 5 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// With KeepContent the gateway keeps each accepted file's bytes, and
+// forgets them with the records.
+func TestKeepContent(t *testing.T) {
+	t.Parallel()
+	srv := alipaytest.Start(t, alipaytest.Config{KeepContent: true, MaxRecords: 1})
+	files := [][]byte{mediagen.Sample("jpg", 1), mediagen.Sample("png", 2)}
+	var ids []string
+	for i, typ := range []string{"jpg", "png"} {
+		a := send(t, srv.Client(), newRawRequest(typ, files[i]).build(t, srv.URL))
+		if a.fields["code"] != "10000" {
+			t.Fatalf("answer %d %s", a.status, a.body)
+		}
+		ids = append(ids, a.fields["image_id"])
+	}
+	if _, ok := srv.Content(ids[0]); ok {
+		t.Error("the content of a dropped record is still kept")
+	}
+	if got, ok := srv.Content(ids[1]); !ok || !bytes.Equal(got, files[1]) {
+		t.Errorf("kept %d bytes (%v), want the %d bytes sent", len(got), ok, len(files[1]))
 	}
 }

@@ -91,6 +91,7 @@ type incoming struct {
 	sum      [sha256.Size]byte
 	head     [sniffLen]byte
 	headLen  int
+	content  []byte // the file, with Config.KeepContent
 	detected string // the format of head, set by checkBiz
 }
 
@@ -211,6 +212,9 @@ func (g *Gateway) readFile(p *multipart.Part, in *incoming) error {
 			}
 			if in.size+int64(n) <= g.cfg.MaxFileSize {
 				h.Write(buf[:n])
+				if g.cfg.KeepContent {
+					in.content = append(in.content, buf[:n]...)
+				}
 			}
 			in.size += int64(n)
 		}

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/storemedia/alipay-media-worker/convert"
+	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
 func TestFormatPayloadRedactsAndPrettyPrints(t *testing.T) {
@@ -64,6 +67,30 @@ func TestFormatResultShowsImageID(t *testing.T) {
 	want := "{\n  \"image_id\": \"img_123\",\n  \"image_url\": \"http://example.test/i/1?a=1&b=2\"\n}"
 	if got != want {
 		t.Errorf("formatResult = %q, want %q", got, want)
+	}
+}
+
+// TestFormatResultShowsTheConversion: the result of a converted file, as
+// the handler writes it, shows what was sent, nothing redacted.
+func TestFormatResultShowsTheConversion(t *testing.T) {
+	t.Parallel()
+	res := tasks.Result{ImageID: "img_1", ImageType: "jpg", SHA256: strings.Repeat("a", 64), Bytes: 2_400_000,
+		Converted: &convert.Record{From: "heif", To: "jpg", Why: convert.WhyType, BytesBefore: 2_400_000, BytesAfter: 3_100_000,
+			Quality: 92, WidthBefore: 4032, HeightBefore: 3024, WidthAfter: 4032, HeightAfter: 3024,
+			SHA256: strings.Repeat("b", 64), SourceSHA256: strings.Repeat("a", 64)}}
+	data, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := formatResult("", data)
+	for _, want := range []string{`"converted": {`, `"from": "heif"`, `"why": "type"`, `"bytes_before": 2400000`, `"bytes_after": 3100000`,
+		`"quality": 92`, `"width_after": 4032`, `"sha256": "` + strings.Repeat("b", 64), `"source_sha256": "` + strings.Repeat("a", 64)} {
+		if !strings.Contains(got, want) {
+			t.Errorf("formatResult does not show %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "[redacted]") {
+		t.Errorf("formatResult redacts part of the record:\n%s", got)
 	}
 }
 

@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
@@ -93,11 +95,12 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // common holds the settings shared by the subcommands.
 type common struct {
-	redisURL   string
-	mediaRoots string
-	queue      string
-	logLevel   string
-	logFormat  string
+	redisURL        string
+	mediaRoots      string
+	queue           string
+	logLevel        string
+	logFormat       string
+	convertMaxBytes string
 }
 
 func (c *common) register(fs *flag.FlagSet, env Env) {
@@ -106,6 +109,7 @@ func (c *common) register(fs *flag.FlagSet, env Env) {
 	fs.StringVar(&c.queue, "queue", envOr(env, "ENQUEUE_QUEUE", tasks.QueueDefault), "queue name (env ENQUEUE_QUEUE)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(env, "LOG_LEVEL", "warn"), "log level: debug, info, warn, error (env LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(env, "LOG_FORMAT", "text"), "log format: text or json (env LOG_FORMAT)")
+	fs.StringVar(&c.convertMaxBytes, "convert-max-bytes", envOr(env, "UPLOAD_CONVERT_MAX_BYTES", strconv.FormatInt(convert.DefaultMaxInputBytes, 10)), "largest file queued for conversion (env UPLOAD_CONVERT_MAX_BYTES)")
 }
 
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
@@ -134,11 +138,18 @@ func (c *common) client(roots []string, log *slog.Logger) (*tasks.Client, error)
 		// The message never holds the password.
 		return nil, command.Usagef("--redis-url (env REDIS_URL): %w", err)
 	}
+	var maxConvert int64 // 0: the client's default
+	if s := strings.TrimSpace(c.convertMaxBytes); s != "" {
+		if maxConvert, err = strconv.ParseInt(s, 10, 64); err != nil || maxConvert <= 0 {
+			return nil, command.Usagef("--convert-max-bytes (env UPLOAD_CONVERT_MAX_BYTES): %q is not a positive whole number", c.convertMaxBytes)
+		}
+	}
 	cl, err := tasks.NewClient(tasks.ClientConfig{
-		Redis:      redis,
-		MediaRoots: roots,
-		Queue:      c.queue,
-		Logger:     log,
+		Redis:           redis,
+		MediaRoots:      roots,
+		Queue:           c.queue,
+		ConvertMaxBytes: maxConvert,
+		Logger:          log,
 	})
 	if err != nil {
 		return nil, command.UsageError(err)

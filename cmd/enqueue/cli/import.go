@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
@@ -31,6 +32,7 @@ var usageText = strings.NewReplacer(
 	"{token-len}", fmt.Sprint(httpapi.MinTokenLen),
 	"{spool-sweep}", shortDuration(defaultSpoolSweep),
 	"{spool-grace}", shortDuration(httpapi.DefaultSpoolGrace),
+	"{convert-max}", fmt.Sprint(convert.DefaultMaxInputBytes),
 ).Replace(usageTemplate)
 
 // shortDuration writes d as "10m" or "1h" rather than "10m0s" or "1h0m0s".
@@ -71,6 +73,10 @@ Import flags (flags may come before or after the paths):
                         extension); cut to {name-len} characters keeping the extension
   --image-type TYPE     declare image_type for every file (default: detected)
   --image-pid PID       image_pid for every file
+  --convert             ask for conversion: HEIC/HEIF and WebP photos, and
+                        JPEGs over the 5 MB limit, up to --convert-max-bytes,
+                        are queued instead of rejected, for a worker with
+                        UPLOAD_CONVERT=on to send as a JPEG that fits
   --app-auth-token-file FILE
                         read the merchant app_auth_token from FILE
                         (env APP_AUTH_TOKEN)
@@ -102,6 +108,9 @@ Common flags:
   --queue NAME          queue (env ENQUEUE_QUEUE, default "default")
   --log-level LEVEL     debug, info, warn or error (env LOG_LEVEL, default warn)
   --log-format FORMAT   text or json (env LOG_FORMAT, default text)
+  --convert-max-bytes N largest file queued for conversion (import --convert,
+                        the API's "convert"; env UPLOAD_CONVERT_MAX_BYTES,
+                        default {convert-max})
   --version             print the build (version, commit, Go version) and exit
 
 Status flags:
@@ -158,6 +167,7 @@ type importFlags struct {
 	dryRun           bool
 	wait             bool
 	requeueFailed    bool
+	convert          bool
 	manifest         string
 	progress         string
 	noCount          bool
@@ -181,6 +191,7 @@ func (f *importFlags) flags(env Env) *flag.FlagSet {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "")
 	fs.BoolVar(&f.wait, "wait", false, "")
 	fs.BoolVar(&f.requeueFailed, "requeue-failed", false, "")
+	fs.BoolVar(&f.convert, "convert", false, "")
 	fs.StringVar(&f.manifest, "manifest", "", "")
 	fs.StringVar(&f.progress, "progress", "auto", "")
 	fs.BoolVar(&f.noCount, "no-count", false, "")
@@ -274,6 +285,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		DryRun:        f.dryRun,
 		Wait:          f.wait,
 		RequeueFailed: f.requeueFailed,
+		Convert:       f.convert,
 		Workers:       f.workers,
 		Enqueuers:     f.enqueuers,
 		NoPreCount:    f.noCount,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"syscall"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/worker"
 )
@@ -21,7 +22,7 @@ import (
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := command.NewFlagSet("worker")
 	settings := command.BindVars(fs, getenv, vars...)
-	checkOnly := fs.Bool("check", false, "run the start-up checks (keys, media roots, Redis) and exit")
+	checkOnly := fs.Bool("check", false, "run the start-up checks (keys, media roots, Redis, conversion) and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout, settings)
@@ -47,6 +48,11 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer w.Close()
 	if *checkOnly {
+		if st.worker.Convert != nil {
+			logger.Info("conversion on and available: this build links libvips (-tags vips)")
+		} else {
+			logger.Info("conversion off (UPLOAD_CONVERT=off)", "available_in_this_build", convert.Available())
+		}
 		logger.Info("start-up checks passed")
 		return command.ExitOK
 	}
@@ -114,7 +120,7 @@ Runs the Alipay store media upload worker. Every setting is an environment
 variable; the flag of the same name (REDIS_URL -> --redis-url) overrides it.
 
 Flags:
-  --check   run the start-up checks (keys, media roots, Redis) and exit
+  --check   run the start-up checks (keys, media roots, Redis, conversion) and exit
   --help    show this help
 
 Settings:

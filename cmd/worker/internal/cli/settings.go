@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/conffile"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
@@ -25,6 +26,8 @@ import (
 const (
 	defaultPingTimeout = 5 * time.Second
 	httpOff            = "off" // HTTP_ADDR value that turns the listener off
+	convertOff         = "off" // UPLOAD_CONVERT's default
+	convertOn          = "on"
 )
 
 // vars are the worker's settings, in the order of the README's table.
@@ -44,6 +47,13 @@ var vars = []command.Var{
 	{Name: "MEDIA_ROOTS", Usage: "directories jobs may read from, separated by ':' or ',' (required)"},
 	{Name: "UPLOAD_ALLOWED_TYPES", Default: defaultTypes(), Usage: "accepted formats, comma-separated (jpeg = jpg)"},
 	{Name: "UPLOAD_MAX_BYTES", Default: strconv.FormatInt(validate.DefaultMaxSize, 10), Usage: "largest accepted file in bytes"},
+	{Name: "UPLOAD_CONVERT", Default: convertOff, Usage: "on: convert for jobs that ask (enqueue --convert, \"convert\": true): HEIC/HEIF and WebP photos to JPEG, JPEGs over UPLOAD_MAX_BYTES (or UPLOAD_CONVERT_MAX_PIXELS) re-encoded to fit; needs a worker built with -tags vips"},
+	{Name: "UPLOAD_CONVERT_CONCURRENCY", Default: strconv.Itoa(convert.DefaultConcurrency), Usage: "conversions run at once, within WORKER_CONCURRENCY (each holds a decoded photo, about 3 bytes a pixel)"},
+	{Name: "UPLOAD_CONVERT_MAX_BYTES", Default: strconv.FormatInt(convert.DefaultMaxInputBytes, 10), Usage: "largest file accepted for conversion; larger ones are refused (input_too_large)"},
+	{Name: "UPLOAD_CONVERT_MIN_QUALITY", Default: strconv.Itoa(convert.DefaultMinQuality), Usage: "lowest JPEG quality, 1 to " + strconv.Itoa(convert.DefaultMaxQuality) + "; below it a photo is downscaled instead"},
+	{Name: "UPLOAD_CONVERT_MAX_PIXELS", Usage: "most pixels a sent JPEG may have: larger JPEGs are re-encoded and converted photos downscaled to it (default: no cap)"},
+	{Name: "UPLOAD_CONVERT_KEEP_EXIF", Usage: "EXIF tags kept in converted photos, comma-separated (e.g. Make,Model,DateTimeOriginal); default: all metadata stripped, GPS position included"},
+	{Name: "UPLOAD_CONVERT_SCRATCH_DIR", Usage: "where converted files wait while they are sent (at most " + strconv.FormatInt(convert.DefaultScratchBytes>>20, 10) + " MiB, removed after each attempt; default: the system's temporary directory)"},
 	{Name: "WORKER_CONCURRENCY", Default: strconv.Itoa(worker.DefaultConcurrency), Usage: "uploads run at once"},
 	{Name: "WORKER_QUEUES", Default: worker.DefaultQueues, Usage: "queues and their weights, name:weight,..."},
 	{Name: "WORKER_STRICT_PRIORITY", Default: "false", Usage: "true: empty higher-weight queues first"},
@@ -194,6 +204,7 @@ func read(get func(string) string) (settings, problems) {
 		}
 	}
 	w.MaxFileSize = positive("UPLOAD_MAX_BYTES")
+	w.Convert = readConvert(trimmed, positive, &ps)
 	if n := positive("WORKER_CONCURRENCY"); n > 10000 {
 		ps.addf("WORKER_CONCURRENCY", "%d is more than 10000", n)
 	} else {
@@ -232,6 +243,41 @@ func read(get func(string) string) (settings, problems) {
 	st.keys.check(&ps)
 	w.HTTP = readHTTP(get, boolean, &ps)
 	return st, ps
+}
+
+// readConvert reads UPLOAD_CONVERT and its settings: nil when off. The
+// settings are checked even when off, so a typo does not wait for the day
+// conversion is turned on.
+func readConvert(trimmed func(string) string, positive func(string) int64, ps *problems) *convert.Config {
+	c := &convert.Config{
+		MaxInputBytes: positive("UPLOAD_CONVERT_MAX_BYTES"),
+		MaxPixels:     positive("UPLOAD_CONVERT_MAX_PIXELS"),
+		ScratchDir:    trimmed("UPLOAD_CONVERT_SCRATCH_DIR"),
+	}
+	if n := positive("UPLOAD_CONVERT_CONCURRENCY"); n > 1000 {
+		ps.addf("UPLOAD_CONVERT_CONCURRENCY", "%d is more than 1000", n)
+	} else {
+		c.Concurrency = int(n)
+	}
+	if n := positive("UPLOAD_CONVERT_MIN_QUALITY"); n > convert.DefaultMaxQuality {
+		ps.addf("UPLOAD_CONVERT_MIN_QUALITY", "%d is over %d, the highest quality a conversion uses", n, convert.DefaultMaxQuality)
+	} else {
+		c.MinQuality = int(n)
+	}
+	for _, t := range strings.Split(trimmed("UPLOAD_CONVERT_KEEP_EXIF"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.KeepEXIF = append(c.KeepEXIF, t)
+		}
+	}
+	switch s := strings.ToLower(trimmed("UPLOAD_CONVERT")); s {
+	case "", convertOff:
+		return nil
+	case convertOn:
+		return c
+	default:
+		ps.addf("UPLOAD_CONVERT", "%q is not on or off", s)
+		return nil
+	}
 }
 
 // check reports missing key files and a mix of the two modes.
@@ -392,6 +438,7 @@ var fieldVars = map[string]string{
 	"MediaRoots":   "MEDIA_ROOTS",
 	"AllowedTypes": "UPLOAD_ALLOWED_TYPES",
 	"MaxFileSize":  "UPLOAD_MAX_BYTES",
+	"Convert":      "UPLOAD_CONVERT",
 	"Concurrency":  "WORKER_CONCURRENCY",
 	"Queues":       "WORKER_QUEUES",
 	"Retry":        "RETRY_BASE_DELAY, RETRY_MAX_DELAY, RETRY_THROTTLE_DELAY, RETRY_JITTER",

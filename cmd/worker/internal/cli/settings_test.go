@@ -52,6 +52,9 @@ func TestReadDefaults(t *testing.T) {
 	if st.worker.HTTP == nil || st.worker.HTTP.Addr != "" {
 		t.Errorf("HTTP = %+v, want the default listener", st.worker.HTTP)
 	}
+	if st.worker.Convert != nil {
+		t.Errorf("Convert = %+v, want nil (UPLOAD_CONVERT=off by default)", st.worker.Convert)
+	}
 	if st.worker.Protocol != upload.Classic || st.worker.V3Endpoint != "" {
 		t.Errorf("protocol %q, v3 endpoint %q; want classic and the default", st.worker.Protocol, st.worker.V3Endpoint)
 	}
@@ -92,6 +95,13 @@ func TestReadEverything(t *testing.T) {
 		"DASHBOARD_READONLY":                 "true",
 		"DASHBOARD_INSECURE":                 "false",
 		"DASHBOARD_ALLOWED_HOSTS":            " dash.example.com, ops.internal ",
+		"UPLOAD_CONVERT":                     "On",
+		"UPLOAD_CONVERT_CONCURRENCY":         "3",
+		"UPLOAD_CONVERT_MAX_BYTES":           "1000000",
+		"UPLOAD_CONVERT_MIN_QUALITY":         "70",
+		"UPLOAD_CONVERT_MAX_PIXELS":          "12000000",
+		"UPLOAD_CONVERT_KEEP_EXIF":           "Make, Model",
+		"UPLOAD_CONVERT_SCRATCH_DIR":         "/var/tmp",
 	} {
 		env[k] = v
 	}
@@ -136,6 +146,20 @@ func TestReadEverything(t *testing.T) {
 		{"read-only", cfg.HTTP.ReadOnly, true},
 		{"insecure", cfg.HTTP.Insecure, false},
 		{"allowed hosts", strings.Join(cfg.HTTP.AllowedHosts, "|"), "dash.example.com|ops.internal"},
+		{"convert", cfg.Convert != nil, true},
+	}
+	if c := cfg.Convert; c != nil {
+		checks = append(checks, []struct {
+			name      string
+			got, want any
+		}{
+			{"convert concurrency", c.Concurrency, 3},
+			{"convert max bytes", c.MaxInputBytes, int64(1000000)},
+			{"convert min quality", c.MinQuality, 70},
+			{"convert max pixels", c.MaxPixels, int64(12000000)},
+			{"convert keep exif", strings.Join(c.KeepEXIF, "|"), "Make|Model"},
+			{"convert scratch", c.ScratchDir, "/var/tmp"},
+		}...)
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -212,6 +236,10 @@ func TestReadErrors(t *testing.T) {
 		{"bad readonly", map[string]string{"DASHBOARD_READONLY": "yes please"}, nil, []string{"DASHBOARD_READONLY"}},
 		{"user without password", map[string]string{"DASHBOARD_USER": "ops"}, nil, []string{"DASHBOARD_PASSWORD: required with DASHBOARD_USER"}},
 		{"password without user", map[string]string{"DASHBOARD_PASSWORD": "pw"}, nil, []string{"DASHBOARD_USER: required with DASHBOARD_PASSWORD"}},
+		{"bad convert", map[string]string{"UPLOAD_CONVERT": "yes"}, nil, []string{`UPLOAD_CONVERT: "yes" is not on or off`}},
+		// Checked while off, too.
+		{"bad convert quality", map[string]string{"UPLOAD_CONVERT_MIN_QUALITY": "99"}, nil, []string{"UPLOAD_CONVERT_MIN_QUALITY: 99 is over 95"}},
+		{"bad convert bytes", map[string]string{"UPLOAD_CONVERT": "on", "UPLOAD_CONVERT_MAX_BYTES": "50MB"}, nil, []string{`UPLOAD_CONVERT_MAX_BYTES: "50MB" is not a positive whole number`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
