@@ -285,9 +285,9 @@ func TestWaitAndStatus(t *testing.T) {
 			t.Errorf("status %s: exit %d\n%s%s", ref, code, out, errOut)
 		}
 	}
-	code, _, errOut = run(t.Context(), env, "status", "abc")
-	if code != command.ExitUsage || !strings.Contains(errOut, `"abc" is no file, task ID`) {
-		t.Errorf("status abc: exit %d, stderr %s", code, errOut)
+	code, out, errOut = run(t.Context(), env, "status", "abc")
+	if code != command.ExitUsage || !strings.Contains(errOut, `"abc" is no file, task ID`) || out != "" {
+		t.Errorf("status abc: exit %d, stdout %q, stderr %s", code, out, errOut)
 	}
 }
 

@@ -85,8 +85,7 @@ func doStatus(ctx context.Context, c common, refs []string, asJSON bool, env Env
 			continue
 		}
 		if err != nil {
-			flush()
-			return 0, err
+			return 0, err // the error alone: no table header above it
 		}
 		for _, st := range found {
 			if asJSON {
