@@ -592,8 +592,13 @@ func reuse(row *Row, st tasks.Status) {
 	if st.Payload.ImageName != "" {
 		row.ImageName = st.Payload.ImageName
 	}
+	// The task holds the absolute path; the row the path as given.
+	path := row.Path
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	switch {
-	case st.Payload.Path != "" && st.Payload.Path != row.Path:
+	case st.Payload.Path != "" && st.Payload.Path != path:
 		row.Note = fmt.Sprintf("same content as %s: its task (image_name %q) is reused, nothing new is queued", st.Payload.Path, row.ImageName)
 	case row.ImageName != name:
 		row.Note = fmt.Sprintf("already queued as image_name %q: that task is reused, the name %q is not used", row.ImageName, name)

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +53,35 @@ func TestImportWarnsWhenNoRunningWorkerReadsThePaths(t *testing.T) {
 	workertest.WaitWorkers(t, client, 1)
 	if sum, notes = run(); sum.WouldQueue != 2 || notes != "" {
 		t.Errorf("worker reading both: %+v, notices %q", sum, notes)
+	}
+}
+
+// TestReimportByRelativePathHasNoNote: importing a directory again under a
+// relative spelling meets the same tasks; a file meeting its own task
+// needs no note, however its path was spelt.
+func TestReimportByRelativePathHasNoNote(t *testing.T) {
+	t.Parallel()
+	srv := testproc.StartRedis(t)
+	root := t.TempDir()
+	write(t, filepath.Join(root, "shop", "a.jpg"), sample(t, "photo.jpg"))
+	client := newClient(t, srv.URL(), root)
+	if _, err := importer.Run(context.Background(), importer.Config{Client: client, Paths: []string{filepath.Join(root, "shop")}}); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, filepath.Join(root, "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []importer.Row
+	if _, err := importer.Run(context.Background(), importer.Config{Client: client, Paths: []string{rel},
+		OnRow: func(r importer.Row) { rows = append(rows, r) }}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || !rows[0].Duplicate || rows[0].Note != "" {
+		t.Errorf("re-import by %s: %+v; want a duplicate without a note", rel, rows)
 	}
 }
