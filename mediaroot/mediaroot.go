@@ -73,6 +73,30 @@ var reasonTable = reasons.Table[Reason]{
 	{Reason: ReasonPermission, Err: fs.ErrPermission},
 }
 
+// Fix says what a person can do about a refusal for reason r, for the
+// messages that name the file and the refusal ("" for no reason).
+func (r Reason) Fix() string {
+	switch r {
+	case ReasonNotAbsolute:
+		return "give the file's absolute path"
+	case ReasonTraversal:
+		return `give the path without ".." elements`
+	case ReasonOutsideRoots:
+		return "move the file into a media root, or add its directory to MEDIA_ROOTS (the workers' and the importer's)"
+	case ReasonSymlinkEscape:
+		return "copy the file into the media root, or make the link relative and keep its target inside the root"
+	case ReasonNotRegular:
+		return "name a regular file"
+	case ReasonChanged:
+		return "let whatever writes the file finish, then queue it again"
+	case ReasonNotFound:
+		return "check the path: was the file moved or deleted after it was queued?"
+	case ReasonPermission:
+		return "let the user the worker runs as read the file and search its directories"
+	}
+	return ""
+}
+
 // Reasons returns every reason, in a fixed order.
 func Reasons() []Reason { return reasonTable.Reasons() }
 

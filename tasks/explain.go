@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
 
@@ -24,7 +25,20 @@ func Explain(err error) string {
 	if errors.As(err, &ve) {
 		return ve.Detail()
 	}
+	if r := mediaroot.ReasonOf(err); r != "" {
+		return rootDetail(err, r)
+	}
 	return err.Error()
+}
+
+// rootDetail is a media root refusal for a person: what was found, with
+// the path, and what to do, without the package's prefix.
+func rootDetail(err error, r mediaroot.Reason) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "mediaroot: "); i >= 0 {
+		msg = msg[i+len("mediaroot: "):]
+	}
+	return msg + "; " + r.Fix()
 }
 
 // permanentError is a permanent failure as asynq sees it: it matches
@@ -40,12 +54,14 @@ func (e *permanentError) Error() string   { return e.msg }
 func (e *permanentError) Unwrap() []error { return []error{e.err, asynq.SkipRetry} }
 
 // permanent wraps a permanent failure of the given reason. A validation
-// failure reads "<reason>: <what was found>; <fix>".
+// failure or a media root refusal reads "<reason>: <what was found>; <fix>".
 func permanent(reason Reason, err error) error {
 	msg := err.Error()
 	var ve *validate.Error
 	if errors.As(err, &ve) {
 		msg = string(reason) + ": " + ve.Detail()
+	} else if r := mediaroot.ReasonOf(err); r != "" {
+		msg = string(reason) + ": " + rootDetail(err, r)
 	}
 	return &permanentError{msg: msg, err: err}
 }
