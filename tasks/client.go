@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -677,8 +678,11 @@ func (c *Client) Requeue(ctx context.Context, id string) (Status, error) {
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 		return Status{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	case err != nil && strings.Contains(err.Error(), "FAILED_PRECONDITION"):
+		// asynq refuses a task already pending or running: nothing to re-run.
+		return Status{}, fmt.Errorf("tasks: %q is already pending or running, not archived or waiting for a retry: nothing to re-run", id)
 	case err != nil:
-		return Status{}, fmt.Errorf("tasks: requeue %q: %w", id, err)
+		return Status{}, c.unavailable("re-running a task", err)
 	}
 	return c.Lookup(ctx, id)
 }

@@ -266,6 +266,15 @@ func TestClientWaitCompletedArchivedAndRequeue(t *testing.T) {
 	if _, err := s.client.Requeue(ctx, "upload:unknown"); !errors.Is(err, tasks.ErrNotFound) {
 		t.Errorf("Requeue(unknown) = %v, want ErrNotFound", err)
 	}
+	// A pending task has nothing to re-run; that is not Redis failing.
+	pending, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg"), ImagePID: "2088000000000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.client.Requeue(ctx, pending.ID)
+	if err == nil || errors.Is(err, tasks.ErrUnavailable) || strings.Contains(err.Error(), "asynq") || !strings.Contains(err.Error(), "nothing to re-run") {
+		t.Errorf("Requeue(pending) = %v, want a plain 'nothing to re-run'", err)
+	}
 
 	// Wait gives up with the context.
 	waitCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -294,6 +303,10 @@ func TestClientRedisDown(t *testing.T) {
 	}
 	if _, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(s.root, "photo.jpg")}); !errors.Is(err, tasks.ErrUnavailable) {
 		t.Errorf("Enqueue = %v, want ErrUnavailable", err)
+	}
+	if _, err := s.client.Requeue(ctx, "x"); !errors.Is(err, tasks.ErrUnavailable) || strings.Contains(err.Error(), "asynq") ||
+		!strings.HasPrefix(err.Error(), "Redis failed while re-running a task: ") {
+		t.Errorf("Requeue = %v, want ErrUnavailable without asynq's words", err)
 	}
 	_, err := s.client.Lookup(ctx, "x")
 	if !errors.Is(err, tasks.ErrUnavailable) {
