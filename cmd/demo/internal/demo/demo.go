@@ -225,6 +225,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, fmt.Errorf("demo: %w", err)
 	}
 	defer client.Close()
+	// The import warns when no running worker serves its queue: let the
+	// worker announce itself first (it does once Run has started).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if ws, err := client.Workers(ctx); (err == nil && len(ws) > 0) || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+	}
 	manifest, err := os.Create(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
 		return rep, fmt.Errorf("demo: %w", err)
