@@ -91,33 +91,33 @@ func (c *Client) findID(ctx context.Context, id string) ([]Status, error) {
 	if err != nil {
 		return nil, c.unavailable("listing the queues", err)
 	}
+	places := make([]place, len(queues))
+	for i, q := range queues {
+		places[i] = place{q, id}
+	}
+	return c.statuses(ctx, places)
+}
+
+// place is a task ID in a queue.
+type place struct{ queue, id string }
+
+// statuses looks up the task of every place, leaving out those not there.
+func (c *Client) statuses(ctx context.Context, places []place) ([]Status, error) {
 	var found []Status
-	for _, q := range queues {
+	for _, p := range places {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		st, err := c.taskIn(q, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
+		info, err := c.inspector.GetTaskInfo(p.queue, p.id)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			continue // e.g. a task deleted since the scan
+		case err != nil:
+			return nil, c.unavailable("looking up a task", err)
 		}
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, st)
+		found = append(found, statusOf(info))
 	}
 	return found, nil
-}
-
-// taskIn returns the task id of queue q.
-func (c *Client) taskIn(q, id string) (Status, error) {
-	info, err := c.inspector.GetTaskInfo(q, id)
-	switch {
-	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-		return Status{}, fmt.Errorf("%w: %q in queue %q", ErrNotFound, id, q)
-	case err != nil:
-		return Status{}, c.unavailable("looking up a task", err)
-	}
-	return statusOf(info), nil
 }
 
 // findContent scans for the task keys of every upload whose SHA-256
@@ -153,22 +153,13 @@ func (c *Client) findContent(ctx context.Context, hex string) ([]Status, error) 
 		}
 		return nil, c.unavailable("scanning for the tasks of "+hex, err)
 	}
-	var found []Status
+	var places []place
 	for _, k := range keys {
-		q, id, ok := splitTaskKey(k)
-		if !ok {
-			continue
+		if q, id, ok := splitTaskKey(k); ok {
+			places = append(places, place{q, id})
 		}
-		st, err := c.taskIn(q, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, st)
 	}
-	return found, nil
+	return c.statuses(ctx, places)
 }
 
 // splitTaskKey splits asynq's "asynq:{<queue>}:t:<id>" into queue and ID.
