@@ -1,15 +1,19 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 )
 
 // MinFindPrefix is the fewest hex digits of a SHA-256 that [Client.Find]
@@ -18,7 +22,7 @@ const MinFindPrefix = 8
 
 // ErrBadRef: a reference given to [Client.Find] is neither a task ID nor a
 // SHA-256 or a prefix of one.
-var ErrBadRef = errors.New("tasks: not a task ID (upload:...), a SHA-256, or a SHA-256 prefix of 8 or more hex digits")
+var ErrBadRef = errors.New("tasks: not an absolute file path, a task ID (upload:...), a SHA-256, or a SHA-256 prefix of 8 or more hex digits")
 
 // Find looks in every queue for the upload tasks ref names, and returns
 // their states and results, ordered by queue and task ID:
@@ -27,7 +31,11 @@ var ErrBadRef = errors.New("tasks: not a task ID (upload:...), a SHA-256, or a S
 //     task, in whichever queue holds it;
 //   - a file's SHA-256 (64 hex digits) or a prefix of one (at least
 //     [MinFindPrefix] hex digits, either case): every task of that content,
-//     for every merchant.
+//     for every merchant;
+//   - an absolute path beneath the client's media roots: the tasks of that
+//     file's content, as its SHA-256 would find them. The file is only
+//     hashed, not checked, so a photo queued for conversion is found too; a
+//     path the roots refuse gives a [*RejectError].
 //
 // asynq keeps no index by content, and Find keeps none of its own either
 // (an index written at enqueue would miss tasks queued by other-language
@@ -48,6 +56,8 @@ func (c *Client) Find(ctx context.Context, ref string) ([]Status, error) {
 		found, err = c.findID(ctx, ref)
 	case isHexPrefix(ref):
 		found, err = c.findContent(ctx, strings.ToLower(ref))
+	case filepath.IsAbs(ref):
+		found, err = c.findFile(ctx, ref)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrBadRef, ref)
 	}
@@ -58,7 +68,7 @@ func (c *Client) Find(ctx context.Context, ref string) ([]Status, error) {
 		return nil, fmt.Errorf("%w: %q in any queue", ErrNotFound, ref)
 	}
 	slices.SortFunc(found, func(a, b Status) int {
-		return cmpOr(strings.Compare(a.Queue, b.Queue), strings.Compare(a.ID, b.ID))
+		return cmp.Or(strings.Compare(a.Queue, b.Queue), strings.Compare(a.ID, b.ID))
 	})
 	return found, nil
 }
@@ -78,11 +88,19 @@ func isHexPrefix(s string) bool {
 	return true
 }
 
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
+// findFile finds the tasks of the content of the file at path, opened
+// through the media roots and hashed as Prepare hashes it.
+func (c *Client) findFile(ctx context.Context, path string) ([]Status, error) {
+	f, st, err := c.roots.Open(path)
+	if err != nil {
+		return nil, &RejectError{Path: path, Reason: cmp.Or(Reason(mediaroot.ReasonOf(err)), ReasonUnreadable), Err: err}
 	}
-	return b
+	defer f.Close()
+	sum, err := hashAndCheck(f, st.Size(), nil)
+	if err != nil {
+		return nil, &RejectError{Path: path, Reason: ReasonUnreadable, Size: st.Size(), Err: err}
+	}
+	return c.findContent(ctx, sum)
 }
 
 // findID looks for the task id in every queue.

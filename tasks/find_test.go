@@ -2,6 +2,7 @@ package tasks_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +54,7 @@ func TestFindByIDSHAAndPrefixInEveryQueue(t *testing.T) {
 		{sum, "default/" + self.ID + " merchants/" + merchant.ID},
 		{strings.ToUpper(sum[:8]), "default/" + self.ID + " merchants/" + merchant.ID},
 		{pngTask.Payload.SHA256[:12], "default/" + pngTask.ID},
+		{jpg, "default/" + self.ID + " merchants/" + merchant.ID},
 	} {
 		got, err := other.Find(ctx, c.ref)
 		if err != nil || ids(got) != c.want {
@@ -67,6 +69,15 @@ func TestFindByIDSHAAndPrefixInEveryQueue(t *testing.T) {
 		if _, err := s.client.Find(ctx, ref); !errors.Is(err, tasks.ErrBadRef) {
 			t.Errorf("Find(%q) = %v, want ErrBadRef", ref, err)
 		}
+	}
+	// A file is only hashed, beneath the roots: one outside is refused.
+	outside := filepath.Join(t.TempDir(), "photo.jpg")
+	if err := os.WriteFile(outside, []byte("not even a photo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rej *tasks.RejectError
+	if _, err := s.client.Find(ctx, outside); !errors.As(err, &rej) || rej.Reason != "outside_roots" {
+		t.Errorf("Find(%s) = %v, want a rejection outside_roots", outside, err)
 	}
 	for _, ref := range []string{"0000000000", "upload:" + strings.Repeat("0", 64) + ":self"} {
 		if _, err := s.client.Find(ctx, ref); !errors.Is(err, tasks.ErrNotFound) {

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -126,7 +127,7 @@ func (c *Client) Workers(ctx context.Context) ([]WorkerInfo, error) {
 		c.rdb.HDel(ctx, workersKey, lapsed...)
 	}
 	slices.SortFunc(live, func(a, b WorkerInfo) int {
-		return cmpOr(strings.Compare(a.Host, b.Host), a.PID-b.PID)
+		return cmp.Or(strings.Compare(a.Host, b.Host), a.PID-b.PID)
 	})
 	return live, nil
 }

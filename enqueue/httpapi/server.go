@@ -869,14 +869,6 @@ func (s *Server) find(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "give ref: a file's path, a SHA-256 or a prefix of 8+ hex digits, or a task ID")
 		return
 	}
-	if strings.HasPrefix(ref, "/") {
-		p, err := s.client.Prepare(r.Context(), tasks.UploadRequest{Path: ref})
-		if err != nil {
-			s.enqueueError(w, err)
-			return
-		}
-		ref = p.Payload.SHA256
-	}
 	found, err := s.client.Find(r.Context(), ref)
 	switch {
 	case errors.Is(err, tasks.ErrBadRef):

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -117,31 +115,15 @@ func doStatus(ctx context.Context, c common, refs []string, asJSON bool, env Env
 // error.
 func find(ctx context.Context, client *tasks.Client, ref string) ([]tasks.Status, error) {
 	if fi, err := os.Stat(ref); err == nil && fi.Mode().IsRegular() {
-		sum, err := fileSHA256(ref)
-		if err != nil {
-			return nil, err
+		if abs, err := filepath.Abs(ref); err == nil {
+			ref = abs // Find takes a file by its absolute path
 		}
-		return client.Find(ctx, sum)
 	}
 	found, err := client.Find(ctx, ref)
 	if errors.Is(err, tasks.ErrBadRef) {
 		return nil, command.Usagef("status: %q is no file, task ID (upload:...), SHA-256, or SHA-256 prefix of %d or more hex digits", ref, tasks.MinFindPrefix)
 	}
 	return found, err
-}
-
-// fileSHA256 returns the hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("status: hashing %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // oneLine keeps a table cell on one line.
