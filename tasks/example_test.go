@@ -111,3 +111,14 @@ func ExampleExplain() {
 	}
 	// Output: rejected empty.jpg (empty): the file has 0 bytes; the file was probably not fully written or copied; provide the complete file
 }
+
+// A second file with content already queued: the caller learns which job
+// is reused and the image_name Alipay gets.
+func ExampleReuseNote() {
+	known := tasks.UploadPayload{Path: "/srv/media/shop-12/front.jpg", ImageName: "Shop 12 front"}
+	fmt.Println(tasks.ReuseNote(tasks.UploadPayload{Path: "/srv/media/copy.jpg", ImageName: "copy.jpg"}, known))
+	fmt.Println(tasks.ReuseNote(known, known) == "")
+	// Output:
+	// same content as /srv/media/shop-12/front.jpg: its task is reused and nothing new is queued; it carries image_name "Shop 12 front", not "copy.jpg"
+	// true
+}

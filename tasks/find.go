@@ -189,3 +189,22 @@ func splitTaskKey(key string) (queue, id string, ok bool) {
 	queue, id, ok = strings.Cut(rest, "}:t:")
 	return queue, id, ok
 }
+
+// ReuseNote tells whoever asked to queue asked, a duplicate of the task
+// already queued with known, which job is reused and the name it
+// carries: "" when the request names the same file and image_name, which
+// needs no word.
+func ReuseNote(asked, known UploadPayload) string {
+	var note string
+	if known.Path != "" && known.Path != asked.Path {
+		note = "same content as " + known.Path + ": its task is reused and nothing new is queued"
+	} else if known.ImageName != asked.ImageName {
+		note = "the same content is already queued: its task is reused and nothing new is queued"
+	} else {
+		return ""
+	}
+	if known.ImageName != asked.ImageName {
+		return note + fmt.Sprintf("; it carries image_name %q, not %q", known.ImageName, asked.ImageName)
+	}
+	return note + fmt.Sprintf("; it carries image_name %q", known.ImageName)
+}

@@ -760,25 +760,11 @@ func (s *Server) writeEnqueued(w http.ResponseWriter, enq tasks.Enqueued) {
 	if enq.Duplicate && enq.Existing != nil {
 		t := TaskFromStatus(*enq.Existing)
 		t.Duplicate = true
-		t.Note = reuseNote(enq.Payload, enq.Existing.Payload)
+		t.Note = tasks.ReuseNote(enq.Payload, enq.Existing.Payload)
 		httpjson.Write(w, http.StatusOK, t)
 		return
 	}
 	httpjson.Write(w, http.StatusAccepted, TaskFromStatus(tasks.Status{ID: enq.ID, Queue: enq.Queue, State: enq.State, Payload: enq.Payload}))
-}
-
-// reuseNote tells the caller of a duplicate which job is reused and the
-// name it carries: asked is what the request would have queued, known the
-// task that exists.
-func reuseNote(asked, known tasks.UploadPayload) string {
-	note := "the same content is already queued for this merchant: this task is reused and nothing new is queued"
-	if asked.ImageName != known.ImageName {
-		note += fmt.Sprintf("; it carries image_name %q, not %q", known.ImageName, asked.ImageName)
-	}
-	if asked.Path != known.Path {
-		note += fmt.Sprintf("; its file is %s", known.Path)
-	}
-	return note
 }
 
 // MaxWait bounds the long poll of GET /v1/uploads/{id}?wait=: a longer

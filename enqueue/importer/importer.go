@@ -543,7 +543,7 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		if err != nil {
 			return row, err
 		}
-		reuse(&row, st)
+		reuse(&row, item.p.Payload, st)
 		if row.State == StateFailed && r.cfg.RequeueFailed {
 			row.State = StateWouldQueue
 			row.Requeued = true
@@ -559,7 +559,7 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		row.State = StateQueued
 		return row, nil
 	}
-	reuse(&row, *enq.Existing)
+	reuse(&row, item.p.Payload, *enq.Existing)
 	if row.State == StateFailed && r.cfg.RequeueFailed {
 		st, err := c.Requeue(ctx, enq.ID)
 		switch {
@@ -581,28 +581,15 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 	return row, nil
 }
 
-// reuse marks row as a duplicate of the existing task st: the row takes
-// the task's state and result, and the image_name the task carries. When
-// the task was queued for another file, or under another name, Note says
-// so: the caller learns which job is reused and which name it carries.
-func reuse(row *Row, st tasks.Status) {
+// reuse marks row, whose file would have queued asked, as a duplicate of
+// the existing task st: the row takes the task's state and result, and the
+// image_name the task carries; Note says which job is reused when it was
+// queued for another file or under another name ([tasks.ReuseNote]).
+func reuse(row *Row, asked tasks.UploadPayload, st tasks.Status) {
 	row.Duplicate = true
 	applyStatus(row, st)
-	name := row.ImageName
-	if st.Payload.ImageName != "" {
-		row.ImageName = st.Payload.ImageName
-	}
-	// The task holds the absolute path; the row the path as given.
-	path := row.Path
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	switch {
-	case st.Payload.Path != "" && st.Payload.Path != path:
-		row.Note = fmt.Sprintf("same content as %s: its task (image_name %q) is reused, nothing new is queued", st.Payload.Path, row.ImageName)
-	case row.ImageName != name:
-		row.Note = fmt.Sprintf("already queued as image_name %q: that task is reused, the name %q is not used", row.ImageName, name)
-	}
+	row.ImageName = cmp.Or(st.Payload.ImageName, row.ImageName)
+	row.Note = tasks.ReuseNote(asked, st.Payload)
 }
 
 // applyStatus sets a row's state and result from a task's status.
