@@ -53,6 +53,7 @@ func (g *Gateway) routeAdmin(mux *http.ServeMux) {
 		_, _ = w.Write(PublicKeyPEM(g.PublicKey()))
 	})
 	mux.HandleFunc("POST "+adminPrefix+"sink", g.sink)
+	g.routeAuthAdmin(mux)
 }
 
 // adminFaults applies (POST) or replaces (PUT) the fault settings with a
@@ -93,8 +94,11 @@ func (g *Gateway) sink(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) adminIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, `alipaytest gateway emulator
-POST   /gateway.do              the classic gateway (alipay.offline.material.image.upload)
+POST   /gateway.do              the classic gateway (alipay.offline.material.image.upload,
+                                alipay.open.auth.token.app, alipay.open.auth.token.app.query)
 POST   /v3/alipay/offline/material/image/upload   the same upload over OpenAPI v3
+POST   /v3/alipay/open/auth/token/app             exchange a code, refresh a token (v3)
+GET    /v3/alipay/open/auth/token/app/query       is a token valid, until when (v3)
 GET    /_emulator/uploads       recorded uploads (JSON)
 DELETE /_emulator/uploads       forget recorded uploads
 GET    /_emulator/stats         counters (JSON)
@@ -105,5 +109,11 @@ DELETE /_emulator/faults        clear fault settings
 POST   /_emulator/reset         forget uploads, zero counters, clear faults (DELETE works too)
 GET    /_emulator/public-key    the gateway public key (PEM)
 POST   /_emulator/sink          drain the body, answer {"bytes":N}
+POST   /_emulator/codes         issue an app_auth_code: {"auth_app_id":"...","user_id":"..."} or {"merchants":[...]} (batch); answers {"code":"..."}
+GET    /_emulator/merchants     merchants' authorizations, with their tokens and exchange/refresh counts (JSON)
+GET    /_emulator/merchants/ID  one merchant's
+POST   /_emulator/merchants/ID/expire   its tokens expire now (the refresh token still works)
+POST   /_emulator/merchants/ID/revoke   cancel its authorization (refresh refused until a new code)
+POST   /_emulator/clock         move the clock of codes and tokens: {"advance":"25h"}
 `)
 }

@@ -54,10 +54,16 @@ type Config struct {
 	// Required with AppCertSN.
 	GatewayCertSN string
 
-	// AppAuthTokens, when not empty, lists the app_auth_token values the
-	// gateway accepts; any other token gets 20001
-	// aop.invalid-app-auth-token. Empty: every token is accepted.
+	// AppAuthTokens, when not empty, lists app_auth_token values the
+	// gateway accepts besides those it issued ([Gateway.IssueCode]); any
+	// other token gets 20001 aop.invalid-app-auth-token. Empty: every
+	// token it did not issue is accepted, unless Auth.RequireIssuedTokens.
 	AppAuthTokens []string
+	// Auth sets the merchant authorizations: code and token lifetimes, how
+	// long a replaced token and refresh token keep working, and whether
+	// uploads may carry tokens the emulator did not issue. Tokens the
+	// emulator issued are always checked against its state.
+	Auth AuthConfig
 
 	// MaxFileSize is the largest accepted image_content in bytes.
 	// Default validate.DefaultMaxSize, the documented 5 MiB.

@@ -40,9 +40,16 @@ type Upload struct {
 	// AppAuthToken is the app_auth_token sent, if any. It is kept so tests
 	// can assert it; the emulator never logs it.
 	AppAuthToken string `json:"app_auth_token,omitempty"`
-	ImageType    string `json:"image_type"`
-	ImageName    string `json:"image_name"`
-	ImagePID     string `json:"image_pid,omitempty"`
+	// AuthAppID is the merchant whose token it was, when the emulator
+	// issued it; TokenState says in which state it was when the upload was
+	// accepted: [TokenCurrent], [TokenReplaced] (a refresh replaced it,
+	// within AuthConfig.OldTokenGrace) or [TokenListed] (not issued by the
+	// emulator, accepted by Config.AppAuthTokens).
+	AuthAppID  string `json:"auth_app_id,omitempty"`
+	TokenState string `json:"token_state,omitempty"`
+	ImageType  string `json:"image_type"`
+	ImageName  string `json:"image_name"`
+	ImagePID   string `json:"image_pid,omitempty"`
 	// FileName and ContentType are those of the image_content part.
 	FileName    string `json:"file_name"`
 	ContentType string `json:"content_type"`
@@ -105,6 +112,7 @@ type Gateway struct {
 	allowed  map[string]bool
 	legacy   map[string]bool
 	tokens   map[string]bool
+	auth     *authState
 	mux      *http.ServeMux
 	inflight inflight
 
@@ -129,6 +137,7 @@ func New(cfg Config) (*Gateway, error) {
 		allowed:  map[string]bool{},
 		legacy:   map[string]bool{},
 		tokens:   map[string]bool{},
+		auth:     newAuthState(cfg.Auth),
 	}
 	if g.signer.Key == nil {
 		k, err := rsa.GenerateKey(cfg.Rand, KeyBits)
@@ -159,6 +168,12 @@ func New(cfg Config) (*Gateway, error) {
 	g.mux = http.NewServeMux()
 	g.mux.HandleFunc(GatewayPath, func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, APIClassic) })
 	g.mux.HandleFunc("POST "+alipayapi.V3UploadPath, func(w http.ResponseWriter, r *http.Request) { g.serve(w, r, APIV3) })
+	g.mux.HandleFunc("POST "+alipayapi.AuthTokenPath, func(w http.ResponseWriter, r *http.Request) {
+		g.serveAuth(w, r, APIV3, alipayapi.AuthTokenMethod)
+	})
+	g.mux.HandleFunc("GET "+alipayapi.AuthQueryPath, func(w http.ResponseWriter, r *http.Request) {
+		g.serveAuth(w, r, APIV3, alipayapi.AuthQueryMethod)
+	})
 	g.routeAdmin(g.mux)
 	return g, nil
 }
@@ -254,6 +269,13 @@ func (g *Gateway) resetStats() {
 // the same faults, the same checks of the fields and the file, the same
 // records; only the system parameters and the answers' format differ.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api string) {
+	if api == APIClassic {
+		switch m := r.URL.Query().Get("method"); m {
+		case alipayapi.AuthTokenMethod, alipayapi.AuthQueryMethod:
+			g.serveAuth(w, r, api, m)
+			return
+		}
+	}
 	start := time.Now()
 	traceID := g.newID(hexID)
 	if api == APIV3 {
@@ -407,6 +429,8 @@ func (g *Gateway) record(in *incoming, traceID string, kind FaultKind, api strin
 		API:          api,
 		AppID:        p["app_id"],
 		AppAuthToken: p["app_auth_token"],
+		AuthAppID:    in.tokenOwner,
+		TokenState:   in.tokenState,
 		ImageType:    p["image_type"],
 		ImageName:    p["image_name"],
 		ImagePID:     p["image_pid"],

@@ -54,7 +54,7 @@ func TestAcceptsEveryFormat(t *testing.T) {
 			sum := sha256.Sum256(file)
 			want := alipaytest.Upload{
 				ImageID: id, ImageURL: a.fields["image_url"], API: alipaytest.APIClassic, AppID: alipaytest.TestAppID,
-				AppAuthToken: "202405BBtoken" + typ, ImageType: typ, ImageName: "photo " + typ,
+				AppAuthToken: "202405BBtoken" + typ, TokenState: alipaytest.TokenListed, ImageType: typ, ImageName: "photo " + typ,
 				ImagePID: "2088000000000001", FileName: "photo " + typ, ContentType: "application/octet-stream",
 				DetectedType: strings.Replace(typ, "jpeg", "jpg", 1), Size: int64(len(file)),
 				SHA256: hex.EncodeToString(sum[:]), TraceID: a.traceID, Time: got.Time,

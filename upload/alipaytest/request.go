@@ -93,6 +93,9 @@ type incoming struct {
 	headLen  int
 	content  []byte // the file, with Config.KeepContent
 	detected string // the format of head, set by checkBiz
+	// tokenState and tokenOwner say in which state the app_auth_token was
+	// (TokenCurrent, ...) and whose it is, set by checkToken.
+	tokenState, tokenOwner string
 }
 
 // read parses the query and streams the multipart body: text parts are
@@ -232,6 +235,18 @@ func (g *Gateway) readFile(p *multipart.Part, in *incoming) error {
 // check applies the gateway's checks in the order the package
 // documentation lists them. It returns nil for an acceptable upload.
 func (g *Gateway) check(in *incoming) *rejection {
+	if rj := g.checkClassic(in, alipayapi.Method); rj != nil {
+		return rj
+	}
+	if rj := g.checkToken(in, in.params["app_auth_token"]); rj != nil {
+		return rj
+	}
+	return g.checkBiz(in)
+}
+
+// checkClassic applies the classic gateway's checks of the system
+// parameters and the signature, for a call of method.
+func (g *Gateway) checkClassic(in *incoming, method string) *rejection {
 	if in.problem != nil {
 		return in.problem
 	}
@@ -255,7 +270,7 @@ func (g *Gateway) check(in *incoming) *rejection {
 	switch {
 	case p["app_id"] != g.cfg.AppID:
 		return reject(CodeInvalidParam, SubInvalidAppID, "无效的AppID参数")
-	case p["method"] != alipayapi.Method:
+	case p["method"] != method:
 		return reject(CodeInvalidParam, SubInvalidMethod, "不存在的方法名")
 	case p["format"] != "" && !strings.EqualFold(p["format"], "JSON"):
 		return reject(CodeInvalidParam, SubInvalidFormat, "无效的数据格式 (format must be JSON)")
@@ -283,10 +298,7 @@ func (g *Gateway) check(in *incoming) *rejection {
 	if err := g.verifier.Verify([]byte(content), p["sign"]); err != nil {
 		return reject(CodeInvalidParam, SubInvalidSignature, "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
 	}
-	if tok := p["app_auth_token"]; tok != "" && len(g.tokens) > 0 && !g.tokens[tok] {
-		return reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
-	}
-	return g.checkBiz(in)
+	return nil
 }
 
 // checkV3 applies the v3 checks in the order the package documentation
@@ -301,6 +313,20 @@ func (g *Gateway) checkV3(in *incoming, r *http.Request) *rejection {
 	if in.dup != "" {
 		return reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (part "+in.dup+" sent more than once)")
 	}
+	if rj := g.checkV3Auth(in, r, in.params[dataField]); rj != nil {
+		return rj
+	}
+	if rj := g.checkToken(in, in.params["app_auth_token"]); rj != nil {
+		return rj
+	}
+	return g.v3Data(in)
+}
+
+// checkV3Auth checks the Authorization header and the headers around it,
+// and the signature over method, path, body (the data part of an upload,
+// the JSON body of a JSON call) and token. It fills in.params with app_id
+// and app_auth_token.
+func (g *Gateway) checkV3Auth(in *incoming, r *http.Request, body string) *rejection {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return reject(CodeMissingParam, SubMissingSignature, "缺少签名参数 (Authorization header)")
@@ -339,13 +365,16 @@ func (g *Gateway) checkV3(in *incoming, r *http.Request) *rejection {
 	if target == "" {
 		target = r.URL.RequestURI()
 	}
-	content := sign.V3Content(auth, r.Method, target, in.params[dataField], token)
+	content := sign.V3Content(auth, r.Method, target, body, token)
 	if err := g.verifier.Verify([]byte(content), sig); err != nil {
 		return reject(CodeInvalidParam, SubInvalidSignature, "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
 	}
-	if token != "" && len(g.tokens) > 0 && !g.tokens[token] {
-		return reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
-	}
+	return nil
+}
+
+// v3Data reads the fields of a v3 upload's data part, then checks them
+// and the file.
+func (g *Gateway) v3Data(in *incoming) *rejection {
 	data, ok := in.params[dataField]
 	if !ok {
 		return reject(CodeMissingParam, SubMissingParameter, "缺少必选参数 (data)")

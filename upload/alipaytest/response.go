@@ -39,6 +39,11 @@ func errorNode(rj *rejection) []byte {
 // the node's bytes exactly as written. kind corrupts the answer for the
 // badsign and malformed faults.
 func (g *Gateway) answer(w http.ResponseWriter, node []byte, legacy bool, kind FaultKind) {
+	g.answerNode(w, alipayapi.ResponseNode, node, legacy, kind)
+}
+
+// answerNode is answer for the method whose response node is name.
+func (g *Gateway) answerNode(w http.ResponseWriter, name string, node []byte, legacy bool, kind FaultKind) {
 	b := make([]byte, 0, len(node)+512)
 	b = append(b, '{')
 	if legacy {
@@ -46,7 +51,7 @@ func (g *Gateway) answer(w http.ResponseWriter, node []byte, legacy bool, kind F
 		b = append(b, ':')
 		b = append(b, node...)
 	} else {
-		b = appendJSONString(b, alipayapi.ResponseNode)
+		b = appendJSONString(b, name)
 		b = append(b, ':')
 		b = append(b, node...)
 		if g.cfg.AppCertSN != "" {
