@@ -124,6 +124,7 @@ type authCode struct {
 
 type authSecret struct {
 	merchant *merchantAuth
+	issued   time.Time
 	expires  time.Time
 	replaced time.Time // zero while current
 }
@@ -288,8 +289,8 @@ func (g *Gateway) issue(m *merchantAuth, now time.Time) tokenGrant {
 		m.refreshRec.replaced = now
 	}
 	tok, ref := g.newSecret(now), g.newSecret(now)
-	m.tokenRec = &authSecret{merchant: m, expires: now.Add(a.cfg.TokenTTL)}
-	m.refreshRec = &authSecret{merchant: m, expires: now.Add(a.cfg.RefreshTTL)}
+	m.tokenRec = &authSecret{merchant: m, issued: now, expires: now.Add(a.cfg.TokenTTL)}
+	m.refreshRec = &authSecret{merchant: m, issued: now, expires: now.Add(a.cfg.RefreshTTL)}
 	a.tokens[tok], a.refreshes[ref] = m.tokenRec, m.refreshRec
 	m.Token, m.RefreshToken, m.TokenExpiresAt = tok, ref, m.tokenRec.expires
 	m.Secrets = append(m.Secrets, tok, ref)
@@ -371,14 +372,14 @@ func (g *Gateway) refresh(token string) (*tokenAnswer, *rejection) {
 // tokenStatus says whether an app_auth_token is valid now: its state
 // (TokenCurrent, TokenReplaced or TokenListed), its merchant and expiry,
 // or the rejection of an invalid one.
-func (g *Gateway) tokenStatus(token string) (state string, m MerchantAuth, expires time.Time, rj *rejection) {
+func (g *Gateway) tokenStatus(token string) (state string, m MerchantAuth, issued, expires time.Time, rj *rejection) {
 	now := g.authNow()
 	a := g.auth
 	a.mu.Lock()
 	s := a.tokens[token]
 	if s != nil {
 		m = s.merchant.MerchantAuth
-		expires = s.expires
+		issued, expires = s.issued, s.expires
 		if !s.replaced.IsZero() {
 			expires = minTime(expires, s.replaced.Add(a.cfg.OldTokenGrace))
 		}
@@ -386,21 +387,21 @@ func (g *Gateway) tokenStatus(token string) (state string, m MerchantAuth, expir
 	a.mu.Unlock()
 	switch {
 	case s == nil && g.tokens[token]:
-		return TokenListed, m, time.Time{}, nil
+		return TokenListed, m, time.Time{}, time.Time{}, nil
 	case s == nil && len(g.tokens) == 0 && !a.cfg.RequireIssuedTokens:
-		return TokenListed, m, time.Time{}, nil
+		return TokenListed, m, time.Time{}, time.Time{}, nil
 	case s == nil:
-		return "", m, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
+		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
 	case m.Revoked:
-		return "", m, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌 (authorization cancelled)")
+		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌 (authorization cancelled)")
 	case !s.replaced.IsZero() && !now.Before(s.replaced.Add(a.cfg.OldTokenGrace)):
-		return "", m, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌 (replaced by a refresh)")
+		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌 (replaced by a refresh)")
 	case !now.Before(s.expires):
-		return "", m, time.Time{}, reject(CodeInvalidToken, SubAppAuthTokenTimeOut, "应用授权令牌已过期")
+		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubAppAuthTokenTimeOut, "应用授权令牌已过期")
 	case !s.replaced.IsZero():
-		return TokenReplaced, m, expires, nil
+		return TokenReplaced, m, issued, expires, nil
 	}
-	return TokenCurrent, m, expires, nil
+	return TokenCurrent, m, issued, expires, nil
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -416,7 +417,7 @@ func (g *Gateway) checkToken(in *incoming, token string) *rejection {
 	if token == "" {
 		return nil
 	}
-	state, m, _, rj := g.tokenStatus(token)
+	state, m, _, _, rj := g.tokenStatus(token)
 	if rj != nil {
 		return rj
 	}

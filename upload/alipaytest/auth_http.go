@@ -236,13 +236,13 @@ func (g *Gateway) readAuth(r *http.Request, api, method string, raw []byte, tooL
 // query answers alipay.open.auth.token.app.query: status valid or
 // invalid, the seconds left, and the authorization's period.
 func (g *Gateway) query(token string) *queryAnswer {
-	state, m, expires, rj := g.tokenStatus(token)
+	state, m, issued, expires, rj := g.tokenStatus(token)
 	a := &queryAnswer{UserID: m.UserID, AuthAppID: m.AuthAppID, AuthMethods: []string{alipayapi.Method}, Status: "invalid"}
 	if rj == nil && state != TokenListed {
 		now := g.authNow()
 		a.Status = "valid"
 		a.ExpiresIn = int64(expires.Sub(now) / time.Second)
-		a.AuthStart = now.In(alipayapi.Beijing).Format(alipayapi.TimestampLayout)
+		a.AuthStart = issued.In(alipayapi.Beijing).Format(alipayapi.TimestampLayout)
 		a.AuthEnd = expires.In(alipayapi.Beijing).Format(alipayapi.TimestampLayout)
 	}
 	return a

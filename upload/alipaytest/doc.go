@@ -63,7 +63,12 @@
 //	app_cert_sn not Config.AppCertSN            40002  isv.app-cert-not-exist
 //	alipay_root_cert_sn not Config.RootCertSN   40002  isv.invalid-alipay-root-cert-sn
 //	RSA2 signature does not verify              40002  isv.invalid-signature
-//	app_auth_token not in Config.AppAuthTokens  20001  aop.invalid-app-auth-token
+//	app_auth_token issued here, expired         20001  aop.app-auth-token-time-out
+//	app_auth_token issued here, replaced by a
+//	refresh beyond OldTokenGrace, or revoked    20001  aop.invalid-app-auth-token
+//	app_auth_token not issued here and not in
+//	Config.AppAuthTokens (when it is set, or
+//	with Auth.RequireIssuedTokens)              20001  aop.invalid-app-auth-token
 //	image_type, image_name or file missing *    40001  isv.missing-parameter
 //	image_type > 8, image_name > 128 or
 //	image_pid > 16 characters *                 40002  isv.invalid-parameter
@@ -106,7 +111,8 @@
 //	alipay-root-cert-sn not Config.RootCertSN   invalid-alipay-root-cert-sn   400
 //	signature over "<auth>\nPOST\n<path>\n<data>\n[<token>\n]"
 //	does not verify                             invalid-signature             400
-//	app_auth_token not in Config.AppAuthTokens  invalid-app-auth-token        401
+//	app_auth_token refused as on the classic    invalid-app-auth-token,
+//	gateway                                     app-auth-token-time-out       401
 //	data missing, not a JSON object of strings  missing-parameter, invalid-parameter
 //	then the fields and the file as on the classic gateway
 //
@@ -122,6 +128,44 @@
 // the trace id is in alipay-trace-id. Records, counters and faults are
 // shared with the classic gateway; [Upload].API tells which protocol an
 // upload came by.
+//
+// # Merchant authorizations
+//
+// The emulator plays Alipay's side of app authorization (shared/protocol.md
+// §3b). [Gateway.IssueCode] (admin: POST /_emulator/codes) issues a
+// one-time app_auth_code for one merchant ([AuthMerchant]: auth_app_id and
+// user_id) or several (a batch authorization); it expires after
+// AuthConfig.CodeTTL (24 h). alipay.open.auth.token.app on /gateway.do
+// (biz_content) and POST /v3/alipay/open/auth/token/app (JSON body) take
+// {"grant_type":"authorization_code","code":...} or
+// {"grant_type":"refresh_token","refresh_token":...} and answer user_id,
+// auth_app_id, app_auth_token, app_refresh_token, expires_in and
+// re_expires_in (seconds, as strings like Alipay's examples) for one
+// merchant, or a "tokens" list of the same for a batch. Requests are checked
+// (system parameters, signature) and answers signed as the upload's; faults
+// apply to them too. A used, unknown or expired code answers 40002
+// isv.code-invalid; a refresh token that is unknown, replaced beyond
+// AuthConfig.OldRefreshGrace or revoked answers 40002
+// isv.refresh-token-invalid, an expired one isv.refresh-token-time-out (v3:
+// HTTP 400 and the codes without "isv."). A refresh issues a new token and
+// refresh token; the replaced token keeps working for
+// AuthConfig.OldTokenGrace. alipay.open.auth.token.app.query (classic,
+// biz_content {"app_auth_token":...}) and GET
+// /v3/alipay/open/auth/token/app/query?app_auth_token=... answer status
+// valid or invalid, expires_in, auth_start and auth_end.
+//
+// Codes and tokens follow a clock of their own, Config.Now plus what
+// [Gateway.Advance] (admin: POST /_emulator/clock) added, so tests can
+// expire them without moving the clock that checks timestamps.
+// [Gateway.ExpireToken] and [Gateway.Revoke] (admin: POST
+// /_emulator/merchants/{id}/expire, .../revoke) expire a merchant's tokens
+// now, and cancel its authorization. [Gateway.Merchants] (admin: GET
+// /_emulator/merchants) tells each merchant's current token, every secret
+// ever issued to it (for tests that look for them elsewhere) and its counts
+// of exchanges and refresh calls. Each accepted upload records whose token
+// it carried ([Upload].AuthAppID) and in which state ([Upload].TokenState:
+// current, replaced within its grace, or listed). [Gateway.Reset] leaves
+// authorizations alone.
 //
 // # Answers
 //
@@ -200,6 +244,13 @@
 //	POST   /_emulator/reset       forget uploads, zero counters, clear faults
 //	GET    /_emulator/public-key  the gateway public key, PEM
 //	POST   /_emulator/sink        read and discard the body, answer {"bytes":N}
+//	POST   /_emulator/codes       issue an app_auth_code: {"auth_app_id":...,"user_id":...}
+//	                              or {"merchants":[...]}; answers {"code":...}
+//	GET    /_emulator/merchants   the merchants' authorizations ([]MerchantAuth, secrets included)
+//	GET    /_emulator/merchants/{id}          one of them
+//	POST   /_emulator/merchants/{id}/expire   its tokens expire now
+//	POST   /_emulator/merchants/{id}/revoke   cancel its authorization
+//	POST   /_emulator/clock       move the codes' and tokens' clock: {"advance":"25h"}
 //
 // The sink is a baseline for benchmarks: it costs the server nothing but
 // the read, so the difference between an upload to the sink and one to
@@ -215,5 +266,6 @@
 // certificate, Alipay certificate) and [Certs.Configure] switches a Config
 // to certificate mode with its serial numbers.
 //
-// The emulator never logs app_auth_token values or key material.
+// The emulator never logs app_auth_token or app_refresh_token values, codes
+// or key material.
 package alipaytest
