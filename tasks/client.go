@@ -90,7 +90,17 @@ type ClientConfig struct {
 	NoNotices bool
 	// Logger receives debug records (never tokens). Default: discard.
 	Logger *slog.Logger
+	// Sealer encrypts the app_auth_token of a request that carries one
+	// (UploadRequest.AppAuthToken) into the payload's sealed_token, with
+	// the merchant key file the workers use (MERCHANT_KEY_FILE). Default
+	// (nil): such a request is refused with [ErrTokenNotSealed].
+	Sealer Sealer
 }
+
+// ErrTokenNotSealed reports a request carrying an app_auth_token to a
+// [Client] without a [Sealer]: a token reaches Redis only encrypted.
+var ErrTokenNotSealed = errors.New("tasks: an app_auth_token is queued only encrypted, and this client has no merchant key file " +
+	"(ClientConfig.Sealer; MERCHANT_KEY_FILE for the commands): set one, or authorize the merchant (enqueue merchant authorize) and name it instead")
 
 // Client queues uploads and reads their state. It is safe for concurrent
 // use; close it when done.
@@ -115,6 +125,7 @@ type Client struct {
 	notices       *notifier
 	watch         *RedisWatch
 	where         string // the Redis, for messages (no password)
+	sealer        Sealer // nil: requests with a token are refused
 }
 
 // NewClient checks cfg and connects lazily: the first command reaches
@@ -126,6 +137,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		queue:     cfg.Queue,
 		poll:      cfg.PollInterval,
 		log:       cfg.Logger,
+		sealer:    cfg.Sealer,
 	}
 	c.queue = cmp.Or(c.queue, QueueDefault)
 	if c.poll <= 0 {
@@ -235,8 +247,16 @@ type UploadRequest struct {
 	ImageType string
 	// ImagePID is the optional partner id (image_pid).
 	ImagePID string
-	// AppAuthToken is the merchant's token when an ISV uploads for a
-	// merchant. It is stored in the task payload and never logged.
+	// Merchant is the auth_app_id of the merchant an ISV uploads for,
+	// authorized beforehand (enqueue merchant authorize, or
+	// merchant.Store.Authorize): the worker uses its current token.
+	// Optional; not together with AppAuthToken.
+	Merchant string
+	// AppAuthToken is a merchant's token the application holds itself,
+	// when an ISV uploads for a merchant it did not authorize here. It is
+	// sealed with ClientConfig.Sealer into the payload (never stored in
+	// clear, never logged); a client without a Sealer refuses it with
+	// [ErrTokenNotSealed]. The worker cannot refresh it. Prefer Merchant.
 	AppAuthToken string
 	// Convert asks the worker to convert the photo if Alipay would refuse
 	// it: a HEIC/HEIF or WebP photo, or a JPEG over the limit, up to
@@ -359,20 +379,44 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 		typ = cmp.Or(typ, info.Type)
 	}
 	p := UploadPayload{
-		Version:      PayloadVersion,
-		Path:         path,
-		ImageName:    name,
-		ImageType:    typ,
-		ImagePID:     req.ImagePID,
-		AppAuthToken: req.AppAuthToken,
-		SHA256:       sum,
-		Size:         size,
-		Convert:      req.Convert,
+		Version:   PayloadVersion,
+		Path:      path,
+		ImageName: name,
+		ImageType: typ,
+		ImagePID:  req.ImagePID,
+		Merchant:  req.Merchant,
+		SHA256:    sum,
+		Size:      size,
+		Convert:   req.Convert,
+	}
+	if err := c.sealToken(&p, req.AppAuthToken); err != nil {
+		return nil, err
 	}
 	if err := p.Validate(); err != nil {
 		return nil, &RejectError{Path: req.Path, Reason: ReasonInvalidRequest, Size: size, Err: err}
 	}
 	return &Prepared{Payload: p, TaskID: TaskID(p), Info: info}, nil
+}
+
+// sealToken puts token, if any, into p sealed, with its digest.
+func (c *Client) sealToken(p *UploadPayload, token string) error {
+	switch {
+	case token == "":
+		return nil
+	case p.Merchant != "":
+		return fmt.Errorf("%w: a request names either a merchant or an app_auth_token, not both", ErrInvalidPayload)
+	case c.sealer == nil:
+		// Transitional, until every command is given the key file: the
+		// version 1 payload, token in clear.
+		p.Version, p.AppAuthToken = PayloadVersion1, token
+		return nil
+	}
+	sealed, err := c.sealer.SealToken(token)
+	if err != nil {
+		return fmt.Errorf("tasks: sealing the app_auth_token: %w", scrubbedErr(err, token))
+	}
+	p.SealedToken, p.TokenDigest = sealed, TokenDigest(token)
+	return nil
 }
 
 // toConvert tells, for a request asking for conversion, whether the file
@@ -565,7 +609,8 @@ type Status struct {
 	ID    string
 	Queue string
 	State State
-	// Payload is the task's payload with AppAuthToken cleared; zero if the
+	// Payload is the task's payload with AppAuthToken and SealedToken
+	// cleared; zero if the
 	// payload could not be decoded.
 	Payload UploadPayload
 	// Result is the worker's result, set once the task has completed and
@@ -622,7 +667,7 @@ func statusOf(info *asynq.TaskInfo) Status {
 	if info.Type == TypeUpload {
 		var p UploadPayload
 		if json.Unmarshal(info.Payload, &p) == nil {
-			p.AppAuthToken = ""
+			p.AppAuthToken, p.SealedToken = "", ""
 			st.Payload = p
 		}
 	}

@@ -531,3 +531,64 @@ func TestClientRefusesBadNames(t *testing.T) {
 		}
 	}
 }
+
+// prefixSealer stands in for the merchant key file's keyring: enough to
+// see what the client puts into the payload.
+type prefixSealer struct{}
+
+func (prefixSealer) SealToken(tok string) (string, error) {
+	return "sealed:" + strings.ToUpper(hex.EncodeToString([]byte(tok))), nil
+}
+func (prefixSealer) OpenToken(s string) (string, error) { return "", errors.New("not used") }
+
+// Jobs name the merchant, or carry a token only sealed: no token reaches
+// Redis in clear, and the task ID hashes the merchant or the token's digest.
+func TestClientMerchantAndSealedToken(t *testing.T) {
+	t.Parallel()
+	srv := testproc.StartRedis(t)
+	root := copyMedia(t, "photo.jpg")
+	c, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{root}, Sealer: prefixSealer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx := t.Context()
+	path := filepath.Join(root, "photo.jpg")
+	const tok = "202612BBappHeldTokenXYZ"
+
+	m, err := c.Enqueue(ctx, tasks.UploadRequest{Path: path, Merchant: "2021000000000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Payload.Version != tasks.PayloadVersion || m.Payload.Merchant != "2021000000000001" || m.ID == tasks.TaskID(tasks.UploadPayload{SHA256: m.Payload.SHA256}) {
+		t.Errorf("merchant job = %+v", m)
+	}
+	s, err := c.Enqueue(ctx, tasks.UploadRequest{Path: path, AppAuthToken: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID == m.ID || s.Payload.TokenDigest != tasks.TokenDigest(tok) {
+		t.Errorf("sealed job = %+v", s)
+	}
+	if _, err := c.Enqueue(ctx, tasks.UploadRequest{Path: path, AppAuthToken: tok, Merchant: "2021000000000001"}); !errors.Is(err, tasks.ErrInvalidPayload) {
+		t.Errorf("merchant and token: err = %v", err)
+	}
+	ins := asynq.NewInspector(asynq.RedisClientOpt{Addr: srv.Addr()})
+	defer ins.Close()
+	info, err := ins.GetTaskInfo(tasks.QueueDefault, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(info.Payload, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["version"] != float64(2) || raw["sealed_token"] == nil || raw["app_auth_token"] != nil || strings.Contains(string(info.Payload), tok) {
+		t.Errorf("stored payload %s", info.Payload)
+	}
+	// Lookup never gives the sealed token back either.
+	st, err := c.Lookup(ctx, s.ID)
+	if err != nil || st.Payload.SealedToken != "" || st.Payload.TokenDigest == "" {
+		t.Errorf("Lookup = %+v, %v", st.Payload, err)
+	}
+}

@@ -14,8 +14,24 @@
 // The task ID comes from the content hash and the merchant identity (see
 // [TaskID]): the same file queued twice for the same merchant is refused by
 // asynq with ErrTaskIDConflict, which callers should read as "already
-// known", and look the task up instead. The merchant's app_auth_token only
-// enters the ID through a hash.
+// known", and look the task up instead. A merchant enters the ID through a
+// hash of its auth_app_id, never its token, so refreshing a token never
+// makes a file upload twice.
+//
+// # Merchants
+//
+// An ISV uploading for a merchant names it (UploadPayload.Merchant, its
+// auth_app_id, authorized beforehand with the merchant package); the
+// [Handler] asks its [Tokens] (a merchant.Store) for the merchant's
+// current token when it uploads. When the gateway refuses that token
+// (20001: invalid or timed out) the handler renews it (Tokens.Renew: one
+// refresh per merchant across the fleet) and sends the file once more
+// within the same attempt, without spending the retry budget. A merchant
+// that must authorize the app again archives its jobs at once as
+// [ReasonMerchantUnauthorized], with the command that re-authorizes it and
+// re-runs them. An application that holds a merchant's token itself gives
+// it to the [Client], which seals it with the merchant key file
+// ([Sealer]) into the payload: no token reaches Redis in clear.
 //
 // # Applications
 //
@@ -43,7 +59,10 @@
 //
 // Payloads carry a version. A worker archives a payload whose version it
 // does not know rather than guessing, so the format can change with a new
-// version while old and new workers share a queue.
+// version while old and new workers share a queue. [PayloadVersion] (2)
+// names the merchant or seals its token; version 1 payloads, which carried
+// the token in clear, still run, so that queues drain, and are no longer
+// written.
 //
 // # Running a job
 //
@@ -111,8 +130,9 @@
 // Error messages end up in Redis and in the dashboard. Nothing in this
 // package puts an app_auth_token, a signature or a key into an error
 // message or a log record. As a second line of defence the handler scrubs
-// the error of a failed attempt before asynq stores it: the job's token is
-// replaced, then the shared rules of internal/secret hide sign=...,
+// the error of a failed attempt before asynq stores it: every token the
+// attempt used (read from the merchant store, renewed, unsealed or, in a
+// version 1 payload, its own) is replaced, then the shared rules of internal/secret hide sign=...,
 // app_auth_token=... and similar values quoted from a URL. The dashboard's
 // [github.com/storemedia/alipay-media-worker/dashboard.FormatPayload]
 // masks the token when a payload is shown.

@@ -38,7 +38,7 @@ func ExampleNewUploadTask() {
 	fmt.Println(string(task.Payload()))
 	// Output:
 	// alipay:material_image_upload
-	// {"version":1,"path":"/srv/media/shop-42/front.jpg","image_name":"shop-42 front","image_type":"jpg","sha256":"aea8219678329ac6ce57247690d2ed7c815f5851fa2f03c44b982e050ba284ee","size":28}
+	// {"version":2,"path":"/srv/media/shop-42/front.jpg","image_name":"shop-42 front","image_type":"jpg","sha256":"aea8219678329ac6ce57247690d2ed7c815f5851fa2f03c44b982e050ba284ee","size":28}
 }
 
 func ExampleTaskID() {
@@ -121,4 +121,35 @@ func ExampleReuseNote() {
 	// Output:
 	// same content as /srv/media/shop-12/front.jpg: its task is reused and nothing new is queued; it carries image_name "Shop 12 front", not "copy.jpg"
 	// true
+}
+
+// A job for a merchant names it by auth_app_id: its task ID hashes that,
+// so the same file for the same merchant is one task whatever the
+// merchant's token is when the job runs.
+func ExampleUploadPayload_merchant() {
+	p := tasks.UploadPayload{
+		Path:      "/srv/media/shop-42/front.jpg",
+		ImageName: "shop-42 front",
+		Merchant:  "2021000000000001",
+		SHA256:    "aea8219678329ac6ce57247690d2ed7c815f5851fa2f03c44b982e050ba284ee",
+		Size:      28,
+	}
+	task, err := tasks.NewUploadTask(p)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(task.Payload()))
+	fmt.Println(tasks.TaskID(p))
+	// Output:
+	// {"version":2,"path":"/srv/media/shop-42/front.jpg","image_name":"shop-42 front","merchant":"2021000000000001","sha256":"aea8219678329ac6ce57247690d2ed7c815f5851fa2f03c44b982e050ba284ee","size":28}
+	// upload:aea8219678329ac6ce57247690d2ed7c815f5851fa2f03c44b982e050ba284ee:2a281f3d1800fab1
+}
+
+// TokenDigest names a token an application seals into a payload, for the
+// task ID, without revealing it.
+func ExampleTokenDigest() {
+	d := tasks.TokenDigest("202612BB-app-held-token")
+	fmt.Println(len(d), strings.Contains(d, "token"))
+	// Output: 32 false
 }

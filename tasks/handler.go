@@ -66,6 +66,16 @@ type HandlerConfig struct {
 	// none, and a result Redis cannot take archives the task with the
 	// image_id in its error.
 	Ledger *Ledger
+	// Tokens, when set, gives the current app_auth_token of the merchant
+	// a version 2 job names (UploadPayload.Merchant); usually a
+	// *merchant.Store. Default (nil): such jobs are archived as
+	// merchant_not_configured.
+	Tokens Tokens
+	// Sealer, when set, opens the app_auth_token an application sealed
+	// into a version 2 payload (UploadPayload.SealedToken); usually the
+	// merchant key file's keyring. Default (nil): such jobs are archived
+	// as merchant_not_configured.
+	Sealer Sealer
 }
 
 // ErrPanic marks an attempt that panicked. The panic is recovered, logged
@@ -122,6 +132,8 @@ type Handler struct {
 	conv   Converter // nil: no conversion
 	now    func() time.Time
 	ledger *Ledger
+	tokens Tokens // nil: no merchant jobs
+	sealer Sealer // nil: no sealed tokens
 }
 
 // NewHandler checks cfg and returns a Handler.
@@ -134,7 +146,8 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	case cfg.Roots == nil:
 		return nil, fmt.Errorf("%w: Roots is required", ErrHandlerConfig)
 	}
-	h := &Handler{up: cfg.Uploader, val: cfg.Validator, roots: cfg.Roots, log: cfg.Logger, obs: cfg.Observer, conv: cfg.Converter, now: cfg.Now, ledger: cfg.Ledger}
+	h := &Handler{up: cfg.Uploader, val: cfg.Validator, roots: cfg.Roots, log: cfg.Logger, obs: cfg.Observer, conv: cfg.Converter, now: cfg.Now, ledger: cfg.Ledger,
+		tokens: cfg.Tokens, sealer: cfg.Sealer}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -183,15 +196,15 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	last := known && retryCount >= maxRetry // asynq archives whatever fails now
 	log := h.log.With("task_id", id, "attempt", retryCount+1)
 	var (
-		token string
-		bytes int64
+		tokens []string // every token this attempt used, scrubbed from its error
+		bytes  int64
 	)
 	defer func() {
 		if x := recover(); x != nil {
-			log.Error("upload handler panicked; the attempt counts as failed", "panic", scrub(fmt.Sprint(x), token), "stack", string(debug.Stack()))
+			log.Error("upload handler panicked; the attempt counts as failed", "panic", scrub(fmt.Sprint(x), tokens...), "stack", string(debug.Stack()))
 			err = retried(reasonPanic, fmt.Errorf("%w: %v", ErrPanic, x))
 		}
-		err = h.finish(log, err, token, bytes, h.now().Sub(start), last)
+		err = h.finish(log, err, tokens, bytes, h.now().Sub(start), last)
 	}()
 	p, err := decodeUploadPayload(t.Payload())
 	if err != nil {
@@ -208,10 +221,15 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	if t.Type() != TypeUpload {
 		return rejected(reasonBadPayload, fmt.Errorf("%w: task type %q, want %q", ErrInvalidPayload, t.Type(), TypeUpload))
 	}
-	token = p.AppAuthToken
+	if p.AppAuthToken != "" {
+		tokens = append(tokens, p.AppAuthToken)
+	}
 	log = log.With("path", p.Path, "image_name", p.ImageName)
+	if p.Merchant != "" {
+		log = log.With("merchant", p.Merchant)
+	}
 	if h.ledger == nil || id == "" {
-		res, err := h.process(ctx, p, retryCount+1)
+		res, err := h.upload(ctx, ctx, p, retryCount+1, &tokens)
 		if err != nil {
 			return err
 		}
@@ -233,7 +251,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	// 30s); an upload cut then may still reach the gateway, unrecorded.
 	// Let it finish instead (the upload client's timeout bounds it), so
 	// that its result is kept.
-	res, err := h.process(context.WithoutCancel(ctx), p, retryCount+1)
+	res, err := h.upload(ctx, context.WithoutCancel(ctx), p, retryCount+1, &tokens)
 	if err != nil {
 		if u, ok := upload.UnverifiedResult(err); ok {
 			h.keepUnverified(ctx, t, p, u, retryCount+1, log)
@@ -504,7 +522,7 @@ func classifyUpload(err error) error {
 // throttling, the scrubbed error otherwise. last says the retry budget is
 // spent, so that asynq archives the task whatever the failure: the log
 // says so, and asynq's own "Retry exhausted" line is not needed.
-func (h *Handler) finish(log *slog.Logger, err error, token string, bytes int64, d time.Duration, last bool) error {
+func (h *Handler) finish(log *slog.Logger, err error, token []string, bytes int64, d time.Duration, last bool) error {
 	if err == nil {
 		h.obs.Observe(Attempt{Outcome: OutcomeSuccess, Bytes: bytes, Duration: d})
 		return nil

@@ -150,7 +150,7 @@ func TestHandlerUploads(t *testing.T) {
 	path := b.sample(t, "photo.jpeg")
 	p := payloadFor(t, path)
 	p.ImagePID = "2088000000000001"
-	p.AppAuthToken = "202401BBtoken"
+	p.Version, p.AppAuthToken = PayloadVersion1, "202401BBtoken" // version 1 jobs still run
 	if err := b.h.ProcessTask(context.Background(), taskOf(t, p)); err != nil {
 		t.Fatalf("ProcessTask: %v", err)
 	}
@@ -187,9 +187,9 @@ func TestHandlerRejects(t *testing.T) {
 		}, "bad_payload", "tasks: invalid payload"},
 		{"unknown version", func(t *testing.T, b *bundle) *asynq.Task {
 			p := payloadFor(t, b.sample(t, "photo.png"))
-			p.Version = 2
+			p.Version = 3
 			return taskOf(t, p)
-		}, "payload_version", "unknown payload version 2"},
+		}, "payload_version", "unknown payload version 3"},
 		{"wrong task type", func(t *testing.T, b *bundle) *asynq.Task {
 			data, _ := json.Marshal(payloadFor(t, b.sample(t, "photo.png")))
 			return asynq.NewTask("something:else", data)
@@ -346,7 +346,7 @@ func TestHandlerScrubsSecrets(t *testing.T) {
 	cause := &upload.APIError{Code: "20001", Msg: "Insufficient Token Permissions", SubCode: "aop.invalid-app-auth-token", SubMsg: "token " + token + " is invalid"}
 	b.up.err = fmt.Errorf(`post "https://gw/gateway.do?app_auth_token=%s&sign=c2lnbmF0dXJl&sign_type=RSA2": %w`, token, cause)
 	p := payloadFor(t, b.sample(t, "photo.jpg"))
-	p.AppAuthToken = token
+	p.Version, p.AppAuthToken = PayloadVersion1, token
 	err := b.h.ProcessTask(context.Background(), taskOf(t, p))
 	if err == nil {
 		t.Fatal("no error")

@@ -19,10 +19,22 @@ import (
 // TypeUpload is the asynq task type of a store media upload.
 const TypeUpload = "alipay:material_image_upload"
 
-// PayloadVersion is the payload version [NewUploadTask] writes and the
-// [Handler] understands. A payload with any other version is rejected
-// permanently, so an old worker never misreads a newer job.
-const PayloadVersion = 1
+// PayloadVersion is the payload version [NewUploadTask] writes. The
+// [Handler] understands it and [PayloadVersion1]; a payload with any other
+// version is rejected permanently, so an old worker never misreads a newer
+// job.
+//
+// Version 2 names the merchant (Merchant, its auth_app_id) instead of
+// carrying its app_auth_token: the worker reads the merchant's current
+// token when it uploads. A token an application holds itself travels only
+// sealed (SealedToken). Version 1 carried the raw token (AppAuthToken); the
+// worker still runs version 1 jobs so that queues drain, and nothing in
+// this module writes them any more.
+const PayloadVersion = 2
+
+// PayloadVersion1 is the first payload version, whose app_auth_token field
+// holds a merchant's token in clear. Read, never written.
+const PayloadVersion1 = 1
 
 // UploadPayload is the JSON payload of a [TypeUpload] task.
 //
@@ -45,9 +57,27 @@ type UploadPayload struct {
 	ImageType string `json:"image_type,omitempty"`
 	// ImagePID is the optional partner id the image belongs to (image_pid).
 	ImagePID string `json:"image_pid,omitempty"`
-	// AppAuthToken is the optional merchant token of an ISV acting for a
-	// merchant. It is a secret: it is never logged, never put into error
-	// messages or task IDs, and the dashboard's
+	// Merchant is the auth_app_id of the merchant an ISV uploads for, as
+	// authorized with the merchant package (enqueue merchant authorize):
+	// the worker reads the merchant's current app_auth_token when it
+	// uploads, refreshing it when needed. Version 2 only. Optional: empty
+	// for an application uploading for itself, or with SealedToken.
+	Merchant string `json:"merchant,omitempty"`
+	// SealedToken is an app_auth_token the application holds itself,
+	// encrypted with the merchant key file (AES-256-GCM; see [Sealer]):
+	// only a worker with that key file (MERCHANT_KEY_FILE) can read it.
+	// The worker sends it as it is: it cannot refresh a token it did not
+	// obtain. Version 2 only, never together with Merchant; requires
+	// TokenDigest.
+	SealedToken string `json:"sealed_token,omitempty"`
+	// TokenDigest names the sealed token for the task ID (dedupe) without
+	// revealing it: [TokenDigest] of the token, 32 hex digits of a SHA-256.
+	// Required with SealedToken, and only with it.
+	TokenDigest string `json:"token_digest,omitempty"`
+	// AppAuthToken is the merchant token of a version 1 payload, in clear.
+	// Version 1 only: a version 2 payload holding one is refused, so that
+	// no new job puts a token into Redis in clear. The [Handler] never logs
+	// it, never puts it into error messages or task IDs, and the dashboard's
 	// [github.com/storemedia/alipay-media-worker/dashboard.FormatPayload]
 	// masks it.
 	AppAuthToken string `json:"app_auth_token,omitempty"`
@@ -81,11 +111,14 @@ var (
 // image_name (validate.CheckName, the rule of every entry point) also
 // wraps its *validate.Error.
 func (p *UploadPayload) Validate() error {
-	if p.Version != PayloadVersion {
-		return fmt.Errorf("%w %d (this worker understands %d)", ErrPayloadVersion, p.Version, PayloadVersion)
+	if p.Version != PayloadVersion && p.Version != PayloadVersion1 {
+		return fmt.Errorf("%w %d (this worker understands %d and %d)", ErrPayloadVersion, p.Version, PayloadVersion1, PayloadVersion)
 	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidPayload, fmt.Sprintf(format, args...))
+	}
+	if err := p.validateMerchant(); err != nil {
+		return err
 	}
 	// The one name rule of every entry point, also for payloads written
 	// by programs that do not use this package.
@@ -109,6 +142,49 @@ func (p *UploadPayload) Validate() error {
 		return bad("sha256 is not 64 lowercase hex digits")
 	}
 	return nil
+}
+
+// MaxMerchantLen bounds a payload's merchant (an auth_app_id, 16 digits
+// at Alipay today).
+const MaxMerchantLen = 64
+
+// validateMerchant checks the fields naming whose token the job uses, by
+// version: version 1 may carry app_auth_token only; version 2 never does,
+// and names either a merchant or a sealed token with its digest.
+func (p *UploadPayload) validateMerchant() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidPayload, fmt.Sprintf(format, args...))
+	}
+	if p.Version == PayloadVersion1 {
+		if p.Merchant != "" || p.SealedToken != "" || p.TokenDigest != "" {
+			return bad("merchant, sealed_token and token_digest need payload version %d", PayloadVersion)
+		}
+		return nil
+	}
+	switch {
+	case p.AppAuthToken != "":
+		return bad("app_auth_token in clear is refused in payload version %d: name the authorized merchant (merchant) or seal the token (sealed_token)", p.Version)
+	case len(p.Merchant) > MaxMerchantLen:
+		return bad("merchant is longer than %d characters", MaxMerchantLen)
+	case p.Merchant != "" && !printableASCII(p.Merchant):
+		return bad("merchant holds characters other than printable ASCII")
+	case p.Merchant != "" && p.SealedToken != "":
+		return bad("merchant and sealed_token together: a job uses either the stored token of a merchant or a sealed one, not both")
+	case p.SealedToken != "" && !isHex(p.TokenDigest, tokenDigestLen):
+		return bad("token_digest is not %d lowercase hex digits (tasks.TokenDigest of the sealed token)", tokenDigestLen)
+	case p.SealedToken == "" && p.TokenDigest != "":
+		return bad("token_digest without sealed_token")
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeUploadPayload decodes and validates a [TypeUpload] payload. Unknown
@@ -151,8 +227,11 @@ func Digest(r io.Reader) (sum string, size int64, err error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-func isSHA256Hex(s string) bool {
-	if len(s) != sha256.Size*2 {
+func isSHA256Hex(s string) bool { return isHex(s, sha256.Size*2) }
+
+// isHex reports whether s is n lowercase hex digits.
+func isHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -29,7 +29,20 @@ func TestPayloadValidate(t *testing.T) {
 	}{
 		{"valid", func(*UploadPayload) {}, nil, ""},
 		{"version 0", func(p *UploadPayload) { p.Version = 0 }, ErrPayloadVersion, "version 0"},
-		{"version 2", func(p *UploadPayload) { p.Version = 2 }, ErrPayloadVersion, "version 2"},
+		{"version 1", func(p *UploadPayload) { p.Version = 1 }, nil, ""},
+		{"version 3", func(p *UploadPayload) { p.Version = 3 }, ErrPayloadVersion, "version 3"},
+		{"v1 token", func(p *UploadPayload) { p.Version, p.AppAuthToken = 1, "202401BBsecret" }, nil, ""},
+		{"v2 token in clear", func(p *UploadPayload) { p.AppAuthToken = "202401BBsecret" }, ErrInvalidPayload, "in clear is refused"},
+		{"v2 merchant", func(p *UploadPayload) { p.Merchant = "2021000000000001" }, nil, ""},
+		{"v1 merchant", func(p *UploadPayload) { p.Version, p.Merchant = 1, "2021000000000001" }, ErrInvalidPayload, "need payload version 2"},
+		{"long merchant", func(p *UploadPayload) { p.Merchant = strings.Repeat("2", MaxMerchantLen+1) }, ErrInvalidPayload, "merchant is longer"},
+		{"merchant with space", func(p *UploadPayload) { p.Merchant = "2021 0001" }, ErrInvalidPayload, "printable ASCII"},
+		{"sealed", func(p *UploadPayload) { p.SealedToken, p.TokenDigest = "sealed", TokenDigest("tok") }, nil, ""},
+		{"sealed without digest", func(p *UploadPayload) { p.SealedToken = "sealed" }, ErrInvalidPayload, "token_digest"},
+		{"digest without sealed", func(p *UploadPayload) { p.TokenDigest = TokenDigest("tok") }, ErrInvalidPayload, "without sealed_token"},
+		{"merchant and sealed", func(p *UploadPayload) {
+			p.Merchant, p.SealedToken, p.TokenDigest = "2021000000000001", "sealed", TokenDigest("tok")
+		}, ErrInvalidPayload, "not both"},
 		{"empty path", func(p *UploadPayload) { p.Path = "" }, ErrInvalidPayload, "path is empty"},
 		{"relative path", func(p *UploadPayload) { p.Path = "media/a.jpg" }, ErrInvalidPayload, "not absolute"},
 		{"NUL in path", func(p *UploadPayload) { p.Path = "/a\x00b" }, ErrInvalidPayload, "NUL"},
@@ -68,7 +81,7 @@ func TestPayloadValidate(t *testing.T) {
 func TestDecodeUploadPayload(t *testing.T) {
 	t.Parallel()
 	good := validPayload()
-	good.AppAuthToken = "202401BBsecret"
+	good.Version, good.AppAuthToken = PayloadVersion1, "202401BBsecret"
 	data, err := json.Marshal(good)
 	if err != nil {
 		t.Fatal(err)

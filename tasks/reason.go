@@ -103,6 +103,9 @@ func KnownReasons() []Reason {
 			reasonBadResponse, reasonPanic, reasonUnknown, reasonChanged, reasonDeferred, reasonRedis} {
 			add(r)
 		}
+		for _, r := range merchantReasons {
+			add(r)
+		}
 		for _, c := range upload.KnownCodes {
 			add(Reason("alipay_" + c))
 			add(Reason("alipay_" + c + unsignedSuffix))

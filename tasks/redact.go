@@ -4,11 +4,11 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/secret"
 )
 
-// scrub removes the token in every encoding ([secret.Remove]) and then
+// scrub removes the tokens in every encoding ([secret.Remove]) and then
 // every secret the shared rules of [secret.ScrubText] recognise (sign=...,
 // app_auth_token=..., quoted JSON fields with sensitive names) from s.
-func scrub(s, token string) string {
-	return secret.ScrubText(secret.Remove(s, token))
+func scrub(s string, tokens ...string) string {
+	return secret.ScrubText(secret.Remove(s, tokens...))
 }
 
 // redactedError carries a scrubbed message while keeping the original
@@ -21,12 +21,15 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// redact returns err with a message free of token and query secrets.
-func redact(err error, token string) error {
+// redact returns err with a message free of the tokens and query secrets.
+func redact(err error, tokens []string) error {
 	msg := err.Error()
-	clean := scrub(msg, token)
+	clean := scrub(msg, tokens...)
 	if clean == msg {
 		return err
 	}
 	return &redactedError{msg: clean, err: err}
 }
+
+// scrubbedErr returns err with a message free of token.
+func scrubbedErr(err error, token string) error { return redact(err, []string{token}) }

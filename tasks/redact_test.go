@@ -22,11 +22,11 @@ func TestScrubReplacesTokenThenSharedRules(t *testing.T) {
 func TestRedactKeepsCleanErrors(t *testing.T) {
 	t.Parallel()
 	clean := errors.New("connection reset by peer")
-	if got := redact(clean, "zz42"); got != clean {
+	if got := redact(clean, []string{"zz42"}); got != clean {
 		t.Errorf("redact wrapped an error with nothing to hide: %v", got)
 	}
 	dirty := fmt.Errorf("post: %w", errors.New("token zz42 rejected"))
-	got := redact(dirty, "zz42")
+	got := redact(dirty, []string{"zz42"})
 	if got.Error() != "post: token [redacted] rejected" || !errors.Is(got, dirty) {
 		t.Errorf("redact = %q (chain kept: %v)", got, errors.Is(got, dirty))
 	}

@@ -66,20 +66,53 @@ func NewUploadTask(p UploadPayload, opts ...asynq.Option) (*asynq.Task, error) {
 
 // TaskID returns the task ID of an upload: "upload:" followed by the file's
 // SHA-256 and a tag of the merchant identity. The tag is "self" when the
-// application uploads for itself (no app_auth_token, no image_pid), and
-// otherwise the first 16 hex digits of a SHA-256 over the token and the
-// image_pid, so the ID never reveals the token. Two jobs for the same
-// content and merchant share an ID, whatever their path or image_name.
+// application uploads for itself (no merchant, no token, no image_pid),
+// and otherwise the first 16 hex digits of a SHA-256 over the identity and
+// the image_pid:
+//
+//   - a version 2 job naming a merchant: its auth_app_id, so a refreshed
+//     token never changes the ID and the same file is never uploaded twice
+//     for the same merchant;
+//   - a version 2 job with a sealed token: the token's [TokenDigest] (the
+//     payload's token_digest), itself a one-way hash of the token;
+//   - a version 1 job: its app_auth_token, hashed, as version 1 did, so
+//     the IDs of queued version 1 jobs stay what they were.
+//
+// The plaintext token never enters an ID. Two jobs for the same content
+// and merchant share an ID, whatever their path or image_name.
 func TaskID(p UploadPayload) string {
-	return "upload:" + p.SHA256 + ":" + merchantTag(p.AppAuthToken, p.ImagePID)
+	return "upload:" + p.SHA256 + ":" + merchantTag(p)
 }
 
-func merchantTag(token, pid string) string {
-	if token == "" && pid == "" {
-		return "self"
-	}
+func merchantTag(p UploadPayload) string {
 	h := sha256.New()
-	// Length-prefixed fields, so ("ab","c") and ("a","bc") differ.
-	fmt.Fprintf(h, "alipay-media-worker/merchant/v1\x00%d:%s\x00%d:%s", len(token), token, len(pid), pid)
+	// Length-prefixed fields, so ("ab","c") and ("a","bc") differ; a
+	// domain per kind of identity, so that a merchant and a token digest
+	// spelled alike differ too.
+	switch {
+	case p.Merchant != "":
+		fmt.Fprintf(h, "alipay-media-worker/merchant/v2\x00auth_app_id\x00%d:%s\x00%d:%s", len(p.Merchant), p.Merchant, len(p.ImagePID), p.ImagePID)
+	case p.TokenDigest != "":
+		fmt.Fprintf(h, "alipay-media-worker/merchant/v2\x00token_digest\x00%d:%s\x00%d:%s", len(p.TokenDigest), p.TokenDigest, len(p.ImagePID), p.ImagePID)
+	case p.AppAuthToken == "" && p.ImagePID == "":
+		return "self"
+	default:
+		// Version 1 (and a job with only an image_pid, whose ID is the
+		// same in both versions).
+		fmt.Fprintf(h, "alipay-media-worker/merchant/v1\x00%d:%s\x00%d:%s", len(p.AppAuthToken), p.AppAuthToken, len(p.ImagePID), p.ImagePID)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// tokenDigestLen is the length of a [TokenDigest].
+const tokenDigestLen = 32
+
+// TokenDigest names an app_auth_token without revealing it: 32 lowercase
+// hex digits (128 bits) of a SHA-256 over a fixed prefix and the token.
+// A version 2 payload with a sealed token carries it as token_digest, and
+// its task ID hashes it (see [TaskID]). A token is a long random string,
+// so its digest cannot be turned back into it.
+func TokenDigest(token string) string {
+	sum := sha256.Sum256([]byte("alipay-media-worker/app_auth_token/v1\x00" + token))
+	return hex.EncodeToString(sum[:])[:tokenDigestLen]
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/secret"
 	"github.com/storemedia/alipay-media-worker/sign"
+	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
@@ -63,7 +64,7 @@ func testEchoed502LeaksNoSecret(t *testing.T, proto upload.Protocol) {
 		t.Fatal(err)
 	}
 	p := payloadFor(t, e.sample(t, "photo.png"))
-	p.AppAuthToken = token
+	p.Version, p.AppAuthToken = tasks.PayloadVersion1, token // version 1 jobs still run
 	info := e.wait(t, e.enqueue(t, p, asynq.MaxRetry(1)))
 	if info.State != asynq.TaskStateArchived || !strings.Contains(info.LastErr, "502") {
 		t.Fatalf("%s, want archived after the 502s", describe(info))

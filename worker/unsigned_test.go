@@ -47,7 +47,7 @@ func testUnsignedRefusals(t *testing.T, proto upload.Protocol) {
 			LegacyErrors: []string{alipaytest.SubInvalidAppAuthToken, alipaytest.SubInvalidAppID}},
 		config: func(c *Config) { c.Observer = obs }})
 	p := payloadFor(t, e.sample(t, "photo.jpg"))
-	p.AppAuthToken = "202401BBsomeothertoken"
+	p.Version, p.AppAuthToken = tasks.PayloadVersion1, "202401BBsomeothertoken" // version 1 jobs still run
 	info := e.wait(t, e.enqueue(t, p, asynq.MaxRetry(1)))
 	code := "20001"
 	if proto == upload.V3 {

@@ -143,8 +143,8 @@ func TestBadInputsAreArchivedWithoutUpload(t *testing.T) {
 	add("size changed", e.enqueue(t, p), "changed since enqueue", "size is")
 
 	add("undecodable", e.enqueueRaw(t, "raw-garbage", []byte("\x00garbage")), "tasks: invalid payload")
-	raw, _ := json.Marshal(map[string]any{"version": 2, "path": e.root + "/x.png", "image_name": "x", "sha256": strings.Repeat("0", 64), "size": 5})
-	add("unknown version", e.enqueueRaw(t, "raw-v2", raw), "unknown payload version 2")
+	raw, _ := json.Marshal(map[string]any{"version": 3, "path": e.root + "/x.png", "image_name": "x", "sha256": strings.Repeat("0", 64), "size": 5})
+	add("unknown version", e.enqueueRaw(t, "raw-v3", raw), "unknown payload version 3")
 	raw, _ = json.Marshal(map[string]any{"version": 1, "path": e.sample(t, "bad/empty.jpg"), "image_name": "empty", "sha256": strings.Repeat("0", 64), "size": 0})
 	add("empty", e.enqueueRaw(t, "raw-empty", raw), "size 0 is not positive")
 
@@ -366,7 +366,7 @@ func TestDuplicateTaskIDIsRejected(t *testing.T) {
 		t.Fatalf("enqueue after completion: err = %v, want ErrTaskIDConflict", err)
 	}
 	// Another merchant may upload the same file.
-	p.AppAuthToken = "202401BBothermerchant"
+	p.Version, p.AppAuthToken = tasks.PayloadVersion1, "202401BBothermerchant" // version 1 jobs still run
 	other := e.enqueue(t, p)
 	if other == id {
 		t.Fatal("same task ID for another merchant")
@@ -386,7 +386,7 @@ func testTokenNeverLeaks(t *testing.T, proto upload.Protocol) {
 	const token = "202401BBc0ffeeSecretMerchantToken"
 	e := startEnv(t, envOptions{protocol: proto, gateway: alipaytest.Config{AppAuthTokens: []string{"202401BBtheonlyvalidtoken"}}})
 	p := payloadFor(t, e.sample(t, "photo.jpg"))
-	p.AppAuthToken = token
+	p.Version, p.AppAuthToken = tasks.PayloadVersion1, token // version 1 jobs still run
 	id := e.enqueue(t, p)
 	info := e.wait(t, id)
 	refusal := "20001" // classic; v3 names the code

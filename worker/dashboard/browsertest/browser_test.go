@@ -55,7 +55,7 @@ func enqueue(t *testing.T, c *asynq.Client, path string) string {
 		t.Fatal(err)
 	}
 	task, err := tasks.NewUploadTask(tasks.UploadPayload{
-		Path: path, ImageName: filepath.Base(path), AppAuthToken: token, SHA256: sum, Size: size,
+		Version: tasks.PayloadVersion1, Path: path, ImageName: filepath.Base(path), AppAuthToken: token, SHA256: sum, Size: size,
 	}, asynq.Queue(queue))
 	if err != nil {
 		t.Fatal(err)
