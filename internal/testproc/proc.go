@@ -170,6 +170,15 @@ func (p *Proc) PeakRSS() (int64, error) {
 	return peakRSS(cmd.Process.Pid)
 }
 
+// PeakRSSOf returns VmHWM, the peak resident set size in bytes, of the
+// running process pid, from /proc/<pid>/status (Linux only). Read it before
+// the process ends: once it has exited the figure is gone. The peak RSS a
+// parent reads from wait4 (os.ProcessState.SysUsage) is no substitute for
+// a child started by Go: os/exec starts children with vfork, and Linux
+// counts the parent's peak into the child's from its exec on, so a child
+// of a 100 MB process reports at least 100 MB.
+func PeakRSSOf(pid int) (int64, error) { return peakRSS(pid) }
+
 // peakRSS returns VmHWM, the peak resident set size in bytes, of a running
 // process, from /proc/<pid>/status.
 func peakRSS(pid int) (int64, error) {

@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 )
@@ -130,12 +130,58 @@ func (r *runner) sdkScenario(ctx context.Context) (*SDKResult, error) {
 	return res, nil
 }
 
-// maxRSS is the peak RSS of an ended child process, in bytes.
-func maxRSS(cmd *exec.Cmd) int64 {
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10 // kilobytes on Linux
+// rssSampleEvery is how often the peak RSS of a child the bench waits for
+// (node, enqueue) is read while it runs.
+const rssSampleEvery = 5 * time.Millisecond
+
+// peakWatch reads the peak RSS (VmHWM) of a running child process every
+// [rssSampleEvery] until it is ended, because the figure is gone once the
+// child has exited, and the one wait4 reports counts the bench's own peak
+// into the child's ([testproc.PeakRSSOf]). Its figure is the child's VmHWM
+// as last read, at most rssSampleEvery before the child exited.
+type peakWatch struct {
+	stop, done chan struct{}
+	peak       int64
+}
+
+// watchPeakRSS starts reading the VmHWM of the running process pid.
+func watchPeakRSS(pid int) *peakWatch {
+	w := &peakWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(rssSampleEvery)
+		defer t.Stop()
+		for {
+			if v, err := testproc.PeakRSSOf(pid); err == nil {
+				w.peak = max(w.peak, v) // VmHWM only grows; a failed read is the exit
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+// end stops the readings and returns the peak RSS in bytes.
+func (w *peakWatch) end() int64 {
+	close(w.stop)
+	<-w.done
+	return w.peak
+}
+
+// runWatched runs cmd to its end and returns its wall time and peak RSS.
+func runWatched(cmd *exec.Cmd) (time.Duration, int64, error) {
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
 	}
-	return 0
+	watch := watchPeakRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	wall := time.Since(start)
+	return wall, watch.end(), err
 }
 
 // sdkRun uploads files with the official SDK at concurrency c.
@@ -162,15 +208,12 @@ func (r *runner) sdkRun(ctx context.Context, script string, files []string, c in
 	// The SDK writes the classic timestamp in local time, which Alipay
 	// reads as Beijing time.
 	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(r.cfg.SDKDir, "node_modules"), "TZ=Asia/Shanghai")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	run.Wall = time.Since(start)
-	if err != nil {
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if run.Wall, run.PeakRSS, err = runWatched(cmd); err != nil {
 		return run, fmt.Errorf("bench: the SDK batch: %w: %s", err, stderr.String())
 	}
-	run.PeakRSS = maxRSS(cmd)
+	out := []byte(stdout.String())
 	var got struct {
 		Uploaded   int    `json:"uploaded"`
 		Failures   int    `json:"failures"`
@@ -210,20 +253,21 @@ func (r *runner) pipelineRun(ctx context.Context, dir string, n, c int) (SDKRun,
 	defer cancel()
 	cmd := exec.CommandContext(ctx, r.cfg.EnqueueBin, "--wait", "--progress", "none",
 		"--redis-url", r.cfg.RedisURL, "--media-roots", r.dir, dir)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	run.Wall = time.Since(start)
+	var out syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	wall, enqueueRSS, err := runWatched(cmd)
+	run.Wall = wall
 	if err != nil {
-		return run, fmt.Errorf("bench: enqueue --wait: %w: %s (worker log:\n%s)", err, out, w.Log())
+		return run, fmt.Errorf("bench: enqueue --wait: %w: %s (worker log:\n%s)", err, out.String(), w.Log())
 	}
-	if !strings.Contains(string(out), fmt.Sprintf(" %d completed", n)) {
-		return run, fmt.Errorf("bench: enqueue --wait did not complete the %d files: %s", n, out)
+	if !strings.Contains(out.String(), fmt.Sprintf(" %d completed", n)) {
+		return run, fmt.Errorf("bench: enqueue --wait did not complete the %d files: %s", n, out.String())
 	}
 	workerRSS, err := w.PeakRSS()
 	if err != nil {
 		return run, err
 	}
-	run.PeakRSS, run.WorkerRSS = workerRSS+maxRSS(cmd), workerRSS
+	run.PeakRSS, run.WorkerRSS = workerRSS+enqueueRSS, workerRSS
 	if err := w.Term(time.Minute); err != nil {
 		return run, fmt.Errorf("bench: worker shutdown: %w", err)
 	}
