@@ -189,7 +189,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, fmt.Errorf("%w: RedisURL: %w", ErrClientConfig, err)
 		}
 	}
-	rdb, ok := conn.MakeRedisClient().(redis.UniversalClient)
+	rdb, ok := redisurl.NewClient(conn)
 	if !ok {
 		return nil, fmt.Errorf("%w: unsupported Redis connection options %T", ErrClientConfig, conn)
 	}

@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Worker, error) 
 	if cfg.Redis == nil {
 		return nil, &StartupError{Problems: problems}
 	}
-	rdb, ok := cfg.Redis.MakeRedisClient().(redis.UniversalClient)
+	rdb, ok := redisurl.NewClient(cfg.Redis)
 	if !ok {
 		return nil, &StartupError{Problems: append(problems, &ConfigError{Field: "Redis", Err: fmt.Errorf("unsupported connection options %T", cfg.Redis)})}
 	}

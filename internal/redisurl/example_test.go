@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 )
@@ -36,4 +37,21 @@ func ExampleDescribe() {
 	}
 	fmt.Println(redisurl.Describe(opt))
 	// Output: 10.0.0.1:6380/2
+}
+
+func ExampleNewClient() {
+	opt, err := redisurl.Parse("redis://127.0.0.1:6379/2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rdb, ok := redisurl.NewClient(opt) // nothing is dialled yet
+	if !ok {
+		fmt.Println("unsupported options")
+		return
+	}
+	defer rdb.Close()
+	o := rdb.(*redis.Client).Options()
+	fmt.Println(o.Addr, o.DB, o.ReadBufferSize, o.WriteBufferSize)
+	// Output: 127.0.0.1:6379 2 4096 4096
 }
