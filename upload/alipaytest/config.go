@@ -97,6 +97,17 @@ type Config struct {
 	// false: only the hash and the size are kept.
 	KeepContent bool
 
+	// RoundTrip makes the gateway look far away, as Alipay does across the
+	// internet: every answer waits this long before its first byte, once
+	// the request has been read (a request then costs at least one round
+	// trip more than on loopback; 30 to 200 ms are typical). The admin API
+	// is not delayed. Default 0: none.
+	RoundTrip time.Duration
+	// Bandwidth caps how fast each request's body is read, in bytes a
+	// second (a narrow uplink: a 5 MB photo at 1,250,000 bytes a second,
+	// 10 Mbit/s, takes 4 s to send). Default 0: no cap.
+	Bandwidth int64
+
 	// SlowDelay is how long a "slow" fault holds the response; changeable
 	// later with [Faults.SetSlowDelay]. Default [DefaultSlowDelay].
 	SlowDelay time.Duration
@@ -169,6 +180,12 @@ func (c Config) validate() error {
 	}
 	if c.SlowDelay < 0 {
 		problems = append(problems, "SlowDelay is negative")
+	}
+	if c.RoundTrip < 0 {
+		problems = append(problems, "RoundTrip is negative")
+	}
+	if c.Bandwidth < 0 {
+		problems = append(problems, "Bandwidth is negative")
 	}
 	if c.AppCertSN != "" && (c.RootCertSN == "" || c.GatewayCertSN == "") {
 		problems = append(problems, "certificate mode needs AppCertSN, RootCertSN and GatewayCertSN")

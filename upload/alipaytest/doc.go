@@ -227,6 +227,16 @@
 // command and the admin API take the same settings in the form
 // "503=0.2", "reset=5%" or "20000=next:3" ([Faults.Set]).
 //
+// # Far away
+//
+// On loopback an answer comes back in a few milliseconds; Alipay across
+// the internet answers one round trip later, and a narrow uplink sends a
+// large photo slowly. Config.RoundTrip holds every answer of the gateway
+// that long before its first byte, once the request has been read, and
+// Config.Bandwidth reads every request body at most that many bytes a
+// second (the alipay-emulator command's --round-trip and --bandwidth).
+// Faults come on top; the admin API is never delayed.
+//
 // # Admin API
 //
 // Under /_emulator/ a Gateway also serves a small JSON API, so that other

@@ -182,6 +182,7 @@ func New(cfg Config) (*Gateway, error) {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.inflight.add(1)
 	defer g.inflight.add(-1)
+	w, r = g.far(w, r)
 	g.mux.ServeHTTP(w, r)
 }
 

@@ -36,6 +36,8 @@ type options struct {
 	GatewayCert      string
 	Faults           []string
 	SlowDelay        time.Duration
+	RoundTrip        time.Duration
+	Bandwidth        int64
 	MaxRecords       int
 	MaxFileSize      int64
 	MaxSkew          time.Duration
@@ -91,6 +93,8 @@ func parse(args []string, stdout io.Writer) (options, error) {
 	fl.StringVar(&o.GatewayCert, "gateway-cert", "", "certificate mode: Alipay (gateway) certificate `file`; must hold the gateway key")
 	fl.Var(listFlag{&o.Faults}, "fault", "fault `spec` KIND=P, KIND=N% or KIND=next:N (repeatable); kinds: "+kindList())
 	fl.DurationVar(&o.SlowDelay, "slow-delay", alipaytest.DefaultSlowDelay, "how long a slow fault holds the answer")
+	fl.DurationVar(&o.RoundTrip, "round-trip", 0, "hold every answer this long, to look like Alipay across the internet (e.g. 80ms)")
+	fl.Int64Var(&o.Bandwidth, "bandwidth", 0, "read each request body at most this many `bytes` a second (0: no cap)")
 	fl.IntVar(&o.MaxRecords, "max-records", alipaytest.DefaultMaxRecords, "upload records kept for /_emulator/uploads; older ones are dropped")
 	fl.Int64Var(&o.MaxFileSize, "max-file-size", validate.DefaultMaxSize, "largest accepted image_content in `bytes`")
 	fl.DurationVar(&o.MaxSkew, "max-skew", alipaytest.DefaultMaxSkew, "timestamp tolerance")
@@ -188,6 +192,8 @@ func start(o options, stderr io.Writer) (*alipaytest.Server, *alipaytest.Gateway
 		ImageURLBase:  o.ImageURLBase,
 		LegacyErrors:  splitList(o.LegacyErrors),
 		SlowDelay:     o.SlowDelay,
+		RoundTrip:     o.RoundTrip,
+		Bandwidth:     o.Bandwidth,
 		MaxRecords:    o.MaxRecords,
 		Seed:          o.Seed,
 		Logger:        log,
