@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", bench.DefaultRounds, "rounds per cell; each figure is the median round")
 	worker := fs.String("worker", "", "`path` of a built cmd/worker (default: build it)")
 	enqueueBin := fs.String("enqueue", "", "`path` of a built cmd/enqueue, for the latency scenario (default: build it)")
-	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios, ","), "scenarios to run, comma-separated: latency, sdk, throughput, enqueue; with --output, the blocks of the others stay as they were")
+	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios, ","), "scenarios to run, comma-separated: latency, sdk, remote, cpu, throughput, enqueue; with --output, the blocks of the others stay as they were")
 	sdkDir := fs.String("sdk-dir", "", "`directory` whose node_modules holds alipay-sdk, for the sdk scenario (default: upload/alipaytest/sdktest of this module, where make deps installs it)")
 	latencyJobs := fs.Int("latency-jobs", bench.DefaultLatencyJobs, "sequential jobs per path and setup of the latency scenario")
 	dir := fs.String("dir", "", "scratch `directory` (default: a temporary one)")

@@ -58,10 +58,16 @@ const (
 	// ScenarioSDK: the pipeline against Alipay's official Node SDK (see
 	// [SDKResult]).
 	ScenarioSDK = "sdk"
+	// ScenarioRemote: the pipeline against the direct loop with the
+	// gateway a round trip away (see [RemoteResult]).
+	ScenarioRemote = "remote"
+	// ScenarioCPU: the CPU per file of the pipeline's processes against
+	// the direct loop's (see [CPUResult]).
+	ScenarioCPU = "cpu"
 )
 
 // AllScenarios are the scenarios of a full run, in the report's order.
-var AllScenarios = []string{ScenarioLatency, ScenarioSDK, ScenarioThroughput, ScenarioEnqueue}
+var AllScenarios = []string{ScenarioLatency, ScenarioSDK, ScenarioRemote, ScenarioCPU, ScenarioThroughput, ScenarioEnqueue}
 
 // Config configures a run. Zero values take the documented defaults.
 type Config struct {
@@ -89,6 +95,17 @@ type Config struct {
 	// [DefaultSDKConcurrency].
 	SDKBatches     []SDKBatch
 	SDKConcurrency []int
+	// RemoteRoundTrip is how far away the remote scenario's gateway is.
+	// Default [DefaultRemoteRoundTrip].
+	RemoteRoundTrip time.Duration
+	// RemoteConcurrency are the remote scenario's concurrency levels.
+	// Default [DefaultRemoteConcurrency].
+	RemoteConcurrency []int
+	// RemoteFilesPerSlot is the remote scenario's files per unit of
+	// concurrency. Default [DefaultRemoteFilesPerSlot].
+	RemoteFilesPerSlot int
+	// CPUFiles is the cpu scenario's files. Default [DefaultCPUFiles].
+	CPUFiles int
 	// Dir is a scratch directory for the files (several hundred MB with
 	// the defaults). Default: a new temporary directory, removed at the
 	// end.
@@ -144,8 +161,8 @@ func (c *Config) withDefaults() error {
 			return fmt.Errorf("%w: unknown scenario %q (known: %s)", ErrConfig, sc, strings.Join(AllScenarios, ", "))
 		}
 	}
-	if (c.runs(ScenarioLatency) || c.runs(ScenarioSDK)) && c.EnqueueBin == "" {
-		return fmt.Errorf("%w: EnqueueBin is required for the latency and sdk scenarios", ErrConfig)
+	if (c.runs(ScenarioLatency) || c.runs(ScenarioSDK) || c.runs(ScenarioRemote) || c.runs(ScenarioCPU)) && c.EnqueueBin == "" {
+		return fmt.Errorf("%w: EnqueueBin is required for the latency, sdk, remote and cpu scenarios", ErrConfig)
 	}
 	if c.runs(ScenarioSDK) && c.SDKDir == "" {
 		return fmt.Errorf("%w: %w", ErrConfig, errNoSDKDir)
@@ -155,6 +172,12 @@ func (c *Config) withDefaults() error {
 	}
 	if len(c.SDKConcurrency) == 0 {
 		c.SDKConcurrency = DefaultSDKConcurrency
+	}
+	c.RemoteRoundTrip = cmp.Or(c.RemoteRoundTrip, DefaultRemoteRoundTrip)
+	c.RemoteFilesPerSlot = cmp.Or(c.RemoteFilesPerSlot, DefaultRemoteFilesPerSlot)
+	c.CPUFiles = cmp.Or(c.CPUFiles, DefaultCPUFiles)
+	if len(c.RemoteConcurrency) == 0 {
+		c.RemoteConcurrency = DefaultRemoteConcurrency
 	}
 	c.LatencyJobs = cmp.Or(c.LatencyJobs, DefaultLatencyJobs)
 	c.IdleWindow = cmp.Or(c.IdleWindow, DefaultIdleWindow)
@@ -276,6 +299,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
+	if cfg.runs(ScenarioRemote) {
+		if rep.Remote, err = r.remote(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.runs(ScenarioCPU) {
+		if rep.CPU, err = r.cpuScenario(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.runs(ScenarioThroughput) {
 		if err := r.throughput(ctx, rep); err != nil {
 			return nil, err
@@ -373,8 +406,11 @@ func (r *runner) machine(ctx context.Context) (Machine, error) {
 }
 
 // flush empties the Redis database and the emulator's records.
-func (r *runner) flush(ctx context.Context) error {
-	r.gw.Reset()
+func (r *runner) flush(ctx context.Context) error { return r.flushGateway(ctx, r.gw) }
+
+// flushGateway empties the Redis database and the records of gw.
+func (r *runner) flushGateway(ctx context.Context, gw *alipaytest.Server) error {
+	gw.Reset()
 	if err := r.rdb.FlushDB(ctx).Err(); err != nil {
 		return fmt.Errorf("bench: flush Redis: %w", err)
 	}
@@ -384,11 +420,16 @@ func (r *runner) flush(ctx context.Context) error {
 // direct is the first baseline: c goroutines calling upload.Client.Upload
 // on the files, no queue.
 func (r *runner) direct(ctx context.Context, paths []string, size int64, c int) (Measure, error) {
-	if err := r.flush(ctx); err != nil {
+	return r.directTo(ctx, r.gw, paths, size, c)
+}
+
+// directTo is [runner.direct] against gw.
+func (r *runner) directTo(ctx context.Context, gw *alipaytest.Server, paths []string, size int64, c int) (Measure, error) {
+	if err := r.flushGateway(ctx, gw); err != nil {
 		return Measure{}, err
 	}
 	client, err := upload.New(upload.Config{
-		GatewayURL:      r.gw.URL,
+		GatewayURL:      gw.URL,
 		AppID:           alipaytest.TestAppID,
 		Signer:          sign.RSA2{Key: r.keys.App},
 		AlipayPublicKey: &r.keys.Gateway.PublicKey,
@@ -428,7 +469,7 @@ func (r *runner) direct(ctx context.Context, paths []string, size int64, c int) 
 	if firstErr != nil {
 		return Measure{}, fmt.Errorf("bench: direct upload: %w", firstErr)
 	}
-	if got := r.gw.Stats().Successes; got != int64(len(paths)) {
+	if got := gw.Stats().Successes; got != int64(len(paths)) {
 		return Measure{}, fmt.Errorf("bench: direct: the emulator counted %d successes for %d files", got, len(paths))
 	}
 	return m, nil

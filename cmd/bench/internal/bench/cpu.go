@@ -82,6 +82,9 @@ type CPUUse struct {
 	Bench   time.Duration // the bench process: the emulator, the direct loop or the in-process worker, the importer
 	Worker  time.Duration // the cmd/worker child process
 	Redis   time.Duration // redis-server, when it runs on this machine
+	// Importer is the enqueue process of the pipeline runs of the sdk,
+	// remote and cpu scenarios (zero elsewhere).
+	Importer time.Duration
 }
 
 // PerFile divides d over files, in milliseconds.

@@ -4,8 +4,8 @@
 //
 // # Scenarios
 //
-// A run has four scenarios ([AllScenarios]; Config.Scenarios picks some):
-// latency, sdk, throughput and enqueue. The report writes each as a block of its
+// A run has six scenarios ([AllScenarios]; Config.Scenarios picks some):
+// latency, sdk, remote, cpu, throughput and enqueue. The report writes each as a block of its
 // own, and [UpdateFile] keeps the blocks of the scenarios a run left out.
 //
 // # Latency
@@ -34,7 +34,32 @@
 // go to the same emulator; by default 600 files of 200 kB and 120 of
 // 4.8 MB at concurrency 8 and 32 ([DefaultSDKBatches],
 // [DefaultSDKConcurrency]). The report compares wall time, files per second
-// and peak RSS ([SDKCell]).
+// and peak RSS ([SDKCell]). The peak RSS of node and of the enqueue process
+// is their VmHWM, read from /proc every 5 ms while they run: the figure
+// wait4 gives a parent is not the child's own, because os/exec starts
+// children with vfork and Linux counts the parent's peak into the child's.
+//
+// # A remote gateway
+//
+// A second emulator holds every answer Config.RemoteRoundTrip (80 ms by
+// default, alipaytest's RoundTrip), like Alipay across the internet. For
+// each of Config.RemoteConcurrency (8 and 32), each round runs the direct
+// loop and then the pipeline (an idle cmd/worker and one "enqueue --wait")
+// on the same 200 kB files, Config.RemoteFilesPerSlot per unit of
+// concurrency; the report gives the pipeline's throughput over the direct
+// loop's, the median round and the spread ([RemoteResult]).
+//
+// # CPU per file
+//
+// Each round runs the direct loop and then the pipeline on the same
+// Config.CPUFiles files of 200 kB at concurrency 8, against the bench's
+// emulator, and reads each process's CPU time (/proc/<pid>/stat; the
+// enqueue process's own account when it exits). The direct loop shares
+// the bench process with the emulator, so its figure is the bench
+// process's less the emulator's, measured while the pipeline ran (when
+// the bench process holds only the emulator). The budget is the direct
+// loop's CPU per file plus the two SHA-256 passes the pipeline must make
+// (timed in the run, [MeasureSHA256Of]) plus 0.5 ms ([CPUResult]).
 //
 // # What is measured
 //

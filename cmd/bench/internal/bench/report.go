@@ -186,6 +186,8 @@ type Report struct {
 	Scenarios []string
 	Latency   *LatencyResult
 	SDK       *SDKResult
+	Remote    *RemoteResult
+	CPU       *CPUResult
 	Cells     []Cell
 	Enqueue   EnqueueResult
 	Elapsed   time.Duration
@@ -200,6 +202,10 @@ func (r *Report) ran(scenario string) bool {
 			return r.Latency != nil
 		case ScenarioSDK:
 			return r.SDK != nil
+		case ScenarioRemote:
+			return r.Remote != nil
+		case ScenarioCPU:
+			return r.CPU != nil
 		}
 		return true
 	}
@@ -335,6 +341,20 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.ran(ScenarioRemote) && r.Remote != nil {
+		fmt.Fprintf(&b, "\nA remote gateway: %s\n", r.Remote.intro())
+		header, rows := r.Remote.table()
+		if err := textTable(&b, header, rows); err != nil {
+			return err
+		}
+	}
+	if r.ran(ScenarioCPU) && r.CPU != nil {
+		fmt.Fprintf(&b, "\nCPU per file: %s\n", r.CPU.intro())
+		header, rows := r.CPU.table()
+		if err := textTable(&b, header, rows); err != nil {
+			return err
+		}
+	}
 	if r.ran(ScenarioThroughput) {
 		fmt.Fprintf(&b, "\nThroughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct; %s):\n", r.roundsNote())
 		b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
@@ -359,7 +379,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	b.WriteString("\nGoals:\n")
-	for _, v := range slices.Concat(r.Latency.verdicts(), r.SDK.verdicts(), r.verdicts()) {
+	for _, v := range slices.Concat(r.Latency.verdicts(), r.SDK.verdicts(), r.Remote.verdicts(), r.CPU.verdicts(), r.verdicts()) {
 		fmt.Fprintf(&b, "  %s\n", v)
 	}
 	fmt.Fprintf(&b, "\nTotal run time: %v\n", r.Elapsed.Round(time.Second))
@@ -512,6 +532,22 @@ func (r *Report) markdownBlock(scenario, command string) string {
 		markdownTable(&b, header, 0, rows)
 		b.WriteString("\n")
 		for _, v := range r.SDK.verdicts() {
+			fmt.Fprintf(&b, "- %s\n", v)
+		}
+	case ScenarioRemote:
+		fmt.Fprintf(&b, "### A remote gateway\n\n%s%s\n\n", run, r.Remote.intro())
+		header, rows := r.Remote.table()
+		markdownTable(&b, header, 0, rows)
+		b.WriteString("\n")
+		for _, v := range r.Remote.verdicts() {
+			fmt.Fprintf(&b, "- %s\n", v)
+		}
+	case ScenarioCPU:
+		fmt.Fprintf(&b, "### CPU per file, per process\n\n%s%s\n\n", run, r.CPU.intro())
+		header, rows := r.CPU.table()
+		markdownTable(&b, header, 1, rows)
+		b.WriteString("\n")
+		for _, v := range r.CPU.verdicts() {
 			fmt.Fprintf(&b, "- %s\n", v)
 		}
 	case ScenarioThroughput:

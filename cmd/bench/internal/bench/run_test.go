@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,22 +22,26 @@ func TestRunSmall(t *testing.T) {
 	}
 	redis := testproc.StartRedis(t)
 	rep, err := Run(ctx, Config{
-		RedisURL:       redis.URL(),
-		WorkerBin:      bins[0],
-		EnqueueBin:     bins[1],
-		LatencyJobs:    3,
-		SDKDir:         "../../../../upload/alipaytest/sdktest",
-		SDKBatches:     []SDKBatch{{Size: 50_000, Files: 6}},
-		SDKConcurrency: []int{2},
-		IdleWindow:     500 * time.Millisecond,
-		Dir:            t.TempDir(),
-		Sizes:          []int64{4096, 50_000},
-		Concurrency:    []int{1, 4},
-		Files:          func(int64) int { return 12 },
-		EnqueueFiles:   30,
-		Rounds:         2,
-		Timeout:        time.Minute,
-		Now:            func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		RedisURL:           redis.URL(),
+		WorkerBin:          bins[0],
+		EnqueueBin:         bins[1],
+		LatencyJobs:        3,
+		SDKDir:             "../../../../upload/alipaytest/sdktest",
+		SDKBatches:         []SDKBatch{{Size: 50_000, Files: 6}},
+		SDKConcurrency:     []int{2},
+		RemoteRoundTrip:    20 * time.Millisecond,
+		RemoteConcurrency:  []int{2},
+		RemoteFilesPerSlot: 3,
+		CPUFiles:           6,
+		IdleWindow:         500 * time.Millisecond,
+		Dir:                t.TempDir(),
+		Sizes:              []int64{4096, 50_000},
+		Concurrency:        []int{1, 4},
+		Files:              func(int64) int { return 12 },
+		EnqueueFiles:       30,
+		Rounds:             2,
+		Timeout:            time.Minute,
+		Now:                func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +64,28 @@ func TestRunSmall(t *testing.T) {
 	if c := rep.SDK.Cells[0]; c.Files != 6 || c.Concurrency != 2 || c.SDK.Wall <= 0 || c.Pipeline.Wall <= 0 ||
 		c.SDK.PeakRSS < 1<<20 || c.Pipeline.PeakRSS < 1<<20 || c.SDKRate <= 0 || c.PipeRate <= 0 {
 		t.Errorf("sdk cell %+v", c)
+	}
+	if s := rep.Remote; s == nil || len(s.Cells) != 1 || s.RoundTrip != 20*time.Millisecond {
+		t.Fatalf("remote result %+v", rep.Remote)
+	}
+	if c := rep.Remote.Cells[0]; c.Files != 6 || c.Concurrency != 2 || len(c.Direct) != 2 || len(c.Pipeline) != 2 || c.Ratio() <= 0 {
+		t.Errorf("remote cell %+v", c)
+	}
+	// Six uploads a round trip away take at least three round trips.
+	for _, d := range slices.Concat(rep.Remote.Cells[0].Direct, rep.Remote.Cells[0].Pipeline) {
+		if d < 3*20*time.Millisecond {
+			t.Errorf("remote run of %v, shorter than 3 round trips", d)
+		}
+	}
+	if c := rep.CPU; c == nil || len(c.Rounds) != 2 || c.Files != 6 || c.SHA256 <= 0 {
+		t.Fatalf("cpu result %+v", rep.CPU)
+	}
+	for _, r := range rep.CPU.Rounds {
+		// /proc's 10 ms ticks may read 0 over six files; the enqueue
+		// process's own account is finer, and it always starts.
+		if r.Files != 6 || r.Importer <= 0 || r.Pipeline() <= 0 {
+			t.Errorf("cpu round %+v", r)
+		}
 	}
 	if len(rep.Cells) != 4 {
 		t.Fatalf("%d cells, want 4", len(rep.Cells))

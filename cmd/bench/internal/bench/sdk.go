@@ -113,9 +113,11 @@ func (r *runner) sdkScenario(ctx context.Context) (*SDKResult, error) {
 			if cell.SDK, err = r.sdkRun(ctx, script, sdkFiles, c); err != nil {
 				return nil, err
 			}
-			if cell.Pipeline, err = r.pipelineRun(ctx, pipeDir, b.Files, c); err != nil {
+			pipe, err := r.pipelineRun(ctx, r.gw, pipeDir, b.Files, c, true)
+			if err != nil {
 				return nil, err
 			}
+			cell.Pipeline = SDKRun{Wall: pipe.Wall, PeakRSS: pipe.PeakRSS, WorkerRSS: pipe.WorkerRSS}
 			cell.SDKRate = float64(b.Files) / cell.SDK.Wall.Seconds()
 			cell.PipeRate = float64(b.Files) / cell.Pipeline.Wall.Seconds()
 			r.log.Info("measured sdk cell", "size", b.Size, "files", b.Files, "concurrency", c,
@@ -231,15 +233,29 @@ func (r *runner) sdkRun(ctx context.Context, script string, files []string, c in
 	return run, nil
 }
 
-// pipelineRun uploads the n files of dir with a cmd/worker child process of
-// concurrency c, already idle, and one enqueue --wait process.
-func (r *runner) pipelineRun(ctx context.Context, dir string, n, c int) (SDKRun, error) {
-	var run SDKRun
-	if err := r.flush(ctx); err != nil {
+// pipeRun is one run of the pipeline: worker and enqueue --wait.
+type pipeRun struct {
+	// Wall runs from the start of the enqueue process to its exit.
+	Wall time.Duration
+	// PeakRSS is the worker's VmHWM plus the enqueue process's; WorkerRSS
+	// the worker's part. Zero unless asked for.
+	PeakRSS, WorkerRSS int64
+	// CPU is the CPU time spent while enqueue ran: Bench is the bench
+	// process (the emulator), Worker the worker, Importer the enqueue
+	// process (all of it), Redis redis-server.
+	CPU CPUUse
+}
+
+// pipelineRun uploads the n files of dir to gw with a cmd/worker child
+// process of concurrency c, already idle, and one enqueue --wait process;
+// with rss it reads their peak RSS.
+func (r *runner) pipelineRun(ctx context.Context, gw *alipaytest.Server, dir string, n, c int, rss bool) (pipeRun, error) {
+	var run pipeRun
+	if err := r.flushGateway(ctx, gw); err != nil {
 		return run, err
 	}
 	w := testproc.NewWorker("worker", r.cfg.WorkerBin, testproc.WorkerConfig{
-		RedisURL: r.cfg.RedisURL, GatewayURL: r.gw.URL, Keys: r.files, MediaRoot: r.dir,
+		RedisURL: r.cfg.RedisURL, GatewayURL: gw.URL, Keys: r.files, MediaRoot: r.dir,
 		Env: []string{"WORKER_CONCURRENCY=" + strconv.Itoa(c), "ALIPAY_TIMEOUT=" + r.cfg.Timeout.String(), "LOG_LEVEL=warn"},
 	})
 	if err := w.Start(); err != nil {
@@ -255,19 +271,34 @@ func (r *runner) pipelineRun(ctx context.Context, dir string, n, c int) (SDKRun,
 		"--redis-url", r.cfg.RedisURL, "--media-roots", r.dir, dir)
 	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	wall, enqueueRSS, err := runWatched(cmd)
-	run.Wall = wall
+	watch := r.startWatch(w.Pid())
+	var enqueueRSS int64
+	var err error
+	if rss {
+		run.Wall, enqueueRSS, err = runWatched(cmd)
+	} else {
+		start := time.Now()
+		err = cmd.Run()
+		run.Wall = time.Since(start)
+	}
+	run.CPU = watch.measure(n, 0).CPU
 	if err != nil {
 		return run, fmt.Errorf("bench: enqueue --wait: %w: %s (worker log:\n%s)", err, out.String(), w.Log())
 	}
+	run.CPU.Importer = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if !strings.Contains(out.String(), fmt.Sprintf(" %d completed", n)) {
 		return run, fmt.Errorf("bench: enqueue --wait did not complete the %d files: %s", n, out.String())
 	}
-	workerRSS, err := w.PeakRSS()
-	if err != nil {
-		return run, err
+	if got := gw.Stats().Successes; got != int64(n) {
+		return run, fmt.Errorf("bench: the emulator counted %d successes for the pipeline's %d files", got, n)
 	}
-	run.PeakRSS, run.WorkerRSS = workerRSS+enqueueRSS, workerRSS
+	if rss {
+		workerRSS, err := w.PeakRSS()
+		if err != nil {
+			return run, err
+		}
+		run.PeakRSS, run.WorkerRSS = workerRSS+enqueueRSS, workerRSS
+	}
 	if err := w.Term(time.Minute); err != nil {
 		return run, fmt.Errorf("bench: worker shutdown: %w", err)
 	}
