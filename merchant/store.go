@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,7 +94,17 @@ type Store struct {
 	log           *slog.Logger
 
 	refreshes [3]atomic.Int64 // by index in RefreshOutcomes
+
+	// aheadFailed holds, by auth_app_id, when a refresh ahead of expiry
+	// last failed transiently: Token does not try again before
+	// aheadRetryAfter, so an unavailable Alipay is not asked once per
+	// upload while the token still works.
+	aheadFailed sync.Map
 }
+
+// aheadRetryAfter is how long Token waits before trying again a refresh
+// ahead of expiry that failed transiently.
+const aheadRetryAfter = 30 * time.Second
 
 // NewStore validates cfg and returns a Store. It does not touch Redis.
 func NewStore(cfg Config) (*Store, error) {
@@ -397,15 +408,21 @@ func (s *Store) Token(ctx context.Context, authAppID string) (string, error) {
 	if !s.due(r.m, now) || r.refreshed == "" || s.client == nil {
 		return tok, nil
 	}
+	valid := now.Before(r.m.TokenExpiresAt)
+	if at, ok := s.aheadFailed.Load(authAppID); ok && valid && time.Since(at.(time.Time)) < aheadRetryAfter {
+		return tok, nil
+	}
 	fresh, _, err := s.refresh(ctx, authAppID, func(cur record) bool { return cur.gen == r.gen })
 	switch {
 	case err == nil:
+		s.aheadFailed.Delete(authAppID)
 		return fresh, nil
 	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrKey), errors.Is(err, ErrNotFound):
 		return "", err
-	case now.Before(r.m.TokenExpiresAt):
+	case valid:
+		s.aheadFailed.Store(authAppID, time.Now())
 		s.log.WarnContext(ctx, "merchant token refresh ahead of expiry failed; using the current token",
-			"auth_app_id", authAppID, "token_expires_at", r.m.TokenExpiresAt, "err", err)
+			"auth_app_id", authAppID, "token_expires_at", r.m.TokenExpiresAt, "retry_after", aheadRetryAfter, "err", err)
 		return tok, nil
 	}
 	return "", err
@@ -474,7 +491,8 @@ func (s *Store) refresh(ctx context.Context, id string, needed func(record) bool
 	}
 	lockKey := LockPrefix + id
 	value := newGen()
-	deadline := time.Now().Add(s.lockTTL)
+	// A lock whose holder died expires after lockTTL: wait a little longer.
+	deadline := time.Now().Add(s.lockTTL + time.Second)
 	pause := 20 * time.Millisecond
 	for {
 		ok, err := s.rdb.SetNX(ctx, lockKey, value, s.lockTTL).Result()

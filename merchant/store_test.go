@@ -421,3 +421,68 @@ func TestPut(t *testing.T) {
 	}
 	dumpHasNoSecret(t, b.rdb, g.AppAuthToken)
 }
+
+// Refreshes ahead of expiry from two hosts at once: one call reaches
+// Alipay. When Alipay is unavailable, the still-valid token is used.
+func TestTokenAheadOfExpiryConcurrentAndUnavailable(t *testing.T) {
+	t.Parallel()
+	protocols(t, func(t *testing.T, proto upload.Protocol) {
+		b := setup(t, proto, alipaytest.AuthConfig{TokenTTL: 10 * time.Hour})
+		hours := func(c *merchant.Config) { c.RefreshBefore = time.Hour }
+		hosts := []*merchant.Store{b.newStore(t, hours), b.newStore(t, hours)}
+		ctx := context.Background()
+		if _, err := hosts[0].Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
+			t.Fatal(err)
+		}
+		old, _ := hosts[0].Token(ctx, shopA.AuthAppID)
+
+		b.advance(9*time.Hour + 30*time.Minute)
+		b.srv.Faults().Next(alipaytest.Fault503, 1)
+		if tok, err := hosts[0].Token(ctx, shopA.AuthAppID); err != nil || tok != old {
+			t.Fatalf("refresh ahead of expiry failed: %v (old token given: %v)", err, tok == old)
+		}
+		em, _ := b.srv.Merchant(shopA.AuthAppID)
+		if em.Refreshes != 0 {
+			t.Fatalf("%d refreshes", em.Refreshes)
+		}
+
+		b.srv.Faults().SetSlowDelay(200 * time.Millisecond)
+		b.srv.Faults().Next(alipaytest.FaultSlow, 1)
+		var wg sync.WaitGroup
+		got := make([]string, 20)
+		errs := make([]error, len(got))
+		for i := range got {
+			wg.Go(func() { got[i], errs[i] = hosts[1].Token(ctx, shopA.AuthAppID) })
+		}
+		wg.Wait()
+		em, _ = b.srv.Merchant(shopA.AuthAppID)
+		for i := range got {
+			if errs[i] != nil || got[i] != em.Token {
+				t.Fatalf("caller %d: %v, current token: %v", i, errs[i], got[i] == em.Token)
+			}
+		}
+		if em.Refreshes != 1 {
+			t.Errorf("%d refreshes reached the emulator, want 1", em.Refreshes)
+		}
+	})
+}
+
+// A sealed token moved to another merchant's record, or into the refresh
+// token's field, does not open.
+func TestSwappedCiphertextsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, upload.Classic, alipaytest.AuthConfig{})
+	ctx := context.Background()
+	if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA, shopB)); err != nil {
+		t.Fatal(err)
+	}
+	keyA, keyB := merchant.KeyPrefix+shopA.AuthAppID, merchant.KeyPrefix+shopB.AuthAppID
+	b.rdb.HSet(ctx, keyB, "app_auth_token", b.rdb.HGet(ctx, keyA, "app_auth_token").Val())
+	if _, err := b.store.Token(ctx, shopB.AuthAppID); !errors.Is(err, merchant.ErrKey) {
+		t.Errorf("A's token in B's record: %v", err)
+	}
+	b.rdb.HSet(ctx, keyA, "app_auth_token", b.rdb.HGet(ctx, keyA, "app_refresh_token").Val())
+	if _, err := b.store.Token(ctx, shopA.AuthAppID); !errors.Is(err, merchant.ErrKey) {
+		t.Errorf("the refresh token in the token's field: %v", err)
+	}
+}
