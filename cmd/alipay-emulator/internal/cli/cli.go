@@ -45,6 +45,12 @@ type options struct {
 	ImageURLBase     string
 	LegacyErrors     string
 	AppAuthTokens    []string
+	CodeTTL          time.Duration
+	TokenTTL         time.Duration
+	RefreshTTL       time.Duration
+	OldTokenGrace    time.Duration
+	OldRefreshGrace  time.Duration
+	RequireIssued    bool
 	Seed             int64
 	LogFormat        string
 	LogLevel         string
@@ -102,6 +108,12 @@ func parse(args []string, stdout io.Writer) (options, error) {
 	fl.StringVar(&o.ImageURLBase, "image-url-base", alipaytest.DefaultImageURLBase, "prefix of image_url")
 	fl.StringVar(&o.LegacyErrors, "legacy-errors", "", "sub_code `list` answered in an unsigned error_response node, e.g. isv.missing-app-id,isv.invalid-app-id")
 	fl.Var(listFlag{&o.AppAuthTokens}, "app-auth-token", "accepted app_auth_token (repeatable; default: any)")
+	fl.DurationVar(&o.CodeTTL, "code-ttl", alipaytest.DefaultCodeTTL, "how long an issued app_auth_code can be exchanged")
+	fl.DurationVar(&o.TokenTTL, "token-ttl", alipaytest.DefaultTokenTTL, "lifetime of an issued app_auth_token (expires_in)")
+	fl.DurationVar(&o.RefreshTTL, "refresh-ttl", alipaytest.DefaultRefreshTTL, "lifetime of an issued app_refresh_token (re_expires_in)")
+	fl.DurationVar(&o.OldTokenGrace, "old-token-grace", alipaytest.DefaultOldTokenGrace, "how long a token replaced by a refresh keeps working (0: none)")
+	fl.DurationVar(&o.OldRefreshGrace, "old-refresh-grace", alipaytest.DefaultOldRefreshGrace, "how long a refresh token replaced by a refresh keeps working (0: none)")
+	fl.BoolVar(&o.RequireIssued, "require-issued-tokens", false, "refuse uploads whose app_auth_token the emulator did not issue (and --app-auth-token does not list)")
 	fl.Int64Var(&o.Seed, "seed", 0, "seed of random faults (0: random)")
 	fl.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -122,6 +134,15 @@ func parse(args []string, stdout io.Writer) (options, error) {
 		return o, command.Usagef("unexpected arguments: %s", strings.Join(fl.Args(), " "))
 	}
 	return o, nil
+}
+
+// noneIfZero maps a grace flag of 0 ("none") to the negative value
+// alipaytest.AuthConfig takes for none (its 0 is the default).
+func noneIfZero(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func kindList() string {
@@ -195,8 +216,13 @@ func start(o options, stderr io.Writer) (*alipaytest.Server, *alipaytest.Gateway
 		RoundTrip:     o.RoundTrip,
 		Bandwidth:     o.Bandwidth,
 		MaxRecords:    o.MaxRecords,
-		Seed:          o.Seed,
-		Logger:        log,
+		Auth: alipaytest.AuthConfig{
+			CodeTTL: o.CodeTTL, TokenTTL: o.TokenTTL, RefreshTTL: o.RefreshTTL,
+			OldTokenGrace: noneIfZero(o.OldTokenGrace), OldRefreshGrace: noneIfZero(o.OldRefreshGrace),
+			RequireIssuedTokens: o.RequireIssued,
+		},
+		Seed:   o.Seed,
+		Logger: log,
 	}
 	g, err := alipaytest.New(cfg)
 	if err != nil {
