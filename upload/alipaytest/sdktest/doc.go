@@ -12,6 +12,13 @@
 // runs with TZ=Asia/Shanghai, because the SDK writes the classic timestamp
 // in local time.
 //
+// TestOfficialSDKAuth runs auth.js over both protocols: the SDK exchanges
+// an app_auth_code the emulator issued (alipay.open.auth.token.app with
+// exec(), POST /v3/alipay/open/auth/token/app with curl()), refreshes the
+// token, and queries it (alipay.open.auth.token.app.query; v3: GET
+// /v3/alipay/open/auth/token/app/query), verifying every answer; the
+// tokens it read must be those the emulator issued.
+//
 // The SDK is installed from package-lock.json by `make deps` (.ci/deps
 // runs `npm ci` here). The test never skips: without node or without
 // node_modules it fails and says to run `make deps`.
