@@ -15,7 +15,7 @@ demo: ## Run the whole pipeline locally (Redis, emulator, worker, dashboard, sam
 	./bin/demo
 
 .PHONY: deps
-deps: ## Install what the tests need (redis-server, chromium, node with playwright-core and alipay-sdk, libvips-dev, libvips-tools, libheif-examples)
+deps: ## Install what the tests need (redis-server, chromium, node with playwright-core and alipay-sdk, libvips-dev, libvips-tools, libheif-examples, versitygw)
 	./.ci/deps
 
 .PHONY: test
