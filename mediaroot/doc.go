@@ -42,11 +42,26 @@
 // answers; it returns "" for system errors that may go away when tried
 // again.
 //
+// # Buckets
+//
+// A media root may also be a bucket prefix of an S3-compatible store,
+// s3://bucket/prefix/ (the prefix is a directory: s3://media/shop allows
+// media/shop/x.jpg, not media/shop2/x.jpg). Jobs then name objects as
+// s3://bucket/key, opened with [Roots.OpenObject] through the [Store] given
+// by [Roots.WithStore] (an *objstore.Store). The same rules hold, by the
+// key's spelling: under a bucket root ([ErrOutsideRoots]), no "." or ".."
+// element ([ErrTraversal]), an object rather than a bucket or a prefix
+// ([ErrNotRegular]); a missing object is [ReasonNotFound], a refused read
+// [ReasonPermission]. The object is read once, from its start: its
+// content is checked against what was recorded at enqueue by the caller.
+//
 // # Configuration
 //
 // [ParseList] splits a MEDIA_ROOTS value: directories separated by commas
-// or colons, for example MEDIA_ROOTS=/srv/media:/data/photos. [New] checks
-// that each exists and is a directory.
+// or colons, for example MEDIA_ROOTS=/srv/media:/data/photos; a list that
+// holds a URL is separated by commas only, for example
+// MEDIA_ROOTS=/srv/media,s3://media/shop/. [New] checks that each directory
+// exists and is a directory; it does not reach the store.
 //
 // A [Roots] holds no open descriptors and is safe for concurrent use.
 package mediaroot

@@ -1,11 +1,14 @@
 package mediaroot_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 )
@@ -104,4 +107,41 @@ func ExampleRoots_CheckAccess() {
 	roots, _ := mediaroot.New(dir)
 	fmt.Println(roots.CheckAccess())
 	// Output: <nil>
+}
+
+// A bucket prefix is a media root too; objects are read through a Store
+// (an *objstore.Store in production).
+func ExampleRoots_OpenObject() {
+	roots, err := mediaroot.New(mediaroot.ParseList("/tmp,s3://media/shop/")...)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(roots.All())
+	roots = roots.WithStore(oneObject{})
+	obj, err := roots.OpenObject(context.Background(), "s3://media/shop/front.jpg")
+	if err != nil {
+		panic(err)
+	}
+	defer obj.Close()
+	fmt.Println(obj.Info.Size)
+	for _, u := range []string{"s3://media/private/key.pem", "s3://media/shop/../private/key.pem", "s3://media/shop/"} {
+		_, err := roots.OpenObject(context.Background(), u)
+		fmt.Println(mediaroot.ReasonOf(err))
+	}
+	// Output:
+	// [/tmp s3://media/shop/]
+	// 5
+	// outside_roots
+	// traversal
+	// not_regular
+}
+
+// oneObject is a Store holding one object of 5 bytes.
+type oneObject struct{}
+
+func (oneObject) GetObject(_ context.Context, bucket, key string) (io.ReadCloser, mediaroot.ObjectInfo, error) {
+	if bucket != "media" || key != "shop/front.jpg" {
+		return nil, mediaroot.ObjectInfo{}, fs.ErrNotExist
+	}
+	return io.NopCloser(strings.NewReader("photo")), mediaroot.ObjectInfo{Size: 5}, nil
 }

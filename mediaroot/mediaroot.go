@@ -82,7 +82,7 @@ func (r Reason) Fix() string {
 	case ReasonTraversal:
 		return `give the path without ".." elements`
 	case ReasonOutsideRoots:
-		return "move the file into a media root, or add its directory to MEDIA_ROOTS (the workers' and the importer's)"
+		return "move the file into a media root, or add its directory (or its s3://bucket/prefix/) to MEDIA_ROOTS (the workers' and the importer's)"
 	case ReasonSymlinkEscape:
 		return "copy the file into the media root, or make the link relative and keep its target inside the root"
 	case ReasonNotRegular:
@@ -117,7 +117,9 @@ type root struct {
 // immutable and safe for concurrent use; it holds no open descriptors, so
 // there is nothing to close.
 type Roots struct {
-	roots []root
+	roots   []root
+	buckets []bucketRoot
+	store   Store // opens objects; nil: none (see WithStore)
 	// between, when set, runs after the checks and before the open for
 	// reading: tests use it to replace the file at the worst moment.
 	between func()
@@ -125,14 +127,27 @@ type Roots struct {
 
 // New returns the Roots for dirs. Each must exist and be a directory
 // (a symbolic link to one is fine); relative ones are made absolute against
-// the working directory; duplicates are dropped. The error names the first
-// bad directory.
+// the working directory; duplicates are dropped. An s3://bucket/prefix/
+// entry is a bucket media root instead: objects under the prefix may be
+// opened with [Roots.OpenObject] once a [Store] is given ([Roots.WithStore]);
+// New does not reach the store. The error names the first bad root.
 func New(dirs ...string) (*Roots, error) {
 	r := &Roots{}
 	seen := map[string]bool{}
 	for _, d := range dirs {
 		if strings.TrimSpace(d) == "" {
 			return nil, fmt.Errorf("mediaroot: empty media root in %q", dirs)
+		}
+		if IsObjectURL(d) {
+			b, err := newBucketRoot(d)
+			if err != nil {
+				return nil, err
+			}
+			if !seen[b.String()] {
+				seen[b.String()] = true
+				r.buckets = append(r.buckets, b)
+			}
+			continue
 		}
 		abs, err := filepath.Abs(d)
 		if err != nil {
@@ -158,7 +173,7 @@ func New(dirs ...string) (*Roots, error) {
 		seen[abs] = true
 		r.roots = append(r.roots, root{dir: abs, real: real})
 	}
-	if len(r.roots) == 0 {
+	if len(r.roots) == 0 && len(r.buckets) == 0 {
 		return nil, errNoRoots
 	}
 	return r, nil
@@ -199,7 +214,7 @@ func canList(dir string) error {
 	return nil
 }
 
-// Dirs returns the media roots as absolute, cleaned paths, in configured
+// Dirs returns the directory media roots as absolute, cleaned paths, in configured
 // order.
 func (r *Roots) Dirs() []string {
 	out := make([]string, len(r.roots))
@@ -210,13 +225,18 @@ func (r *Roots) Dirs() []string {
 }
 
 // ParseList splits the value of a MEDIA_ROOTS-style setting into
-// directories. Entries are separated by commas or colons (so both
-// "/srv/a:/srv/b" and "/srv/a,/srv/b" work, and a path cannot contain
-// either character); white space around an entry is trimmed and empty
-// entries are dropped.
+// directories and bucket URLs. Entries are separated by commas or colons
+// (so both "/srv/a:/srv/b" and "/srv/a,/srv/b" work, and a path cannot
+// contain either character); a list that holds a URL ("://") is separated
+// by commas only ("/srv/a,s3://media/photos/"). White space around an
+// entry is trimmed and empty entries are dropped.
 func ParseList(s string) []string {
+	sep := func(r rune) bool { return r == ',' || r == ':' }
+	if strings.Contains(s, "://") {
+		sep = func(r rune) bool { return r == ',' }
+	}
 	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ':' }) {
+	for _, f := range strings.FieldsFunc(s, sep) {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}
@@ -229,6 +249,10 @@ func ParseList(s string) []string {
 // not touch the file system: a path it accepts may still be refused by Open
 // (missing, not a regular file, or a symbolic link leading out).
 func (r *Roots) Contains(path string) bool {
+	if IsObjectURL(path) {
+		_, _, err := r.locateObject(path)
+		return err == nil
+	}
 	_, _, err := r.locate(path)
 	return err == nil
 }
@@ -236,6 +260,9 @@ func (r *Roots) Contains(path string) bool {
 // locate checks path's spelling and returns the root it is under and the
 // path relative to that root ("." for the root itself).
 func (r *Roots) locate(path string) (root, string, error) {
+	if IsObjectURL(path) {
+		return root{}, "", fmt.Errorf("%w: %q names an object: open it with OpenObject", ErrNotRegular, path)
+	}
 	if path == "" || !filepath.IsAbs(path) {
 		return root{}, "", fmt.Errorf("%w: %q", ErrNotAbsolute, path)
 	}
@@ -256,7 +283,11 @@ func (r *Roots) locate(path string) (root, string, error) {
 		}
 	}
 	if best < 0 {
-		return root{}, "", fmt.Errorf("%w: %q is not under %s", ErrOutsideRoots, path, strings.Join(r.Dirs(), ", "))
+		where := strings.Join(r.Dirs(), ", ")
+		if where == "" {
+			where = "no directory (MEDIA_ROOTS names buckets only)"
+		}
+		return root{}, "", fmt.Errorf("%w: %q is not under %s", ErrOutsideRoots, path, where)
 	}
 	return r.roots[best], bestRel, nil
 }

@@ -464,13 +464,15 @@ func TestNew(t *testing.T) {
 func TestParseList(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string][]string{
-		"":                         nil,
-		"/srv/media":               {"/srv/media"},
-		"/srv/a:/srv/b":            {"/srv/a", "/srv/b"},
-		"/srv/a,/srv/b":            {"/srv/a", "/srv/b"},
-		" /srv/a , /srv/b ::,":     {"/srv/a", "/srv/b"},
-		"/srv/a:/srv/b,/srv/c":     {"/srv/a", "/srv/b", "/srv/c"},
-		"/srv/with space:/srv/x\t": {"/srv/with space", "/srv/x"},
+		"":                          nil,
+		"/srv/media":                {"/srv/media"},
+		"/srv/a:/srv/b":             {"/srv/a", "/srv/b"},
+		"/srv/a,/srv/b":             {"/srv/a", "/srv/b"},
+		" /srv/a , /srv/b ::,":      {"/srv/a", "/srv/b"},
+		"/srv/a:/srv/b,/srv/c":      {"/srv/a", "/srv/b", "/srv/c"},
+		"/srv/with space:/srv/x\t":  {"/srv/with space", "/srv/x"},
+		"/srv/a,s3://media/shop/":   {"/srv/a", "s3://media/shop/"},
+		"s3://media/a:b/, s3://x-y": {"s3://media/a:b/", "s3://x-y"},
 	} {
 		if got := ParseList(in); !slices.Equal(got, want) {
 			t.Errorf("ParseList(%q) = %q, want %q", in, got, want)

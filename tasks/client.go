@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -318,7 +319,8 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 		return nil, err
 	}
 	path := req.Path
-	if path != "" && !filepath.IsAbs(path) {
+	object := mediaroot.IsObjectURL(path)
+	if path != "" && !object && !filepath.IsAbs(path) {
 		abs, err := filepath.Abs(path)
 		if err != nil {
 			return nil, &RejectError{Path: req.Path, Reason: Reason(mediaroot.ReasonNotFound), Err: err}
@@ -326,15 +328,42 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 		path = abs
 	}
 	name := req.ImageName
-	name = cmp.Or(name, filepath.Base(path))
-	f, st, err := c.roots.Open(path)
-	if err != nil {
-		reason := Reason(mediaroot.ReasonOf(err))
-		reason = cmp.Or(reason, ReasonUnreadable)
-		return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
+	if object {
+		name = cmp.Or(name, mediaroot.ObjectName(path))
 	}
-	defer f.Close()
-	size := st.Size()
+	name = cmp.Or(name, filepath.Base(path))
+	// f reads the head of the file (the type sniffed, a hint's);
+	// body reads it whole, once.
+	var (
+		f    io.ReaderAt
+		body io.Reader
+		size int64
+	)
+	if object {
+		obj, err := c.roots.OpenObject(ctx, path)
+		if err != nil {
+			reason := Reason(mediaroot.ReasonOf(err))
+			reason = cmp.Or(reason, ReasonUnreadable)
+			return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
+		}
+		defer obj.Close()
+		size = obj.Info.Size
+		head := make([]byte, min(size, validate.HeadSize))
+		if _, err := io.ReadFull(obj, head); err != nil {
+			return nil, &RejectError{Path: req.Path, Reason: ReasonUnreadable, Size: size, Err: fmt.Errorf("tasks: reading %s: %w", path, err)}
+		}
+		f, body = bytes.NewReader(head), io.MultiReader(bytes.NewReader(head), obj)
+	} else {
+		file, st, err := c.roots.Open(path)
+		if err != nil {
+			reason := Reason(mediaroot.ReasonOf(err))
+			reason = cmp.Or(reason, ReasonUnreadable)
+			return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
+		}
+		defer file.Close()
+		size = st.Size()
+		f, body = file, io.NewSectionReader(file, 0, size)
+	}
 	reject := func(err error) error {
 		reason := Reason(validate.ReasonOf(err))
 		reason = cmp.Or(reason, ReasonUnreadable)
@@ -362,13 +391,16 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 			val = c.convValidator // a JPEG over the limit, walked as any
 		}
 	}
-	var check *validate.Stream
+	var (
+		check *validate.Stream
+		err   error
+	)
 	if val != nil {
 		if check, err = val.Begin(size, req.ImageType, name); err != nil {
 			return nil, reject(err)
 		}
 	}
-	sum, err := hashAndCheck(f, size, check)
+	sum, err := hashAndCheck(body, size, check)
 	if err != nil {
 		return nil, reject(err)
 	}
@@ -471,18 +503,18 @@ func reasonOf(err error) Reason {
 	return ReasonUnreadable
 }
 
-// hashAndCheck reads the file once and returns its hex SHA-256; each
-// piece also goes through check when it is not nil. A small file is one
-// piece, read with one pread.
-func hashAndCheck(f io.ReaderAt, size int64, check *validate.Stream) (string, error) {
+// hashAndCheck reads size bytes of r once and returns their hex SHA-256;
+// each piece also goes through check when it is not nil. A small local
+// file is one piece, read with one pread.
+func hashAndCheck(r io.Reader, size int64, check *validate.Stream) (string, error) {
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	h := sha256.New()
 	for off := int64(0); off < size; {
 		piece := (*buf)[:min(int64(len(*buf)), size-off)]
-		n, err := f.ReadAt(piece, off)
+		n, err := io.ReadFull(r, piece)
 		if n < len(piece) {
-			if err == nil || errors.Is(err, io.EOF) {
+			if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				err = fmt.Errorf("file changed while read: %d bytes, expected %d", off+int64(n), size)
 			}
 			return "", err

@@ -63,7 +63,7 @@ func (h *Handler) sendConverted(ctx context.Context, p UploadPayload, res *conve
 	}
 	// The declared image_type described the original; what is sent is
 	// the converter's JPEG.
-	up, info, err := h.send(ctx, p, f, res.BytesAfter, want, "")
+	up, info, err := h.send(ctx, p, io.NewSectionReader(f, 0, res.BytesAfter), res.BytesAfter, want, "")
 	if err != nil {
 		return Result{}, err
 	}

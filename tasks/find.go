@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,7 +97,7 @@ func (c *Client) findFile(ctx context.Context, path string) ([]Status, error) {
 		return nil, &RejectError{Path: path, Reason: cmp.Or(Reason(mediaroot.ReasonOf(err)), ReasonUnreadable), Err: err}
 	}
 	defer f.Close()
-	sum, err := hashAndCheck(f, st.Size(), nil)
+	sum, err := hashAndCheck(io.NewSectionReader(f, 0, st.Size()), st.Size(), nil)
 	if err != nil {
 		return nil, &RejectError{Path: path, Reason: ReasonUnreadable, Size: st.Size(), Err: err}
 	}

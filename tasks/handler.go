@@ -34,9 +34,17 @@ type Validator interface {
 
 // Opener opens a job's file inside the media roots, refusing paths that
 // leave them and files that are not regular; *mediaroot.Roots implements
-// it.
+// it. An Opener that is also an [ObjectOpener] reads jobs whose path is
+// an s3:// URL.
 type Opener interface {
 	Open(path string) (*os.File, os.FileInfo, error)
+}
+
+// ObjectOpener opens a job's object (s3://bucket/key) inside the bucket
+// media roots; *mediaroot.Roots implements it (with a store, see
+// mediaroot.Roots.WithStore).
+type ObjectOpener interface {
+	OpenObject(ctx context.Context, url string) (*mediaroot.Object, error)
 }
 
 // HandlerConfig holds a [Handler]'s dependencies.
@@ -365,21 +373,35 @@ func retryWrite(ctx context.Context, write func() error) error {
 	}
 }
 
-// process opens, validates and uploads the file of p.
+// process opens, validates and uploads the file (or object) of p.
 func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Result, error) {
+	if mediaroot.IsObjectURL(p.Path) {
+		return h.processObject(ctx, p, attempt)
+	}
 	f, st, err := h.roots.Open(p.Path)
 	if err != nil {
-		// A refused path or a missing or unreadable file will not get
-		// better by retrying; other system errors (too many open files,
-		// I/O errors) may.
-		if reason := mediaroot.ReasonOf(err); reason != "" {
-			return Result{}, rejected(Reason(reason), err)
-		}
-		return Result{}, retried(reasonOpen, err)
+		return Result{}, openFailed(err)
 	}
 	defer f.Close()
-	if st.Size() != p.Size {
-		return Result{}, rejected(reasonChanged, fmt.Errorf("%w: size is %d bytes, was %d", ErrChanged, st.Size(), p.Size))
+	return h.processFile(ctx, p, f, st.Size(), attempt)
+}
+
+// openFailed classifies a failure to open a job's file or object: a
+// refused path or a missing or unreadable file will not get better by
+// retrying; other errors (too many open files, I/O errors, the object
+// store away) may.
+func openFailed(err error) error {
+	if reason := mediaroot.ReasonOf(err); reason != "" {
+		return rejected(Reason(reason), err)
+	}
+	return retried(reasonOpen, err)
+}
+
+// processFile converts if asked, validates and uploads the file f of p,
+// of size bytes.
+func (h *Handler) processFile(ctx context.Context, p UploadPayload, f io.ReaderAt, size int64, attempt int) (Result, error) {
+	if size != p.Size {
+		return Result{}, rejected(reasonChanged, fmt.Errorf("%w: size is %d bytes, was %d", ErrChanged, size, p.Size))
 	}
 	if p.Convert && h.conv != nil {
 		conv, err := h.convertFile(ctx, f, p)
@@ -398,18 +420,24 @@ func (h *Handler) process(ctx context.Context, p UploadPayload, attempt int) (Re
 		}
 	}
 	want, _ := hex.DecodeString(p.SHA256) // checked by Validate
-	up, info, err := h.send(ctx, p, f, p.Size, want, p.ImageType)
+	up, info, err := h.send(ctx, p, io.NewSectionReader(f, 0, p.Size), p.Size, want, p.ImageType)
+	if err != nil {
+		return Result{}, addHint(err, f, p, h.conv != nil)
+	}
+	return h.result(p, up, info, attempt, nil), nil
+}
+
+// addHint adds the conversion hint to a validator's refusal of the file
+// whose head is read through f.
+func addHint(err error, f io.ReaderAt, p UploadPayload, allowed bool) error {
 	var ae *attemptError
 	if errors.As(err, &ae) && ae.class == reject {
 		var ve *validate.Error
 		if errors.As(ae.err, &ve) && ae.err == error(ve) {
-			ae.err = withHint(ve, f, p.Size, p.Convert, h.conv != nil)
+			ae.err = withHint(ve, f, p.Size, p.Convert, allowed)
 		}
 	}
-	if err != nil {
-		return Result{}, err
-	}
-	return h.result(p, up, info, attempt, nil), nil
+	return err
 }
 
 // result is the Result of p's upload: the original's SHA-256 and size
@@ -431,7 +459,7 @@ func (h *Handler) result(p UploadPayload, up upload.Result, info validate.Info, 
 // send streams size bytes of r to the gateway, checking them with the
 // validator (declared is the image_type they must be, "" for any) and
 // against the SHA-256 want while they are sent.
-func (h *Handler) send(ctx context.Context, p UploadPayload, r io.ReaderAt, size int64, want []byte, declared string) (upload.Result, validate.Info, error) {
+func (h *Handler) send(ctx context.Context, p UploadPayload, r io.Reader, size int64, want []byte, declared string) (upload.Result, validate.Info, error) {
 	check, err := h.val.Begin(size, declared, p.ImageName)
 	if err != nil {
 		return upload.Result{}, validate.Info{}, checkFailed(err)
@@ -439,7 +467,7 @@ func (h *Handler) send(ctx context.Context, p UploadPayload, r io.ReaderAt, size
 	// The file is hashed and its structure walked while it is sent; the
 	// first piece is read before the request starts, so that the type is
 	// known and a small file is verified whole before anything goes out.
-	body := newVerifyingReader(io.NewSectionReader(r, 0, size), size, want, check)
+	body := newVerifyingReader(r, size, want, check)
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf) // Upload no longer reads body once it returns
 	if err := body.prime(*buf); err != nil {

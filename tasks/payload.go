@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/storemedia/alipay-media-worker/internal/rawjson"
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -46,7 +47,8 @@ type UploadPayload struct {
 	// [PayloadVersion] when it is zero.
 	Version int `json:"version"`
 	// Path is the absolute path of the file, inside one of the worker's
-	// media roots. Required.
+	// media roots, or the s3://bucket/key URL of an object under one of
+	// its bucket media roots. Required.
 	Path string `json:"path"`
 	// ImageName is the name Alipay stores (image_name). Required, at most
 	// 128 characters.
@@ -125,10 +127,16 @@ func (p *UploadPayload) Validate() error {
 	if err := validate.CheckName(p.ImageName); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidPayload, err)
 	}
+	object := mediaroot.IsObjectURL(p.Path)
+	if object {
+		if _, key, err := mediaroot.ParseObjectURL(p.Path); err != nil || key == "" || strings.HasSuffix(key, "/") {
+			return bad("path %q is not an s3://bucket/key URL of an object", p.Path)
+		}
+	}
 	switch {
 	case p.Path == "":
 		return bad("path is empty")
-	case !filepath.IsAbs(p.Path):
+	case !object && !filepath.IsAbs(p.Path):
 		return bad("path %q is not absolute", p.Path)
 	case strings.ContainsRune(p.Path, 0):
 		return bad("path contains a NUL byte")

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 )
 
 // workersKey is the Redis hash where each running worker process keeps
@@ -39,7 +41,7 @@ type WorkerInfo struct {
 	// Queues are the queues the worker serves.
 	Queues []string `json:"queues"`
 	// MediaRoots are the directories its jobs may read files from,
-	// absolute and cleaned.
+	// absolute and cleaned, then its bucket roots (s3://bucket/prefix/).
 	MediaRoots []string  `json:"media_roots"`
 	Started    time.Time `json:"started"`
 	// Expires is when the announcement lapses unless renewed.
@@ -53,6 +55,15 @@ func (w WorkerInfo) Serves(queue string) bool { return slices.Contains(w.Queues,
 // the worker's media roots. A path it accepts may still be refused when
 // the job runs (a missing file, a link leading out of the roots).
 func (w WorkerInfo) Reads(path string) bool {
+	if mediaroot.IsObjectURL(path) {
+		// Bucket roots are announced as s3://bucket/prefix/.
+		for _, root := range w.MediaRoots {
+			if mediaroot.IsObjectURL(root) && (strings.HasPrefix(path, root) || path+"/" == root) {
+				return true
+			}
+		}
+		return false
+	}
 	clean := filepath.Clean(path)
 	for _, dir := range w.MediaRoots {
 		if clean == dir || strings.HasPrefix(clean, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator)) {

@@ -14,6 +14,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/convert"
+	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
@@ -65,8 +67,13 @@ type Config struct {
 	UploadTimeout time.Duration
 
 	// MediaRoots are the directories jobs may read files from. Required;
-	// each must be an absolute path to an existing directory.
+	// each must be an absolute path to an existing directory, or an
+	// s3://bucket/prefix/ URL of objects jobs may read (see ObjectStore).
 	MediaRoots []string
+	// ObjectStore reads the objects of s3:// media roots; required when
+	// MediaRoots names a bucket. New checks that it can list each bucket
+	// prefix.
+	ObjectStore *objstore.Store
 	// AllowedTypes are the accepted formats. Default: the validate
 	// package's default (jpg, png, gif, bmp, mp4).
 	AllowedTypes []string
@@ -257,7 +264,7 @@ func (cfg Config) check() []error {
 		fail("MediaRoots", "required (the directories jobs may read from)")
 	}
 	for _, d := range cfg.MediaRoots {
-		if !filepath.IsAbs(d) {
+		if !filepath.IsAbs(d) && !mediaroot.IsObjectURL(d) {
 			fail("MediaRoots", "%q is not an absolute path", d)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/hibiken/asynq"
@@ -100,9 +101,22 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		if err := roots.CheckAccess(); err != nil {
 			fail("MediaRoots", err)
 		}
+		if roots.HasBuckets() {
+			if cfg.ObjectStore == nil {
+				fail("ObjectStore", fmt.Errorf("required: MediaRoots names buckets (%s)", strings.Join(roots.Buckets(), ", ")))
+			} else {
+				roots = roots.WithStore(cfg.ObjectStore)
+				for _, b := range roots.Buckets() {
+					bucket, prefix, _ := mediaroot.ParseObjectURL(b)
+					if err := cfg.ObjectStore.CheckAccess(ctx, bucket, prefix); err != nil {
+						fail("MediaRoots", fmt.Errorf("media root %s cannot be listed: %w", b, err))
+					}
+				}
+			}
+		}
 	}
 	if roots != nil {
-		w.roots = roots.Dirs()
+		w.roots = roots.All()
 	}
 	if err := w.ping(ctx); err != nil {
 		fail("Redis", err)

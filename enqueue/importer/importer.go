@@ -35,8 +35,15 @@ type Config struct {
 	// decide which files may be imported. Required.
 	Client *tasks.Client
 	// Paths are the files and directories to import (directories are
-	// walked recursively, symbolic links are never followed). Required.
+	// walked recursively, symbolic links are never followed), and
+	// s3://bucket/prefix/ URLs whose objects are imported (see Objects).
+	// Required.
 	Paths []string
+	// Objects lists the objects of s3://bucket/prefix/ paths (usually an
+	// *objstore.Store); the Client's media roots must hold the bucket, with
+	// a store to read the objects. Required for such paths: without it
+	// they are rejected as unreadable.
+	Objects Lister
 	// Filter selects files by include/exclude patterns and hidden names.
 	Filter Filter
 	// Name chooses each file's image_name. Default [NameBase].
@@ -278,6 +285,9 @@ func (r *run) checkWorkers(ctx context.Context) {
 	}
 	for _, p := range r.cfg.Paths {
 		abs, err := filepath.Abs(p)
+		if mediaroot.IsObjectURL(p) {
+			abs, err = p, nil
+		}
 		if err != nil {
 			continue
 		}
@@ -345,7 +355,7 @@ func (r *run) run(parent context.Context) error {
 
 	g.Go(func() error {
 		defer close(jobs)
-		err := walk(ctx, r.cfg.Paths, r.cfg.Filter, false, func(e entry) error {
+		err := walk(ctx, r.cfg.Paths, r.cfg.Filter, false, r.cfg.Objects, func(e entry) error {
 			select {
 			case jobs <- e:
 				return nil
@@ -436,7 +446,7 @@ func (r *run) emit(row Row) {
 // hashing), to give the progress display its totals.
 func (r *run) preCount(ctx context.Context) {
 	var files, bytes int64
-	err := walk(ctx, r.cfg.Paths, r.cfg.Filter, true, func(e entry) error {
+	err := walk(ctx, r.cfg.Paths, r.cfg.Filter, true, r.cfg.Objects, func(e entry) error {
 		if e.Err == nil {
 			files++
 			bytes += e.Size

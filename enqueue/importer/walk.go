@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 )
 
 // readBatch is how many directory entries the walker reads at a time. The
@@ -98,10 +101,20 @@ func (f Filter) keepFile(base, rel string, explicit bool) bool {
 // about them.
 // With sizes, regular files are lstat'ed for their size (the directory
 // entries alone give only names and types).
-func walk(ctx context.Context, args []string, f Filter, sizes bool, emit func(entry) error) error {
+//
+// An s3://bucket/prefix/ argument (or s3://bucket) is listed through
+// objects instead, in key order, each key's elements filtered as a path's;
+// an s3://bucket/key argument without a trailing "/" is one object.
+func walk(ctx context.Context, args []string, f Filter, sizes bool, objects Lister, emit func(entry) error) error {
 	for _, arg := range args {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if mediaroot.IsObjectURL(arg) {
+			if err := walkObjects(ctx, arg, f, objects, emit); err != nil {
+				return err
+			}
+			continue
 		}
 		// Arguments are followed when they are symbolic links (like find
 		// -H); links found below them are not.
@@ -176,4 +189,51 @@ func walkDir(ctx context.Context, dir, rel string, f Filter, sizes bool, emit fu
 			return emit(entry{Path: dir, Rel: rel, Err: fmt.Errorf("read directory: %w", rerr)})
 		}
 	}
+}
+
+// Lister lists the objects under a prefix of a bucket, in key order;
+// *objstore.Store implements it.
+type Lister interface {
+	List(ctx context.Context, bucket, prefix string, fn func(mediaroot.ObjectInfo) error) error
+}
+
+// errNoLister: an s3:// argument, and no Lister to list it.
+var errNoLister = errors.New("no object store configured to list s3:// paths (set S3_ENDPOINT, or the AWS SDK's settings)")
+
+// walkObjects emits the objects of an s3:// argument.
+func walkObjects(ctx context.Context, arg string, f Filter, objects Lister, emit func(entry) error) error {
+	bucket, key, err := mediaroot.ParseObjectURL(arg)
+	if err != nil {
+		return emit(entry{Path: arg, Rel: arg, Err: err})
+	}
+	if key != "" && !strings.HasSuffix(key, "/") {
+		base := path.Base(key)
+		if !f.keepFile(base, base, true) {
+			return nil
+		}
+		return emit(entry{Path: arg, Rel: base})
+	}
+	if objects == nil {
+		return emit(entry{Path: arg, Rel: "", Err: errNoLister})
+	}
+	err = objects.List(ctx, bucket, key, func(o mediaroot.ObjectInfo) error {
+		rel := strings.TrimPrefix(o.Key, key)
+		elems := strings.Split(rel, "/")
+		for i, el := range elems[:len(elems)-1] {
+			if !f.keepDir(el, strings.Join(elems[:i+1], "/")) {
+				return nil
+			}
+		}
+		if !f.keepFile(elems[len(elems)-1], rel, false) {
+			return nil
+		}
+		return emit(entry{Path: mediaroot.ObjectScheme + bucket + "/" + o.Key, Rel: rel, Size: o.Size})
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil: // emit's error, or the listing cut short
+		return ctx.Err()
+	}
+	return emit(entry{Path: arg, Rel: "", Err: fmt.Errorf("list objects: %w", err)})
 }

@@ -29,7 +29,7 @@ func tree(t *testing.T, files ...string) string {
 func walked(t *testing.T, args []string, f Filter) []string {
 	t.Helper()
 	var got []string
-	err := walk(context.Background(), args, f, true, func(e entry) error {
+	err := walk(context.Background(), args, f, true, nil, func(e entry) error {
 		if e.Err != nil {
 			got = append(got, "ERR "+e.Rel)
 			return nil
@@ -104,7 +104,7 @@ func TestWalkStopsOnEmitError(t *testing.T) {
 	dir := tree(t, "a", "b", "c", "d/e")
 	stop := errors.New("stop")
 	calls := 0
-	err := walk(context.Background(), []string{dir}, Filter{}, false, func(entry) error {
+	err := walk(context.Background(), []string{dir}, Filter{}, false, nil, func(entry) error {
 		calls++
 		return stop
 	})
@@ -113,7 +113,7 @@ func TestWalkStopsOnEmitError(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := walk(ctx, []string{dir}, Filter{}, false, func(entry) error { return nil }); !errors.Is(err, context.Canceled) {
+	if err := walk(ctx, []string{dir}, Filter{}, false, nil, func(entry) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Errorf("walk with cancelled ctx = %v", err)
 	}
 }

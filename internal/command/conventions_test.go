@@ -74,7 +74,7 @@ func TestREADMENamesEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	variable := regexp.MustCompile(`"((?:ALIPAY|APP|DASHBOARD|DEMO|ENQUEUE|HTTP|LOG|MEDIA|REDIS|RETRY|SHUTDOWN|UPLOAD|WORKER)_[A-Z0-9_]+)"`)
+	variable := regexp.MustCompile(`"((?:ALIPAY|APP|AWS|DASHBOARD|DEMO|ENQUEUE|HTTP|LOG|MEDIA|REDIS|RETRY|S3|SHUTDOWN|UPLOAD|WORKER)_[A-Z0-9_]+)"`)
 	seen := map[string]bool{}
 	err = filepath.WalkDir("../../cmd", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {

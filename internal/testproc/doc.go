@@ -38,6 +38,17 @@
 // asynq.ParseRedisURI understands, and [Sentinel.Failover] forces a
 // failover and waits for it to finish.
 //
+// # S3-compatible server
+//
+// [StartS3] starts a private versitygw (Apache-2.0; posix backend, its
+// buckets directories of a temporary directory) on a free loopback port
+// with root credentials of the test's (random by default), passed in its
+// environment, not on its command line, and waits until it answers.
+// [S3.Env] is the environment a command needs to reach it (the AWS SDK's
+// variables). A missing versitygw binary fails the test loudly, pointing at
+// `make deps`, which builds it into $(go env GOPATH)/bin; set VERSITYGW to
+// use another binary.
+//
 // # Outside tests
 //
 // The package does not import testing: the helpers for tests take a [TB],

@@ -14,11 +14,13 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/storemedia/alipay-media-worker/cmd/internal/s3env"
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -101,9 +103,13 @@ type common struct {
 	logLevel        string
 	logFormat       string
 	convertMaxBytes string
+
+	getenv func(string) string // the S3_* and AWS SDK settings
+	store  *objstore.Store     // made by objects, once
 }
 
 func (c *common) register(fs *flag.FlagSet, env Env) {
+	c.getenv = env.Getenv
 	fs.StringVar(&c.redisURL, "redis-url", envOr(env, "REDIS_URL", tasks.DefaultRedisURL), "Redis URL (env REDIS_URL)")
 	fs.StringVar(&c.mediaRoots, "media-roots", env.Getenv("MEDIA_ROOTS"), "media root directories separated by ':' or ',' (env MEDIA_ROOTS)")
 	fs.StringVar(&c.queue, "queue", envOr(env, "ENQUEUE_QUEUE", tasks.QueueDefault), "queue name (env ENQUEUE_QUEUE)")
@@ -144,9 +150,20 @@ func (c *common) client(roots []string, log *slog.Logger) (*tasks.Client, error)
 			return nil, command.Usagef("--convert-max-bytes (env UPLOAD_CONVERT_MAX_BYTES): %q is not a positive whole number", c.convertMaxBytes)
 		}
 	}
+	rs, err := mediaroot.New(roots...)
+	if err != nil {
+		return nil, command.UsageError(err)
+	}
+	if rs.HasBuckets() {
+		store, err := c.objects()
+		if err != nil {
+			return nil, err
+		}
+		rs = rs.WithStore(store)
+	}
 	cl, err := tasks.NewClient(tasks.ClientConfig{
 		Redis:           redis,
-		MediaRoots:      roots,
+		Roots:           rs,
 		Queue:           c.queue,
 		ConvertMaxBytes: maxConvert,
 		Logger:          log,
@@ -155,6 +172,24 @@ func (c *common) client(roots []string, log *slog.Logger) (*tasks.Client, error)
 		return nil, command.UsageError(err)
 	}
 	return cl, nil
+}
+
+// objects returns the object store of s3:// roots, paths and spools,
+// configured by S3_ENDPOINT, S3_PATH_STYLE and the AWS SDK's chain.
+func (c *common) objects() (*objstore.Store, error) {
+	if c.store != nil {
+		return c.store, nil
+	}
+	getenv := c.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	s, err := s3env.Open(context.Background(), getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.store = s
+	return s, nil
 }
 
 func envOr(env Env, key, def string) string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/conffile"
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -293,6 +295,11 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		PollInterval:  f.poll,
 		WaitOutage:    cmp.Or(max(f.waitOutage, 0), -1), // 0 gives up at once
 		Logger:        log,
+	}
+	if slices.ContainsFunc(paths, mediaroot.IsObjectURL) {
+		if cfg.Objects, err = f.objects(); err != nil {
+			return 0, err
+		}
 	}
 	display := NewDisplay(env.Stderr, mode, env.terminalWidth(env.Stderr))
 	if env.plainInterval > 0 {

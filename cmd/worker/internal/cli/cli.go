@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"syscall"
 
+	"github.com/storemedia/alipay-media-worker/cmd/internal/s3env"
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/command"
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/worker"
 )
 
@@ -38,6 +41,21 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 
 	st, ps := read(settings.Get)
+	if slices.ContainsFunc(st.worker.MediaRoots, mediaroot.IsObjectURL) {
+		// S3_* are the command's settings; the AWS SDK's chain
+		// (AWS_ACCESS_KEY_ID, ...) comes from the environment as it is.
+		get := func(k string) string {
+			if v, ok := st.s3[k]; ok {
+				return v
+			}
+			return getenv(k)
+		}
+		if store, err := s3env.Open(ctx, get); err != nil {
+			ps.add("S3_ENDPOINT", err)
+		} else {
+			st.worker.ObjectStore = store
+		}
+	}
 	logger, err := command.NewLogger(stderr, st.logFormat, st.logLevel)
 	if err != nil { // reported by read; log in the default format
 		logger, _ = command.NewLogger(stderr, "text", "info")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storemedia/alipay-media-worker/cmd/internal/s3env"
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/conffile"
@@ -44,7 +45,9 @@ var vars = []command.Var{
 	{Name: "ALIPAY_PUBLIC_CERT_FILE", Usage: "Alipay public key certificate alipayCertPublicKey_RSA2.crt (certificate mode)"},
 	{Name: "ALIPAY_ROOT_CERT_FILE", Usage: "Alipay root certificate bundle alipayRootCert.crt (certificate mode)"},
 	{Name: "ALIPAY_TIMEOUT", Default: worker.DefaultUploadTimeout.String(), Usage: "time limit of one gateway request"},
-	{Name: "MEDIA_ROOTS", Usage: "directories jobs may read from, separated by ':' or ',' (required)"},
+	{Name: "MEDIA_ROOTS", Usage: "directories jobs may read from, separated by ':' or ','; and s3://bucket/prefix/ of objects they may read, the list then separated by ',' only (required)"},
+	s3env.Vars[0], // S3_ENDPOINT
+	s3env.Vars[1], // S3_PATH_STYLE
 	{Name: "UPLOAD_ALLOWED_TYPES", Default: defaultTypes(), Usage: "accepted formats, comma-separated (jpeg = jpg)"},
 	{Name: "UPLOAD_MAX_BYTES", Default: strconv.FormatInt(validate.DefaultMaxSize, 10), Usage: "largest accepted file in bytes"},
 	{Name: "UPLOAD_CONVERT", Default: convertOff, Usage: "on: convert for jobs that ask (enqueue --convert, \"convert\": true): HEIC/HEIF and WebP photos to JPEG, JPEGs over UPLOAD_MAX_BYTES (or UPLOAD_CONVERT_MAX_PIXELS) re-encoded to fit; needs a worker built with -tags vips"},
@@ -95,7 +98,8 @@ type settings struct {
 	keys        keyFiles
 	logFormat   string
 	logLevel    string
-	worker      worker.Config // all but Keys
+	worker      worker.Config     // all but Keys
+	s3          map[string]string // S3_* settings, for s3env
 }
 
 // problem is one thing to fix, named by the variable that sets it.
@@ -198,6 +202,10 @@ func read(get func(string) string) (settings, problems) {
 	w.AppID = trimmed("ALIPAY_APP_ID")
 	w.UploadTimeout = duration("ALIPAY_TIMEOUT")
 	w.MediaRoots = mediaroot.ParseList(trimmed("MEDIA_ROOTS"))
+	st.s3 = map[string]string{}
+	for _, v := range s3env.Vars {
+		st.s3[v.Name] = get(v.Name)
+	}
 	for _, t := range strings.Split(trimmed("UPLOAD_ALLOWED_TYPES"), ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			w.AllowedTypes = append(w.AllowedTypes, t)
@@ -436,6 +444,7 @@ var fieldVars = map[string]string{
 	"AppID":        "ALIPAY_APP_ID",
 	"Keys":         "ALIPAY_PRIVATE_KEY_FILE, ALIPAY_PUBLIC_KEY_FILE, ALIPAY_*_CERT_FILE",
 	"MediaRoots":   "MEDIA_ROOTS",
+	"ObjectStore":  "S3_ENDPOINT",
 	"AllowedTypes": "UPLOAD_ALLOWED_TYPES",
 	"MaxFileSize":  "UPLOAD_MAX_BYTES",
 	"Convert":      "UPLOAD_CONVERT",
