@@ -69,8 +69,10 @@ func NotifyEnded(rdb redis.UniversalClient, log *slog.Logger) asynq.MiddlewareFu
 	}
 }
 
-// Re-check pauses: after a notice, a task that still reads active is
-// looked up again after recheckFirst, then after pauses doubling up to
+// Re-check pauses: after a notice, a task is first looked up after
+// recheckFirst (asynq's write comes just after the notice: a look at once
+// nearly always read active, and cost two Redis calls for nothing), and
+// while it still reads active, again after pauses doubling up to
 // recheckMaxPause, for recheckWindow in all.
 const (
 	recheckFirst    = 2 * time.Millisecond
@@ -79,26 +81,27 @@ const (
 )
 
 // Recheck looks a task up after a notice that an attempt at it ended.
-// asynq records the attempt's end just after the notice is sent, so the
-// task may still read active for a moment: while it does, Recheck looks
-// again after short pauses (2ms, doubling up to 100ms), for up to a second,
-// then returns what it last read. Errors are those of [Client.Lookup].
+// asynq records the attempt's end just after the notice is sent, so
+// Recheck first waits 2ms, and while the task still reads active it looks
+// again after short pauses (4ms, doubling up to 100ms), for up to a
+// second, then returns what it last read. Errors are those of
+// [Client.Lookup].
 func (c *Client) Recheck(ctx context.Context, id string) (Status, error) {
 	deadline := time.Now().Add(recheckWindow)
 	pause := recheckFirst
 	for {
-		st, err := c.Lookup(ctx, id)
-		if err != nil || st.State != StateActive || time.Now().Add(pause).After(deadline) {
-			return st, err
-		}
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return st, ctx.Err()
+			return Status{}, ctx.Err()
 		case <-t.C:
 		}
 		pause = min(2*pause, recheckMaxPause)
+		st, err := c.Lookup(ctx, id)
+		if err != nil || st.State != StateActive || time.Now().Add(pause).After(deadline) {
+			return st, err
+		}
 	}
 }
 

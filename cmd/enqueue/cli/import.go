@@ -91,9 +91,10 @@ Import flags (flags may come before or after the paths):
   --no-count            skip the pre-count of files (totals shown as '?')
   --workers N           checking/hashing workers (default: number of CPUs)
   --enqueuers N         concurrent Redis calls (default {enqueuers})
-  --poll DURATION       how often --wait looks at all the tasks; each one is
-                        also looked at as soon as the worker announces it
-                        (default {poll})
+  --poll DURATION       how often --wait looks at all the tasks (4 times less
+                        often while the worker's announcements arrive); each
+                        one is also looked at as soon as the worker announces
+                        it (default {poll})
   --wait-outage DURATION
                         how long --wait rides out Redis failing (restart,
                         failover) before it gives up with exit 3; 0: give
