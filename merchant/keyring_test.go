@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -166,6 +168,10 @@ func TestNoSecretInRedis(t *testing.T) {
 	t.Parallel()
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
+		var logs syncbuf.Buffer
+		b.store = b.newStore(t, func(c *merchant.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
 		ctx := context.Background()
 		if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA, shopB)); err != nil {
 			t.Fatal(err)
@@ -192,6 +198,14 @@ func TestNoSecretInRedis(t *testing.T) {
 			t.Fatalf("the emulator issued %d secrets, want 12", len(secrets))
 		}
 		dumpHasNoSecret(t, b.rdb, secrets...)
+		if !strings.Contains(logs.String(), "merchant must authorize the app again") {
+			t.Error("the refused refresh was not logged")
+		}
+		for _, s := range secrets {
+			if strings.Contains(logs.String(), s) {
+				t.Error("the store logged a token or refresh token")
+			}
+		}
 	})
 }
 

@@ -34,6 +34,7 @@ func (c *clock) now() time.Time {
 // bundle is what a test works with.
 type bundle struct {
 	srv    *alipaytest.Server
+	red    *testproc.Redis
 	rdb    *redis.Client
 	keys   *merchant.Keyring
 	client *upload.Client
@@ -82,7 +83,7 @@ func setup(t *testing.T, proto upload.Protocol, auth alipaytest.AuthConfig) *bun
 	}
 	key, _ := merchant.GenerateKey()
 	keys := keyringOf(t, key)
-	b := &bundle{srv: srv, rdb: rdb, keys: keys, client: client, clock: &clock{}, keyLine: key}
+	b := &bundle{srv: srv, red: red, rdb: rdb, keys: keys, client: client, clock: &clock{}, keyLine: key}
 	b.store = b.newStore(t, nil)
 	return b
 }
@@ -484,5 +485,38 @@ func TestSwappedCiphertextsRefused(t *testing.T) {
 	b.rdb.HSet(ctx, keyA, "app_auth_token", b.rdb.HGet(ctx, keyA, "app_refresh_token").Val())
 	if _, err := b.store.Token(ctx, shopA.AuthAppID); !errors.Is(err, merchant.ErrKey) {
 		t.Errorf("the refresh token in the token's field: %v", err)
+	}
+}
+
+// Redis down: plain errors (retried by the caller), never a sentinel that
+// would archive a job or mark the merchant.
+func TestRedisDownIsTransient(t *testing.T) {
+	t.Parallel()
+	b := setup(t, upload.Classic, alipaytest.AuthConfig{})
+	ctx := context.Background()
+	if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := b.store.Token(ctx, shopA.AuthAppID)
+	fast := redis.NewClient(&redis.Options{Addr: b.red.Addr(), MaxRetries: -1}) // no retry backoff
+	defer fast.Close()
+	s := b.newStore(t, func(c *merchant.Config) { c.Redis = fast })
+	b.red.Kill()
+	for name, f := range map[string]func() error{
+		"Token": func() error { _, err := s.Token(ctx, shopA.AuthAppID); return err },
+		"Renew": func() error { _, err := s.Renew(ctx, shopA.AuthAppID, tok); return err },
+		"Get":   func() error { _, err := s.Get(ctx, shopA.AuthAppID); return err },
+		"List":  func() error { _, err := s.List(ctx); return err },
+	} {
+		err := f()
+		if err == nil || errors.Is(err, merchant.ErrNotFound) || errors.Is(err, merchant.ErrUnauthorized) || errors.Is(err, merchant.ErrKey) {
+			t.Errorf("%s with Redis down: %v; want a plain error", name, err)
+		}
+	}
+	if err := b.red.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if em, _ := b.srv.Merchant(shopA.AuthAppID); em.RefreshCalls != 0 {
+		t.Errorf("%d refresh calls with Redis down", em.RefreshCalls)
 	}
 }
