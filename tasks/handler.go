@@ -259,7 +259,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	// 30s); an upload cut then may still reach the gateway, unrecorded.
 	// Let it finish instead (the upload client's timeout bounds it), so
 	// that its result is kept.
-	res, err := h.upload(ctx, context.WithoutCancel(ctx), p, retryCount+1, &tokens)
+	// Waiting for a slot under a rate limit sends nothing: that wait
+	// still ends with ctx.
+	res, err := h.upload(ctx, upload.WithWaitContext(context.WithoutCancel(ctx), ctx), p, retryCount+1, &tokens)
 	if err != nil {
 		if u, ok := upload.UnverifiedResult(err); ok {
 			h.keepUnverified(ctx, t, p, u, retryCount+1, log)
@@ -531,6 +533,8 @@ func classifyUpload(err error) error {
 		reason = ReasonInvalidRequest
 	case errors.Is(err, upload.ErrContent):
 		reason = reasonRead
+	case errors.Is(err, upload.ErrRateLimit):
+		reason = reasonRateLimit
 	}
 	switch upload.Classify(err) {
 	case upload.Throttled:

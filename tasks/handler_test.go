@@ -304,6 +304,7 @@ func TestHandlerUploadErrorClasses(t *testing.T) {
 		observed  string
 	}{
 		{"throttled", &upload.APIError{Code: "40005", Msg: "Call Limited", SubCode: "isv.app-call-limited"}, false, true, "throttled alipay_40005 0"},
+		{"no slot under the fleet's rate limit", fmt.Errorf("%w: none within 30s: %w", upload.ErrRateLimit, upload.ErrThrottled), false, true, "throttled rate_limit 0"},
 		{"unavailable", &upload.APIError{Code: "20000", Msg: "Service Currently Unavailable"}, false, false, "retry alipay_20000 0"},
 		{"http 503", &upload.HTTPError{StatusCode: 503}, false, false, "retry http_503 0"},
 		{"transport", fmt.Errorf("post: connection reset: %w", upload.ErrRetryable), false, false, "retry transport 0"},

@@ -46,6 +46,7 @@ const (
 	reasonPanic          Reason = "panic"           // the attempt panicked (retried)
 	reasonDeferred       Reason = "deferred"        // another attempt holds the job (see Ledger)
 	reasonRedis          Reason = "redis"           // Redis failed before the upload (retried)
+	reasonRateLimit      Reason = "rate_limit"      // no slot under the fleet's rate limit in time (throttled)
 	reasonUnknown        Reason = "unknown"         // an error of no known class (retried)
 	// reasonChanged: the file's size or SHA-256 is not what was recorded
 	// at enqueue time; the label of a file replaced while being opened.
@@ -100,7 +101,7 @@ func KnownReasons() []Reason {
 		}
 		for _, r := range []Reason{ReasonUnreadable, ReasonInvalidRequest, reasonBadPayload, reasonPayloadVersion,
 			reasonResultWrite, reasonOpen, reasonRead, reasonTransport, reasonUpload, reasonBadSignature,
-			reasonBadResponse, reasonPanic, reasonUnknown, reasonChanged, reasonDeferred, reasonRedis} {
+			reasonBadResponse, reasonPanic, reasonUnknown, reasonChanged, reasonDeferred, reasonRedis, reasonRateLimit} {
 			add(r)
 		}
 		for _, r := range merchantReasons {

@@ -14,7 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// KeyPrefix starts every Redis key this module writes besides asynq's own.
+// KeyPrefix starts every Redis key this module writes besides asynq's own
+// (the fleet rate limit's GCRA state, "rate:" + worker.RateLimitKey, takes
+// the prefix of the library that keeps it, go-redis/redis_rate).
 const KeyPrefix = "alipay-media-worker:"
 
 // markerKey holds a random value written once by the first process that

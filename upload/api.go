@@ -142,6 +142,10 @@ type Config struct {
 	// RFC 2046 alphabet), called once per upload; an invalid one fails
 	// that upload with ErrInvalidRequest. Default: random.
 	Boundary func() string
+	// Limiter, when set, paces every call (see [Limiter]): the Client
+	// waits for its slot before each request and tells it of throttled
+	// answers. Default: none, every call goes at once.
+	Limiter Limiter
 }
 
 // Request describes one file to upload.

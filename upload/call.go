@@ -57,6 +57,7 @@ func (j JSONCall[In, Out]) Do(ctx context.Context, c *Client, appAuthToken strin
 func (c *Client) callJSON(ctx context.Context, method, path, appAuthToken string, in any) ([]byte, error) {
 	start := time.Now()
 	raw, trace, err := c.doJSON(ctx, method, path, appAuthToken, in)
+	c.throttled(ctx, err)
 	if err != nil {
 		c.log.DebugContext(ctx, "call failed", "method", method, "class", Classify(err).String(),
 			"trace_id", traceOf(err), "err", err)
@@ -85,6 +86,9 @@ func (c *Client) doJSON(ctx context.Context, method, path, appAuthToken string, 
 		return nil, "", bad("encoding the request: %v", err)
 	}
 	body := strings.TrimSuffix(b.String(), "\n")
+	if err := c.wait(ctx); err != nil {
+		return nil, "", err
+	}
 	now := c.now()
 
 	var (

@@ -58,6 +58,7 @@ type Client struct {
 	now          func() time.Time
 	boundary     func() string
 	nonce        func() string
+	limiter      Limiter // nil: none
 }
 
 // New validates cfg, applies its defaults and returns a Client.
@@ -77,6 +78,7 @@ func New(cfg Config) (*Client, error) {
 		now:          cfg.Now,
 		boundary:     cfg.Boundary,
 		nonce:        cfg.Nonce,
+		limiter:      cfg.Limiter,
 	}
 	p, err := ParseProtocol(string(cfg.Protocol))
 	if err != nil {
@@ -185,7 +187,8 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 // text contains the request URL's query (sign, app_auth_token).
 func (c *Client) Upload(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
-	res, err := c.upload(ctx, &req, c.now())
+	res, err := c.upload(ctx, &req)
+	c.throttled(ctx, err)
 	if err != nil {
 		c.log.DebugContext(ctx, "upload failed", "image_name", req.ImageName, "size", req.Size,
 			"class", Classify(err).String(), "trace_id", traceOf(err), "err", err)
@@ -196,10 +199,14 @@ func (c *Client) Upload(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-func (c *Client) upload(ctx context.Context, req *Request, now time.Time) (Result, error) {
+func (c *Client) upload(ctx context.Context, req *Request) (Result, error) {
 	if err := c.check(req); err != nil {
 		return Result{}, permanent(err)
 	}
+	if err := c.wait(ctx); err != nil {
+		return Result{}, err
+	}
+	now := c.now()
 	var (
 		target string
 		header = http.Header{}

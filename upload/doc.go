@@ -88,6 +88,18 @@
 // with its biz_content, a v3 path with its JSON body) and decodes the
 // verified answer into a typed struct. Its errors are those of uploads.
 //
+// # Pacing
+//
+// Config.Limiter, when set, paces every call: the client waits for the
+// [Limiter]'s slot before each request (after checking it, before signing
+// it and before its Timeout starts) and reports every throttled answer to
+// it. upload/ratelimit's Limiter keeps a whole fleet under one rate per
+// app_id through Redis and pauses the fleet after a throttled answer. A
+// call the limiter gives no slot in time is not sent; its error wraps
+// [ErrRateLimit] and is throttled. [WithWaitContext] lets a caller that
+// sends under a context never cancelled still stop waiting for a slot.
+// Without a Limiter (the default) nothing waits.
+//
 // # Errors
 //
 // Every error from Upload matches exactly one of [ErrRetryable],

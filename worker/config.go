@@ -18,6 +18,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/ratelimit"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 )
 
@@ -65,6 +66,15 @@ type Config struct {
 	HTTPClient *http.Client
 	// UploadTimeout bounds one request to the gateway. Default 60s.
 	UploadTimeout time.Duration
+	// RateLimit, when set, keeps every worker of the app (all processes
+	// sharing this Redis and AppID) under one rate of calls to the
+	// gateway, and pauses them all for RateLimit.CoolDown after any call is
+	// throttled (see upload/ratelimit): each call waits for its slot, and
+	// the wait ends with the task's context. New sets its Redis, Key (one
+	// per AppID), Logger and, with HTTP, its Observer (the
+	// alipay_media_rate_* metrics). Nil: no limit; nothing asks Redis
+	// before a call, and only the worker that was throttled slows down.
+	RateLimit *ratelimit.Config
 
 	// MediaRoots are the directories jobs may read files from. Required;
 	// each must be an absolute path to an existing directory, or an

@@ -39,6 +39,17 @@
 // due retries every DelayedTaskCheckInterval, so delays below that interval
 // round up to it.
 //
+// # One rate limit for the fleet
+//
+// Config.RateLimit (off when nil) keeps every worker of the app, in any
+// number of processes sharing the Redis, under one rate of calls to the
+// gateway, through upload/ratelimit: each call waits for its slot, under
+// the Redis key [RateLimitKey] of the app_id, and a throttled answer
+// pauses the whole fleet for the cool-down. A call given no slot within
+// the limit's MaxWait is throttled, as a 40005 is, without spending the
+// retry budget. With Config.HTTP the waits are counted in the
+// alipay_media_rate_* metrics.
+//
 // # Metrics
 //
 // With Config.HTTP, the worker counts every attempt in its upload metrics

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/ratelimit"
 	"github.com/storemedia/alipay-media-worker/validate"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
 	"github.com/storemedia/alipay-media-worker/worker/metrics"
@@ -124,6 +126,22 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 
 	var uploads *metrics.Uploads
 	observers := observers{}
+	var limiter upload.Limiter // nil interface without a limit
+	rateMetrics := metrics.NewRateLimit()
+	if cfg.RateLimit != nil {
+		rc := *cfg.RateLimit
+		rc.Redis = w.rdb
+		rc.Key = RateLimitKey(cfg.AppID)
+		rc.Logger = w.log.With("component", "ratelimit")
+		if cfg.HTTP != nil {
+			rc.Observer = rateMetrics
+		}
+		if l, err := ratelimit.New(rc); err != nil {
+			fail("RateLimit", err)
+		} else {
+			limiter = l
+		}
+	}
 	if cfg.HTTP != nil {
 		uploads = metrics.NewUploads()
 		observers = append(observers, uploads)
@@ -134,6 +152,9 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		}
 		lost := metrics.NewRedisDataLost(w.watch.Losses)
 		hc.Collectors = append([]prometheus.Collector{uploads, lost}, hc.Collectors...)
+		if cfg.RateLimit != nil {
+			hc.Collectors = append(hc.Collectors, rateMetrics)
+		}
 		hc.Checks = append([]dashboard.Check{{Name: "gateway", Func: w.gatewayConfigured}}, hc.Checks...)
 		if w.http, err = dashboard.New(hc); err != nil {
 			fail("HTTP", err)
@@ -171,6 +192,7 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		// closed and redialled between tasks (default client only).
 		MaxIdleConnsPerHost: max(cfg.Concurrency, upload.DefaultMaxIdleConnsPerHost),
 		Logger:              w.log.With("component", "upload"),
+		Limiter:             limiter,
 	}
 	cfg.Keys.Apply(&ucfg)
 	client, err := upload.New(ucfg)
@@ -208,6 +230,10 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	w.mux.Handle(tasks.TypeUpload, h)
 	return nil
 }
+
+// RateLimitKey is the Redis key of the fleet's rate limit for appID
+// (Config.RateLimit): one limit per app_id, as Alipay counts calls.
+func RateLimitKey(appID string) string { return tasks.KeyPrefix + "rate:" + appID }
 
 // closeConverter removes the converter's scratch directory, if any.
 func (w *Worker) closeConverter() error {
@@ -338,6 +364,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		slog.Group("queues", queues...),
 		"media_roots", w.cfg.MediaRoots,
 		"convert", w.conv != nil,
+		"rate_limit", w.describeRateLimit(),
 	)
 	// Until Run returns: say in Redis which queues and media roots this
 	// process serves (importers warn about files no running worker would
@@ -367,6 +394,19 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	return nil
+}
+
+// describeRateLimit is the fleet rate limit for the start-up log line.
+func (w *Worker) describeRateLimit() string {
+	rl := w.cfg.RateLimit
+	if rl == nil {
+		return "off"
+	}
+	coolDown := "none"
+	if d := cmp.Or(rl.CoolDown, ratelimit.DefaultCoolDown); d > 0 {
+		coolDown = d.String()
+	}
+	return fmt.Sprintf("%v for the fleet, burst %d, cool-down %s", rl.Rate, cmp.Or(rl.Burst, ratelimit.DefaultBurst), coolDown)
 }
 
 // watchRedis warns about Redis settings that can lose tasks, then checks

@@ -44,6 +44,7 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 		buildinfo.Collector().Describe(ch)
 		NewRedisDataLost(func() int64 { return 0 }).Describe(ch)
 		NewMerchants(nil, nil).Describe(ch)
+		NewRateLimit().Describe(ch)
 		close(ch)
 	}()
 	// A Desc says its name and labels only in its String form.

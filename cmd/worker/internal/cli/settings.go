@@ -18,6 +18,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
+	"github.com/storemedia/alipay-media-worker/upload/ratelimit"
 	"github.com/storemedia/alipay-media-worker/validate"
 	"github.com/storemedia/alipay-media-worker/worker"
 	"github.com/storemedia/alipay-media-worker/worker/dashboard"
@@ -29,6 +30,7 @@ const (
 	httpOff            = "off" // HTTP_ADDR value that turns the listener off
 	convertOff         = "off" // UPLOAD_CONVERT's default
 	convertOn          = "on"
+	rateOff            = "off" // ALIPAY_RATE_LIMIT's and ALIPAY_RATE_COOLDOWN's "none"
 )
 
 // vars are the worker's settings, in the order of the README's table.
@@ -45,6 +47,10 @@ var vars = []command.Var{
 	{Name: "ALIPAY_PUBLIC_CERT_FILE", Usage: "Alipay public key certificate alipayCertPublicKey_RSA2.crt (certificate mode)"},
 	{Name: "ALIPAY_ROOT_CERT_FILE", Usage: "Alipay root certificate bundle alipayRootCert.crt (certificate mode)"},
 	{Name: "ALIPAY_TIMEOUT", Default: worker.DefaultUploadTimeout.String(), Usage: "time limit of one gateway request"},
+	{Name: "ALIPAY_RATE_LIMIT", Default: rateOff, Usage: "calls to the gateway per second for the whole fleet (every worker with this app_id and Redis), shared through Redis: a whole number, or N/s, N/m, N/h; off: no shared limit (a throttled worker only slows itself down)"},
+	{Name: "ALIPAY_RATE_BURST", Default: strconv.Itoa(ratelimit.DefaultBurst), Usage: "with ALIPAY_RATE_LIMIT: calls the fleet may make at once after a quiet spell; at most limit + burst calls in any second"},
+	{Name: "ALIPAY_RATE_COOLDOWN", Default: ratelimit.DefaultCoolDown.String(), Usage: "with ALIPAY_RATE_LIMIT: how long every worker of the fleet pauses its calls once any of them is throttled (40005, HTTP 429); off: no pause"},
+	{Name: "ALIPAY_RATE_MAX_WAIT", Default: ratelimit.DefaultMaxWait.String(), Usage: "with ALIPAY_RATE_LIMIT: longest wait of one call for its slot; a call that would wait longer is throttled (tried again after RETRY_THROTTLE_DELAY, outside the retry budget)"},
 	{Name: "MEDIA_ROOTS", Usage: "directories jobs may read from, separated by ':' or ','; and s3://bucket/prefix/ of objects they may read, the list then separated by ',' only (required)"},
 	s3env.Vars[0], // S3_ENDPOINT
 	s3env.Vars[1], // S3_PATH_STYLE
@@ -201,6 +207,7 @@ func read(get func(string) string) (settings, problems) {
 	w.V3Endpoint = trimmed("ALIPAY_V3_ENDPOINT")
 	w.AppID = trimmed("ALIPAY_APP_ID")
 	w.UploadTimeout = duration("ALIPAY_TIMEOUT")
+	w.RateLimit = readRateLimit(trimmed, positive, duration, &ps)
 	w.MediaRoots = mediaroot.ParseList(trimmed("MEDIA_ROOTS"))
 	st.s3 = map[string]string{}
 	for _, v := range s3env.Vars {
@@ -286,6 +293,36 @@ func readConvert(trimmed func(string) string, positive func(string) int64, ps *p
 		ps.addf("UPLOAD_CONVERT", "%q is not on or off", s)
 		return nil
 	}
+}
+
+// readRateLimit reads ALIPAY_RATE_LIMIT and its settings: nil when off.
+// The settings are checked even when off, as conversion's are.
+func readRateLimit(trimmed func(string) string, positive func(string) int64, duration func(string) time.Duration, ps *problems) *ratelimit.Config {
+	c := &ratelimit.Config{MaxWait: duration("ALIPAY_RATE_MAX_WAIT")}
+	if n := positive("ALIPAY_RATE_BURST"); n > 1_000_000 {
+		ps.addf("ALIPAY_RATE_BURST", "%d is more than 1000000", n)
+	} else {
+		c.Burst = int(n)
+	}
+	switch s := strings.ToLower(trimmed("ALIPAY_RATE_COOLDOWN")); s {
+	case "", "0", rateOff:
+		if s != "" {
+			c.CoolDown = -1 // none
+		}
+	default:
+		c.CoolDown = duration("ALIPAY_RATE_COOLDOWN")
+	}
+	s := trimmed("ALIPAY_RATE_LIMIT")
+	if s == "" || strings.EqualFold(s, rateOff) {
+		return nil
+	}
+	rate, err := ratelimit.ParseRate(s)
+	if err != nil {
+		ps.addf("ALIPAY_RATE_LIMIT", "%q is not off or a rate: write calls per second as a positive whole number (e.g. 20), or N/s, N/m, N/h", s)
+		return nil
+	}
+	c.Rate = rate
+	return c
 }
 
 // check reports missing key files and a mix of the two modes.
@@ -449,6 +486,7 @@ var fieldVars = map[string]string{
 	"MaxFileSize":  "UPLOAD_MAX_BYTES",
 	"Convert":      "UPLOAD_CONVERT",
 	"Concurrency":  "WORKER_CONCURRENCY",
+	"RateLimit":    "ALIPAY_RATE_LIMIT, ALIPAY_RATE_BURST, ALIPAY_RATE_COOLDOWN, ALIPAY_RATE_MAX_WAIT",
 	"Queues":       "WORKER_QUEUES",
 	"Retry":        "RETRY_BASE_DELAY, RETRY_MAX_DELAY, RETRY_THROTTLE_DELAY, RETRY_JITTER",
 	"HTTP":         "HTTP_ADDR, DASHBOARD_USER, DASHBOARD_PASSWORD, DASHBOARD_PASSWORD_FILE, DASHBOARD_READONLY, DASHBOARD_INSECURE, DASHBOARD_ALLOWED_HOSTS",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
+	"github.com/storemedia/alipay-media-worker/upload/ratelimit"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -55,6 +56,9 @@ func TestReadDefaults(t *testing.T) {
 	if st.worker.Convert != nil {
 		t.Errorf("Convert = %+v, want nil (UPLOAD_CONVERT=off by default)", st.worker.Convert)
 	}
+	if st.worker.RateLimit != nil {
+		t.Errorf("RateLimit = %+v, want nil (ALIPAY_RATE_LIMIT=off by default)", st.worker.RateLimit)
+	}
 	if st.worker.Protocol != upload.Classic || st.worker.V3Endpoint != "" {
 		t.Errorf("protocol %q, v3 endpoint %q; want classic and the default", st.worker.Protocol, st.worker.V3Endpoint)
 	}
@@ -73,6 +77,10 @@ func TestReadEverything(t *testing.T) {
 		"ALIPAY_API":                         "V3",
 		"ALIPAY_V3_ENDPOINT":                 "http://127.0.0.1:9998",
 		"ALIPAY_TIMEOUT":                     "90s",
+		"ALIPAY_RATE_LIMIT":                  "300/m",
+		"ALIPAY_RATE_BURST":                  "5",
+		"ALIPAY_RATE_COOLDOWN":               "2s",
+		"ALIPAY_RATE_MAX_WAIT":               "1m",
 		"MEDIA_ROOTS":                        "/srv/a: /srv/b ::,/srv/c",
 		"UPLOAD_ALLOWED_TYPES":               "jpg, png",
 		"UPLOAD_MAX_BYTES":                   "1048576",
@@ -147,6 +155,18 @@ func TestReadEverything(t *testing.T) {
 		{"insecure", cfg.HTTP.Insecure, false},
 		{"allowed hosts", strings.Join(cfg.HTTP.AllowedHosts, "|"), "dash.example.com|ops.internal"},
 		{"convert", cfg.Convert != nil, true},
+		{"rate limit", cfg.RateLimit != nil, true},
+	}
+	if r := cfg.RateLimit; r != nil {
+		checks = append(checks, []struct {
+			name      string
+			got, want any
+		}{
+			{"rate", r.Rate, ratelimit.Rate{Calls: 300, Per: time.Minute}},
+			{"burst", r.Burst, 5},
+			{"cool-down", r.CoolDown, 2 * time.Second},
+			{"max wait", r.MaxWait, time.Minute},
+		}...)
 	}
 	if c := cfg.Convert; c != nil {
 		checks = append(checks, []struct {
@@ -164,6 +184,20 @@ func TestReadEverything(t *testing.T) {
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// ALIPAY_RATE_COOLDOWN=off (or 0) keeps the shared rate without the
+// fleet-wide pause.
+func TestReadRateLimitWithoutCoolDown(t *testing.T) {
+	t.Parallel()
+	for _, off := range []string{"off", "0", "OFF"} {
+		env := minimalEnv()
+		env["ALIPAY_RATE_LIMIT"], env["ALIPAY_RATE_COOLDOWN"] = "20", off
+		st, ps := read(envOf(env))
+		if len(ps.list) > 0 || st.worker.RateLimit == nil || st.worker.RateLimit.CoolDown >= 0 || st.worker.RateLimit.Rate.Calls != 20 {
+			t.Errorf("ALIPAY_RATE_COOLDOWN=%s: %+v, %s", off, st.worker.RateLimit, ps.text())
 		}
 	}
 }
@@ -239,6 +273,13 @@ func TestReadErrors(t *testing.T) {
 		{"bad convert", map[string]string{"UPLOAD_CONVERT": "yes"}, nil, []string{`UPLOAD_CONVERT: "yes" is not on or off`}},
 		// Checked while off, too.
 		{"bad convert quality", map[string]string{"UPLOAD_CONVERT_MIN_QUALITY": "99"}, nil, []string{"UPLOAD_CONVERT_MIN_QUALITY: 99 is over 95"}},
+		{"bad rate", map[string]string{"ALIPAY_RATE_LIMIT": "fast"}, nil, []string{`ALIPAY_RATE_LIMIT: "fast" is not off or a rate`}},
+		{"zero rate", map[string]string{"ALIPAY_RATE_LIMIT": "0"}, nil, []string{`ALIPAY_RATE_LIMIT: "0" is not off or a rate`}},
+		{"rate per day", map[string]string{"ALIPAY_RATE_LIMIT": "20/d"}, nil, []string{`ALIPAY_RATE_LIMIT: "20/d"`, "N/s, N/m, N/h"}},
+		// Checked while off, too.
+		{"bad burst", map[string]string{"ALIPAY_RATE_BURST": "0"}, nil, []string{`ALIPAY_RATE_BURST: "0" is not a positive whole number`}},
+		{"bad cool-down", map[string]string{"ALIPAY_RATE_LIMIT": "20", "ALIPAY_RATE_COOLDOWN": "5"}, nil, []string{`ALIPAY_RATE_COOLDOWN: "5" is not a positive duration`}},
+		{"bad max wait", map[string]string{"ALIPAY_RATE_MAX_WAIT": "-1s"}, nil, []string{`ALIPAY_RATE_MAX_WAIT: "-1s" is not a positive duration`}},
 		{"bad convert bytes", map[string]string{"UPLOAD_CONVERT": "on", "UPLOAD_CONVERT_MAX_BYTES": "50MB"}, nil, []string{`UPLOAD_CONVERT_MAX_BYTES: "50MB" is not a positive whole number`}},
 	}
 	for _, tt := range tests {
