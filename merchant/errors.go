@@ -17,5 +17,5 @@ var (
 	// ErrKey reports a stored secret that no key of the configured key
 	// file opens (wrong or rotated-out key file), or a key file that
 	// cannot be used.
-	ErrKey = errors.New("merchant: key cannot open the stored secret")
+	ErrKey = errors.New("merchant key file")
 )

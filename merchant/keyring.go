@@ -41,7 +41,7 @@ type ringKey struct {
 }
 
 // GenerateKey returns a new key as a key file line: the standard base64 of
-// 32 bytes from crypto/rand.
+// 32 bytes from crypto/rand (`openssl rand -base64 32` makes one too).
 func GenerateKey() (string, error) {
 	var k [KeySize]byte
 	if _, err := rand.Read(k[:]); err != nil {
@@ -88,7 +88,7 @@ func NewKeyring(keys ...[]byte) (*Keyring, error) {
 func LoadKeyring(path string) (*Keyring, error) {
 	data, err := conffile.Read(path, conffile.MaxSize)
 	if err != nil {
-		return nil, fmt.Errorf("%w: key file: %w", ErrKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	var keys [][]byte
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -100,20 +100,20 @@ func LoadKeyring(path string) (*Keyring, error) {
 		}
 		key, err := base64.StdEncoding.DecodeString(line)
 		if err != nil || len(key) != KeySize {
-			return nil, fmt.Errorf("%w: key file %s, line %d: not the standard base64 of %d bytes (make a key with `enqueue merchant keygen`)",
+			return nil, fmt.Errorf("%w %s, line %d: not the standard base64 of %d bytes (make one with `openssl rand -base64 32`)",
 				ErrKey, path, n, KeySize)
 		}
 		keys = append(keys, key)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: key file %s: %w", ErrKey, path, err)
+		return nil, fmt.Errorf("%w %s: %w", ErrKey, path, err)
 	}
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: key file %s holds no key (make one with `enqueue merchant keygen`)", ErrKey, path)
+		return nil, fmt.Errorf("%w %s holds no key (make one with `openssl rand -base64 32`)", ErrKey, path)
 	}
 	k, err := NewKeyring(keys...)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, nil
 }
@@ -154,7 +154,7 @@ func (k *Keyring) Seal(plaintext, ad []byte) (string, error) {
 func (k *Keyring) Open(sealed string, ad []byte) ([]byte, error) {
 	id, enc, ok := strings.Cut(sealed, ":")
 	if !ok {
-		return nil, fmt.Errorf("%w: the stored value is not in the key-id:data form", ErrKey)
+		return nil, fmt.Errorf("%w: a stored secret is not in the key-id:data form", ErrKey)
 	}
 	for _, rk := range k.keys {
 		if rk.id != id {
@@ -162,16 +162,16 @@ func (k *Keyring) Open(sealed string, ad []byte) ([]byte, error) {
 		}
 		raw, err := base64.RawURLEncoding.DecodeString(enc)
 		if err != nil || len(raw) < rk.aead.NonceSize()+rk.aead.Overhead() {
-			return nil, fmt.Errorf("%w: the value sealed with key %s is damaged", ErrKey, id)
+			return nil, fmt.Errorf("%w: a secret sealed with key %s is damaged", ErrKey, id)
 		}
 		n := rk.aead.NonceSize()
 		pt, err := rk.aead.Open(nil, raw[:n], raw[n:], ad)
 		if err != nil {
-			return nil, fmt.Errorf("%w: the value sealed with key %s does not open: altered, or moved from another record", ErrKey, id)
+			return nil, fmt.Errorf("%w: a secret sealed with key %s does not open: altered, or moved from another record", ErrKey, id)
 		}
 		return pt, nil
 	}
-	return nil, fmt.Errorf("%w: it was sealed with key %s, which the key file lacks (it has %s): use the key file the records were sealed with, or keep the old key after the new one while rotating",
+	return nil, fmt.Errorf("%w: a secret was sealed with key %s, which the key file lacks (it has %s): use the key file the records were sealed with, or keep the old key after the new one while rotating",
 		ErrKey, id, strings.Join(k.KeyIDs(), ", "))
 }
 
