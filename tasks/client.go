@@ -213,6 +213,10 @@ func (c *Client) Close() error {
 	return errors.Join(c.notices.close(), c.rdb.Close())
 }
 
+// Redis is the client's Redis connection, for bookkeeping that belongs
+// beside its tasks (the HTTP API's bucket spool). Do not close it.
+func (c *Client) Redis() redis.UniversalClient { return c.rdb }
+
 // Queue is the queue the client uses.
 func (c *Client) Queue() string { return c.queue }
 

@@ -47,6 +47,23 @@
 // ([tasks.RedisWatch]) and logs it at error level. A file lock on each record keeps a request and a
 // sweep apart on the same file, also between servers sharing the spool.
 //
+// # A spool in a bucket
+//
+// With an s3://bucket/prefix/ SpoolDir ([Config].Objects stores the
+// objects) API hosts and worker hosts share no disk, only Redis and the
+// object store. A file part is received into this host's temporary
+// directory and hashed as above, stored in the bucket under its
+// content-addressed key, then checked and hashed again as the worker will
+// read it (from the bucket), and queued with its s3:// URL; the local copy
+// is removed. Buckets have no file locks, so the bookkeeping is in Redis:
+// per object a hash of its last use and the tasks given it, and a lock
+// (SET NX with an expiry, released only by its holder) that keeps a
+// request and a sweep apart across every server. [Server.SweepSpool] lists
+// the prefix and deletes an object by the same rule as a file (all its
+// tasks completed; kept while a task is queued, retrying or archived, or
+// missing from Redis); an object whose request died before its task was
+// queued goes after the grace period.
+//
 // # Authentication and limits
 //
 // Every /v1 request needs "Authorization: Bearer <token>"; the token (at

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/httpguard"
 	"github.com/storemedia/alipay-media-worker/internal/httpjson"
@@ -67,7 +69,17 @@ type Config struct {
 	// if missing. Spooled files are named by their SHA-256; see
 	// [Server.SweepSpool] for their removal. Default: "" turns multipart
 	// uploads off (415).
+	//
+	// An s3://bucket/prefix/ URL keeps the files in a bucket instead (see
+	// Objects), under a bucket media root of the client's: API hosts and
+	// worker hosts then share no disk. A file is received into this host's
+	// temporary directory, hashed, stored in the bucket, read back and
+	// checked there as a worker will read it, then queued; the bookkeeping
+	// the sweep needs is kept in Redis, since buckets have no file locks.
 	SpoolDir string
+	// Objects stores, lists and deletes the objects of a bucket SpoolDir
+	// (usually an *objstore.Store). Required for one.
+	Objects ObjectSpool
 	// MaxFileSize is the largest file accepted in a multipart request.
 	// Default validate.DefaultMaxSize (5 MiB). The validator's own limit
 	// applies too. A request asking for conversion ("convert": true) may
@@ -92,6 +104,12 @@ type Server struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	metrics   *apiMetrics
+	// objects, spoolBucket and spoolPrefix: a bucket spool (spool is
+	// then ""); rdb keeps its bookkeeping.
+	objects     ObjectSpool
+	spoolBucket string
+	spoolPrefix string
+	rdb         redis.UniversalClient
 	// waits ends when Serve is asked to stop, ending long polls.
 	waits    context.Context
 	endWaits context.CancelFunc
@@ -126,7 +144,22 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.log = cmp.Or(s.log, slog.New(slog.DiscardHandler))
 	s.waits, s.endWaits = context.WithCancel(context.Background())
-	if cfg.SpoolDir != "" {
+	if mediaroot.IsObjectURL(cfg.SpoolDir) {
+		bucket, prefix, err := mediaroot.ParseObjectURL(cfg.SpoolDir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
+		}
+		if prefix != "" && !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		if cfg.Objects == nil {
+			return nil, fmt.Errorf("%w: SpoolDir %q is a bucket, and Objects is nil", ErrConfig, cfg.SpoolDir)
+		}
+		if probe := mediaroot.ObjectScheme + bucket + "/" + prefix + "x"; !cfg.Client.Roots().Contains(probe) {
+			return nil, fmt.Errorf("%w: SpoolDir %q is not inside a media root (%s), so the worker could not read the files", ErrConfig, cfg.SpoolDir, strings.Join(cfg.Client.Roots().All(), ", "))
+		}
+		s.objects, s.spoolBucket, s.spoolPrefix, s.rdb = cfg.Objects, bucket, prefix, cfg.Client.Redis()
+	} else if cfg.SpoolDir != "" {
 		dir, err := filepath.Abs(cfg.SpoolDir)
 		if err != nil {
 			return nil, fmt.Errorf("%w: SpoolDir: %w", ErrConfig, err)
@@ -329,7 +362,7 @@ func (s *Server) uploads(w http.ResponseWriter, r *http.Request) {
 	case "application/json":
 		s.createFromPath(w, r)
 	case "multipart/form-data":
-		if s.spool == "" {
+		if s.spool == "" && s.objects == nil {
 			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "file uploads are turned off on this server (no spool directory); send application/json with a path")
 			return
 		}
@@ -373,8 +406,8 @@ func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "path is required")
 		return
 	}
-	if !filepath.IsAbs(req.Path) {
-		writeError(w, http.StatusBadRequest, "invalid_request", "path must be absolute")
+	if !filepath.IsAbs(req.Path) && !mediaroot.IsObjectURL(req.Path) {
+		writeError(w, http.StatusBadRequest, "invalid_request", "path must be absolute, or an s3://bucket/key URL")
 		return
 	}
 	ureq := tasks.UploadRequest{
@@ -391,6 +424,10 @@ func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.enqueueSpooled(w, r, ureq, name)
+		return
+	}
+	if s.objects != nil && strings.HasPrefix(req.Path, s.objectURL(s.spoolPrefix)) {
+		s.enqueueSpooledObject(w, r, ureq)
 		return
 	}
 	enq, err := s.client.Enqueue(r.Context(), ureq)
@@ -574,6 +611,10 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 		if filename == "" || req.ImageName == "." || req.ImageName == string(filepath.Separator) {
 			req.ImageName = sp.sum[:16]
 		}
+	}
+	if s.objects != nil {
+		s.createFromObject(w, r, req, sp)
+		return
 	}
 	// From the content-addressed name to the task, a sweep must not
 	// decide about this file; discard runs before the unlock.

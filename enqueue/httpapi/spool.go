@@ -55,6 +55,8 @@ func (s *Server) spoolPart(part interface {
 	io.Reader
 	FileName() string
 }, limit int64) (*spooled, error) {
+	// A bucket spool receives the file in this host's temporary
+	// directory first (s.spool is then "").
 	f, err := os.CreateTemp(s.spool, ".upload-*.part")
 	if err != nil {
 		return nil, fmt.Errorf("create spool file: %w", err)

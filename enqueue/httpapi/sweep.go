@@ -176,7 +176,7 @@ func spoolName(name string) bool {
 // could not check.
 func (s *Server) SweepSpool(ctx context.Context, opt SweepOptions) (SweepResult, error) {
 	var res SweepResult
-	if s.spool == "" {
+	if s.spool == "" && s.objects == nil {
 		return res, nil
 	}
 	if opt.Grace <= 0 {
@@ -189,6 +189,9 @@ func (s *Server) SweepSpool(ctx context.Context, opt SweepOptions) (SweepResult,
 	// the files of its lost tasks are counted.
 	if _, err := s.client.RedisWatch().Check(ctx); err != nil {
 		return res, fmt.Errorf("httpapi: sweep: %w", err)
+	}
+	if s.objects != nil {
+		return s.sweepObjects(ctx, opt)
 	}
 	ents, err := os.ReadDir(s.spool)
 	if err != nil {
@@ -252,29 +255,10 @@ func (s *Server) sweepOne(ctx context.Context, name string, opt SweepOptions, re
 		res.Untracked++
 		return nil
 	}
-	var missing []string
-	for _, id := range ids {
-		st, err := s.client.Lookup(ctx, id)
-		switch {
-		case errors.Is(err, tasks.ErrNotFound):
-			// Not proof that it finished: Redis may have lost the task,
-			// and this file is then the only copy of an accepted upload.
-			missing = append(missing, id)
-			continue
-		case err != nil:
+	if keep, err := s.tasksNeed(ctx, ids, path, res); err != nil || keep {
+		if err != nil {
 			return fmt.Errorf("httpapi: sweep %s: %w", name, err)
-		case st.State == tasks.StateCompleted:
-			continue
-		case st.Payload.Path != "" && st.Payload.Path != path:
-			continue // the task now names another file
 		}
-		res.Kept++
-		return nil
-	}
-	if len(missing) > 0 {
-		s.log.Warn("spooled file kept: its task is not in Redis, so nothing proves it finished (Redis lost its data, or the task was deleted); queue it again or remove it by hand",
-			"file", path, "task_ids", missing)
-		res.Unproven++
 		return nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -284,4 +268,37 @@ func (s *Server) sweepOne(ctx context.Context, name string, opt SweepOptions, re
 	res.Removed++
 	res.Bytes += info.Size()
 	return nil
+}
+
+// tasksNeed reports whether a spooled file (or object) at path must be
+// kept for the tasks ids given it, counting why in res: a task queued,
+// running, waiting for a retry or archived (it may be run again) still
+// needs it (Kept); a task not in Redis proves nothing (Unproven: Redis may
+// have lost it, and the file is then the only copy of an accepted upload).
+// Completed tasks, and tasks that now name another file, do not need it.
+func (s *Server) tasksNeed(ctx context.Context, ids []string, path string, res *SweepResult) (bool, error) {
+	var missing []string
+	for _, id := range ids {
+		st, err := s.client.Lookup(ctx, id)
+		switch {
+		case errors.Is(err, tasks.ErrNotFound):
+			missing = append(missing, id)
+			continue
+		case err != nil:
+			return false, err
+		case st.State == tasks.StateCompleted:
+			continue
+		case st.Payload.Path != "" && st.Payload.Path != path:
+			continue // the task now names another file
+		}
+		res.Kept++
+		return true, nil
+	}
+	if len(missing) > 0 {
+		s.log.Warn("spooled file kept: its task is not in Redis, so nothing proves it finished (Redis lost its data, or the task was deleted); queue it again or remove it by hand",
+			"file", path, "task_ids", missing)
+		res.Unproven++
+		return true, nil
+	}
+	return false, nil
 }

@@ -3,19 +3,24 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-
 	"log/slog"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
@@ -326,4 +331,125 @@ func tasksReason(err error) string {
 		return string(rej.Reason)
 	}
 	return fmt.Sprint(err)
+}
+
+// `enqueue serve` and a worker as separate hosts, sharing only Redis and
+// the object store: files posted to the API are kept in a bucket spool,
+// uploaded by the worker byte for byte, and the spooled objects are
+// deleted by the API's sweep once their tasks are proven finished; a
+// rejected file leaves nothing behind.
+func TestObjectStoreServe(t *testing.T) {
+	t.Parallel()
+	r := newObjectRig(t)
+	r.startWorker("worker-api", objectRoot)
+	const token = "object-store-serve-test-token-0123456789"
+	port := testproc.FreePort(t)
+	dir, env := r.host("enqueue-serve")
+	api := &testproc.Proc{Name: "enqueue-serve", Path: r.bins.enqueue, Dir: dir, Args: []string{"serve"},
+		Env: append(env, "REDIS_URL="+r.redis.URL(), "MEDIA_ROOTS="+objectRoot, "ENQUEUE_API_TOKEN="+token,
+			"ENQUEUE_LISTEN=127.0.0.1:"+strconv.Itoa(port), "ENQUEUE_SPOOL_SWEEP=200ms", "ENQUEUE_SPOOL_GRACE=1ms", "LOG_LEVEL=info")}
+	r.procs = append(r.procs, api)
+	if err := api.Start(); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	client := &http.Client{Timeout: time.Minute}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := client.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) || !api.Running() {
+			t.Fatalf("enqueue serve not up: %v\n%s", err, api.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	post := func(name string, data []byte) (int, map[string]any) {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", name)
+		fw.Write(data)
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/uploads", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	sent := map[string][]byte{}
+	for i := range 4 {
+		data := mediagen.Sample([]string{"jpg", "png", "gif", "bmp"}[i], uint64(i+100))
+		code, out := post(fmt.Sprintf("photo%d", i), data)
+		id, _ := out["task_id"].(string)
+		if code != http.StatusAccepted && code != http.StatusCreated && code != http.StatusOK || id == "" {
+			t.Fatalf("POST photo%d = %d %v", i, code, out)
+		}
+		if p, _ := out["path"].(string); !strings.HasPrefix(p, objectRoot+".enqueue-spool/") {
+			t.Errorf("task path %q is not in the bucket spool", p)
+		}
+		sent[id] = data
+	}
+	broken := mediagen.Sample("jpg", 7)
+	if code, out := post("broken.jpg", broken[:len(broken)/2]); code < 400 || code >= 500 {
+		t.Errorf("POST of a broken photo = %d %v, want a refusal", code, out)
+	}
+	for id, data := range sent {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/uploads/"+id+"?wait=60s", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var task struct {
+			State  string `json:"state"`
+			Result struct {
+				ImageID string `json:"image_id"`
+			} `json:"result"`
+			LastError string `json:"last_error"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&task)
+		resp.Body.Close()
+		if err != nil || task.State != "completed" {
+			t.Fatalf("task %s: %+v (%v)", id, task, err)
+		}
+		if got, ok := r.gw.Content(task.Result.ImageID); !ok || !bytes.Equal(got, data) {
+			t.Errorf("task %s: the emulator received %d bytes, %d were posted", id, len(got), len(data))
+		}
+	}
+	// The sweep deletes each spooled object once its task is completed,
+	// and its bookkeeping with it.
+	var left []string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		left = left[:0]
+		err := r.store.List(context.Background(), objectBucket, objectPrefix, func(o mediaroot.ObjectInfo) error {
+			left = append(left, o.Key)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("spooled objects left after their tasks completed: %q\n%s", left, api.Log())
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: r.redis.Addr()})
+	defer rdb.Close()
+	if keys, err := rdb.Keys(context.Background(), tasks.KeyPrefix+"spool*").Result(); err != nil || len(keys) > 0 {
+		t.Errorf("spool bookkeeping left in Redis: %q (%v)", keys, err)
+	}
+	if strings.Contains(api.Log(), r.s3.SecretKey()) {
+		t.Error("enqueue serve logged the secret key")
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/enqueue/httpapi"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/conffile"
+	"github.com/storemedia/alipay-media-worker/mediaroot"
 )
 
 // defaultListen is the default address of "enqueue serve".
@@ -125,7 +126,11 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 		return err
 	}
 	spool := f.spoolDir
-	if spool == "" {
+	switch {
+	case spool != "":
+	case mediaroot.IsObjectURL(roots[0]):
+		spool = roots[0] + ".enqueue-spool/"
+	default:
 		spool = filepath.Join(roots[0], ".enqueue-spool")
 	}
 	client, err := f.client(roots, log)
@@ -133,7 +138,13 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 		return err
 	}
 	defer client.Close()
-	api, err := httpapi.New(httpapi.Config{Client: client, Token: token, SpoolDir: spool, Logger: log})
+	cfg := httpapi.Config{Client: client, Token: token, SpoolDir: spool, Logger: log}
+	if mediaroot.IsObjectURL(spool) {
+		if cfg.Objects, err = f.objects(); err != nil {
+			return err
+		}
+	}
+	api, err := httpapi.New(cfg)
 	if err != nil {
 		return command.UsageError(err)
 	}
