@@ -10,6 +10,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -22,8 +23,11 @@ type Config struct {
 	// RedisURL is the Redis of the queue, in any form the worker's
 	// REDIS_URL accepts (redis-cluster:// included). Required.
 	RedisURL string
-	// MediaRoots are the directories the worker may read. Required.
+	// MediaRoots are the directories the worker may read, and
+	// s3://bucket/prefix/ roots (with ObjectStore). Required.
 	MediaRoots []string
+	// ObjectStore reads the objects of bucket roots. Default: none.
+	ObjectStore *objstore.Store
 	// Queue is the queue served. Default tasks.QueueDefault.
 	Queue string
 	// Concurrency is the number of uploads at a time. Default 4.
@@ -94,6 +98,7 @@ func New(cfg Config) (*Worker, error) {
 		Keys:        upload.Keys{Signer: sign.RSA2{Key: keys.App}, AlipayPublicKey: gw.PublicKey()},
 		HTTPClient:  gw.Client(),
 		MediaRoots:  cfg.MediaRoots,
+		ObjectStore: cfg.ObjectStore,
 		Queues:      map[string]int{cfg.Queue: 1},
 		Concurrency: cfg.Concurrency,
 		Convert:     cfg.Convert,
