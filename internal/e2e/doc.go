@@ -47,6 +47,14 @@
 //     (REDIS_URL=redis-cluster://...) and behind Redis Sentinel
 //     (REDIS_URL=redis-sentinel://...?master=name).
 //
+// TestFleetRateLimit checks the fleet's rate limit (issue 16) with three
+// worker processes sharing ALIPAY_RATE_LIMIT=20 and a burst of 5: the
+// emulator's recorded call times ([alipaytest.Gateway.Calls]) never hold
+// more than 25 calls in a one-second window; two 40005 answers, each seen
+// by one worker, pause all three for the cool-down (each worker's calls
+// are told apart by a front of its own); every job completes without a
+// retry counted. It takes about 11 seconds.
+//
 // By default (go test, make test) the suite runs a small form: 40 files per
 // run and five runs that combine the scenarios (faults+kill9+sigterm,
 // redis-restart+faults, redis-outage of 40s, cluster, sentinel+sigterm). CHAOS_FULL=1 (make

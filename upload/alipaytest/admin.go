@@ -26,6 +26,9 @@ func (g *Gateway) routeAdmin(mux *http.ServeMux) {
 		g.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("GET "+adminPrefix+"calls", func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Write(w, http.StatusOK, g.Calls())
+	})
 	mux.HandleFunc("GET "+adminPrefix+"stats", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, g.Stats())
 	})
@@ -101,6 +104,7 @@ POST   /v3/alipay/open/auth/token/app             exchange a code, refresh a tok
 GET    /v3/alipay/open/auth/token/app/query       is a token valid, until when (v3)
 GET    /_emulator/uploads       recorded uploads (JSON)
 DELETE /_emulator/uploads       forget recorded uploads
+GET    /_emulator/calls         every call received, with its arrival time (JSON)
 GET    /_emulator/stats         counters (JSON)
 GET    /_emulator/faults        fault settings (JSON)
 POST   /_emulator/faults        merge fault settings, e.g. {"rates":{"503":0.2},"next":[{"kind":"reset","count":3}],"slow_delay":"2s","specs":["20000=next:1"]}

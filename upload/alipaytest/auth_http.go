@@ -50,12 +50,7 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request, api, method 
 		w.Header()["trace_id"] = []string{traceID}
 	}
 	kind, delay := g.faults.pick()
-	g.mu.Lock()
-	g.stats.Requests++
-	if kind != "" {
-		g.stats.Faults[kind]++
-	}
-	g.mu.Unlock()
+	g.arrived(start, api, method, kind)
 	log := g.cfg.Logger.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr),
 		slog.String("api", api), slog.String("method", method))
 	if kind != "" {

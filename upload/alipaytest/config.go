@@ -88,7 +88,9 @@ type Config struct {
 	// MaxRecords is how many upload records [Gateway.Uploads] keeps: past
 	// it the oldest are dropped and counted in [Stats.RecordsDropped], so a
 	// long-running emulator does not grow without end. Default
-	// [DefaultMaxRecords] (a record is a few hundred bytes).
+	// [DefaultMaxRecords] (a record is a few hundred bytes). [Gateway.Calls]
+	// keeps as many call records (a few dozen bytes each), dropped
+	// silently.
 	MaxRecords int
 	// KeepContent keeps the bytes of every accepted file, read back with
 	// [Gateway.Content], for tests that check what arrived beyond its

@@ -193,7 +193,11 @@
 // Each accepted upload is recorded as an [Upload] (SHA-256, size, name,
 // type, pid, app_auth_token, file name and content type, detected format,
 // image_id, trace id, time), so tests can assert exactly what arrived.
-// Only the newest Config.MaxRecords uploads are kept (default
+// Every request to a gateway method, whatever its answer (refused,
+// faulted, a token call), is also recorded as a [Call] with its arrival
+// time ([Gateway.Calls]), so that a test can count calls per second, as a
+// rate limit does.
+// Only the newest Config.MaxRecords uploads, and calls, are kept (default
 // [DefaultMaxRecords]); older ones are dropped and counted. [Stats] counts
 // requests, successes, rejections by sub_code, faults by kind, aborted
 // requests, received bytes, dropped records and sink requests; the
@@ -245,6 +249,7 @@
 //
 //	GET    /_emulator/uploads     the recorded uploads ([]Upload), the newest Config.MaxRecords
 //	DELETE /_emulator/uploads     forget them
+//	GET    /_emulator/calls       every call received ([]Call, with arrival times), the newest Config.MaxRecords
 //	GET    /_emulator/stats       the counters (Stats)
 //	GET    /_emulator/faults      the fault settings (FaultSettings)
 //	POST   /_emulator/faults      merge a FaultSettings, e.g.

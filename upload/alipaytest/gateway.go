@@ -120,6 +120,7 @@ type Gateway struct {
 
 	mu       sync.Mutex
 	uploads  []Upload
+	calls    []Call            // the newest Config.MaxRecords
 	contents map[string][]byte // by image_id, with Config.KeepContent
 	stats    Stats
 }
@@ -252,6 +253,44 @@ func (g *Gateway) Stats() Stats {
 	return g.stats.clone()
 }
 
+// Call is one request to a gateway method as the emulator saw it arrive,
+// whatever its answer: what a rate limit counts.
+type Call struct {
+	// Time is when the request arrived (its headers were read).
+	Time time.Time `json:"time"`
+	// API is the protocol: [APIClassic] or [APIV3].
+	API string `json:"api"`
+	// Method is the classic method name, also for a v3 call, e.g.
+	// "alipay.offline.material.image.upload".
+	Method string `json:"method"`
+	// Fault is the fault the request got, if any.
+	Fault FaultKind `json:"fault,omitempty"`
+}
+
+// Calls returns a copy of the calls the gateway received, oldest first:
+// the newest Config.MaxRecords of them, uploads, token calls, refused and
+// faulted ones alike, so that a test can count calls per second.
+func (g *Gateway) Calls() []Call {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]Call(nil), g.calls...)
+}
+
+// arrived counts a request to a gateway method that arrived at start and
+// got the fault kind ("" for none), and records it as a [Call].
+func (g *Gateway) arrived(start time.Time, api, method string, kind FaultKind) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stats.Requests++
+	if kind != "" {
+		g.stats.Faults[kind]++
+	}
+	if len(g.calls) >= g.cfg.MaxRecords {
+		g.calls = append(g.calls[:0], g.calls[len(g.calls)-g.cfg.MaxRecords+1:]...)
+	}
+	g.calls = append(g.calls, Call{Time: start, API: api, Method: method, Fault: kind})
+}
+
 // Reset forgets the recorded uploads, zeroes the counters and clears the
 // faults.
 func (g *Gateway) Reset() {
@@ -262,7 +301,7 @@ func (g *Gateway) Reset() {
 func (g *Gateway) resetStats() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.uploads, g.contents = nil, nil
+	g.uploads, g.contents, g.calls = nil, nil, nil
 	g.stats = Stats{Rejections: map[string]int64{}, Faults: map[FaultKind]int64{}}
 }
 
@@ -285,12 +324,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api string) {
 		w.Header()["trace_id"] = []string{traceID}
 	}
 	kind, delay := g.faults.pick()
-	g.mu.Lock()
-	g.stats.Requests++
-	if kind != "" {
-		g.stats.Faults[kind]++
-	}
-	g.mu.Unlock()
+	g.arrived(start, api, alipayapi.Method, kind)
 	log := g.cfg.Logger.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr), slog.String("api", api))
 	if kind != "" {
 		log = log.With(slog.String("fault", string(kind)))
