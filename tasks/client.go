@@ -442,10 +442,7 @@ func (c *Client) sealToken(p *UploadPayload, token string) error {
 	case p.Merchant != "":
 		return fmt.Errorf("%w: a request names either a merchant or an app_auth_token, not both", ErrInvalidPayload)
 	case c.sealer == nil:
-		// Transitional, until every command is given the key file: the
-		// version 1 payload, token in clear.
-		p.Version, p.AppAuthToken = PayloadVersion1, token
-		return nil
+		return ErrTokenNotSealed
 	}
 	sealed, err := c.sealer.SealToken(token)
 	if err != nil {

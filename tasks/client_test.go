@@ -116,18 +116,22 @@ func TestClientEnqueueLookupDuplicate(t *testing.T) {
 
 	// Another merchant's upload of the same content is another task, and
 	// its token never comes back from Lookup.
-	merchant, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: path, AppAuthToken: "merchant-secret-token", ImagePID: "2088000000000002"})
+	merchant, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: path, Merchant: "2021000000000001", ImagePID: "2088000000000002"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if merchant.ID == enq.ID || merchant.Duplicate || strings.Contains(merchant.ID, "merchant-secret-token") {
+	if merchant.ID == enq.ID || merchant.Duplicate || strings.Contains(merchant.ID, "2021000000000001") {
 		t.Fatalf("merchant task = %+v", merchant)
+	}
+	// A token is queued only sealed: this client has no key file.
+	if _, err := s.client.Enqueue(ctx, tasks.UploadRequest{Path: path, AppAuthToken: "merchant-secret-token"}); !errors.Is(err, tasks.ErrTokenNotSealed) {
+		t.Errorf("token without a key file: err = %v, want ErrTokenNotSealed", err)
 	}
 	mst, err := s.client.Lookup(ctx, merchant.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mst.Payload.AppAuthToken != "" || mst.Payload.ImagePID != "2088000000000002" {
+	if mst.Payload.Merchant != "2021000000000001" || mst.Payload.ImagePID != "2088000000000002" {
 		t.Errorf("merchant status payload = %+v; want the PID and no token", mst.Payload)
 	}
 

@@ -2,8 +2,12 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -179,4 +183,87 @@ func (h *Handler) upload(ctx, up context.Context, p UploadPayload, attempt int, 
 		p.AppAuthToken = tok
 	}
 	return h.process(up, p, attempt)
+}
+
+// sealedTokenAD binds a sealed token to its place, a payload's
+// sealed_token, so that no other value sealed with the same key file
+// (a merchant record's token) can be swapped in.
+var sealedTokenAD = []byte("alipay-media-worker/payload/sealed_token")
+
+// KeyringSealer is the [Sealer] of a merchant key file: the first key of k
+// seals, every key opens (rotation).
+func KeyringSealer(k *merchant.Keyring) Sealer { return keyringSealer{k} }
+
+type keyringSealer struct{ k *merchant.Keyring }
+
+func (s keyringSealer) SealToken(token string) (string, error) {
+	return s.k.Seal([]byte(token), sealedTokenAD)
+}
+
+func (s keyringSealer) OpenToken(sealed string) (string, error) {
+	b, err := s.k.Open(sealed, sealedTokenAD)
+	return string(b), err
+}
+
+// requeuePageSize is how many archived tasks [Client.RequeueMerchant]
+// reads at a time.
+const requeuePageSize = 500
+
+// RequeueMerchant runs again, now, every archived task of the merchant
+// authAppID (UploadPayload.Merchant) that failed because the merchant
+// could not give a token: [ReasonMerchantUnauthorized] or
+// [ReasonMerchantNotFound]. It looks in every queue, and returns the IDs
+// of the tasks it re-ran. Call it once the merchant is authorized again.
+// Redis failing gives an error matching [ErrUnavailable], with the tasks
+// re-run until then.
+func (c *Client) RequeueMerchant(ctx context.Context, authAppID string) ([]string, error) {
+	queues, err := c.inspector.Queues()
+	if err != nil {
+		return nil, c.unavailable("listing queues", err)
+	}
+	var ids []string
+	for _, q := range queues {
+		var due []string
+		for page := 1; ; page++ {
+			if err := ctx.Err(); err != nil {
+				return ids, err
+			}
+			infos, err := c.inspector.ListArchivedTasks(q, asynq.PageSize(requeuePageSize), asynq.Page(page))
+			if err != nil {
+				return ids, c.unavailable("listing archived tasks", err)
+			}
+			for _, info := range infos {
+				if info.Type == TypeUpload && merchantFailure(info, authAppID) {
+					due = append(due, info.ID)
+				}
+			}
+			if len(infos) < requeuePageSize {
+				break
+			}
+		}
+		// Re-run after listing: running a task takes it out of the list
+		// being paged through.
+		for _, id := range due {
+			if err := c.inspector.RunTask(q, id); err != nil {
+				if errors.Is(err, asynq.ErrTaskNotFound) {
+					continue // re-run or deleted meanwhile
+				}
+				return ids, c.unavailable("re-running a task", err)
+			}
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// merchantFailure reports whether info is a task of merchant m archived
+// because the merchant could not give a token.
+func merchantFailure(info *asynq.TaskInfo, m string) bool {
+	if !strings.HasPrefix(info.LastErr, string(ReasonMerchantUnauthorized)+": ") && !strings.HasPrefix(info.LastErr, string(ReasonMerchantNotFound)+": ") {
+		return false
+	}
+	var p struct {
+		Merchant string `json:"merchant"`
+	}
+	return json.Unmarshal(info.Payload, &p) == nil && p.Merchant == m
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -130,6 +131,19 @@ type Config struct {
 	// (tasks.NotifyEnded), which wakes waiters at once; they then only
 	// poll. For a Redis whose ACL forbids PUBLISH.
 	NoNotices bool
+
+	// MerchantKeys, when set, is the merchant key file's keyring
+	// (merchant.LoadKeyring): New builds a merchant.Store on the worker's
+	// Redis and upload client, and the handler reads the current token of
+	// the merchant a job names (tasks.UploadPayload.Merchant) from it, and
+	// opens tokens applications sealed into payloads. Nil: jobs naming a
+	// merchant or carrying a sealed token are archived as
+	// merchant_not_configured.
+	MerchantKeys *merchant.Keyring
+	// MerchantRefreshBefore is how long before its expiry a merchant's
+	// token is refreshed (merchant.Config.RefreshBefore). Default
+	// merchant.DefaultRefreshBefore; negative: only after Alipay refused it.
+	MerchantRefreshBefore time.Duration
 
 	// Observer is told about every attempt, besides the worker's own
 	// upload metrics. Default: none.

@@ -17,6 +17,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/ratelimit"
@@ -41,6 +42,8 @@ type Worker struct {
 	ledger *tasks.Ledger
 	http   *dashboard.Server  // nil without Config.HTTP
 	conv   *convert.Converter // nil without Config.Convert
+	// merchants keeps merchants' tokens; nil without Config.MerchantKeys.
+	merchants *merchant.Store
 	// roots are the media roots as the worker announces them in Redis
 	// ([tasks.AnnounceWorker]).
 	roots []string
@@ -155,6 +158,11 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		if cfg.RateLimit != nil {
 			hc.Collectors = append(hc.Collectors, rateMetrics)
 		}
+		if cfg.MerchantKeys != nil {
+			// w.merchants is built below, before the server runs.
+			stats := func(ctx context.Context) (merchant.Stats, error) { return w.merchants.Stats(ctx) }
+			hc.Collectors = append(hc.Collectors, metrics.NewMerchants(stats, w.log.With("component", "metrics")))
+		}
 		hc.Checks = append([]dashboard.Check{{Name: "gateway", Func: w.gatewayConfigured}}, hc.Checks...)
 		if w.http, err = dashboard.New(hc); err != nil {
 			fail("HTTP", err)
@@ -215,6 +223,17 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	}
 	if w.conv != nil {
 		hc.Converter = w.conv
+	}
+	if cfg.MerchantKeys != nil {
+		w.merchants, err = merchant.NewStore(merchant.Config{
+			Redis: w.rdb, Keyring: cfg.MerchantKeys, Client: client,
+			RefreshBefore: cfg.MerchantRefreshBefore, Logger: w.log.With("component", "merchant"),
+		})
+		if err != nil {
+			w.closeConverter()
+			return &StartupError{Problems: []error{&ConfigError{Field: "MerchantKeys", Err: err}}}
+		}
+		hc.Tokens, hc.Sealer = w.merchants, tasks.KeyringSealer(cfg.MerchantKeys)
 	}
 	h, err := tasks.NewHandler(hc)
 	if err != nil {
@@ -449,3 +468,7 @@ func (w *Worker) Close() error {
 	}
 	return nil
 }
+
+// Merchants is the merchant store the worker reads tokens from, nil
+// without Config.MerchantKeys.
+func (w *Worker) Merchants() *merchant.Store { return w.merchants }

@@ -380,6 +380,7 @@ type pathRequest struct {
 	ImageName    rawjson.String `json:"image_name"`
 	ImageType    string         `json:"image_type"`
 	ImagePID     string         `json:"image_pid"`
+	Merchant     string         `json:"merchant"`
 	AppAuthToken string         `json:"app_auth_token"`
 	Convert      bool           `json:"convert"`
 }
@@ -415,6 +416,7 @@ func (s *Server) createFromPath(w http.ResponseWriter, r *http.Request) {
 		ImageName:    string(req.ImageName),
 		ImageType:    req.ImageType,
 		ImagePID:     req.ImagePID,
+		Merchant:     req.Merchant,
 		AppAuthToken: req.AppAuthToken,
 		Convert:      req.Convert,
 	}
@@ -565,7 +567,7 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusInternalServerError, "internal", "could not store the file")
 				return
 			}
-		case "image_name", "image_type", "image_pid", "app_auth_token", "convert":
+		case "image_name", "image_type", "image_pid", "merchant", "app_auth_token", "convert":
 			v, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
 			if err != nil {
 				s.bodyError(w, err)
@@ -582,6 +584,8 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 				req.ImageType = string(v)
 			case "image_pid":
 				req.ImagePID = string(v)
+			case "merchant":
+				req.Merchant = string(v)
 			case "app_auth_token":
 				req.AppAuthToken = string(v)
 			case "convert":
@@ -700,6 +704,11 @@ func (s *Server) enqueueError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the queue is not reachable; try again later")
 	case errors.Is(err, context.Canceled):
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "request canceled")
+	case errors.Is(err, tasks.ErrTokenNotSealed):
+		writeError(w, http.StatusBadRequest, "token_not_sealed", "this server has no merchant key file (MERCHANT_KEY_FILE), so it cannot queue an app_auth_token: tokens reach Redis only encrypted; "+
+			"name an authorized merchant instead (\"merchant\": its auth_app_id), or start the server with the workers' key file")
+	case errors.Is(err, tasks.ErrInvalidPayload):
+		writeError(w, http.StatusBadRequest, "invalid_request", strings.TrimPrefix(err.Error(), "tasks: invalid payload: "))
 	default:
 		s.log.Error("enqueue failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "could not queue the upload")
@@ -751,6 +760,7 @@ type Task struct {
 	ImageName    string          `json:"image_name,omitempty"`
 	ImageType    string          `json:"image_type,omitempty"`
 	ImagePID     string          `json:"image_pid,omitempty"`
+	Merchant     string          `json:"merchant,omitempty"`
 	SHA256       string          `json:"sha256,omitempty"`
 	Size         int64           `json:"size,omitempty"`
 	Convert      bool            `json:"convert,omitempty"`
@@ -774,6 +784,7 @@ func TaskFromStatus(st tasks.Status) Task {
 		ImageName: st.Payload.ImageName,
 		ImageType: st.Payload.ImageType,
 		ImagePID:  st.Payload.ImagePID,
+		Merchant:  st.Payload.Merchant,
 		SHA256:    st.Payload.SHA256,
 		Size:      st.Payload.Size,
 		Convert:   st.Payload.Convert,

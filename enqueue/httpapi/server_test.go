@@ -20,6 +20,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/badnames"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
@@ -63,7 +64,7 @@ func setup(t *testing.T) apiSetup {
 	if err := os.Truncate(big, validate.DefaultMaxSize+1); err != nil {
 		t.Fatal(err)
 	}
-	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{root}})
+	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{root}, Sealer: testSealer(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,4 +598,15 @@ func TestBadNamesSameAnswerJSONAndMultipart(t *testing.T) {
 	if a := s.postJSON(t, `{"path":"`+path+`","image_name":"a\ud800b"}`); a.status != http.StatusBadRequest || a.errCode != "bad_name" {
 		t.Errorf("lone surrogate: %d %s (%s)", a.status, a.errCode, a.errorMsg)
 	}
+}
+
+// testSealer seals app_auth_tokens with a new merchant key, as a server
+// given a key file does.
+func testSealer(t *testing.T) tasks.Sealer {
+	t.Helper()
+	k, err := merchant.NewKeyring(bytes.Repeat([]byte{7}, merchant.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tasks.KeyringSealer(k)
 }

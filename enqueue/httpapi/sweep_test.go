@@ -134,7 +134,7 @@ func TestSweepWaitsForARequestOfAnotherServer(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	ctx := t.Context()
-	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}})
+	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: s.redis.URL(), MediaRoots: []string{s.root}, Sealer: testSealer(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestSweepKeepsFilesAfterRedisLostItsData(t *testing.T) {
 	root := t.TempDir()
 	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{root}, Logger: log})
+	client, err := tasks.NewClient(tasks.ClientConfig{RedisURL: srv.URL(), MediaRoots: []string{root}, Logger: log, Sealer: testSealer(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

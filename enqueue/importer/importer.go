@@ -48,10 +48,12 @@ type Config struct {
 	Filter Filter
 	// Name chooses each file's image_name. Default [NameBase].
 	Name NameRule
-	// ImageType, ImagePID and AppAuthToken are given to every file; an
-	// empty ImageType means "detect from the content".
+	// ImageType, ImagePID, Merchant and AppAuthToken are given to every
+	// file (see tasks.UploadRequest); an empty ImageType means "detect
+	// from the content".
 	ImageType    string
 	ImagePID     string
+	Merchant     string
 	AppAuthToken string
 	// DryRun checks every file and looks its task up, but queues nothing.
 	DryRun bool
@@ -494,6 +496,7 @@ func (r *run) prepareLoop(ctx context.Context, jobs <-chan entry, out chan<- pre
 			ImageName:    row.ImageName,
 			ImageType:    r.cfg.ImageType,
 			ImagePID:     r.cfg.ImagePID,
+			Merchant:     r.cfg.Merchant,
 			AppAuthToken: r.cfg.AppAuthToken,
 			Convert:      r.cfg.Convert,
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -44,6 +45,12 @@ type Config struct {
 	// DelayedTaskCheckInterval is how often due retries go back to their
 	// queue. Default: the worker's (5s).
 	DelayedTaskCheckInterval time.Duration
+	// MerchantKeys is the merchant key file's keyring
+	// (worker.Config.MerchantKeys). Default nil: no merchant jobs.
+	MerchantKeys *merchant.Keyring
+	// Auth sets the emulator's merchant authorizations (token lifetimes,
+	// grace after a refresh). Default: the emulator's.
+	Auth alipaytest.AuthConfig
 }
 
 // Worker is a running worker and its gateway emulator.
@@ -87,6 +94,7 @@ func New(cfg Config) (*Worker, error) {
 		AppPublicKey: &keys.App.PublicKey,
 		GatewayKey:   keys.Gateway,
 		Logger:       cfg.Logger,
+		Auth:         cfg.Auth,
 	})
 	if err != nil {
 		return nil, err
@@ -105,6 +113,7 @@ func New(cfg Config) (*Worker, error) {
 		Retry:       cfg.Retry,
 
 		DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
+		MerchantKeys:             cfg.MerchantKeys,
 	}, cfg.Logger)
 	if err != nil {
 		gw.Close()

@@ -20,6 +20,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
@@ -81,6 +82,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 			return runStatus(ctx, args[1:], env)
 		case "serve":
 			return runServe(ctx, args[1:], env)
+		case "merchant":
+			return runMerchant(ctx, args[1:], env)
 		case "help":
 			fmt.Fprint(env.Stdout, usageText)
 			return command.ExitOK
@@ -103,6 +106,7 @@ type common struct {
 	logLevel        string
 	logFormat       string
 	convertMaxBytes string
+	merchantKeyFile string
 
 	getenv func(string) string // the S3_* and AWS SDK settings
 	store  *objstore.Store     // made by objects, once
@@ -115,6 +119,7 @@ func (c *common) register(fs *flag.FlagSet, env Env) {
 	fs.StringVar(&c.queue, "queue", envOr(env, "ENQUEUE_QUEUE", tasks.QueueDefault), "queue name (env ENQUEUE_QUEUE)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(env, "LOG_LEVEL", "warn"), "log level: debug, info, warn, error (env LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(env, "LOG_FORMAT", "text"), "log format: text or json (env LOG_FORMAT)")
+	fs.StringVar(&c.merchantKeyFile, "merchant-key-file", env.Getenv("MERCHANT_KEY_FILE"), "merchant key file (env MERCHANT_KEY_FILE)")
 	fs.StringVar(&c.convertMaxBytes, "convert-max-bytes", envOr(env, "UPLOAD_CONVERT_MAX_BYTES", strconv.FormatInt(convert.DefaultMaxInputBytes, 10)), "largest file queued for conversion (env UPLOAD_CONVERT_MAX_BYTES)")
 }
 
@@ -161,12 +166,21 @@ func (c *common) client(roots []string, log *slog.Logger) (*tasks.Client, error)
 		}
 		rs = rs.WithStore(store)
 	}
+	keys, err := c.keyring()
+	if err != nil {
+		return nil, err
+	}
+	var sealer tasks.Sealer
+	if keys != nil {
+		sealer = tasks.KeyringSealer(keys)
+	}
 	cl, err := tasks.NewClient(tasks.ClientConfig{
 		Redis:           redis,
 		Roots:           rs,
 		Queue:           c.queue,
 		ConvertMaxBytes: maxConvert,
 		Logger:          log,
+		Sealer:          sealer,
 	})
 	if err != nil {
 		return nil, command.UsageError(err)
@@ -190,6 +204,19 @@ func (c *common) objects() (*objstore.Store, error) {
 	}
 	c.store = s
 	return s, nil
+}
+
+// keyring loads the merchant key file, nil when none is configured.
+func (c *common) keyring() (*merchant.Keyring, error) {
+	path := strings.TrimSpace(c.merchantKeyFile)
+	if path == "" {
+		return nil, nil
+	}
+	k, err := merchant.LoadKeyring(path)
+	if err != nil {
+		return nil, command.Usagef("--merchant-key-file (env MERCHANT_KEY_FILE): %w", err)
+	}
+	return k, nil
 }
 
 func envOr(env Env, key, def string) string {

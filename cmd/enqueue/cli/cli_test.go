@@ -458,7 +458,8 @@ func TestServeSettingsAreVariables(t *testing.T) {
 		rows[m[2]] = [2]string{m[1], strings.Trim(m[3], "`")}
 	}
 	common := map[string]string{"redis-url": "REDIS_URL", "media-roots": "MEDIA_ROOTS", "queue": "ENQUEUE_QUEUE",
-		"log-level": "LOG_LEVEL", "log-format": "LOG_FORMAT", "convert-max-bytes": "UPLOAD_CONVERT_MAX_BYTES"}
+		"log-level": "LOG_LEVEL", "log-format": "LOG_FORMAT", "convert-max-bytes": "UPLOAD_CONVERT_MAX_BYTES",
+		"merchant-key-file": "MERCHANT_KEY_FILE"}
 	var f serveFlags
 	f.flags(Env{Getenv: func(string) string { return "" }}).VisitAll(func(fl *flag.Flag) {
 		if fl.Name == "version" {

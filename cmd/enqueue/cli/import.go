@@ -55,6 +55,17 @@ const usageTemplate = `Usage:
                                  queue; REF is a file (its content's tasks), a
                                  task ID, a SHA-256 or a prefix of 8+ digits
   enqueue serve [flags]          run the HTTP enqueue API
+  enqueue merchant ACTION        merchants' authorizations (never shows a token):
+    keygen [--rotate] FILE       write a merchant key file (--rotate: put a
+                                 new key first, keep the old ones)
+    authorize --code CODE [--requeue]
+                                 exchange the merchant's app_auth_code and
+                                 store its tokens encrypted; --requeue re-runs
+                                 its tasks archived as merchant_unauthorized
+                                 or merchant_not_found
+    list | show ID | refresh ID | remove ID
+                                 ID is the merchant's auth_app_id; --json
+                                 prints JSON lines
   enqueue help                   show this help
 
 Import: every file is checked locally (media root, size, real type,
@@ -79,9 +90,15 @@ Import flags (flags may come before or after the paths):
                         JPEGs over the 5 MB limit, up to --convert-max-bytes,
                         are queued instead of rejected, for a worker with
                         UPLOAD_CONVERT=on to send as a JPEG that fits
+  --merchant AUTH_APP_ID
+                        upload for this merchant, authorized beforehand
+                        (enqueue merchant authorize): the worker uses its
+                        current token, refreshed as needed
   --app-auth-token-file FILE
-                        read the merchant app_auth_token from FILE
-                        (env APP_AUTH_TOKEN)
+                        read a merchant app_auth_token the app holds itself
+                        from FILE (env APP_AUTH_TOKEN); it is queued only
+                        encrypted, so it needs the merchant key file
+                        (prefer --merchant)
   --dry-run             check and look up every file, queue nothing
   --wait                wait until every task is completed or archived
   --requeue-failed      run archived (failed) tasks of these files again
@@ -111,6 +128,15 @@ Common flags:
   --queue NAME          queue (env ENQUEUE_QUEUE, default "default")
   --log-level LEVEL     debug, info, warn or error (env LOG_LEVEL, default warn)
   --log-format FORMAT   text or json (env LOG_FORMAT, default text)
+  --merchant-key-file FILE
+                        merchant key file (env MERCHANT_KEY_FILE; the
+                        workers' file): needed by merchant, by serve's
+                        /v1/merchants routes, and to queue an
+                        app_auth_token (sealed with it). merchant authorize
+                        and refresh, and serve's merchant routes, also read
+                        the workers' ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY_FILE,
+                        ALIPAY_PUBLIC_KEY_FILE (or ALIPAY_*_CERT_FILE),
+                        ALIPAY_GATEWAY_URL, ALIPAY_API, ALIPAY_V3_ENDPOINT
   --convert-max-bytes N largest file queued for conversion (import --convert,
                         the API's "convert"; env UPLOAD_CONVERT_MAX_BYTES,
                         default {convert-max})
@@ -167,6 +193,7 @@ type importFlags struct {
 	imageType        string
 	imagePID         string
 	tokenFile        string
+	merchant         string
 	dryRun           bool
 	wait             bool
 	requeueFailed    bool
@@ -191,6 +218,7 @@ func (f *importFlags) flags(env Env) *flag.FlagSet {
 	fs.StringVar(&f.imageType, "image-type", "", "")
 	fs.StringVar(&f.imagePID, "image-pid", "", "")
 	fs.StringVar(&f.tokenFile, "app-auth-token-file", "", "")
+	fs.StringVar(&f.merchant, "merchant", "", "")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "")
 	fs.BoolVar(&f.wait, "wait", false, "")
 	fs.BoolVar(&f.requeueFailed, "requeue-failed", false, "")
@@ -284,6 +312,7 @@ func doImport(ctx context.Context, f importFlags, paths []string, env Env) (int,
 		Name:          rule,
 		ImageType:     f.imageType,
 		ImagePID:      f.imagePID,
+		Merchant:      f.merchant,
 		AppAuthToken:  token,
 		DryRun:        f.dryRun,
 		Wait:          f.wait,

@@ -3,6 +3,7 @@ package demo
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/cmd/enqueue/cli"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -192,8 +194,21 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	say("keys: %s (throw-away, generated now)", filepath.Dir(files.AppPrivateKey))
 	say("gateway emulator: %s", emu.URL)
 
+	// The merchant key file's keyring, throw-away as the app keys are:
+	// the merchant's token is queued sealed with it, and the worker opens
+	// it.
+	merchantKey := make([]byte, merchant.KeySize)
+	if _, err := rand.Read(merchantKey); err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+	merchantKeys, err := merchant.NewKeyring(merchantKey)
+	if err != nil {
+		return rep, fmt.Errorf("demo: %w", err)
+	}
+
 	// Worker and dashboard.
 	w, err := newWorker(ctx, worker.Config{
+		MerchantKeys:             merchantKeys,
 		Redis:                    redisOpt,
 		GatewayURL:               emu.URL,
 		AppID:                    AppID,
@@ -220,7 +235,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	say("worker: queue %q on %s, dashboard %s", cfg.Queue, redisurl.Redact(cfg.RedisURL), rep.DashboardURL)
 
 	// Import.
-	client, err := tasks.NewClient(tasks.ClientConfig{Redis: redisOpt, MediaRoots: []string{rep.MediaDir}, Queue: cfg.Queue})
+	client, err := tasks.NewClient(tasks.ClientConfig{Redis: redisOpt, MediaRoots: []string{rep.MediaDir}, Queue: cfg.Queue, Sealer: tasks.KeyringSealer(merchantKeys)})
 	if err != nil {
 		return rep, fmt.Errorf("demo: %w", err)
 	}

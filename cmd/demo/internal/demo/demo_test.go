@@ -104,7 +104,7 @@ func checkDashboard(t *testing.T, rep demo.Report) {
 		t.Fatal(err)
 	}
 	if len(archived.Tasks) != 1 || !strings.Contains(archived.Tasks[0].Error, "20001") ||
-		!strings.Contains(archived.Tasks[0].Payload, `"app_auth_token": "[redacted]"`) {
+		!strings.Contains(archived.Tasks[0].Payload, `"sealed_token": "[redacted]"`) || strings.Contains(archived.Tasks[0].Payload, demo.RefusedMerchantToken) {
 		t.Errorf("archived tasks: %+v", archived.Tasks)
 	}
 	completed := body("completed_tasks")

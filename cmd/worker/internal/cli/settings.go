@@ -15,6 +15,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/internal/conffile"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -63,6 +64,8 @@ var vars = []command.Var{
 	{Name: "UPLOAD_CONVERT_MAX_PIXELS", Usage: "most pixels a sent JPEG may have: larger JPEGs are re-encoded and converted photos downscaled to it (default: no cap)"},
 	{Name: "UPLOAD_CONVERT_KEEP_EXIF", Usage: "EXIF tags kept in converted photos, comma-separated (e.g. Make,Model,DateTimeOriginal); default: all metadata stripped, GPS position included"},
 	{Name: "UPLOAD_CONVERT_SCRATCH_DIR", Usage: "where converted files wait while they are sent (at most " + strconv.FormatInt(convert.DefaultScratchBytes>>20, 10) + " MiB, removed after each attempt; default: the system's temporary directory)"},
+	{Name: "MERCHANT_KEY_FILE", Usage: "merchant key file (`enqueue merchant keygen`): merchants' tokens are kept in Redis encrypted with it; needed for jobs naming a merchant (--merchant) or carrying a sealed token; without it they are archived as merchant_not_configured"},
+	{Name: "MERCHANT_REFRESH_BEFORE", Default: merchant.DefaultRefreshBefore.String(), Usage: "how long before its expiry a merchant's token is refreshed (at most half its lifetime); a token Alipay refuses (20001) is refreshed at once anyway"},
 	{Name: "WORKER_CONCURRENCY", Default: strconv.Itoa(worker.DefaultConcurrency), Usage: "uploads run at once"},
 	{Name: "WORKER_QUEUES", Default: worker.DefaultQueues, Usage: "queues and their weights, name:weight,..."},
 	{Name: "WORKER_STRICT_PRIORITY", Default: "false", Usage: "true: empty higher-weight queues first"},
@@ -220,6 +223,12 @@ func read(get func(string) string) (settings, problems) {
 	}
 	w.MaxFileSize = positive("UPLOAD_MAX_BYTES")
 	w.Convert = readConvert(trimmed, positive, &ps)
+	if path := trimmed("MERCHANT_KEY_FILE"); path != "" {
+		if w.MerchantKeys, err = merchant.LoadKeyring(path); err != nil {
+			ps.add("MERCHANT_KEY_FILE", err)
+		}
+	}
+	w.MerchantRefreshBefore = duration("MERCHANT_REFRESH_BEFORE")
 	if n := positive("WORKER_CONCURRENCY"); n > 10000 {
 		ps.addf("WORKER_CONCURRENCY", "%d is more than 10000", n)
 	} else {
@@ -485,6 +494,7 @@ var fieldVars = map[string]string{
 	"AllowedTypes": "UPLOAD_ALLOWED_TYPES",
 	"MaxFileSize":  "UPLOAD_MAX_BYTES",
 	"Convert":      "UPLOAD_CONVERT",
+	"MerchantKeys": "MERCHANT_KEY_FILE",
 	"Concurrency":  "WORKER_CONCURRENCY",
 	"RateLimit":    "ALIPAY_RATE_LIMIT, ALIPAY_RATE_BURST, ALIPAY_RATE_COOLDOWN, ALIPAY_RATE_MAX_WAIT",
 	"Queues":       "WORKER_QUEUES",
