@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -136,4 +137,56 @@ func ExampleV3Code() {
 	// Output:
 	// invalid-signature
 	// invalid-app-auth-token
+}
+
+// A merchant authorizes the app: the emulator issues a one-time code, the
+// ISV exchanges it for the merchant's token and uploads with it; once the
+// token expires, uploads with it are refused with 20001.
+func ExampleGateway_IssueCode() {
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	client, err := upload.New(upload.Config{
+		GatewayURL: srv.URL, AppID: alipaytest.TestAppID,
+		Signer: sign.RSA2{Key: alipaytest.TestKeys().App}, AlipayPublicKey: srv.PublicKey(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	code, _ := srv.IssueCode(alipaytest.AuthMerchant{AuthAppID: "2021004100000001", UserID: "2088000000000001"})
+
+	type exchange struct {
+		GrantType string `json:"grant_type"`
+		Code      string `json:"code"`
+	}
+	type grant struct {
+		AuthAppID    string `json:"auth_app_id"`
+		AppAuthToken string `json:"app_auth_token"`
+		ExpiresIn    string `json:"expires_in"`
+	}
+	tokenApp := upload.JSONCall[exchange, grant]{Method: "alipay.open.auth.token.app", Path: "/v3/alipay/open/auth/token/app"}
+	g, err := tokenApp.Do(context.Background(), client, "", exchange{GrantType: "authorization_code", Code: code})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(g.AuthAppID, g.ExpiresIn)
+
+	photo := []byte("\xff\xd8\xff\xe0 not much of a photo")
+	send := func() error {
+		_, err := client.Upload(context.Background(), upload.Request{Content: bytes.NewReader(photo), Size: int64(len(photo)),
+			ImageType: "jpg", ImageName: "front", AppAuthToken: g.AppAuthToken})
+		return err
+	}
+	fmt.Println(send())
+	fmt.Println(srv.Uploads()[0].AuthAppID, srv.Uploads()[0].TokenState)
+
+	srv.ExpireToken("2021004100000001")
+	fmt.Println(errors.Is(send(), upload.ErrAppAuthToken))
+	// Output:
+	// 2021004100000001 31536000
+	// <nil>
+	// 2021004100000001 current
+	// true
 }
