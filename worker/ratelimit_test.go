@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/internal/promtext"
+	"github.com/storemedia/alipay-media-worker/tasks"
 	"github.com/storemedia/alipay-media-worker/upload"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 	"github.com/storemedia/alipay-media-worker/upload/ratelimit"
@@ -114,5 +115,62 @@ func TestRateLimitConfigError(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Field != "RateLimit" || !errors.Is(err, ratelimit.ErrConfig) {
 		t.Errorf("err = %v, want a ConfigError for RateLimit", err)
+	}
+}
+
+// A job given no slot within the limit's MaxWait is throttled, never sent,
+// and does not spend its retry budget however often it happens.
+func TestNoSlotDoesNotSpendRetries(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{config: func(c *Config) {
+		c.RateLimit = &ratelimit.Config{Rate: ratelimit.Rate{Calls: 1, Per: time.Hour}, MaxWait: 50 * time.Millisecond}
+	}})
+	first := e.wait(t, e.enqueue(t, payloadFor(t, e.sample(t, "photo.jpg"))))
+	result(t, first)
+	id := e.enqueue(t, payloadFor(t, e.sample(t, "photo.png")), asynq.MaxRetry(1))
+	// The throttle delay is 100ms: several attempts within a second.
+	time.Sleep(time.Second)
+	info, err := e.insp.GetTaskInfo(tasks.QueueDefault, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State == asynq.TaskStateArchived || info.Retried != 0 || !strings.Contains(info.LastErr, "no slot under the rate limit") {
+		t.Errorf("%s; want it waiting for a retry, none counted, for want of a slot", describe(info))
+	}
+	if n := e.gw.Stats().Requests; n != 1 {
+		t.Errorf("the gateway got %d requests, want the first job's only", n)
+	}
+	if got := strings.Count(e.logs.String(), "reason=rate_limit"); got < 2 {
+		t.Errorf("%d throttled attempts logged with reason rate_limit, want several", got)
+	}
+}
+
+// A worker stopped while its uploads wait for slots puts them back in the
+// queue when the shutdown timeout ends (the wait ends with the task's
+// context, though the upload itself would not), without counting them.
+func TestShutdownEndsTheWaitForASlot(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{config: func(c *Config) {
+		c.ShutdownTimeout = 200 * time.Millisecond
+		c.RateLimit = &ratelimit.Config{Rate: ratelimit.Rate{Calls: 1, Per: time.Minute}, MaxWait: time.Hour}
+	}})
+	result(t, e.wait(t, e.enqueue(t, payloadFor(t, e.sample(t, "photo.jpg")))))
+	id := e.enqueue(t, payloadFor(t, e.sample(t, "photo.png")))
+	e.wait(t, id, asynq.TaskStateActive)
+	time.Sleep(100 * time.Millisecond) // waiting for its slot, a minute away
+	start := time.Now()
+	e.stopWorker(t)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the worker took %v to stop", d)
+	}
+	info, err := e.insp.GetTaskInfo(tasks.QueueDefault, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != asynq.TaskStatePending || info.Retried != 0 {
+		t.Errorf("after shutdown: %s, want pending, not counted", describe(info))
+	}
+	if n := e.gw.Stats().Requests; n != 1 {
+		t.Errorf("the gateway got %d requests, want 1", n)
 	}
 }
