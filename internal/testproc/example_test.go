@@ -2,6 +2,7 @@ package testproc_test
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
@@ -36,4 +37,18 @@ func ExampleRunRedis() {
 	// Output:
 	// <nil>
 	// true
+}
+
+// A private S3-compatible server (versitygw) outside a test: its buckets
+// are directories of its temporary directory, and Env is what a command
+// needs to reach it through the AWS SDK's chain.
+func ExampleRunS3() {
+	s, err := testproc.RunS3(testproc.S3Options{Buckets: []string{"media"}})
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	fmt.Println(strings.HasPrefix(s.URL(), "http://127.0.0.1:"), len(s.Env()))
+	// Output:
+	// true 4
 }
