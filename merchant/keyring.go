@@ -174,24 +174,3 @@ func (k *Keyring) Open(sealed string, ad []byte) ([]byte, error) {
 	return nil, fmt.Errorf("%w: a secret was sealed with key %s, which the key file lacks (it has %s): use the key file the records were sealed with, or keep the old key after the new one while rotating",
 		ErrKey, id, strings.Join(k.KeyIDs(), ", "))
 }
-
-// payloadTokenAD binds tokens sealed by SealToken to their use: a job's
-// payload, never a merchant's record.
-var payloadTokenAD = []byte("alipay-media-worker/payload-token/v1")
-
-// SealToken seals a token an application holds itself for a job's payload
-// (tasks.Sealer): Seal with associated data of its own, so that a token
-// sealed for a payload does not open as a merchant record's, nor the
-// reverse.
-func (k *Keyring) SealToken(token string) (string, error) {
-	return k.Seal([]byte(token), payloadTokenAD)
-}
-
-// OpenToken opens a token sealed by SealToken; errors match [ErrKey].
-func (k *Keyring) OpenToken(sealed string) (string, error) {
-	b, err := k.Open(sealed, payloadTokenAD)
-	if err != nil {
-		return "", fmt.Errorf("sealed app_auth_token: %w", err)
-	}
-	return string(b), nil
-}

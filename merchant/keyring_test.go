@@ -208,23 +208,3 @@ func TestNoSecretInRedis(t *testing.T) {
 		}
 	})
 }
-
-func TestSealToken(t *testing.T) {
-	t.Parallel()
-	key, _ := merchant.GenerateKey()
-	k := keyringOf(t, key)
-	sealed, err := k.SealToken("202601BBapptokenE36")
-	if err != nil || strings.Contains(sealed, "apptoken") {
-		t.Fatalf("SealToken: %q, %v", sealed, err)
-	}
-	if tok, err := k.OpenToken(sealed); err != nil || tok != "202601BBapptokenE36" {
-		t.Errorf("OpenToken = %q, %v", tok, err)
-	}
-	if _, err := k.Open(sealed, nil); !errors.Is(err, merchant.ErrKey) {
-		t.Errorf("a payload token opened without its associated data: %v", err)
-	}
-	other, _ := merchant.GenerateKey()
-	if _, err := keyringOf(t, other).OpenToken(sealed); !errors.Is(err, merchant.ErrKey) {
-		t.Errorf("another key opened it: %v", err)
-	}
-}
