@@ -44,7 +44,7 @@ func NewUploads() *Uploads {
 		}, []string{"reason"}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "alipay_media_upload_throttled_total",
-			Help: "Attempts the gateway throttled (code 40005); retried later without spending the retry budget.",
+			Help: "Attempts throttled: by the gateway (code 40005, HTTP 429), or given no slot under the fleet's rate limit in time; retried later without spending the retry budget.",
 		}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "alipay_media_upload_rejections_total",
