@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -152,4 +154,23 @@ func ExampleTokenDigest() {
 	d := tasks.TokenDigest("202612BB-app-held-token")
 	fmt.Println(len(d), strings.Contains(d, "token"))
 	// Output: 32 false
+}
+
+// An application that holds a merchant's token itself queues it sealed
+// with the merchant key file; the worker opens it with the same file.
+func ExampleKeyringSealer() {
+	keys, err := merchant.NewKeyring(bytes.Repeat([]byte{42}, merchant.KeySize)) // usually merchant.LoadKeyring(MERCHANT_KEY_FILE)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := tasks.KeyringSealer(keys)
+	sealed, err := s.SealToken("202612BB-app-held-token")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	token, err := s.OpenToken(sealed)
+	fmt.Println(strings.Contains(sealed, "app-held"), token, err)
+	// Output: false 202612BB-app-held-token <nil>
 }

@@ -175,3 +175,41 @@ func TestMerchantCommands(t *testing.T) {
 		}
 	}
 }
+
+// A key file rotated with keygen --rotate still opens the records the old
+// key sealed; a key file without the old key refuses them clearly (exit
+// 2), and the record is still there for the right key file.
+func TestMerchantKeyRotation(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	env, w := merchantEnv(t, t.TempDir())
+	const id = "2021000000000888"
+	code, err := w.Gateway.IssueCode(alipaytest.AuthMerchant{AuthAppID: id, UserID: "2088000000000888"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _, errOut := run(ctx, env, "merchant", "authorize", "--code", code); c != 0 {
+		t.Fatalf("authorize: %d %q", c, errOut)
+	}
+	wrong := filepath.Join(t.TempDir(), "other.keys")
+	if c, _, errOut := run(ctx, nil, "merchant", "keygen", wrong); c != 0 {
+		t.Fatal(errOut)
+	}
+	wrongEnv := map[string]string{}
+	for k, v := range env {
+		wrongEnv[k] = v
+	}
+	wrongEnv["MERCHANT_KEY_FILE"] = wrong
+	if c, _, errOut := run(ctx, wrongEnv, "merchant", "refresh", id); c != command.ExitUsage || !strings.Contains(errOut, "key") {
+		t.Errorf("refresh with a wrong key file: %d %q, want exit 2 naming the key", c, errOut)
+	}
+	if c, _, errOut := run(ctx, env, "merchant", "keygen", "--rotate", env["MERCHANT_KEY_FILE"]); c != 0 {
+		t.Fatalf("rotate: %d %q", c, errOut)
+	}
+	if c, out, errOut := run(ctx, env, "merchant", "refresh", id); c != 0 || !strings.Contains(out, "active") {
+		t.Fatalf("refresh after rotation: %d %q %q", c, out, errOut)
+	}
+	if c, out, errOut := run(ctx, env, "merchant", "show", id); c != 0 || !strings.Contains(out, id) {
+		t.Errorf("show after rotation: %d %q %q", c, out, errOut)
+	}
+}
