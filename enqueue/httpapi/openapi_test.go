@@ -31,57 +31,7 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 	s := setup(t)
 	workertest.Start(t, workertest.Config{RedisURL: "redis://" + s.redis.Addr() + "/0", MediaRoots: []string{s.root}})
 
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(httpapi.OpenAPI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("the document is not valid OpenAPI: %v", err)
-	}
-	doc.Servers = openapi3.Servers{{URL: s.url}}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	exchange := func(method, path, contentType string, body []byte, auth bool, wantStatus int) []byte {
-		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), method, s.url+path, bytes.NewReader(body))
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		if auth {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := s.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != wantStatus {
-			t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, wantStatus, answer)
-		}
-		// Validate what was sent and what came back against the document.
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		route, params, err := router.FindRoute(req)
-		if err != nil {
-			t.Fatalf("%s %s is not in the document: %v", method, path, err)
-		}
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: bearerOnly(auth)}}
-		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil && auth {
-			t.Errorf("%s %s: the request does not match the document: %v", method, path, err)
-		}
-		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
-			Header: resp.Header, Body: io.NopCloser(bytes.NewReader(answer)),
-			Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-			t.Errorf("%s %s: the %d answer does not match the document: %v\n%s", method, path, resp.StatusCode, err, answer)
-		}
-		return answer
-	}
+	exchange := validator(t, s)
 
 	photo := filepath.Join(s.root, "photo.jpg")
 	created := exchange("POST", "/v1/uploads", "application/json", []byte(`{"path":"`+photo+`","image_name":"Shop 12 front"}`), true, http.StatusAccepted)
@@ -135,6 +85,64 @@ func TestAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		if i == 5 {
 			t.Fatalf("the task did not complete: %s", answer)
 		}
+	}
+}
+
+// validator returns a function that sends a request to s, checks its
+// status, validates the request and the answer against the OpenAPI
+// document the server publishes, and returns the answer's body.
+func validator(t *testing.T, s apiSetup) func(method, path, contentType string, body []byte, auth bool, wantStatus int) []byte {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(httpapi.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("the document is not valid OpenAPI: %v", err)
+	}
+	doc.Servers = openapi3.Servers{{URL: s.url}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return func(method, path, contentType string, body []byte, auth bool, wantStatus int) []byte {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, s.url+path, bytes.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := s.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != wantStatus {
+			t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, wantStatus, answer)
+		}
+		// Validate what was sent and what came back against the document.
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("%s %s is not in the document: %v", method, path, err)
+		}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: bearerOnly(auth)}}
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil && auth {
+			t.Errorf("%s %s: the request does not match the document: %v", method, path, err)
+		}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
+			Header: resp.Header, Body: io.NopCloser(bytes.NewReader(answer)),
+			Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+			t.Errorf("%s %s: the %d answer does not match the document: %v\n%s", method, path, resp.StatusCode, err, answer)
+		}
+		return answer
 	}
 }
 

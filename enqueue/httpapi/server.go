@@ -90,6 +90,11 @@ type Config struct {
 	// Logger receives one record per request (never tokens). Default:
 	// discard.
 	Logger *slog.Logger
+	// Merchants, when set, serves /v1/merchants (authorize, list, show,
+	// refresh, remove; usually a *merchant.Store with an upload client).
+	// Default nil: those routes answer 501 merchants_not_configured,
+	// saying what the server needs.
+	Merchants Merchants
 }
 
 // Server is the HTTP handler of the enqueue API.
@@ -113,6 +118,8 @@ type Server struct {
 	// waits ends when Serve is asked to stop, ending long polls.
 	waits    context.Context
 	endWaits context.CancelFunc
+	// merchants serves /v1/merchants; nil: not configured.
+	merchants Merchants
 }
 
 // New checks cfg, creates the spool directory and returns the handler.
@@ -135,6 +142,8 @@ func New(cfg Config) (*Server, error) {
 		maxFile: cfg.MaxFileSize,
 		maxJSON: cfg.MaxJSONSize,
 		log:     cfg.Logger,
+
+		merchants: cfg.Merchants,
 	}
 	if s.maxFile <= 0 {
 		s.maxFile = validate.DefaultMaxSize
@@ -179,6 +188,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/uploads", s.auth(s.uploads))
 	s.mux.HandleFunc("/v1/uploads/{id}", s.auth(s.upload))
+	s.routeMerchants()
 	s.mux.HandleFunc("/openapi.yaml", s.openapi)
 	s.mux.HandleFunc("/healthz", s.live)
 	s.mux.HandleFunc("/readyz", s.ready)

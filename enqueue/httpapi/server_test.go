@@ -48,7 +48,7 @@ type apiSetup struct {
 	api   *httpapi.Server
 }
 
-func setup(t *testing.T) apiSetup {
+func setup(t *testing.T, opts ...func(*httpapi.Config)) apiSetup {
 	t.Helper()
 	srv := testproc.StartRedis(t)
 	root := t.TempDir()
@@ -70,7 +70,11 @@ func setup(t *testing.T) apiSetup {
 	}
 	t.Cleanup(func() { client.Close() })
 	spool := filepath.Join(root, ".spool")
-	api, err := httpapi.New(httpapi.Config{Client: client, Token: token, SpoolDir: spool})
+	cfg := httpapi.Config{Client: client, Token: token, SpoolDir: spool}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	api, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

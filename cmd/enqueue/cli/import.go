@@ -145,7 +145,10 @@ Common flags:
 Status flags:
   --json                print one JSON object per task instead of a table
 
-Serve flags:
+Serve flags (the /v1/merchants routes need --merchant-key-file, and the
+workers' ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY_FILE, ALIPAY_PUBLIC_KEY_FILE or
+ALIPAY_*_CERT_FILE, ALIPAY_GATEWAY_URL, ALIPAY_API; without them they
+answer 501 merchants_not_configured):
   --listen ADDR         listen address (env ENQUEUE_LISTEN, default {listen})
   --token-file FILE     bearer token file (env ENQUEUE_API_TOKEN_FILE; else the
                         token itself from env ENQUEUE_API_TOKEN); at least

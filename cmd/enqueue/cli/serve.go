@@ -144,6 +144,17 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 			return err
 		}
 	}
+	if strings.TrimSpace(f.merchantKeyFile) != "" && strings.TrimSpace(env.Getenv("ALIPAY_APP_ID")) != "" {
+		// The merchant routes: the key file, and the app's keys to
+		// exchange codes and refresh tokens (without them, the routes
+		// answer 501 saying so; the key file alone seals tokens).
+		st, rdb, err := merchantStore(f.common, env, true, log)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		cfg.Merchants = st
+	}
 	api, err := httpapi.New(cfg)
 	if err != nil {
 		return command.UsageError(err)
