@@ -12,8 +12,9 @@
 // [LoadKeyring] reads a key file: one key a line, the standard base64 of
 // 32 bytes ([GenerateKey] makes one), '#' comments. The first key seals,
 // every key opens: to rotate, put a new key first and keep the old one
-// after it until every record was sealed again (each refresh and
-// authorization re-seals). A sealed value names its key by a short id and
+// after it until every record was sealed again: each refresh and
+// authorization re-seals its record, and [Store.Reseal] re-seals them all,
+// after which the old key can leave the file. A sealed value names its key by a short id and
 // is bound to its record and field (associated data), so sealed values
 // cannot be moved between merchants or between the token and the refresh
 // token.

@@ -25,7 +25,8 @@ const keyIDLen = 4
 // with a random nonce. The first key seals; every key opens, so a key file
 // can be rotated by putting a new key first and keeping the old ones after
 // it until every record was sealed again (each refresh or authorization
-// re-seals a merchant's record with the first key).
+// re-seals a merchant's record with the first key; [Store.Reseal] re-seals
+// them all).
 //
 // A sealed value names the key that sealed it by a short key id (the first
 // bytes of the key's SHA-256, in hex), so opening tries the right key only

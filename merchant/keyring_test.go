@@ -84,7 +84,8 @@ func TestLoadKeyringRefuses(t *testing.T) {
 }
 
 // Rotation: a new key first, the old one second: old records open, new
-// writes use the new key; a key file without the old key says so.
+// writes use the new key, Reseal re-seals the old records, after which the
+// old key can go; a key file without the old key says so.
 func TestKeyRotation(t *testing.T) {
 	t.Parallel()
 	b := setup(t, upload.Classic, alipaytest.AuthConfig{})
@@ -101,16 +102,26 @@ func TestKeyRotation(t *testing.T) {
 	if tok, err := s.Token(ctx, shopA.AuthAppID); err != nil || tok != before {
 		t.Fatalf("rotated key file, old record: %v", err)
 	}
-	if _, err := s.Refresh(ctx, shopA.AuthAppID); err != nil { // re-seals with the new key
+	if _, err := s.Authorize(ctx, issue(t, b.srv, shopB)); err != nil { // sealed with the new key
 		t.Fatal(err)
 	}
-	sealed := b.rdb.HGet(ctx, merchant.KeyPrefix+shopA.AuthAppID, "app_auth_token").Val()
-	if !strings.HasPrefix(sealed, rotated.KeyIDs()[0]+":") {
-		t.Errorf("after a refresh the record is sealed with %q, want the new key %s", sealed[:8], rotated.KeyIDs()[0])
+	if n, err := s.Reseal(ctx); err != nil || n != 1 {
+		t.Fatalf("Reseal = %d, %v; want 1 merchant rewritten", n, err)
+	}
+	if n, err := s.Reseal(ctx); err != nil || n != 0 {
+		t.Errorf("second Reseal = %d, %v; want 0", n, err)
+	}
+	for _, f := range []string{"app_auth_token", "app_refresh_token"} {
+		sealed := b.rdb.HGet(ctx, merchant.KeyPrefix+shopA.AuthAppID, f).Val()
+		if !strings.HasPrefix(sealed, rotated.KeyIDs()[0]+":") {
+			t.Errorf("after Reseal %s is sealed with %q, want the new key %s", f, sealed[:8], rotated.KeyIDs()[0])
+		}
 	}
 	onlyNew := b.newStore(t, func(c *merchant.Config) { c.Keyring = keyringOf(t, newKey) })
-	if _, err := onlyNew.Token(ctx, shopA.AuthAppID); err != nil {
-		t.Errorf("new key alone after re-sealing: %v", err)
+	for _, id := range []string{shopA.AuthAppID, shopB.AuthAppID} {
+		if tok, err := onlyNew.Token(ctx, id); err != nil || (id == shopA.AuthAppID && tok != before) {
+			t.Errorf("%s: new key alone after Reseal: %v", id, err)
+		}
 	}
 
 	// A wrong key file: ErrKey, saying which key is missing and what to do.

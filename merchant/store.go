@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -721,4 +722,58 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		}
 	}
 	return st, nil
+}
+
+// Reseal seals again, with the key file's first key, every stored token
+// and refresh token sealed with another key, and returns how many
+// merchants it rewrote. It completes a key rotation: once it returned
+// without error, the old keys can leave the key file. A record changed
+// meanwhile (refreshed, authorized anew) is skipped: its writer sealed it
+// with the first key already.
+func (s *Store) Reseal(ctx context.Context) (int, error) {
+	ids, err := s.rdb.SMembers(ctx, IndexKey).Result()
+	if err != nil {
+		return 0, fmt.Errorf("merchant: reading Redis: %w", err)
+	}
+	slices.Sort(ids)
+	first := s.keys.KeyIDs()[0] + ":"
+	n := 0
+	for _, id := range ids {
+		r, err := s.load(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		nr := r
+		changed := false
+		for _, f := range []struct {
+			field string
+			v     *string
+		}{{fieldToken, &nr.token}, {fieldRefresh, &nr.refreshed}} {
+			if *f.v == "" || strings.HasPrefix(*f.v, first) {
+				continue
+			}
+			plain, err := s.open(id, f.field, *f.v)
+			if err != nil {
+				return n, err
+			}
+			if *f.v, err = s.keys.Seal([]byte(plain), sealAD(id, f.field)); err != nil {
+				return n, err
+			}
+			changed = true
+		}
+		if !changed {
+			continue
+		}
+		wrote, err := s.write(ctx, nr, r.gen)
+		if err != nil {
+			return n, err
+		}
+		if wrote {
+			n++
+		}
+	}
+	return n, nil
 }
