@@ -23,7 +23,7 @@ const MinFindPrefix = 8
 
 // ErrBadRef: a reference given to [Client.Find] is neither a task ID nor a
 // SHA-256 or a prefix of one.
-var ErrBadRef = errors.New("tasks: not an absolute file path, a task ID (upload:...), a SHA-256, or a SHA-256 prefix of 8 or more hex digits")
+var ErrBadRef = errors.New("tasks: not an absolute file path, an s3://bucket/key URL, a task ID (upload:...), a SHA-256, or a SHA-256 prefix of 8 or more hex digits")
 
 // Find looks in every queue for the upload tasks ref names, and returns
 // their states and results, ordered by queue and task ID:
@@ -36,7 +36,9 @@ var ErrBadRef = errors.New("tasks: not an absolute file path, a task ID (upload:
 //   - an absolute path beneath the client's media roots: the tasks of that
 //     file's content, as its SHA-256 would find them. The file is only
 //     hashed, not checked, so a photo queued for conversion is found too; a
-//     path the roots refuse gives a [*RejectError].
+//     path the roots refuse gives a [*RejectError];
+//   - an s3://bucket/key URL beneath the client's bucket media roots: the
+//     tasks of that object's content, read once from the store.
 //
 // asynq keeps no index by content, and Find keeps none of its own either
 // (an index written at enqueue would miss tasks queued by other-language
@@ -59,6 +61,8 @@ func (c *Client) Find(ctx context.Context, ref string) ([]Status, error) {
 		found, err = c.findContent(ctx, strings.ToLower(ref))
 	case filepath.IsAbs(ref):
 		found, err = c.findFile(ctx, ref)
+	case mediaroot.IsObjectURL(ref):
+		found, err = c.findObject(ctx, ref)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrBadRef, ref)
 	}
@@ -100,6 +104,21 @@ func (c *Client) findFile(ctx context.Context, path string) ([]Status, error) {
 	sum, err := hashAndCheck(io.NewSectionReader(f, 0, st.Size()), st.Size(), nil)
 	if err != nil {
 		return nil, &RejectError{Path: path, Reason: ReasonUnreadable, Size: st.Size(), Err: err}
+	}
+	return c.findContent(ctx, sum)
+}
+
+// findObject finds the tasks of the content of the object u, read once
+// through the bucket media roots.
+func (c *Client) findObject(ctx context.Context, u string) ([]Status, error) {
+	obj, err := c.roots.OpenObject(ctx, u)
+	if err != nil {
+		return nil, &RejectError{Path: u, Reason: cmp.Or(Reason(mediaroot.ReasonOf(err)), ReasonUnreadable), Err: err}
+	}
+	defer obj.Close()
+	sum, err := hashAndCheck(obj, obj.Info.Size, nil)
+	if err != nil {
+		return nil, &RejectError{Path: u, Reason: ReasonUnreadable, Size: obj.Info.Size, Err: err}
 	}
 	return c.findContent(ctx, sum)
 }

@@ -304,6 +304,16 @@ func TestObjectStoreImport(t *testing.T) {
 			t.Errorf("%s: the emulator received %d bytes (kept %v), the object has %d (%v)", row.Path, len(got), ok, len(want), err)
 		}
 	}
+	// enqueue status finds an object's tasks by its URL, as a file's.
+	for _, smp := range samples {
+		if smp.Valid {
+			found, err := client.Find(ctx, smp.Path)
+			if err != nil || len(found) != 1 || found[0].State != tasks.StateCompleted {
+				t.Errorf("Find(%s) = %+v, %v; want its completed task", smp.Path, found, err)
+			}
+			break
+		}
+	}
 	if info := waitFinal("critical", queued.ID); info.State != asynq.TaskStateArchived || !strings.Contains(info.LastErr, "changed") {
 		t.Errorf("object overwritten after enqueue: %v %q, want archived as changed", info.State, info.LastErr)
 	}
