@@ -50,10 +50,13 @@ func shortDuration(d time.Duration) string {
 }
 
 const usageTemplate = `Usage:
-  enqueue [flags] PATH...        queue uploads of files and directories (recursive)
+  enqueue [flags] PATH...        queue uploads of files and directories (recursive),
+                                 or of the objects under s3://bucket/prefix/
+                                 (S3_ENDPOINT and the AWS SDK's credentials)
   enqueue status [--json] REF... show the state and result of tasks, in every
-                                 queue; REF is a file (its content's tasks), a
-                                 task ID, a SHA-256 or a prefix of 8+ digits
+                                 queue; REF is a file or an s3:// object (its
+                                 content's tasks), a task ID, a SHA-256 or a
+                                 prefix of 8+ digits
   enqueue serve [flags]          run the HTTP enqueue API
   enqueue merchant ACTION        merchants' authorizations (never shows a token):
     keygen [--rotate] FILE       write a merchant key file (--rotate: put a
