@@ -56,6 +56,16 @@
 // (worker/metrics) and serves them on /metrics with asynq's queue metrics;
 // Config.Observer, when set, is told about every attempt too.
 //
+// # Merchants
+//
+// With Config.MerchantKeys (the merchant key file's keyring), New builds a
+// merchant.Store on the worker's Redis and upload client: the handler
+// reads the current token of the merchant a job names when it uploads,
+// renews it once within the attempt when Alipay refuses it, and opens
+// tokens applications sealed into payloads; /metrics then counts refreshes
+// by outcome and merchants needing re-authorization. Without it, such jobs
+// are archived as merchant_not_configured.
+//
 // Logs go through log/slog; asynq's own records are routed there too,
 // marked component=asynq, at the logger's level. No log record or error
 // carries a private key, an app_auth_token or a signature.

@@ -6,6 +6,9 @@
 //
 //	POST /v1/uploads       queue a file (JSON with a path, or multipart with the file)
 //	GET  /v1/uploads/{id}  read a task's state and result (?wait=30s: long poll)
+//	POST /v1/merchants     authorize a merchant with its app_auth_code ({"code","requeue"})
+//	GET  /v1/merchants     list the authorized merchants (GET, DELETE /v1/merchants/{id},
+//	                       POST /v1/merchants/{id}/refresh); never a token
 //	GET  /openapi.yaml     the OpenAPI 3 description (no token needed)
 //	GET  /healthz          200 when Redis answers, else 503 (no token needed)
 //
@@ -75,8 +78,13 @@
 // A JSON body may be at most 64 KiB ([Config].MaxJSONSize); a multipart
 // body at most the file limit ([Config].MaxFileSize,
 // validate.DefaultMaxSize by default) plus 64 KiB for the other fields.
-// The app_auth_token of a request is stored in the task for the worker but
-// never logged nor returned.
+// An upload names its merchant ("merchant": the auth_app_id) and the
+// worker uses the merchant's current token. An app_auth_token a request
+// carries is stored in the task only sealed with the merchant key file
+// (tasks.ClientConfig.Sealer; without one it is refused, 400
+// token_not_sealed), and never logged nor returned. The merchant routes
+// need [Config].Merchants (a merchant.Store); without it they answer 501
+// merchants_not_configured.
 //
 // [Server.Serve] serves the handler with bounded connections and times
 // (see its documentation); "enqueue serve" uses it.

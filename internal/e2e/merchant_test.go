@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,12 +283,21 @@ func TestMerchantEndToEnd(t *testing.T) {
 	if len(secrets) < 5 {
 		t.Fatalf("only %d secrets issued", len(secrets))
 	}
+	// The search would find them: the emulator's records hold the tokens
+	// the uploads carried.
+	if rec := fmt.Sprint(r.gw.Uploads()); !containsAny(rec, secrets) {
+		t.Fatal("no issued token appears even in the emulator's upload records: the search proves nothing")
+	}
 	dump := dumpRedis(t, r.redis.Addr())
 	texts := map[string]string{"Redis": dump}
 	for _, w := range r.workers {
 		texts["log of "+w.Name] = w.Log()
 	}
 	texts["enqueue's output"] = strings.Join(r.logs, "\n")
+	for path, body := range r.dashboardAnswers() {
+		texts["dashboard "+path] = body
+		t.Logf("dashboard %s: %d bytes", path, len(body))
+	}
 	for where, text := range texts {
 		for _, s := range secrets {
 			if strings.Contains(text, s) {
@@ -295,6 +307,61 @@ func TestMerchantEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("Redis dump: %d bytes searched for %d secrets; worker logs %d bytes", len(dump), len(secrets), len(texts["log of worker1"])+len(texts["log of worker2"]))
+}
+
+// dashboardAnswers starts one more worker process with its dashboard and
+// metrics on, and returns the answers of its API about the queue.
+func (r *merchantRig) dashboardAnswers() map[string]string {
+	r.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	w := testproc.NewWorker("worker-dashboard", r.bins.worker, testproc.WorkerConfig{
+		RedisURL: r.redis.URL(), GatewayURL: r.fronts[0].url(), Keys: r.keys, MediaRoot: r.root,
+		Env: append(workerEnv(), "MERCHANT_KEY_FILE="+r.keyFile, "HTTP_ADDR="+addr),
+	})
+	if err := w.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.workers = append(r.workers, w)
+	base := "http://" + addr
+	out := map[string]string{}
+	for _, p := range []string{"/monitoring/api/queues", "/monitoring/api/queues/default/completed_tasks?page_size=500",
+		"/monitoring/api/queues/default/archived_tasks?page_size=500", "/metrics"} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get(base + p)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					r.t.Fatalf("GET %s: %d %s", p, resp.StatusCode, b)
+				}
+				out[p] = string(b)
+				break
+			}
+			if time.Now().After(deadline) {
+				r.t.Fatalf("GET %s: %v", p, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !strings.Contains(out["/metrics"], "alipay_media_merchants_reauthorization_required") {
+		r.t.Error("/metrics lacks the merchant metrics")
+	}
+	return out
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // dumpRedis returns every key and value of the Redis at addr, as text.
