@@ -34,7 +34,33 @@ const (
 	// DefaultScratchBytes is the scratch space budget: 64 MiB, room for a
 	// dozen converted photos at the 5 MiB limit.
 	DefaultScratchBytes int64 = 64 << 20
+	// DefaultMaxMemory is the memory budget of the conversions running at
+	// once: 224 MiB, room for two 24-megapixel JPEGs of 15 MB (about 111
+	// MB each by [Config.MaxMemory]'s estimate) but not for a 24-megapixel
+	// HEIC (about 210 MB) beside anything else.
+	DefaultMaxMemory int64 = 224 << 20
 )
+
+// Bytes a pixel a conversion holds at its peak, beyond the input's bytes,
+// by type: the decoded 8-bit RGB photo (3) plus the encoder's buffers for
+// JPEG and WebP; libheif also holds the decoded YCbCr planes, its HEVC
+// decoder's state and an RGB copy while it hands the photo to libvips
+// (measured: a 24-megapixel HEIC from heif-enc peaks about 195 MB above
+// the process's floor, a 24-megapixel JPEG about 110 MB).
+const (
+	bytesPerPixel     = 4
+	heifBytesPerPixel = 8
+)
+
+// footprint estimates the most memory one conversion of a file of size
+// bytes, from, declaring pixels pixels, holds at once.
+func footprint(from string, size, pixels int64) int64 {
+	per := int64(bytesPerPixel)
+	if from == "heif" {
+		per = heifBytesPerPixel
+	}
+	return size + pixels*per
+}
 
 // Why a file is converted, in [Record.Why].
 const (
@@ -85,6 +111,13 @@ type Config struct {
 	// for space when the budget is spent. At least MaxBytes. Default (0):
 	// [DefaultScratchBytes].
 	ScratchBytes int64
+	// MaxMemory bounds the memory of the conversions running at once, by
+	// an estimate made from each photo's header before any pixel is
+	// decoded: the input's bytes plus 4 bytes a pixel (8 for HEIC/HEIF,
+	// whose decoder holds more). A conversion waits, within its slot,
+	// until its estimate fits beside the others'; one estimated over
+	// MaxMemory runs when no other does. Default (0): [DefaultMaxMemory].
+	MaxMemory int64
 }
 
 // withDefaults fills the zero fields and checks the rest.
@@ -98,6 +131,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	fill(&cfg.MaxInputBytes, DefaultMaxInputBytes)
 	fill(&cfg.MaxInputPixels, DefaultMaxInputPixels)
 	fill(&cfg.ScratchBytes, DefaultScratchBytes)
+	fill(&cfg.MaxMemory, DefaultMaxMemory)
 	cfg.MinQuality = cmp.Or(cfg.MinQuality, DefaultMinQuality)
 	cfg.MaxQuality = cmp.Or(cfg.MaxQuality, max(DefaultMaxQuality, cfg.MinQuality))
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
@@ -108,6 +142,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	}{
 		{"MaxBytes", cfg.MaxBytes}, {"MaxPixels", cfg.MaxPixels}, {"MaxInputBytes", cfg.MaxInputBytes},
 		{"MaxInputPixels", cfg.MaxInputPixels}, {"ScratchBytes", cfg.ScratchBytes}, {"Concurrency", int64(cfg.Concurrency)},
+		{"MaxMemory", cfg.MaxMemory},
 	} {
 		if f.v < 0 {
 			bad = append(bad, fmt.Sprintf("%s is %d; use 0 for the default or a positive number", f.name, f.v))
@@ -141,6 +176,7 @@ func Available() bool { return available }
 type Converter struct {
 	cfg     Config
 	slots   chan struct{}
+	memory  *memBudget
 	scratch *scratch
 }
 
@@ -155,7 +191,7 @@ func New(cfg Config) (*Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Converter{cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), scratch: s}, nil
+	return &Converter{cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), memory: &memBudget{limit: cfg.MaxMemory}, scratch: s}, nil
 }
 
 // Close removes the scratch directory with any converted file still in
@@ -233,8 +269,9 @@ func (r *Result) Remove() error {
 // does not fit. The header is checked against MaxInputPixels before any
 // pixel is decoded.
 //
-// Convert waits for one of Config.Concurrency slots, then for scratch
-// space, both as long as ctx allows. Refusals are [*Error] values and
+// Convert waits for one of Config.Concurrency slots, then, once the
+// header is read, for its share of Config.MaxMemory, then for scratch
+// space, all as long as ctx allows. Refusals are [*Error] values and
 // permanent; without libvips conversions fail with [ErrUnavailable]; read
 // errors and ctx's error come back wrapped.
 func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Result, error) {
@@ -251,7 +288,8 @@ func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Re
 	case <-ctx.Done():
 		return nil, fmt.Errorf("convert: waiting for a conversion slot: %w", ctx.Err())
 	}
-	src := make([]byte, size)
+	src, freeSrc := sourceBuffer(size)
+	defer freeSrc()
 	if _, err := io.ReadFull(io.NewSectionReader(r, 0, size), src); err != nil {
 		return nil, fmt.Errorf("convert: reading the %d-byte %s: %w", size, typeName(j.from), err)
 	}
@@ -272,9 +310,10 @@ func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Re
 
 // job is one planned conversion, handed to the engine.
 type job struct {
-	from string // validate's type name: heif, webp, jpg
-	why  string // WhyType, WhyBytes, or "" for a JPEG to check against MaxPixels
-	cfg  Config
+	from   string // validate's type name: heif, webp, jpg
+	why    string // WhyType, WhyBytes, or "" for a JPEG to check against MaxPixels
+	cfg    Config
+	memory *memBudget
 }
 
 // plan sniffs the type and decides from it and the size alone, without
@@ -296,7 +335,7 @@ func (c *Converter) plan(r io.ReaderAt, size int64) (job, error) {
 		return job{}, fmt.Errorf("convert: reading the first %d bytes: %w", len(head), err)
 	}
 	t := validate.Sniff(head)
-	j := job{from: t, cfg: c.cfg}
+	j := job{from: t, cfg: c.cfg, memory: c.memory}
 	over := size > c.cfg.MaxBytes
 	switch t {
 	case "heif", "webp":

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,8 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	enqueueFiles := fs.Int("enqueue-files", bench.DefaultEnqueueFiles, "files for the enqueue-rate part")
 	rounds := fs.Int("rounds", bench.DefaultRounds, "rounds per cell; each figure is the median round")
 	worker := fs.String("worker", "", "`path` of a built cmd/worker (default: build it)")
+	convertWorker := fs.String("convert-worker", "", "`path` of a cmd/worker built with -tags vips, for the convert scenario (default: build it; without libvips the scenario says conversion is unavailable)")
+	convertFiles := fs.Int("convert-files", bench.DefaultConvertFiles, "HEIC photos, and as many JPEGs, of 24 megapixels in the convert scenario")
 	enqueueBin := fs.String("enqueue", "", "`path` of a built cmd/enqueue, for the latency scenario (default: build it)")
-	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios, ","), "scenarios to run, comma-separated: latency, sdk, remote, cpu, throughput, enqueue; with --output, the blocks of the others stay as they were")
+	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios, ","), "scenarios to run, comma-separated: latency, sdk, remote, cpu, convert, throughput, enqueue; with --output, the blocks of the others stay as they were")
 	sdkDir := fs.String("sdk-dir", "", "`directory` whose node_modules holds alipay-sdk, for the sdk scenario (default: upload/alipaytest/sdktest of this module, where make deps installs it)")
 	latencyJobs := fs.Int("latency-jobs", bench.DefaultLatencyJobs, "sequential jobs per path and setup of the latency scenario")
 	dir := fs.String("dir", "", "scratch `directory` (default: a temporary one)")
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil && command.Version(fs, stdout) {
 		return command.ExitOK
 	}
-	cfg := bench.Config{WorkerBin: *worker, EnqueueBin: *enqueueBin, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds, LatencyJobs: *latencyJobs, SDKDir: *sdkDir}
+	cfg := bench.Config{WorkerBin: *worker, EnqueueBin: *enqueueBin, ConvertWorkerBin: *convertWorker, ConvertFiles: *convertFiles, Dir: *dir, EnqueueFiles: *enqueueFiles, Rounds: *rounds, LatencyJobs: *latencyJobs, SDKDir: *sdkDir}
 	for _, sc := range strings.Split(*scenarios, ",") {
 		if sc = strings.TrimSpace(sc); sc != "" {
 			cfg.Scenarios = append(cfg.Scenarios, sc)
@@ -89,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.Logger, err = command.NewLogger(stderr, "text", level); err != nil {
 		return command.Report(ctx, stderr, "bench", err)
 	}
-	return command.Report(ctx, stderr, "bench", measure(ctx, cfg, args, *out, stdout))
+	return command.Report(ctx, stderr, "bench", measure(ctx, cfg, args, *out, stdout, stderr))
 }
 
 // parseFlags checks the flags and fills cfg from the lists.
@@ -116,7 +119,7 @@ func parseFlags(cfg *bench.Config, fs *flag.FlagSet, sizes, conc string, files i
 // measure builds cmd/worker unless cfg names one, starts a private
 // redis-server, runs the benchmark, prints the table and, with out, writes
 // it into that Markdown file.
-func measure(ctx context.Context, cfg bench.Config, args []string, out string, stdout io.Writer) error {
+func measure(ctx context.Context, cfg bench.Config, args []string, out string, stdout, stderr io.Writer) error {
 	if cfg.WorkerBin == "" || cfg.EnqueueBin == "" {
 		tmp, err := os.MkdirTemp("", "bench-bin-")
 		if err != nil {
@@ -129,6 +132,23 @@ func measure(ctx context.Context, cfg bench.Config, args []string, out string, s
 		}
 		cfg.WorkerBin = cmp.Or(cfg.WorkerBin, bins[0])
 		cfg.EnqueueBin = cmp.Or(cfg.EnqueueBin, bins[1])
+	}
+	if cfg.ConvertWorkerBin == "" && (len(cfg.Scenarios) == 0 || slices.Contains(cfg.Scenarios, bench.ScenarioConvert)) {
+		tmp, err := os.MkdirTemp("", "bench-vips-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		bins, err := testproc.BuildTagged(ctx, tmp, "vips", testproc.CmdWorker)
+		if err != nil {
+			// No libvips here: the convert scenario says so, and the
+			// figures of an earlier run stay in --output.
+			first, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+			cfg.ConvertUnavailable = "building cmd/worker with -tags vips failed (make deps installs libvips-dev): " + first
+			fmt.Fprintf(stderr, "bench: conversion is unavailable: %v\n", err)
+		} else {
+			cfg.ConvertWorkerBin = bins[0]
+		}
 	}
 	if cfg.SDKDir == "" {
 		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()

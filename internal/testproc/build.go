@@ -25,11 +25,21 @@ var errBuild = errors.New("testproc: build failed")
 // one `go build` call, without the race detector so that the children run
 // at full speed, and returns their paths in the order named.
 func Build(ctx context.Context, dir string, cmds ...string) ([]string, error) {
+	return BuildTagged(ctx, dir, "", cmds...)
+}
+
+// BuildTagged is [Build] with build tags (comma-separated, as go build's
+// -tags takes them; "" for none), such as "vips" for a worker that
+// converts.
+func BuildTagged(ctx context.Context, dir, tags string, cmds ...string) ([]string, error) {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
 	paths := make([]string, len(cmds))
 	for i, c := range cmds {
 		args = append(args, "./cmd/"+c)

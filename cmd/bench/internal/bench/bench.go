@@ -64,10 +64,13 @@ const (
 	// ScenarioCPU: the CPU per file of the pipeline's processes against
 	// the direct loop's (see [CPUResult]).
 	ScenarioCPU = "cpu"
+	// ScenarioConvert: a converting worker against the vips command, and
+	// its peak RSS (see [ConvertResult]).
+	ScenarioConvert = "convert"
 )
 
 // AllScenarios are the scenarios of a full run, in the report's order.
-var AllScenarios = []string{ScenarioLatency, ScenarioSDK, ScenarioRemote, ScenarioCPU, ScenarioThroughput, ScenarioEnqueue}
+var AllScenarios = []string{ScenarioLatency, ScenarioSDK, ScenarioRemote, ScenarioCPU, ScenarioConvert, ScenarioThroughput, ScenarioEnqueue}
 
 // Config configures a run. Zero values take the documented defaults.
 type Config struct {
@@ -106,6 +109,16 @@ type Config struct {
 	RemoteFilesPerSlot int
 	// CPUFiles is the cpu scenario's files. Default [DefaultCPUFiles].
 	CPUFiles int
+	// ConvertWorkerBin is the path of a cmd/worker built with -tags vips,
+	// for [ScenarioConvert]; without it the scenario reports conversion
+	// as unavailable, for the reason in ConvertUnavailable.
+	ConvertWorkerBin   string
+	ConvertUnavailable string
+	// ConvertFiles is the number of HEIC and of JPEG photos of the
+	// convert scenario, and ConvertConcurrency its WORKER_CONCURRENCY.
+	// Defaults [DefaultConvertFiles], [DefaultConvertConcurrency].
+	ConvertFiles       int
+	ConvertConcurrency int
 	// Dir is a scratch directory for the files (several hundred MB with
 	// the defaults). Default: a new temporary directory, removed at the
 	// end.
@@ -161,9 +174,11 @@ func (c *Config) withDefaults() error {
 			return fmt.Errorf("%w: unknown scenario %q (known: %s)", ErrConfig, sc, strings.Join(AllScenarios, ", "))
 		}
 	}
-	if (c.runs(ScenarioLatency) || c.runs(ScenarioSDK) || c.runs(ScenarioRemote) || c.runs(ScenarioCPU)) && c.EnqueueBin == "" {
-		return fmt.Errorf("%w: EnqueueBin is required for the latency, sdk, remote and cpu scenarios", ErrConfig)
+	if (c.runs(ScenarioLatency) || c.runs(ScenarioSDK) || c.runs(ScenarioRemote) || c.runs(ScenarioCPU) || c.runs(ScenarioConvert)) && c.EnqueueBin == "" {
+		return fmt.Errorf("%w: EnqueueBin is required for the latency, sdk, remote, cpu and convert scenarios", ErrConfig)
 	}
+	c.ConvertFiles = cmp.Or(c.ConvertFiles, DefaultConvertFiles)
+	c.ConvertConcurrency = cmp.Or(c.ConvertConcurrency, DefaultConvertConcurrency)
 	if c.runs(ScenarioSDK) && c.SDKDir == "" {
 		return fmt.Errorf("%w: %w", ErrConfig, errNoSDKDir)
 	}
@@ -306,6 +321,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.runs(ScenarioCPU) {
 		if rep.CPU, err = r.cpuScenario(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.runs(ScenarioConvert) {
+		if rep.Convert, err = r.convertScenario(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -188,6 +188,7 @@ type Report struct {
 	SDK       *SDKResult
 	Remote    *RemoteResult
 	CPU       *CPUResult
+	Convert   *ConvertResult
 	Cells     []Cell
 	Enqueue   EnqueueResult
 	Elapsed   time.Duration
@@ -206,6 +207,8 @@ func (r *Report) ran(scenario string) bool {
 			return r.Remote != nil
 		case ScenarioCPU:
 			return r.CPU != nil
+		case ScenarioConvert:
+			return r.Convert != nil
 		}
 		return true
 	}
@@ -355,6 +358,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.ran(ScenarioConvert) && r.Convert != nil {
+		fmt.Fprintf(&b, "\nConversion: %s\n", r.Convert.intro())
+		if r.Convert.Unavailable == "" {
+			header, rows := r.Convert.table()
+			if err := textTable(&b, header, rows); err != nil {
+				return err
+			}
+		}
+	}
 	if r.ran(ScenarioThroughput) {
 		fmt.Fprintf(&b, "\nThroughput against one emulator (f/s = files/s, MB = 10^6 bytes; ratio = over direct; %s):\n", r.roundsNote())
 		b.WriteString("  direct = upload.Client loop, no queue; no-op = asynq, empty handler; worker = cmd/worker draining\n")
@@ -379,7 +391,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	b.WriteString("\nGoals:\n")
-	for _, v := range slices.Concat(r.Latency.verdicts(), r.SDK.verdicts(), r.Remote.verdicts(), r.CPU.verdicts(), r.verdicts()) {
+	for _, v := range slices.Concat(r.Latency.verdicts(), r.SDK.verdicts(), r.Remote.verdicts(), r.CPU.verdicts(), r.Convert.verdicts(), r.verdicts()) {
 		fmt.Fprintf(&b, "  %s\n", v)
 	}
 	fmt.Fprintf(&b, "\nTotal run time: %v\n", r.Elapsed.Round(time.Second))
@@ -550,6 +562,16 @@ func (r *Report) markdownBlock(scenario, command string) string {
 		for _, v := range r.CPU.verdicts() {
 			fmt.Fprintf(&b, "- %s\n", v)
 		}
+	case ScenarioConvert:
+		fmt.Fprintf(&b, "### Converting phone photos (issue 18)\n\n%s%s\n\n", run, r.Convert.intro())
+		if r.Convert.Unavailable == "" {
+			header, rows := r.Convert.table()
+			markdownTable(&b, header, 4, rows)
+			b.WriteString("\n")
+		}
+		for _, v := range r.Convert.verdicts() {
+			fmt.Fprintf(&b, "- %s\n", v)
+		}
 	case ScenarioThroughput:
 		b.WriteString("### Throughput\n\n" + run)
 		fmt.Fprintf(&b, "Figures: %s. ", r.roundsNote())
@@ -581,7 +603,8 @@ const Marker = "<!-- The bench command replaces everything below this line. -->"
 // UpdateFile writes the report into the Markdown file at path: the text
 // before [Marker] is kept (intro is used when the file or the marker is
 // missing), the rest is replaced by [Report.WriteMarkdown], except that the
-// block of a scenario the run left out is kept from the file as it was.
+// block of a scenario the run left out is kept from the file as it was,
+// and so is the convert block when conversion was unavailable.
 func UpdateFile(path string, r *Report, command, intro string, read func(string) ([]byte, error), write func(string, []byte) error) error {
 	head := strings.TrimRight(intro, "\n") + "\n\n"
 	var tail string
@@ -595,7 +618,7 @@ func UpdateFile(path string, r *Report, command, intro string, read func(string)
 	b.WriteString(Marker + "\n\n## Latest run\n")
 	for _, sc := range AllScenarios {
 		block := ""
-		if r.ran(sc) {
+		if r.ran(sc) && !(sc == ScenarioConvert && r.Convert != nil && r.Convert.Unavailable != "") {
 			block = r.markdownBlock(sc, command)
 		} else if i := strings.Index(tail, blockStart(sc)); i >= 0 {
 			if j := strings.Index(tail[i:], blockEnd(sc)); j >= 0 {

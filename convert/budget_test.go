@@ -1,0 +1,81 @@
+package convert
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// granted reports whether acquire(n) returns within a short wait, and its
+// release function when it does.
+func tryAcquire(t *testing.T, b *memBudget, n int64) (func(), bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rel, err := b.acquire(ctx, n)
+	if err != nil {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("acquire(%d): %v", n, err)
+		}
+		return nil, false
+	}
+	return rel, true
+}
+
+func TestMemBudget(t *testing.T) {
+	t.Parallel()
+	b := &memBudget{limit: 100}
+	small1, ok := tryAcquire(t, b, 40)
+	if !ok {
+		t.Fatal("40 of 100 not granted with nothing held")
+	}
+	small2, ok := tryAcquire(t, b, 60)
+	if !ok {
+		t.Fatal("60 more not granted with 40 of 100 held")
+	}
+	if _, ok := tryAcquire(t, b, 1); ok {
+		t.Fatal("1 more granted with the budget spent")
+	}
+	small1()
+	small1() // a second call gives nothing back twice
+	if b.used != 60 || b.holders != 1 {
+		t.Fatalf("after one release: used %d by %d; want 60 by 1", b.used, b.holders)
+	}
+	// A request over the whole budget waits for everything to be given
+	// back, then runs alone; a request queued behind it waits too.
+	big := make(chan func())
+	go func() {
+		rel, err := b.acquire(context.Background(), 500)
+		if err != nil {
+			t.Error(err)
+		}
+		big <- rel
+	}()
+	for {
+		b.mu.Lock()
+		n := len(b.queue)
+		b.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, ok := tryAcquire(t, b, 10); ok {
+		t.Fatal("a small request passed the large one queued before it")
+	}
+	small2()
+	relBig := <-big
+	if _, ok := tryAcquire(t, b, 10); ok {
+		t.Fatal("a request granted beside one over the whole budget")
+	}
+	relBig()
+	if rel, ok := tryAcquire(t, b, 100); !ok {
+		t.Fatal("the whole budget not granted once free")
+	} else {
+		rel()
+	}
+	if b.used != 0 || b.holders != 0 || len(b.queue) != 0 {
+		t.Fatalf("at the end: used %d by %d, %d queued; want nothing", b.used, b.holders, len(b.queue))
+	}
+}
