@@ -288,6 +288,18 @@ func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Re
 	case <-ctx.Done():
 		return nil, fmt.Errorf("convert: waiting for a conversion slot: %w", ctx.Err())
 	}
+	// The memory budget is given back last, once the decoded images (at
+	// the end of transcode) and the input are freed.
+	var release func()
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	j.reserve = func(n int64) (err error) {
+		release, err = c.memory.acquire(ctx, n)
+		return err
+	}
 	src, freeSrc := sourceBuffer(size)
 	defer freeSrc()
 	if _, err := io.ReadFull(io.NewSectionReader(r, 0, size), src); err != nil {
@@ -310,10 +322,12 @@ func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Re
 
 // job is one planned conversion, handed to the engine.
 type job struct {
-	from   string // validate's type name: heif, webp, jpg
-	why    string // WhyType, WhyBytes, or "" for a JPEG to check against MaxPixels
-	cfg    Config
-	memory *memBudget
+	from string // validate's type name: heif, webp, jpg
+	why  string // WhyType, WhyBytes, or "" for a JPEG to check against MaxPixels
+	cfg  Config
+	// reserve takes n bytes of the memory budget until Convert returns;
+	// the engine calls it once it knows the pixel count, before decoding.
+	reserve func(n int64) error
 }
 
 // plan sniffs the type and decides from it and the size alone, without
@@ -335,7 +349,7 @@ func (c *Converter) plan(r io.ReaderAt, size int64) (job, error) {
 		return job{}, fmt.Errorf("convert: reading the first %d bytes: %w", len(head), err)
 	}
 	t := validate.Sniff(head)
-	j := job{from: t, cfg: c.cfg, memory: c.memory}
+	j := job{from: t, cfg: c.cfg}
 	over := size > c.cfg.MaxBytes
 	switch t {
 	case "heif", "webp":

@@ -133,6 +133,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"negative MaxBytes":        {MaxBytes: -1},
 		"negative MaxPixels":       {MaxPixels: -1},
 		"negative Concurrency":     {Concurrency: -1},
+		"negative MaxMemory":       {MaxMemory: -1},
 		"quality over 100":         {MaxQuality: 101},
 		"floor over ceiling":       {MinQuality: 90, MaxQuality: 85},
 		"budget under one file":    {MaxBytes: 1000, ScratchBytes: 999},

@@ -47,14 +47,31 @@
 //
 // With Config.MaxPixels set, a bigger photo is scaled down to it; a JPEG
 // is shrunk by 2, 4 or 8 while it is decoded, so its full size never sits
-// in memory. Without it, one conversion holds the decoded photo, about 3
-// bytes a pixel (72 MB for 24 megapixels), plus the input and output
-// bytes; Config.Concurrency (2 by default) bounds how many run at once.
-// libvips keeps a decoded photo over 100 MB in a temporary file instead of
-// memory (its VIPS_DISC_THRESHOLD). libvips allocates from many threads,
-// and glibc's malloc gives each its own arena: MALLOC_ARENA_MAX=2 in the
-// environment of a converting process cuts its peak RSS by a quarter or
-// more (BenchmarkVersusVips measures it, next to the vips command).
+// in memory.
+//
+// # Memory
+//
+// One conversion holds the input (in C memory, freed when it is over), the
+// decoded photo, about 3 bytes a pixel (72 MB for 24 megapixels), and its
+// encodes; decoding a HEIC holds more for a while: libheif's YCbCr planes,
+// its HEVC decoder's state and an RGB copy (a 24-megapixel HEIC from
+// heif-enc takes the vips command itself to about 240 MB). Two bounds
+// apply: Config.Concurrency (2 by default) conversions at most, and
+// Config.MaxMemory (224 MiB by default), a budget each conversion takes
+// from before it decodes, by an
+// estimate made from the header: the input's bytes plus 4 bytes a pixel, 8
+// for HEIC/HEIF. Two 24-megapixel JPEGs fit together; a 24-megapixel HEIC
+// runs alone. A photo estimated over the whole budget runs when nothing
+// else does. libvips keeps a decoded photo over 100 MB in a temporary file
+// instead of memory (its VIPS_DISC_THRESHOLD).
+//
+// The first conversion also sets glibc's malloc up for the process: a
+// fixed mmap threshold of 128 KiB (buffers of the decoders and encoders go
+// back to the system when freed, instead of staying in the heap arenas of
+// the threads that freed them), at most two arenas, and malloc_trim after
+// each conversion. With them, a worker converting 24-megapixel HEIC and
+// JPEG photos with WORKER_CONCURRENCY=8 peaked at 275 MB instead of over
+// 1 GB (BENCHMARKS.md, the convert scenario of cmd/bench).
 //
 // # Scratch space and records
 //

@@ -37,6 +37,7 @@ func TestDocsStateTheDefaults(t *testing.T) {
 		{"doc.go", doc, fmt.Sprintf("Config.MinQuality (%d)", convert.DefaultMinQuality)},
 		{"doc.go", doc, fmt.Sprintf("Config.MaxQuality (%d)", convert.DefaultMaxQuality)},
 		{"doc.go", doc, fmt.Sprintf("(%d by default)", convert.DefaultConcurrency)},
+		{"doc.go", doc, fmt.Sprintf("Config.MaxMemory (%d MiB by default)", convert.DefaultMaxMemory>>20)},
 		{"doc.go", doc, fmt.Sprintf("(Config.ScratchBytes, %d MiB)", convert.DefaultScratchBytes>>20)},
 		{"doc.go", doc, "5,242,880 bytes, [validate.DefaultMaxSize]"},
 	} {

@@ -26,6 +26,12 @@ const available = true
 // the block is freed.
 const mmapThreshold = 128 << 10
 
+// mallocArenas is the most heap arenas glibc's malloc creates (its
+// default is eight per core): fewer arenas, less freed memory held apart
+// in each (what MALLOC_ARENA_MAX=2 in the environment does, which glibc
+// reads only when the process starts).
+const mallocArenas = 2
+
 // startVips starts libvips once per process: its operation cache off (each
 // conversion reads different bytes, and the cache would keep decoded photos
 // alive), its messages sent to slog at debug level (the errors that matter
@@ -41,6 +47,7 @@ const mmapThreshold = 128 << 10
 // (the quality of the conversions and their speed unchanged).
 var startVips = sync.OnceFunc(func() {
 	C.mallopt(C.M_MMAP_THRESHOLD, mmapThreshold)
+	C.mallopt(C.M_ARENA_MAX, mallocArenas)
 	vips.LoggingSettings(func(domain string, level vips.LogLevel, msg string) {
 		slog.Debug("libvips", "domain", domain, "level", int(level), "message", msg)
 	}, vips.LogLevelWarning)
@@ -92,11 +99,9 @@ func transcode(ctx context.Context, src []byte, j job) ([]byte, Record, error) {
 		}
 		j.why = WhyPixels
 	}
-	release, err := j.memory.acquire(ctx, footprint(j.from, int64(len(src)), pixels))
-	if err != nil {
+	if err := j.reserve(footprint(j.from, int64(len(src)), pixels)); err != nil {
 		return nil, rec, err
 	}
-	defer release()
 
 	// A pixel cap: let the JPEG decoder shrink by 2, 4 or 8 while it
 	// decodes (far cheaper, and the full size never sits in memory), then
@@ -228,10 +233,15 @@ func (t *transcoder) keep(r *vips.ImageRef) *vips.ImageRef {
 	return r
 }
 
+// close frees the conversion's images, then gives the memory malloc kept
+// for reuse back to the system (malloc_trim): what a conversion frees is
+// spread over the arenas of the threads that allocated it, and the next
+// conversion, on other threads, would add its peak to it.
 func (t *transcoder) close() {
 	for _, r := range t.refs {
 		r.Close()
 	}
+	C.malloc_trim(0)
 }
 
 // load opens src lazily (header only), with JPEG shrink-on-load factor k.

@@ -6,7 +6,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image/jpeg"
 	"testing"
+	"time"
+
+	"github.com/storemedia/alipay-media-worker/internal/mediagen"
 )
 
 func TestConvertWaitsForAFreeSlot(t *testing.T) {
@@ -29,5 +33,43 @@ func TestConvertWaitsForAFreeSlot(t *testing.T) {
 	// refuses them.
 	if _, err := c.Convert(context.Background(), bytes.NewReader(webp), int64(len(webp))); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("with the slot free: %v; want libvips' refusal", err)
+	}
+}
+
+func TestConvertWaitsForItsShareOfMemory(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, mediagen.Photo(64, 48, 1, 4), nil); err != nil {
+		t.Fatal(err)
+	}
+	small := buf.Bytes()
+	// Converted for its pixels (over MaxPixels), with a budget just its
+	// estimate: its bytes plus 4 a pixel.
+	c, err := New(Config{MaxPixels: 64 * 48 / 4, MaxMemory: int64(len(small)) + 64*48*bytesPerPixel, ScratchDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	held, err := c.memory.acquire(context.Background(), 1) // another conversion runs
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The photo's estimate does not fit beside it: Convert waits, after
+	// reading the header, until cancelled.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Convert(ctx, bytes.NewReader(small), int64(len(small))); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("with the budget partly held: %v; want it to wait until the deadline", err)
+	}
+	held()
+	res, err := c.Convert(context.Background(), bytes.NewReader(small), int64(len(small)))
+	if err != nil {
+		t.Fatalf("with the budget free: %v", err)
+	}
+	if err := res.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if c.memory.used != 0 || c.memory.holders != 0 {
+		t.Errorf("after the conversion: %d bytes held by %d; want none", c.memory.used, c.memory.holders)
 	}
 }

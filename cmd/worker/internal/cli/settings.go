@@ -61,6 +61,7 @@ var vars = []command.Var{
 	{Name: "UPLOAD_CONVERT_CONCURRENCY", Default: strconv.Itoa(convert.DefaultConcurrency), Usage: "conversions run at once, within WORKER_CONCURRENCY (each holds a decoded photo, about 3 bytes a pixel)"},
 	{Name: "UPLOAD_CONVERT_MAX_BYTES", Default: strconv.FormatInt(convert.DefaultMaxInputBytes, 10), Usage: "largest file accepted for conversion; larger ones are refused (input_too_large)"},
 	{Name: "UPLOAD_CONVERT_MIN_QUALITY", Default: strconv.Itoa(convert.DefaultMinQuality), Usage: "lowest JPEG quality, 1 to " + strconv.Itoa(convert.DefaultMaxQuality) + "; below it a photo is downscaled instead"},
+	{Name: "UPLOAD_CONVERT_MAX_MEMORY", Default: strconv.FormatInt(convert.DefaultMaxMemory, 10), Usage: "memory budget in bytes of the conversions running at once, estimated from each photo's header before decoding (the file's bytes plus 4 bytes a pixel, 8 for HEIC); a conversion waits until it fits, one over the budget runs alone"},
 	{Name: "UPLOAD_CONVERT_MAX_PIXELS", Usage: "most pixels a sent JPEG may have: larger JPEGs are re-encoded and converted photos downscaled to it (default: no cap)"},
 	{Name: "UPLOAD_CONVERT_KEEP_EXIF", Usage: "EXIF tags kept in converted photos, comma-separated (e.g. Make,Model,DateTimeOriginal); default: all metadata stripped, GPS position included"},
 	{Name: "UPLOAD_CONVERT_SCRATCH_DIR", Usage: "where converted files wait while they are sent (at most " + strconv.FormatInt(convert.DefaultScratchBytes>>20, 10) + " MiB, removed after each attempt; default: the system's temporary directory)"},
@@ -276,6 +277,7 @@ func readConvert(trimmed func(string) string, positive func(string) int64, ps *p
 	c := &convert.Config{
 		MaxInputBytes: positive("UPLOAD_CONVERT_MAX_BYTES"),
 		MaxPixels:     positive("UPLOAD_CONVERT_MAX_PIXELS"),
+		MaxMemory:     positive("UPLOAD_CONVERT_MAX_MEMORY"),
 		ScratchDir:    trimmed("UPLOAD_CONVERT_SCRATCH_DIR"),
 	}
 	if n := positive("UPLOAD_CONVERT_CONCURRENCY"); n > 1000 {

@@ -108,6 +108,7 @@ func TestReadEverything(t *testing.T) {
 		"UPLOAD_CONVERT_MAX_BYTES":           "1000000",
 		"UPLOAD_CONVERT_MIN_QUALITY":         "70",
 		"UPLOAD_CONVERT_MAX_PIXELS":          "12000000",
+		"UPLOAD_CONVERT_MAX_MEMORY":          "500000000",
 		"UPLOAD_CONVERT_KEEP_EXIF":           "Make, Model",
 		"UPLOAD_CONVERT_SCRATCH_DIR":         "/var/tmp",
 	} {
@@ -177,6 +178,7 @@ func TestReadEverything(t *testing.T) {
 			{"convert max bytes", c.MaxInputBytes, int64(1000000)},
 			{"convert min quality", c.MinQuality, 70},
 			{"convert max pixels", c.MaxPixels, int64(12000000)},
+			{"convert max memory", c.MaxMemory, int64(500000000)},
 			{"convert keep exif", strings.Join(c.KeepEXIF, "|"), "Make|Model"},
 			{"convert scratch", c.ScratchDir, "/var/tmp"},
 		}...)
