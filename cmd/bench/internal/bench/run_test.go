@@ -87,6 +87,11 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("cpu round %+v", r)
 		}
 	}
+	// No worker built with -tags vips here (TestConvertScenario has one):
+	// the convert scenario says conversion is unavailable, and why.
+	if c := rep.Convert; c == nil || !strings.Contains(c.Unavailable, "no worker built with -tags vips") {
+		t.Errorf("convert result %+v", rep.Convert)
+	}
 	if len(rep.Cells) != 4 {
 		t.Fatalf("%d cells, want 4", len(rep.Cells))
 	}
@@ -128,7 +133,8 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "50 kB") || !strings.Contains(b.String(), "Goals:") || !strings.Contains(b.String(), "CPU time of all cores per file") ||
-		!strings.Contains(b.String(), "enqueue --wait") || !strings.Contains(b.String(), "Redis commands/s") || !strings.Contains(b.String(), "against the SDK, 50 kB x 6 at concurrency 2") {
+		!strings.Contains(b.String(), "enqueue --wait") || !strings.Contains(b.String(), "Redis commands/s") || !strings.Contains(b.String(), "against the SDK, 50 kB x 6 at concurrency 2") ||
+		!strings.Contains(b.String(), "Conversion is unavailable in this run") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
