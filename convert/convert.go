@@ -37,27 +37,28 @@ const (
 	// DefaultMaxMemory is the memory budget of the conversions running at
 	// once: 224 MiB, room for two 24-megapixel JPEGs of 15 MB (about 111
 	// MB each by [Config.MaxMemory]'s estimate) but not for a 24-megapixel
-	// HEIC (about 210 MB) beside anything else.
+	// HEIC or WebP (about 210 MB) beside anything else.
 	DefaultMaxMemory int64 = 224 << 20
 )
 
 // Bytes a pixel a conversion holds at its peak, beyond the input's bytes,
-// by type: the decoded 8-bit RGB photo (3) plus the encoder's buffers for
-// JPEG and WebP; libheif also holds the decoded YCbCr planes, its HEVC
-// decoder's state and an RGB copy while it hands the photo to libvips
-// (measured: a 24-megapixel HEIC from heif-enc peaks about 195 MB above
-// the process's floor, a 24-megapixel JPEG about 110 MB).
+// by type: for a JPEG, the decoded 8-bit RGB photo (3) plus the encoder's
+// buffers; libheif also holds the decoded YCbCr planes, its HEVC decoder's
+// state and an RGB copy while it hands the photo to libvips, and libwebp
+// a decoded copy of its own. Measured in one process converting one photo
+// of 24 megapixels: a JPEG peaks about 110 MB above the process's floor,
+// a HEIC from heif-enc about 190 MB, a WebP about 200 MB.
 const (
-	bytesPerPixel     = 4
-	heifBytesPerPixel = 8
+	bytesPerPixel        = 4
+	decoderBytesPerPixel = 8 // HEIC/HEIF and WebP
 )
 
 // footprint estimates the most memory one conversion of a file of size
 // bytes, from, declaring pixels pixels, holds at once.
 func footprint(from string, size, pixels int64) int64 {
 	per := int64(bytesPerPixel)
-	if from == "heif" {
-		per = heifBytesPerPixel
+	if from == "heif" || from == "webp" {
+		per = decoderBytesPerPixel
 	}
 	return size + pixels*per
 }
@@ -113,8 +114,8 @@ type Config struct {
 	ScratchBytes int64
 	// MaxMemory bounds the memory of the conversions running at once, by
 	// an estimate made from each photo's header before any pixel is
-	// decoded: the input's bytes plus 4 bytes a pixel (8 for HEIC/HEIF,
-	// whose decoder holds more). A conversion waits, within its slot,
+	// decoded: the input's bytes plus 4 bytes a pixel for JPEG, 8 for
+	// HEIC/HEIF and WebP, whose decoders hold more. A conversion waits, within its slot,
 	// until its estimate fits beside the others'; one estimated over
 	// MaxMemory runs when no other does. Default (0): [DefaultMaxMemory].
 	MaxMemory int64
@@ -300,7 +301,10 @@ func (c *Converter) Convert(ctx context.Context, r io.ReaderAt, size int64) (*Re
 		release, err = c.memory.acquire(ctx, n)
 		return err
 	}
-	src, freeSrc := sourceBuffer(size)
+	src, freeSrc, err := sourceBuffer(size)
+	if err != nil {
+		return nil, err
+	}
 	defer freeSrc()
 	if _, err := io.ReadFull(io.NewSectionReader(r, 0, size), src); err != nil {
 		return nil, fmt.Errorf("convert: reading the %d-byte %s: %w", size, typeName(j.from), err)

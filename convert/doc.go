@@ -53,16 +53,17 @@
 //
 // One conversion holds the input (in C memory, freed when it is over), the
 // decoded photo, about 3 bytes a pixel (72 MB for 24 megapixels), and its
-// encodes; decoding a HEIC holds more for a while: libheif's YCbCr planes,
-// its HEVC decoder's state and an RGB copy (a 24-megapixel HEIC from
-// heif-enc takes the vips command itself to about 240 MB). Two bounds
+// encodes; decoding a HEIC or WebP holds more for a while: libheif's YCbCr
+// planes, its HEVC decoder's state and an RGB copy, or libwebp's own
+// decoded copy (the vips command itself peaks at about 240 MB on a
+// 24-megapixel HEIC from heif-enc, 226 MB on a WebP). Two bounds
 // apply: Config.Concurrency (2 by default) conversions at most, and
 // Config.MaxMemory (224 MiB by default), a budget each conversion takes
-// from before it decodes, by an
-// estimate made from the header: the input's bytes plus 4 bytes a pixel, 8
-// for HEIC/HEIF. Two 24-megapixel JPEGs fit together; a 24-megapixel HEIC
-// runs alone. A photo estimated over the whole budget runs when nothing
-// else does. libvips keeps a decoded photo over 100 MB in a temporary file
+// from before it decodes, by an estimate made from the header: the
+// input's bytes plus 4 bytes a pixel for JPEG, 8 for HEIC/HEIF and WebP.
+// Two 24-megapixel JPEGs fit together; a 24-megapixel HEIC or WebP runs
+// alone. A photo estimated over the whole budget runs when nothing else
+// does. libvips keeps a decoded photo over 100 MB in a temporary file
 // instead of memory (its VIPS_DISC_THRESHOLD).
 //
 // The first conversion also sets glibc's malloc up for the process: a

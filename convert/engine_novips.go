@@ -16,4 +16,4 @@ func transcode(context.Context, []byte, job) ([]byte, Record, error) {
 
 // sourceBuffer returns a slice of n bytes for an input file; never reached
 // without libvips either.
-func sourceBuffer(n int64) ([]byte, func()) { return make([]byte, n), func() {} }
+func sourceBuffer(n int64) ([]byte, func(), error) { return make([]byte, n), func() {}, nil }

@@ -142,15 +142,15 @@ func transcode(ctx context.Context, src []byte, j job) ([]byte, Record, error) {
 // function that frees them: libvips reads the file from there, and the
 // bytes go back to the system when the conversion is over instead of
 // waiting in the Go heap for a collection.
-func sourceBuffer(n int64) ([]byte, func()) {
+func sourceBuffer(n int64) ([]byte, func(), error) {
 	if n == 0 {
-		return nil, func() {}
+		return nil, func() {}, nil
 	}
 	p := C.malloc(C.size_t(n))
 	if p == nil {
-		panic(fmt.Sprintf("convert: cannot allocate %d bytes for the input", n))
+		return nil, nil, fmt.Errorf("convert: cannot allocate %d bytes to read the file into", n)
 	}
-	return unsafe.Slice((*byte)(p), n), func() { C.free(p) }
+	return unsafe.Slice((*byte)(p), n), func() { C.free(p) }, nil
 }
 
 // shrinkOnLoad returns the largest JPEG shrink-on-load factor (1, 2, 4 or
