@@ -7,10 +7,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/storemedia/alipay-media-worker/mediaroot"
 	"github.com/storemedia/alipay-media-worker/validate"
 )
+
+// objectReadTimeout bounds one attempt's reading of an object from the
+// store, the upload it streams into included (the upload client's own
+// timeout is shorter by default): a stalled store is then a failed
+// attempt, retried, rather than a worker slot held forever.
+const objectReadTimeout = 10 * time.Minute
 
 // processObject uploads the object of p (an s3:// URL), read once from
 // the store: through the structure check, the SHA-256 check against what
@@ -26,6 +33,10 @@ func (h *Handler) processObject(ctx context.Context, p UploadPayload, attempt in
 	if !ok {
 		return Result{}, rejected(Reason(mediaroot.ReasonOutsideRoots), fmt.Errorf("%w: %q: this worker reads no objects", mediaroot.ErrOutsideRoots, p.Path))
 	}
+	// The attempt runs to its end whatever asynq says (see ProcessTask):
+	// a store that stops sending must not hold it forever.
+	ctx, cancel := context.WithTimeout(ctx, objectReadTimeout)
+	defer cancel()
 	obj, err := oo.OpenObject(ctx, p.Path)
 	if err != nil {
 		return Result{}, openFailed(err)
