@@ -394,14 +394,7 @@ func (s *Store) due(m Merchant, now time.Time) bool {
 // [ErrUnauthorized], an unknown one [ErrNotFound]. When a refresh ahead
 // of expiry fails transiently, the token still valid is returned.
 func (s *Store) Token(ctx context.Context, authAppID string) (string, error) {
-	r, err := s.load(ctx, authAppID)
-	if err != nil {
-		return "", err
-	}
-	if r.m.Status == StatusReauthorizationRequired {
-		return "", unauthorized(r.m)
-	}
-	tok, err := s.open(authAppID, fieldToken, r.token)
+	r, tok, err := s.current(ctx, authAppID)
 	if err != nil {
 		return "", err
 	}
@@ -429,6 +422,23 @@ func (s *Store) Token(ctx context.Context, authAppID string) (string, error) {
 	return "", err
 }
 
+// current loads a merchant's record and opens its token, refusing a
+// merchant that must authorize again: what Token and Renew start from.
+func (s *Store) current(ctx context.Context, authAppID string) (record, string, error) {
+	r, err := s.load(ctx, authAppID)
+	if err != nil {
+		return record{}, "", err
+	}
+	if r.m.Status == StatusReauthorizationRequired {
+		return record{}, "", unauthorized(r.m)
+	}
+	tok, err := s.open(authAppID, fieldToken, r.token)
+	if err != nil {
+		return record{}, "", err
+	}
+	return r, tok, nil
+}
+
 // Renew is called after Alipay refused stale, the token an upload carried
 // (20001, see upload.ErrAppAuthToken). When stale is no longer the
 // merchant's current token (another upload renewed it), the current one
@@ -440,14 +450,7 @@ func (s *Store) Token(ctx context.Context, authAppID string) (string, error) {
 // Transient failures (Redis, network, Alipay unavailable) are plain
 // errors: retry later.
 func (s *Store) Renew(ctx context.Context, authAppID, stale string) (string, error) {
-	r, err := s.load(ctx, authAppID)
-	if err != nil {
-		return "", err
-	}
-	if r.m.Status == StatusReauthorizationRequired {
-		return "", unauthorized(r.m)
-	}
-	cur, err := s.open(authAppID, fieldToken, r.token)
+	_, cur, err := s.current(ctx, authAppID)
 	if err != nil {
 		return "", err
 	}
