@@ -42,20 +42,8 @@ type queryAnswer struct {
 // answers signed as the upload's are; faults apply too. Tokens are never
 // logged.
 func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request, api, method string) {
-	start := time.Now()
-	traceID := g.newID(hexID)
-	if api == APIV3 {
-		w.Header().Set("alipay-trace-id", traceID)
-	} else {
-		w.Header()["trace_id"] = []string{traceID}
-	}
-	kind, delay := g.faults.pick()
-	g.arrived(start, api, method, kind)
-	log := g.cfg.Logger.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr),
-		slog.String("api", api), slog.String("method", method))
-	if kind != "" {
-		log = log.With(slog.String("fault", string(kind)))
-	}
+	c := g.begin(w, r, api, method, slog.String("method", method))
+	start, kind, delay, log := c.start, c.kind, c.delay, c.log
 	body := &bodyReader{r: r.Body, limit: maxTextPart + 1}
 	nodeName := strings.ReplaceAll(method, ".", "_") + "_response"
 	fail := func(rj *rejection) {
@@ -70,33 +58,12 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request, api, method 
 		log.Info("auth request", slog.String("code", rj.code), slog.String("sub_code", rj.subCode),
 			slog.String("sub_msg", rj.subMsg), slog.Duration("took", time.Since(start)))
 	}
-	switch kind {
-	case Fault502, Fault503, FaultEcho502:
-		body.drain()
-		status := http.StatusBadGateway
-		if kind == Fault503 {
-			status = http.StatusServiceUnavailable
-		}
-		w.Header().Set("Content-Type", "text/html;charset=utf-8")
-		w.WriteHeader(status)
-		if kind == FaultEcho502 {
-			echoRequest(w, r)
-		} else {
-			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", status, http.StatusText(status))
-		}
-		log.Info("auth request", slog.Int("status", status))
+	if g.transportFault(w, r, body, kind, log, "auth request", start) {
 		return
-	case FaultReset:
-		g.resetConnection(w, r, body)
-		log.Info("auth request", slog.String("result", "connection reset"))
-		return
-	case FaultUnavailable:
+	}
+	if rj := faultRejection(kind); rj != nil {
 		body.drain()
-		fail(reject(CodeUnavailable, SubUnknownError, "系统繁忙"))
-		return
-	case FaultThrottled:
-		body.drain()
-		fail(reject(CodeCallLimited, SubAppCallLimited, "应用调用频率超限"))
+		fail(rj)
 		return
 	}
 

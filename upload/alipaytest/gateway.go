@@ -316,50 +316,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api string) {
 			return
 		}
 	}
-	start := time.Now()
-	traceID := g.newID(hexID)
-	if api == APIV3 {
-		w.Header().Set("alipay-trace-id", traceID)
-	} else {
-		w.Header()["trace_id"] = []string{traceID}
-	}
-	kind, delay := g.faults.pick()
-	g.arrived(start, api, alipayapi.Method, kind)
-	log := g.cfg.Logger.With(slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr), slog.String("api", api))
-	if kind != "" {
-		log = log.With(slog.String("fault", string(kind)))
-	}
+	c := g.begin(w, r, api, alipayapi.Method)
+	start, traceID, kind, delay, log := c.start, c.traceID, c.kind, c.delay, c.log
 	body := &bodyReader{r: r.Body, limit: 2*g.cfg.MaxFileSize + 1<<20}
 
-	switch kind {
-	case Fault502, Fault503:
-		body.drain()
-		status := http.StatusBadGateway
-		if kind == Fault503 {
-			status = http.StatusServiceUnavailable
-		}
-		w.Header().Set("Content-Type", "text/html;charset=utf-8")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", status, http.StatusText(status))
-		log.Info("gateway request", slog.Int("status", status), slog.Duration("took", time.Since(start)))
+	if g.transportFault(w, r, body, kind, log, "gateway request", start) {
 		return
-	case FaultEcho502:
+	}
+	if rj := faultRejection(kind); rj != nil {
 		body.drain()
-		w.Header().Set("Content-Type", "text/html;charset=utf-8")
-		w.WriteHeader(http.StatusBadGateway)
-		echoRequest(w, r)
-		log.Info("gateway request", slog.Int("status", http.StatusBadGateway), slog.Duration("took", time.Since(start)))
-		return
-	case FaultReset:
-		g.resetConnection(w, r, body)
-		log.Info("gateway request", slog.String("result", "connection reset"), slog.Int64("body_read", body.n))
-		return
-	case FaultUnavailable, FaultThrottled:
-		body.drain()
-		rj := reject(CodeUnavailable, SubUnknownError, "系统繁忙")
-		if kind == FaultThrottled {
-			rj = reject(CodeCallLimited, SubAppCallLimited, "应用调用频率超限")
-		}
 		if api == APIV3 {
 			g.answerV3(w, v3Status(rj), v3ErrorBody(rj), "")
 		} else {
@@ -550,4 +515,74 @@ func echoRequest(w io.Writer, r *http.Request) {
 		r.Method, html.EscapeString(decoded), html.EscapeString(r.Header.Get("Alipay-App-Auth-Token")), html.EscapeString(r.Header.Get("Authorization")))
 	fmt.Fprintf(w, "<p>request: %s</p>\n", html.EscapeString(r.URL.RequestURI()))
 	fmt.Fprintf(w, "<pre>%s</pre></body></html>\n", asJSON)
+}
+
+// call is what the handling of one call starts from (see begin).
+type call struct {
+	start   time.Time
+	traceID string
+	kind    FaultKind
+	delay   time.Duration
+	log     *slog.Logger
+}
+
+// begin starts the handling of one call (method, over api): it sets the
+// trace ID header, picks the call's fault, records its arrival and makes
+// the call's logger, with attrs.
+func (g *Gateway) begin(w http.ResponseWriter, r *http.Request, api, method string, attrs ...any) call {
+	start := time.Now()
+	traceID := g.newID(hexID)
+	if api == APIV3 {
+		w.Header().Set("alipay-trace-id", traceID)
+	} else {
+		w.Header()["trace_id"] = []string{traceID}
+	}
+	kind, delay := g.faults.pick()
+	g.arrived(start, api, method, kind)
+	log := g.cfg.Logger.With(append([]any{slog.String("trace_id", traceID), slog.String("remote", r.RemoteAddr),
+		slog.String("api", api)}, attrs...)...)
+	if kind != "" {
+		log = log.With(slog.String("fault", string(kind)))
+	}
+	return call{start: start, traceID: traceID, kind: kind, delay: delay, log: log}
+}
+
+// transportFault answers the faults that come before the gateway reads
+// a request (an HTML 502 or 503, a 502 echoing the request, a reset
+// connection) and reports whether kind was one of them.
+func (g *Gateway) transportFault(w http.ResponseWriter, r *http.Request, body *bodyReader, kind FaultKind, log *slog.Logger, what string, start time.Time) bool {
+	switch kind {
+	case Fault502, Fault503, FaultEcho502:
+		body.drain()
+		status := http.StatusBadGateway
+		if kind == Fault503 {
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.WriteHeader(status)
+		if kind == FaultEcho502 {
+			echoRequest(w, r)
+		} else {
+			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", status, http.StatusText(status))
+		}
+		log.Info(what, slog.Int("status", status), slog.Duration("took", time.Since(start)))
+		return true
+	case FaultReset:
+		g.resetConnection(w, r, body)
+		log.Info(what, slog.String("result", "connection reset"), slog.Int64("body_read", body.n))
+		return true
+	}
+	return false
+}
+
+// faultRejection is the business refusal a fault answers in the gateway's
+// own format (busy, throttled), nil for other kinds.
+func faultRejection(kind FaultKind) *rejection {
+	switch kind {
+	case FaultUnavailable:
+		return reject(CodeUnavailable, SubUnknownError, "系统繁忙")
+	case FaultThrottled:
+		return reject(CodeCallLimited, SubAppCallLimited, "应用调用频率超限")
+	}
+	return nil
 }
