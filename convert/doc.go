@@ -71,8 +71,8 @@
 // back to the system when freed, instead of staying in the heap arenas of
 // the threads that freed them), at most two arenas, and malloc_trim after
 // each conversion. With them, a worker converting 24-megapixel HEIC and
-// JPEG photos with WORKER_CONCURRENCY=8 peaked at 275 MB instead of over
-// 1 GB (BENCHMARKS.md, the convert scenario of cmd/bench).
+// JPEG photos with WORKER_CONCURRENCY=8 peaked at 275 to 290 MB instead of
+// over 1 GB (BENCHMARKS.md, the convert scenario of cmd/bench).
 //
 // # Scratch space and records
 //
