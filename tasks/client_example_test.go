@@ -162,3 +162,30 @@ func ExampleClient_Find() {
 	// example-find pending true
 	// true
 }
+
+// A job names its merchant by auth_app_id; once the merchant is authorized
+// again after its jobs failed as merchant_unauthorized (or
+// merchant_not_found), RequeueMerchant runs those jobs again.
+func ExampleClient_RequeueMerchant() {
+	client, err := tasks.NewClient(tasks.ClientConfig{
+		RedisURL:   exampleRedisURL,
+		MediaRoots: []string{exampleRoot},
+		Queue:      "example-merchant",
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+	enq, err := client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(exampleRoot, "photo.png"), Merchant: "2021000000000001"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(enq.Payload.Version, enq.Payload.Merchant)
+	// No worker ran it, so none of its tasks failed for want of a token.
+	ids, err := client.RequeueMerchant(ctx, "2021000000000001")
+	fmt.Println(len(ids), err)
+	// Output:
+	// 2 2021000000000001
+	// 0 <nil>
+}
