@@ -117,6 +117,14 @@ func issue(t *testing.T, srv *alipaytest.Server, ms ...alipaytest.AuthMerchant) 
 	return code
 }
 
+// authorize stores m through an exchange of a code the emulator issues.
+func (b *bundle) authorize(t *testing.T, m alipaytest.AuthMerchant) {
+	t.Helper()
+	if _, err := b.store.Authorize(context.Background(), issue(t, b.srv, m)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var shopA = alipaytest.AuthMerchant{AuthAppID: "2021004100000001", UserID: "2088000000000001"}
 var shopB = alipaytest.AuthMerchant{AuthAppID: "2021004100000002", UserID: "2088000000000002"}
 
@@ -226,9 +234,7 @@ func TestTokenRefreshesAheadOfExpiry(t *testing.T) {
 		b := setup(t, proto, alipaytest.AuthConfig{TokenTTL: 10 * time.Hour, OldTokenGrace: -1})
 		b.store = b.newStore(t, func(c *merchant.Config) { c.RefreshBefore = time.Hour })
 		ctx := context.Background()
-		if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
-			t.Fatal(err)
-		}
+		b.authorize(t, shopA)
 		first, _ := b.store.Token(ctx, shopA.AuthAppID)
 		b.advance(8 * time.Hour) // 2 h left: not yet
 		if tok, _ := b.store.Token(ctx, shopA.AuthAppID); tok != first {
@@ -259,9 +265,7 @@ func TestRenewStaleDoesNotRefresh(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
-			t.Fatal(err)
-		}
+		b.authorize(t, shopA)
 		old, _ := b.store.Token(ctx, shopA.AuthAppID)
 		renewed, err := b.store.Renew(ctx, shopA.AuthAppID, old)
 		if err != nil || renewed == old {
@@ -284,9 +288,7 @@ func TestRenewConcurrentOneRefresh(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
-			t.Fatal(err)
-		}
+		b.authorize(t, shopA)
 		old, _ := b.store.Token(ctx, shopA.AuthAppID)
 		b.srv.ExpireToken(shopA.AuthAppID)
 		b.srv.Faults().SetSlowDelay(200 * time.Millisecond)
@@ -316,9 +318,7 @@ func TestRevokedMarksUnauthorized(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
-			t.Fatal(err)
-		}
+		b.authorize(t, shopA)
 		tok, _ := b.store.Token(ctx, shopA.AuthAppID)
 		b.srv.Revoke(shopA.AuthAppID)
 		_, err := b.store.Renew(ctx, shopA.AuthAppID, tok)
@@ -353,9 +353,7 @@ func TestTransientRefreshFailureDoesNotMark(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
-			t.Fatal(err)
-		}
+		b.authorize(t, shopA)
 		tok, _ := b.store.Token(ctx, shopA.AuthAppID)
 		for _, kind := range []alipaytest.FaultKind{alipaytest.Fault503, alipaytest.FaultUnavailable} {
 			b.srv.Faults().Next(kind, 1)
