@@ -485,6 +485,24 @@ var unlockScript = redis.NewScript(`
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`)
 
+// reread loads a merchant's record again during a refresh. done reports
+// that the refresh must not happen: the record could not be read (err),
+// the merchant must authorize again (err matches [ErrUnauthorized]), or
+// needed says another caller already refreshed it (tok is its token).
+func (s *Store) reread(ctx context.Context, id string, needed func(record) bool) (r record, tok string, done bool, err error) {
+	r, err = s.load(ctx, id)
+	switch {
+	case err != nil:
+		return record{}, "", true, err
+	case r.m.Status == StatusReauthorizationRequired:
+		return r, "", true, unauthorized(r.m)
+	case !needed(r):
+		tok, err = s.open(id, fieldToken, r.token)
+		return r, tok, true, err
+	}
+	return r, "", false, nil
+}
+
 // refresh refreshes the merchant's token under its lock, if needed(the
 // record then stored) still says so, and returns the current token and
 // merchant. While another caller holds the lock it polls the record until
@@ -512,15 +530,8 @@ func (s *Store) refresh(ctx context.Context, id string, needed func(record) bool
 						"auth_app_id", id, "lock_ttl", s.lockTTL, "err", err)
 				}
 			}()
-			r, err := s.load(ctx, id)
-			if err != nil {
-				return "", Merchant{}, err
-			}
-			if r.m.Status == StatusReauthorizationRequired {
-				return "", r.m, unauthorized(r.m)
-			}
-			if !needed(r) {
-				tok, err := s.open(id, fieldToken, r.token)
+			r, tok, done, err := s.reread(ctx, id, needed)
+			if done {
 				return tok, r.m, err
 			}
 			return s.refreshNow(ctx, r)
@@ -534,15 +545,8 @@ func (s *Store) refresh(ctx context.Context, id string, needed func(record) bool
 		case <-t.C:
 		}
 		pause = min(pause*2, 250*time.Millisecond)
-		r, err := s.load(ctx, id)
-		if err != nil {
-			return "", Merchant{}, err
-		}
-		if r.m.Status == StatusReauthorizationRequired {
-			return "", r.m, unauthorized(r.m)
-		}
-		if !needed(r) {
-			tok, err := s.open(id, fieldToken, r.token)
+		r, tok, done, err := s.reread(ctx, id, needed)
+		if done {
 			return tok, r.m, err
 		}
 		if time.Now().After(deadline) {
