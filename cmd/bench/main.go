@@ -1,12 +1,3 @@
-// Command bench measures the upload pipeline against its baselines in one
-// run and prints one table: end-to-end throughput for several file sizes
-// and concurrencies (a direct upload loop, asynq with a no-op handler, and
-// importer + Redis + cmd/worker, all against one in-process gateway
-// emulator), the worker's peak RSS, and the enqueue rates. With --output it
-// also rewrites the results part of BENCHMARKS.md.
-//
-// It needs redis-server on PATH (a private one is started) and, unless
-// --worker names a built binary, the Go toolchain to build cmd/worker.
 package main
 
 import (
