@@ -208,7 +208,7 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		w.closeConverter()
 		return &StartupError{Problems: []error{&ConfigError{Field: "Keys", Err: err}}}
 	}
-	w.ledger, err = tasks.NewLedger(tasks.LedgerConfig{Redis: w.rdb, Logger: w.log.With("component", "tasks")})
+	w.ledger, err = tasks.NewLedger(tasks.LedgerConfig{Redis: w.rdb, Logger: w.log.With("part", "tasks")})
 	if err != nil {
 		w.closeConverter()
 		return fmt.Errorf("worker: %w", err)
@@ -218,7 +218,7 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		Uploader:  client,
 		Validator: val,
 		Roots:     roots,
-		Logger:    w.log.With("component", "tasks"),
+		Logger:    w.log.With("part", "tasks"),
 		Observer:  observers,
 	}
 	if w.conv != nil {
@@ -244,7 +244,7 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 	// Waiters hear of every ended attempt at once instead of at their
 	// next poll.
 	if !cfg.NoNotices {
-		w.mux.Use(tasks.NotifyEnded(w.rdb, w.log.With("component", "tasks")))
+		w.mux.Use(tasks.NotifyEnded(w.rdb, w.log.With("part", "tasks")))
 	}
 	w.mux.Handle(tasks.TypeUpload, h)
 	return nil
