@@ -129,14 +129,15 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 
 	var uploads *metrics.Uploads
 	observers := observers{}
-	var limiter upload.Limiter // nil interface without a limit
-	rateMetrics := metrics.NewRateLimit()
+	var limiter upload.Limiter         // nil interface without a limit
+	var rateMetrics *metrics.RateLimit // nil without a limit or without HTTP
 	if cfg.RateLimit != nil {
 		rc := *cfg.RateLimit
 		rc.Redis = w.rdb
 		rc.Key = RateLimitKey(cfg.AppID)
 		rc.Logger = w.log.With("component", "ratelimit")
 		if cfg.HTTP != nil {
+			rateMetrics = metrics.NewRateLimit()
 			rc.Observer = rateMetrics
 		}
 		if l, err := ratelimit.New(rc); err != nil {
@@ -155,7 +156,7 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		}
 		lost := metrics.NewRedisDataLost(w.watch.Losses)
 		hc.Collectors = append([]prometheus.Collector{uploads, lost}, hc.Collectors...)
-		if cfg.RateLimit != nil {
+		if rateMetrics != nil {
 			hc.Collectors = append(hc.Collectors, rateMetrics)
 		}
 		if cfg.MerchantKeys != nil {
