@@ -483,6 +483,20 @@ func textTable(b *strings.Builder, header []string, rows [][]string) error {
 	return tw.Flush()
 }
 
+// markdownSection writes a scenario's last table, then its goal lines.
+func markdownSection(b *strings.Builder, header []string, left int, rows [][]string, verdicts []string) {
+	markdownTable(b, header, left, rows)
+	b.WriteString("\n")
+	markdownList(b, verdicts)
+}
+
+// markdownList writes lines as a Markdown bullet list.
+func markdownList(b *strings.Builder, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintf(b, "- %s\n", l)
+	}
+}
+
 // markdownTable writes a Markdown table whose first left columns are
 // left-aligned and the others right-aligned.
 func markdownTable(b *strings.Builder, header []string, left int, rows [][]string) {
@@ -533,35 +547,19 @@ func (r *Report) markdownBlock(scenario, command string) string {
 		markdownTable(&b, header, 2, rows)
 		fmt.Fprintf(&b, "\n%s\n\n", idleIntro)
 		header, rows = l.idleTable()
-		markdownTable(&b, header, 1, rows)
-		b.WriteString("\n")
-		for _, v := range l.verdicts() {
-			fmt.Fprintf(&b, "- %s\n", v)
-		}
+		markdownSection(&b, header, 1, rows, l.verdicts())
 	case ScenarioSDK:
 		fmt.Fprintf(&b, "### Against the official SDK\n\n%s%s\n\n", run, sdkIntro)
 		header, rows := r.SDK.table()
-		markdownTable(&b, header, 0, rows)
-		b.WriteString("\n")
-		for _, v := range r.SDK.verdicts() {
-			fmt.Fprintf(&b, "- %s\n", v)
-		}
+		markdownSection(&b, header, 0, rows, r.SDK.verdicts())
 	case ScenarioRemote:
 		fmt.Fprintf(&b, "### A remote gateway\n\n%s%s\n\n", run, r.Remote.intro())
 		header, rows := r.Remote.table()
-		markdownTable(&b, header, 0, rows)
-		b.WriteString("\n")
-		for _, v := range r.Remote.verdicts() {
-			fmt.Fprintf(&b, "- %s\n", v)
-		}
+		markdownSection(&b, header, 0, rows, r.Remote.verdicts())
 	case ScenarioCPU:
 		fmt.Fprintf(&b, "### CPU per file, per process\n\n%s%s\n\n", run, r.CPU.intro())
 		header, rows := r.CPU.table()
-		markdownTable(&b, header, 1, rows)
-		b.WriteString("\n")
-		for _, v := range r.CPU.verdicts() {
-			fmt.Fprintf(&b, "- %s\n", v)
-		}
+		markdownSection(&b, header, 1, rows, r.CPU.verdicts())
 	case ScenarioConvert:
 		fmt.Fprintf(&b, "### Converting phone photos (issue 18)\n\n%s%s\n\n", run, r.Convert.intro())
 		if r.Convert.Unavailable == "" {
@@ -569,9 +567,7 @@ func (r *Report) markdownBlock(scenario, command string) string {
 			markdownTable(&b, header, 4, rows)
 			b.WriteString("\n")
 		}
-		for _, v := range r.Convert.verdicts() {
-			fmt.Fprintf(&b, "- %s\n", v)
-		}
+		markdownList(&b, r.Convert.verdicts())
 	case ScenarioThroughput:
 		b.WriteString("### Throughput\n\n" + run)
 		fmt.Fprintf(&b, "Figures: %s. ", r.roundsNote())
@@ -584,9 +580,7 @@ func (r *Report) markdownBlock(scenario, command string) string {
 		header, rows := r.cpuTable()
 		markdownTable(&b, header, 0, rows)
 		b.WriteString("\n### Throughput goals\n\n")
-		for _, v := range r.verdicts() {
-			fmt.Fprintf(&b, "- %s\n", v)
-		}
+		markdownList(&b, r.verdicts())
 	case ScenarioEnqueue:
 		fmt.Fprintf(&b, "### Enqueue rate (%d files of 4 kB)\n\n%s", r.Enqueue.Files, run)
 		header, rows := r.Enqueue.table()
