@@ -148,14 +148,8 @@ func (s *Server) createFromObject(w http.ResponseWriter, r *http.Request, req ta
 		writeError(w, http.StatusInternalServerError, "internal", "the stored file changed before it was queued")
 		return
 	}
-	if err := s.rdb.HSet(ctx, refs, "t:"+p.TaskID, "1").Err(); err != nil {
-		s.log.Error("spool reference not recorded", "err", err, "object", u)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the queue is unavailable")
-		return
-	}
-	enq, err := s.client.EnqueuePrepared(ctx, p)
-	if err != nil {
-		s.enqueueError(w, err)
+	enq, ok := s.recordAndEnqueue(ctx, w, u, p, "t:"+p.TaskID, "1")
+	if !ok {
 		return
 	}
 	if !enq.Duplicate || (enq.Existing != nil && enq.Existing.Payload.Path == u) {
@@ -258,16 +252,25 @@ func (s *Server) enqueueSpooledObject(w http.ResponseWriter, r *http.Request, re
 		s.enqueueError(w, err)
 		return
 	}
-	refs := spoolRefsKey + req.Path
-	if err := s.rdb.HSet(ctx, refs, "used", strconv.FormatInt(time.Now().UnixMilli(), 10), "t:"+p.TaskID, "1").Err(); err != nil {
-		s.log.Error("spool reference not recorded", "err", err, "object", req.Path)
+	enq, ok := s.recordAndEnqueue(ctx, w, req.Path, p, "used", strconv.FormatInt(time.Now().UnixMilli(), 10), "t:"+p.TaskID, "1")
+	if ok {
+		s.writeEnqueued(w, enq)
+	}
+}
+
+// recordAndEnqueue records fields (with the task given the object u) in
+// u's spool hash, then queues the prepared task p. On failure it has
+// written the error response and returns false.
+func (s *Server) recordAndEnqueue(ctx context.Context, w http.ResponseWriter, u string, p *tasks.Prepared, fields ...any) (tasks.Enqueued, bool) {
+	if err := s.rdb.HSet(ctx, spoolRefsKey+u, fields...).Err(); err != nil {
+		s.log.Error("spool reference not recorded", "err", err, "object", u)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the queue is unavailable")
-		return
+		return tasks.Enqueued{}, false
 	}
 	enq, err := s.client.EnqueuePrepared(ctx, p)
 	if err != nil {
 		s.enqueueError(w, err)
-		return
+		return tasks.Enqueued{}, false
 	}
-	s.writeEnqueued(w, enq)
+	return enq, true
 }
