@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,14 +103,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if endpoint == "" && awsCfg.BaseEndpoint != nil {
 		endpoint = *awsCfg.BaseEndpoint
 	}
-	return &Store{s3: client, endpoint: cmpOr(endpoint, "AWS S3 ("+awsCfg.Region+")")}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return &Store{s3: client, endpoint: cmp.Or(endpoint, "AWS S3 ("+awsCfg.Region+")")}, nil
 }
 
 // Endpoint names the service, for logs and messages.
