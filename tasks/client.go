@@ -314,6 +314,12 @@ func (e *RejectError) Unwrap() error { return e.Err }
 // Is matches [ErrRejected].
 func (e *RejectError) Is(target error) bool { return target == ErrRejected }
 
+// openRejected is the refusal of path, which the media roots would not
+// open: the roots' reason, else ReasonUnreadable.
+func openRejected(path string, err error) *RejectError {
+	return &RejectError{Path: path, Reason: cmp.Or(Reason(mediaroot.ReasonOf(err)), ReasonUnreadable), Err: err}
+}
+
 // Prepare checks a file without queueing it: it opens it inside the media
 // roots, checks name, type and size with the validator, then reads the
 // file once, computing its SHA-256 while the validator walks its
@@ -346,9 +352,7 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	if object {
 		obj, err := c.roots.OpenObject(ctx, path)
 		if err != nil {
-			reason := Reason(mediaroot.ReasonOf(err))
-			reason = cmp.Or(reason, ReasonUnreadable)
-			return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
+			return nil, openRejected(req.Path, err)
 		}
 		defer obj.Close()
 		size = obj.Info.Size
@@ -360,9 +364,7 @@ func (c *Client) Prepare(ctx context.Context, req UploadRequest) (*Prepared, err
 	} else {
 		file, st, err := c.roots.Open(path)
 		if err != nil {
-			reason := Reason(mediaroot.ReasonOf(err))
-			reason = cmp.Or(reason, ReasonUnreadable)
-			return nil, &RejectError{Path: req.Path, Reason: reason, Err: err}
+			return nil, openRejected(req.Path, err)
 		}
 		defer file.Close()
 		size = st.Size()

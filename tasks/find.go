@@ -98,7 +98,7 @@ func isHexPrefix(s string) bool {
 func (c *Client) findFile(ctx context.Context, path string) ([]Status, error) {
 	f, st, err := c.roots.Open(path)
 	if err != nil {
-		return nil, &RejectError{Path: path, Reason: cmp.Or(Reason(mediaroot.ReasonOf(err)), ReasonUnreadable), Err: err}
+		return nil, openRejected(path, err)
 	}
 	defer f.Close()
 	sum, err := hashAndCheck(io.NewSectionReader(f, 0, st.Size()), st.Size(), nil)
@@ -113,7 +113,7 @@ func (c *Client) findFile(ctx context.Context, path string) ([]Status, error) {
 func (c *Client) findObject(ctx context.Context, u string) ([]Status, error) {
 	obj, err := c.roots.OpenObject(ctx, u)
 	if err != nil {
-		return nil, &RejectError{Path: u, Reason: cmp.Or(Reason(mediaroot.ReasonOf(err)), ReasonUnreadable), Err: err}
+		return nil, openRejected(u, err)
 	}
 	defer obj.Close()
 	sum, err := hashAndCheck(obj, obj.Info.Size, nil)
