@@ -106,9 +106,6 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return &Store{s3: client, endpoint: cmp.Or(endpoint, "AWS S3 ("+awsCfg.Region+")")}, nil
 }
 
-// Endpoint names the service, for logs and messages.
-func (s *Store) Endpoint() string { return s.endpoint }
-
 // GetObject opens bucket/key for reading. A missing bucket or key gives
 // an error matching fs.ErrNotExist, a refused read (AccessDenied) one
 // matching fs.ErrPermission; other errors (credentials refused, the
