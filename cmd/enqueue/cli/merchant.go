@@ -140,7 +140,7 @@ func merchantStore(c common, env Env, needAlipay bool, log *slog.Logger) (*merch
 	if err != nil {
 		return nil, nil, command.Usagef("--redis-url (env REDIS_URL): %w", err)
 	}
-	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	rdb, ok := redisurl.NewClient(opt)
 	if !ok {
 		return nil, nil, command.Usagef("--redis-url (env REDIS_URL): unsupported connection options %T", opt)
 	}
