@@ -201,13 +201,8 @@ func alipayClient(env Env, log *slog.Logger) (*upload.Client, error) {
 // records a configuration error (2). (Redis not answering at the start is
 // 3, from the ping.)
 func merchantErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, merchant.ErrKey):
+	if errors.Is(err, merchant.ErrKey) {
 		return command.UsageError(err)
-	case errors.Is(err, merchant.ErrCode), errors.Is(err, merchant.ErrNotFound), errors.Is(err, merchant.ErrUnauthorized):
-		return err
 	}
 	return err
 }
