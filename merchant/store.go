@@ -657,14 +657,7 @@ func (s *Store) count(outcome string) {
 
 // codeRefused reports a signed refusal of an app_auth_code.
 func codeRefused(err error) bool {
-	var ae *upload.APIError
-	if !errors.As(err, &ae) || ae.Unsigned {
-		return false
-	}
-	if ae.StatusCode != 0 {
-		return ae.Code == v3Code(alipayapi.SubCodeInvalid)
-	}
-	return ae.SubCode == alipayapi.SubCodeInvalid || ae.Code == "40004"
+	return signedRefusal(err, alipayapi.SubCodeInvalid)
 }
 
 // refreshRefused reports a signed refusal of a refresh that means the
@@ -673,31 +666,30 @@ func codeRefused(err error) bool {
 // failure (40004). Configuration errors (a bad signature, an unknown app)
 // and transient failures are not.
 func refreshRefused(err error) bool {
+	return signedRefusal(err, alipayapi.SubRefreshTokenInvalid, alipayapi.SubRefreshTokenTimeOut,
+		alipayapi.SubAppAuthTokenInvalid, alipayapi.SubAppAuthTokenTimeOut)
+}
+
+// signedRefusal reports a signed answer refusing with one of the classic
+// sub_codes subs (in v3: their codes, without the "isv."/"aop." prefix),
+// or, in the classic protocol, with any business failure (40004).
+func signedRefusal(err error, subs ...string) bool {
 	var ae *upload.APIError
 	if !errors.As(err, &ae) || ae.Unsigned {
 		return false
 	}
-	subs := []string{alipayapi.SubRefreshTokenInvalid, alipayapi.SubRefreshTokenTimeOut,
-		alipayapi.SubAppAuthTokenInvalid, alipayapi.SubAppAuthTokenTimeOut}
-	if ae.StatusCode != 0 {
-		for _, sub := range subs {
-			if ae.Code == v3Code(sub) {
-				return true
-			}
-		}
-		return false
+	if ae.StatusCode == 0 && ae.Code == "40004" {
+		return true
 	}
-	return ae.Code == "40004" || slices.Contains(subs, ae.SubCode)
-}
-
-// v3Code is a classic sub_code's v3 code: without its "isv."/"aop." prefix.
-func v3Code(sub string) string {
-	for i := 0; i < len(sub); i++ {
-		if sub[i] == '.' {
-			return sub[i+1:]
+	for _, sub := range subs {
+		if ae.StatusCode == 0 && ae.SubCode == sub {
+			return true
+		}
+		if ae.StatusCode != 0 && ae.Code == sub[strings.IndexByte(sub, '.')+1:] {
+			return true
 		}
 	}
-	return sub
+	return false
 }
 
 // Stats are counts for metrics.
