@@ -190,10 +190,18 @@ func (s *Store) load(ctx context.Context, id string) (record, error) {
 	if err := checkID(id); err != nil {
 		return record{}, err
 	}
-	vals, err := s.rdb.HMGet(ctx, KeyPrefix+id, fieldGen, fieldMerchant, fieldToken, fieldRefresh).Result()
+	vals, err := s.rdb.HMGet(ctx, KeyPrefix+id, recordFields...).Result()
 	if err != nil {
 		return record{}, fmt.Errorf("merchant %s: reading Redis: %w", id, err)
 	}
+	return parseRecord(id, vals)
+}
+
+// recordFields are the fields load reads, in the order parseRecord takes.
+var recordFields = []string{fieldGen, fieldMerchant, fieldToken, fieldRefresh}
+
+// parseRecord makes a record of the values of recordFields.
+func parseRecord(id string, vals []any) (record, error) {
 	str := func(v any) string { x, _ := v.(string); return x }
 	r := record{gen: str(vals[0]), token: str(vals[2]), refreshed: str(vals[3])}
 	if r.gen == "" {
@@ -329,16 +337,29 @@ func (s *Store) List(ctx context.Context) ([]Merchant, error) {
 		return nil, fmt.Errorf("merchant: reading Redis: %w", err)
 	}
 	slices.Sort(ids)
+	ids = slices.DeleteFunc(ids, func(id string) bool { return checkID(id) != nil })
+	// One round trip for all the records: Stats calls List at every
+	// metrics scrape.
+	cmds := make([]*redis.SliceCmd, len(ids))
+	if len(ids) > 0 {
+		pipe := s.rdb.Pipeline()
+		for i, id := range ids {
+			cmds[i] = pipe.HMGet(ctx, KeyPrefix+id, recordFields...)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("merchant: reading Redis: %w", err)
+		}
+	}
 	out := make([]Merchant, 0, len(ids))
-	for _, id := range ids {
-		m, err := s.Get(ctx, id)
+	for i, id := range ids {
+		r, err := parseRecord(id, cmds[i].Val())
 		if errors.Is(err, ErrNotFound) {
 			continue // removed meanwhile
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, r.m)
 	}
 	return out, nil
 }
