@@ -740,7 +740,7 @@ func uploadsPerFile(ups []alipaytest.Upload) map[int]int {
 }
 
 // front serves the gateway to one worker, so the test can tell that
-// worker's requests apart and hold their answers.
+// worker's requests apart, count them over time and hold their answers.
 type front struct {
 	gw  *alipaytest.Gateway
 	srv *httptest.Server
@@ -748,6 +748,8 @@ type front struct {
 	hold atomic.Int64
 	// inflight counts requests being handled.
 	inflight atomic.Int32
+	mu       sync.Mutex
+	at       []time.Time // when each request arrived
 }
 
 func newFront(t *testing.T, gw *alipaytest.Gateway) *front {
@@ -764,12 +766,28 @@ func newFront(t *testing.T, gw *alipaytest.Gateway) *front {
 func (f *front) url() string { return f.srv.URL + alipaytest.GatewayPath }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.at = append(f.at, time.Now())
+	f.mu.Unlock()
 	f.inflight.Add(1)
 	defer f.inflight.Add(-1)
 	if d := time.Duration(f.hold.Load()); d > 0 {
 		w = &heldWriter{ResponseWriter: w, delay: d}
 	}
 	f.gw.ServeHTTP(w, r)
+}
+
+// count is the number of requests that arrived within [from, to).
+func (f *front) count(from, to time.Time) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, t := range f.at {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // heldWriter sleeps before the first byte of the answer goes out.

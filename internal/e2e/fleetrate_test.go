@@ -5,14 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,12 +82,12 @@ func TestFleetRateLimit(t *testing.T) {
 		}
 	}
 
-	fronts := make([]*timedFront, workers)
+	fronts := make([]*front, workers)
 	procs := make([]*testproc.Proc, workers)
 	for i := range workers {
-		fronts[i] = newTimedFront(t, gw)
+		fronts[i] = newFront(t, gw)
 		procs[i] = testproc.NewWorker(fmt.Sprintf("worker%d", i+1), bins.worker, testproc.WorkerConfig{
-			RedisURL: redis.URL(), GatewayURL: fronts[i].srv.URL + alipaytest.GatewayPath, Keys: keyFiles, MediaRoot: root,
+			RedisURL: redis.URL(), GatewayURL: fronts[i].url(), Keys: keyFiles, MediaRoot: root,
 			Env: []string{
 				fmt.Sprintf("ALIPAY_RATE_LIMIT=%d", rate),
 				fmt.Sprintf("ALIPAY_RATE_BURST=%d", burst),
@@ -203,46 +200,6 @@ func TestFleetRateLimit(t *testing.T) {
 	if started != 2 {
 		t.Errorf("%v cool-downs started in all, want 2 (one per 40005)", started)
 	}
-}
-
-// timedFront serves the gateway to one worker and notes when each of its
-// calls arrived, so the test can tell the workers' rates apart.
-type timedFront struct {
-	gw  *alipaytest.Gateway
-	srv *httptest.Server
-	mu  sync.Mutex
-	at  []time.Time
-}
-
-func newTimedFront(t *testing.T, gw *alipaytest.Gateway) *timedFront {
-	f := &timedFront{gw: gw}
-	f.srv = httptest.NewServer(f)
-	t.Cleanup(func() {
-		f.srv.CloseClientConnections()
-		f.srv.Close()
-		gw.Wait()
-	})
-	return f
-}
-
-func (f *timedFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.at = append(f.at, time.Now())
-	f.mu.Unlock()
-	f.gw.ServeHTTP(w, r)
-}
-
-// count is the number of calls that arrived within [from, to).
-func (f *timedFront) count(from, to time.Time) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, t := range f.at {
-		if !t.Before(from) && t.Before(to) {
-			n++
-		}
-	}
-	return n
 }
 
 // maxInWindow is the largest number of times within one window [t, t+w).
