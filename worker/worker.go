@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +41,8 @@ type Worker struct {
 	ledger *tasks.Ledger
 	http   *dashboard.Server  // nil without Config.HTTP
 	conv   *convert.Converter // nil without Config.Convert
+	// rateLimit is the fleet's rate limit; nil without Config.RateLimit.
+	rateLimit *ratelimit.Limiter
 	// merchants keeps merchants' tokens; nil without Config.MerchantKeys.
 	merchants *merchant.Store
 	// roots are the media roots as the worker announces them in Redis
@@ -143,7 +144,7 @@ func (w *Worker) assemble(ctx context.Context, problems []error) error {
 		if l, err := ratelimit.New(rc); err != nil {
 			fail("RateLimit", err)
 		} else {
-			limiter = l
+			w.rateLimit, limiter = l, l
 		}
 	}
 	if cfg.HTTP != nil {
@@ -418,15 +419,10 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // describeRateLimit is the fleet rate limit for the start-up log line.
 func (w *Worker) describeRateLimit() string {
-	rl := w.cfg.RateLimit
-	if rl == nil {
+	if w.rateLimit == nil {
 		return "off"
 	}
-	coolDown := "none"
-	if d := cmp.Or(rl.CoolDown, ratelimit.DefaultCoolDown); d > 0 {
-		coolDown = d.String()
-	}
-	return fmt.Sprintf("%v for the fleet, burst %d, cool-down %s", rl.Rate, cmp.Or(rl.Burst, ratelimit.DefaultBurst), coolDown)
+	return w.rateLimit.String()
 }
 
 // watchRedis warns about Redis settings that can lose tasks, then checks

@@ -66,3 +66,15 @@ func ExampleParseRate() {
 	// 0/0s 0s true
 	// 0/0s 0s true
 }
+
+func ExampleLimiter_String() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:0"}) // New does not talk to Redis
+	defer rdb.Close()
+	lim, err := ratelimit.New(ratelimit.Config{Redis: rdb, Key: "example:rate:app", Rate: ratelimit.Rate{Calls: 20, Per: time.Second}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(lim)
+	// Output:
+	// 20/s for the fleet, burst 1, cool-down 5s
+}

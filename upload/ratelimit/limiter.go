@@ -263,6 +263,16 @@ func (l *Limiter) CoolingDown(ctx context.Context) (time.Duration, error) {
 	return max(left, 0), nil
 }
 
+// String describes the limit for log lines: "20/s for the fleet, burst 5,
+// cool-down 5s" (cool-down "none" when there is none).
+func (l *Limiter) String() string {
+	coolDown := "none"
+	if l.coolDown > 0 {
+		coolDown = l.coolDown.String()
+	}
+	return fmt.Sprintf("%v for the fleet, burst %d, cool-down %s", Rate{Calls: l.limit.Rate, Per: l.limit.Period}, l.limit.Burst, coolDown)
+}
+
 // describe is the limit for messages: "20/s, burst 5".
 func (l *Limiter) describe() string {
 	return fmt.Sprintf("limit %s, burst %d", Rate{Calls: l.limit.Rate, Per: l.limit.Period}, l.limit.Burst)
