@@ -146,7 +146,7 @@ func (h *Handler) upload(ctx, up context.Context, p UploadPayload, attempt int, 
 		*used = append(*used, tok)
 		p.AppAuthToken = tok
 		res, err := h.process(up, p, attempt)
-		if err == nil || !errors.Is(err, upload.ErrAppAuthToken) {
+		if !errors.Is(err, upload.ErrAppAuthToken) {
 			return res, err
 		}
 		// The token expired or was refreshed elsewhere since it was read:
@@ -162,7 +162,7 @@ func (h *Handler) upload(ctx, up context.Context, p UploadPayload, attempt int, 
 		}
 		p.AppAuthToken = fresh
 		res, err = h.process(up, p, attempt)
-		if err != nil && errors.Is(err, upload.ErrAppAuthToken) {
+		if errors.Is(err, upload.ErrAppAuthToken) {
 			// Refused twice in a row: the next attempt reads the token
 			// again (another worker may be renewing it, or the merchant
 			// is being marked for re-authorization).

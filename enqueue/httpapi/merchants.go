@@ -90,11 +90,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_json", "malformed JSON body: "+err.Error())
 		return
 	}
-	if strings.TrimSpace(req.Code) == "" {
+	code := strings.TrimSpace(req.Code)
+	if code == "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", "code is required: the app_auth_code the merchant's authorization gave")
 		return
 	}
-	ms, err := s.merchants.Authorize(r.Context(), strings.TrimSpace(req.Code))
+	ms, err := s.merchants.Authorize(r.Context(), code)
 	if err != nil {
 		s.merchantError(w, err)
 		return
