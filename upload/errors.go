@@ -46,12 +46,10 @@ func claim(err error) error {
 	if !errors.As(err, &f) || f.claimed == nil || f.unverified != nil {
 		return err
 	}
-	var c struct {
-		ImageID  string `json:"image_id"`
-		ImageURL string `json:"image_url"`
-	}
+	var c Result
 	if json.Unmarshal(f.claimed, &c) == nil && c.ImageID != "" {
-		f.unverified = &Result{ImageID: c.ImageID, ImageURL: c.ImageURL, TraceID: f.trace}
+		c.TraceID = f.trace
+		f.unverified = &c
 	}
 	return err
 }
