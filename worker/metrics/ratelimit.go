@@ -52,20 +52,12 @@ func (r *RateLimit) Observe(e ratelimit.Event) {
 	}
 }
 
-func (r *RateLimit) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.wait, r.held, r.coolDowns}
+func (r *RateLimit) collectors() group {
+	return group{r.wait, r.held, r.coolDowns}
 }
 
 // Describe implements prometheus.Collector.
-func (r *RateLimit) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range r.collectors() {
-		c.Describe(ch)
-	}
-}
+func (r *RateLimit) Describe(ch chan<- *prometheus.Desc) { r.collectors().Describe(ch) }
 
 // Collect implements prometheus.Collector.
-func (r *RateLimit) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range r.collectors() {
-		c.Collect(ch)
-	}
-}
+func (r *RateLimit) Collect(ch chan<- prometheus.Metric) { r.collectors().Collect(ch) }

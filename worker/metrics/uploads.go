@@ -79,20 +79,27 @@ func (u *Uploads) Observe(a tasks.Attempt) {
 	}
 }
 
-func (u *Uploads) collectors() []prometheus.Collector {
-	return []prometheus.Collector{u.finished, u.bytes, u.duration, u.retries, u.throttled, u.rejections}
-}
+// group is several collectors described and collected as one.
+type group []prometheus.Collector
 
-// Describe implements prometheus.Collector.
-func (u *Uploads) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range u.collectors() {
+func (g group) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range g {
 		c.Describe(ch)
 	}
 }
 
-// Collect implements prometheus.Collector.
-func (u *Uploads) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range u.collectors() {
+func (g group) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range g {
 		c.Collect(ch)
 	}
 }
+
+func (u *Uploads) collectors() group {
+	return group{u.finished, u.bytes, u.duration, u.retries, u.throttled, u.rejections}
+}
+
+// Describe implements prometheus.Collector.
+func (u *Uploads) Describe(ch chan<- *prometheus.Desc) { u.collectors().Describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (u *Uploads) Collect(ch chan<- prometheus.Metric) { u.collectors().Collect(ch) }
