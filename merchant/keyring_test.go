@@ -90,10 +90,7 @@ func TestKeyRotation(t *testing.T) {
 	t.Parallel()
 	b := setup(t, upload.Classic, alipaytest.AuthConfig{})
 	ctx := context.Background()
-	if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := b.store.Token(ctx, shopA.AuthAppID)
+	before := b.authorize(t, shopA)
 
 	newKey, _ := merchant.GenerateKey()
 	oldLine := b.keyLine

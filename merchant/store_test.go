@@ -117,12 +117,39 @@ func issue(t *testing.T, srv *alipaytest.Server, ms ...alipaytest.AuthMerchant) 
 	return code
 }
 
-// authorize stores m through an exchange of a code the emulator issues.
-func (b *bundle) authorize(t *testing.T, m alipaytest.AuthMerchant) {
+// authorize stores m through an exchange of a code the emulator issues,
+// and returns the token the store then gives for m.
+func (b *bundle) authorize(t *testing.T, m alipaytest.AuthMerchant) string {
 	t.Helper()
-	if _, err := b.store.Authorize(context.Background(), issue(t, b.srv, m)); err != nil {
+	ctx := context.Background()
+	if _, err := b.store.Authorize(ctx, issue(t, b.srv, m)); err != nil {
 		t.Fatal(err)
 	}
+	tok, err := b.store.Token(ctx, m.AuthAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// allGetCurrent makes n calls at once and checks that each returned
+// shopA's current token at the emulator, whose record it returns.
+func (b *bundle) allGetCurrent(t *testing.T, n int, call func(i int) (string, error)) alipaytest.MerchantAuth {
+	t.Helper()
+	var wg sync.WaitGroup
+	got := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = call(i) })
+	}
+	wg.Wait()
+	em, _ := b.srv.Merchant(shopA.AuthAppID)
+	for i := range n {
+		if errs[i] != nil || got[i] != em.Token {
+			t.Fatalf("caller %d: %v, got Alipay's current token: %v", i, errs[i], got[i] == em.Token)
+		}
+	}
+	return em
 }
 
 var shopA = alipaytest.AuthMerchant{AuthAppID: "2021004100000001", UserID: "2088000000000001"}
@@ -234,8 +261,7 @@ func TestTokenRefreshesAheadOfExpiry(t *testing.T) {
 		b := setup(t, proto, alipaytest.AuthConfig{TokenTTL: 10 * time.Hour, OldTokenGrace: -1})
 		b.store = b.newStore(t, func(c *merchant.Config) { c.RefreshBefore = time.Hour })
 		ctx := context.Background()
-		b.authorize(t, shopA)
-		first, _ := b.store.Token(ctx, shopA.AuthAppID)
+		first := b.authorize(t, shopA)
 		b.advance(8 * time.Hour) // 2 h left: not yet
 		if tok, _ := b.store.Token(ctx, shopA.AuthAppID); tok != first {
 			t.Fatal("refreshed 2 h before expiry with RefreshBefore 1 h")
@@ -265,8 +291,7 @@ func TestRenewStaleDoesNotRefresh(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		b.authorize(t, shopA)
-		old, _ := b.store.Token(ctx, shopA.AuthAppID)
+		old := b.authorize(t, shopA)
 		renewed, err := b.store.Renew(ctx, shopA.AuthAppID, old)
 		if err != nil || renewed == old {
 			t.Fatalf("Renew of the current token: %v (new token: %v)", err, renewed != old)
@@ -288,25 +313,12 @@ func TestRenewConcurrentOneRefresh(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		b.authorize(t, shopA)
-		old, _ := b.store.Token(ctx, shopA.AuthAppID)
+		old := b.authorize(t, shopA)
 		b.srv.ExpireToken(shopA.AuthAppID)
 		b.srv.Faults().SetSlowDelay(200 * time.Millisecond)
 		b.srv.Faults().Next(alipaytest.FaultSlow, 1) // the refresh takes a while: the others must wait
 		hosts := []*merchant.Store{b.store, b.newStore(t, nil)}
-		var wg sync.WaitGroup
-		got := make([]string, 40)
-		errs := make([]error, len(got))
-		for i := range got {
-			wg.Go(func() { got[i], errs[i] = hosts[i%2].Renew(ctx, shopA.AuthAppID, old) })
-		}
-		wg.Wait()
-		em, _ := b.srv.Merchant(shopA.AuthAppID)
-		for i := range got {
-			if errs[i] != nil || got[i] != em.Token {
-				t.Fatalf("caller %d: %v, got Alipay's current token: %v", i, errs[i], got[i] == em.Token)
-			}
-		}
+		em := b.allGetCurrent(t, 40, func(i int) (string, error) { return hosts[i%2].Renew(ctx, shopA.AuthAppID, old) })
 		if em.RefreshCalls != 1 {
 			t.Errorf("%d refresh calls reached the emulator, want exactly 1", em.RefreshCalls)
 		}
@@ -318,8 +330,7 @@ func TestRevokedMarksUnauthorized(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		b.authorize(t, shopA)
-		tok, _ := b.store.Token(ctx, shopA.AuthAppID)
+		tok := b.authorize(t, shopA)
 		b.srv.Revoke(shopA.AuthAppID)
 		_, err := b.store.Renew(ctx, shopA.AuthAppID, tok)
 		if !errors.Is(err, merchant.ErrUnauthorized) || !strings.Contains(err.Error(), "enqueue merchant authorize") {
@@ -353,8 +364,7 @@ func TestTransientRefreshFailureDoesNotMark(t *testing.T) {
 	protocols(t, func(t *testing.T, proto upload.Protocol) {
 		b := setup(t, proto, alipaytest.AuthConfig{})
 		ctx := context.Background()
-		b.authorize(t, shopA)
-		tok, _ := b.store.Token(ctx, shopA.AuthAppID)
+		tok := b.authorize(t, shopA)
 		for _, kind := range []alipaytest.FaultKind{alipaytest.Fault503, alipaytest.FaultUnavailable} {
 			b.srv.Faults().Next(kind, 1)
 			_, err := b.store.Renew(ctx, shopA.AuthAppID, tok)
@@ -447,19 +457,7 @@ func TestTokenAheadOfExpiryConcurrentAndUnavailable(t *testing.T) {
 
 		b.srv.Faults().SetSlowDelay(200 * time.Millisecond)
 		b.srv.Faults().Next(alipaytest.FaultSlow, 1)
-		var wg sync.WaitGroup
-		got := make([]string, 20)
-		errs := make([]error, len(got))
-		for i := range got {
-			wg.Go(func() { got[i], errs[i] = hosts[1].Token(ctx, shopA.AuthAppID) })
-		}
-		wg.Wait()
-		em, _ = b.srv.Merchant(shopA.AuthAppID)
-		for i := range got {
-			if errs[i] != nil || got[i] != em.Token {
-				t.Fatalf("caller %d: %v, current token: %v", i, errs[i], got[i] == em.Token)
-			}
-		}
+		em = b.allGetCurrent(t, 20, func(int) (string, error) { return hosts[1].Token(ctx, shopA.AuthAppID) })
 		if em.Refreshes != 1 {
 			t.Errorf("%d refreshes reached the emulator, want 1", em.Refreshes)
 		}
@@ -492,10 +490,7 @@ func TestRedisDownIsTransient(t *testing.T) {
 	t.Parallel()
 	b := setup(t, upload.Classic, alipaytest.AuthConfig{})
 	ctx := context.Background()
-	if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := b.store.Token(ctx, shopA.AuthAppID)
+	tok := b.authorize(t, shopA)
 	fast := redis.NewClient(&redis.Options{Addr: b.red.Addr(), MaxRetries: -1}) // no retry backoff
 	defer fast.Close()
 	s := b.newStore(t, func(c *merchant.Config) { c.Redis = fast })
