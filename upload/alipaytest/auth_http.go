@@ -75,16 +75,10 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request, api, method 
 	}
 	in := &incoming{params: map[string]string{}}
 	biz, rj := g.readAuth(r, api, method, raw, body.err == errBodyTooLarge, in)
-	if kind == FaultSlow {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			g.aborted()
-			log.Info("auth request", slog.String("result", "client gave up during slow answer"))
-			return
-		}
+	if kind == FaultSlow && !sleep(r.Context(), delay) {
+		g.aborted()
+		log.Info("auth request", slog.String("result", "client gave up during slow answer"))
+		return
 	}
 	if rj != nil {
 		fail(rj)

@@ -359,16 +359,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, api string) {
 		slog.Int64("size", in.size),
 	}
 
-	if kind == FaultSlow {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			g.aborted()
-			log.LogAttrs(r.Context(), slog.LevelInfo, "gateway request", append(attrs, slog.String("result", "client gave up during slow answer"))...)
-			return
-		}
+	if kind == FaultSlow && !sleep(r.Context(), delay) {
+		g.aborted()
+		log.LogAttrs(r.Context(), slog.LevelInfo, "gateway request", append(attrs, slog.String("result", "client gave up during slow answer"))...)
+		return
 	}
 
 	if rj != nil {
