@@ -10,8 +10,7 @@
 // Output: one JSON line on stdout, {"ok":true,"exchange":{...},
 // "refresh":{...},"query":{...}} with snake_case fields, or
 // {"ok":false,"error",...}.
-const fs = require('node:fs');
-const { AlipaySdk } = require('alipay-sdk');
+const { client, main } = require('./sdk.js');
 
 function snake(o) {
   if (Array.isArray(o)) return o.map(snake);
@@ -38,15 +37,7 @@ async function call(sdk, c, method, path, biz) {
 }
 
 async function run(c) {
-  const sdk = new AlipaySdk({
-    appId: c.app_id,
-    privateKey: fs.readFileSync(c.private_key_file, 'utf8'),
-    keyType: 'PKCS8',
-    alipayPublicKey: fs.readFileSync(c.alipay_public_key_file, 'utf8'),
-    gateway: c.gateway,
-    endpoint: c.endpoint,
-    timeout: 30000,
-  });
+  const sdk = client(c);
   const token = ['alipay.open.auth.token.app', '/v3/alipay/open/auth/token/app'];
   const exchange = await call(sdk, c, ...token, { grant_type: 'authorization_code', code: c.code });
   const refresh = await call(sdk, c, ...token, { grant_type: 'refresh_token', refresh_token: exchange.app_refresh_token });
@@ -55,12 +46,4 @@ async function run(c) {
   return { ok: true, exchange, refresh, query };
 }
 
-run(JSON.parse(process.argv[2])).then(
-  (out) => process.stdout.write(JSON.stringify(out) + '\n'),
-  (err) => process.stdout.write(JSON.stringify({
-    ok: false,
-    error: String(err && err.message),
-    code: err && err.code,
-    status: err && err.responseHttpStatus,
-  }) + '\n'),
-);
+main(run);

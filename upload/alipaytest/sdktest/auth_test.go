@@ -1,10 +1,6 @@
 package sdktest
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/storemedia/alipay-media-worker/upload"
@@ -54,21 +50,13 @@ func TestOfficialSDKAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			arg, _ := json.Marshal(map[string]string{
+			var out authOutput
+			stderr := runNode(t, "auth.js", map[string]string{
 				"api": string(api), "app_id": alipaytest.TestAppID, "gateway": srv.URL, "endpoint": srv.BaseURL,
 				"private_key_file": keys.AppPrivateKey, "alipay_public_key_file": keys.GatewayPublicKey, "code": code,
-			})
-			cmd := exec.CommandContext(t.Context(), "node", "auth.js", string(arg))
-			cmd.Dir = dir(t)
-			cmd.Env = append(os.Environ(), "TZ=Asia/Shanghai")
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("node auth.js: %v\nstderr: %s", err, stderr.String())
-			}
-			var out authOutput
-			if err := json.Unmarshal(stdout.Bytes(), &out); err != nil || !out.OK {
-				t.Fatalf("auth.js: %s (%v); stderr: %s", stdout.String(), err, stderr.String())
+			}, &out)
+			if !out.OK {
+				t.Fatalf("auth.js: %+v; stderr: %s", out, stderr)
 			}
 			m, _ := srv.Merchant(shop.AuthAppID)
 			if len(m.Secrets) != 4 || out.Exchange.AppAuthToken != m.Secrets[0] || out.Exchange.AppRefreshToken != m.Secrets[1] ||

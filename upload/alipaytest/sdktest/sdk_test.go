@@ -73,26 +73,35 @@ func requireSDK(t *testing.T) {
 	}
 }
 
-// runSDK runs upload.js with in, in Beijing's time zone.
+// runSDK runs upload.js with in.
 func runSDK(t *testing.T, in sdkInput) sdkOutput {
+	t.Helper()
+	var out sdkOutput
+	runNode(t, "upload.js", in, &out)
+	return out
+}
+
+// runNode runs script (upload.js or auth.js) with in as its JSON argument,
+// in Beijing's time zone, decodes the JSON line it prints into out and
+// returns what it wrote on stderr.
+func runNode(t *testing.T, script string, in, out any) string {
 	t.Helper()
 	arg, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), "node", "upload.js", string(arg))
+	cmd := exec.CommandContext(t.Context(), "node", script, string(arg))
 	cmd.Dir = dir(t)
 	cmd.Env = append(os.Environ(), "TZ=Asia/Shanghai")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("node upload.js: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+		t.Fatalf("node %s: %v\nstdout: %s\nstderr: %s", script, err, stdout.String(), stderr.String())
 	}
-	var out sdkOutput
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		t.Fatalf("upload.js printed %q (%v); stderr: %s", stdout.String(), err, stderr.String())
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		t.Fatalf("%s printed %q (%v); stderr: %s", script, stdout.String(), err, stderr.String())
 	}
-	return out
+	return stderr.String()
 }
 
 // tamperer is a proxy in front of the emulator that changes one byte of

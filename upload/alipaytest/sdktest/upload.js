@@ -9,27 +9,8 @@
 // Output: one JSON line on stdout, {"ok":true,"image_id",...} or
 // {"ok":false,"error",...}; the exit status is 0 either way, and non-zero
 // only when the script itself breaks.
-const fs = require('node:fs');
-const { AlipaySdk, AlipayFormData } = require('alipay-sdk');
-
-function client(c) {
-  const config = {
-    appId: c.app_id,
-    privateKey: fs.readFileSync(c.private_key_file, 'utf8'),
-    keyType: 'PKCS8',
-    gateway: c.gateway,
-    endpoint: c.endpoint,
-    timeout: 30000,
-  };
-  if (c.app_cert_file) {
-    config.appCertPath = c.app_cert_file;
-    config.alipayPublicCertPath = c.alipay_cert_file;
-    config.alipayRootCertPath = c.root_cert_file;
-  } else {
-    config.alipayPublicKey = fs.readFileSync(c.alipay_public_key_file, 'utf8');
-  }
-  return new AlipaySdk(config);
-}
+const { AlipayFormData } = require('alipay-sdk');
+const { client, main } = require('./sdk.js');
 
 function form(c, withToken) {
   const f = new AlipayFormData();
@@ -68,12 +49,4 @@ async function upload(c) {
   return { ok: true, image_id: res.imageId, image_url: res.imageUrl, trace_id: res.traceId };
 }
 
-upload(JSON.parse(process.argv[2])).then(
-  (out) => process.stdout.write(JSON.stringify(out) + '\n'),
-  (err) => process.stdout.write(JSON.stringify({
-    ok: false,
-    error: String(err && err.message),
-    code: err && err.code,
-    status: err && err.responseHttpStatus,
-  }) + '\n'),
-);
+main(upload);
