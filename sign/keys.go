@@ -76,28 +76,28 @@ func ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
 // LoadPrivateKeyFile reads and parses a private key file. Errors name the
 // file, never its content.
 func LoadPrivateKeyFile(path string) (*rsa.PrivateKey, error) {
-	data, err := conffile.Read(path, conffile.MaxSize)
-	if err != nil {
-		return nil, fmt.Errorf("sign: read private key: %w", err)
-	}
-	k, err := ParsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("private key file %s: %w", path, err)
-	}
-	return k, nil
+	return loadFile(path, "private key", ParsePrivateKey)
 }
 
 // LoadPublicKeyFile reads and parses a public key or certificate file.
 func LoadPublicKeyFile(path string) (*rsa.PublicKey, error) {
+	return loadFile(path, "public key", ParsePublicKey)
+}
+
+// loadFile reads the key or certificate file at path (a regular file of
+// bounded size) and parses it; what names the kind of file in errors,
+// which name the file but never its content.
+func loadFile[T any](path, what string, parse func([]byte) (T, error)) (T, error) {
+	var zero T
 	data, err := conffile.Read(path, conffile.MaxSize)
 	if err != nil {
-		return nil, fmt.Errorf("sign: read public key: %w", err)
+		return zero, fmt.Errorf("sign: read %s: %w", what, err)
 	}
-	k, err := ParsePublicKey(data)
+	v, err := parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("public key file %s: %w", path, err)
+		return zero, fmt.Errorf("%s file %s: %w", what, path, err)
 	}
-	return k, nil
+	return v, nil
 }
 
 // ParseCertificates parses every certificate in a PEM bundle (or a single
@@ -216,28 +216,16 @@ func signatureOID(der []byte) (asn1.ObjectIdentifier, error) {
 // CertFileSN reads a certificate file and returns the [CertSN] of its first
 // certificate.
 func CertFileSN(path string) (string, error) {
-	data, err := conffile.Read(path, conffile.MaxSize)
+	certs, err := loadFile(path, "certificate", ParseCertificates)
 	if err != nil {
-		return "", fmt.Errorf("sign: read certificate: %w", err)
-	}
-	certs, err := ParseCertificates(data)
-	if err != nil {
-		return "", fmt.Errorf("certificate file %s: %w", path, err)
+		return "", err
 	}
 	return CertSN(certs[0]), nil
 }
 
 // RootCertFileSN reads a root bundle file and returns its [RootCertSN].
 func RootCertFileSN(path string) (string, error) {
-	data, err := conffile.Read(path, conffile.MaxSize)
-	if err != nil {
-		return "", fmt.Errorf("sign: read root certificate: %w", err)
-	}
-	sn, err := RootCertSN(data)
-	if err != nil {
-		return "", fmt.Errorf("root certificate file %s: %w", path, err)
-	}
-	return sn, nil
+	return loadFile(path, "root certificate", RootCertSN)
 }
 
 func certRSAKey(c *x509.Certificate) (*rsa.PublicKey, error) {
