@@ -79,91 +79,45 @@ func TestJSONCallBothProtocols(t *testing.T) {
 func TestJSONCallErrors(t *testing.T) {
 	t.Parallel()
 	const node = "alipay_open_auth_token_app_response"
+	// The gateway's answer: a classic one in its node, or a v3 one with its
+	// HTTP status; signed or not.
+	classicAnswer := func(in, body string, signed bool) func(*gateway, http.ResponseWriter) {
+		return func(g *gateway, w http.ResponseWriter) { g.writeNode(w, in, body, signed) }
+	}
+	v3Answer := func(status int, body string, signed bool) func(*gateway, http.ResponseWriter) {
+		return func(g *gateway, w http.ResponseWriter) { g.writeV3(w, status, body, signed) }
+	}
 	for _, tc := range []struct {
 		name     string
 		protocol Protocol
-		answer   func(g *gateway) func(http.ResponseWriter, *received)
+		answer   func(*gateway, http.ResponseWriter)
 		class    Class
 		token    bool
 		sentinel error
 	}{
-		{"classic 20001 token", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, node, `{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.app-auth-token-time-out","sub_msg":"应用授权令牌已过期"}`, true)
-			}
-		}, Permanent, true, nil},
-		{"classic 40005", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, node, `{"code":"40005","msg":"Call Limited","sub_code":"isv.app-call-limited"}`, true)
-			}
-		}, Throttled, false, nil},
-		{"classic code-invalid", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, "error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid"}`, true)
-			}
-		}, Permanent, false, nil},
+		{"classic 20001 token", Classic, classicAnswer(node, `{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.app-auth-token-time-out","sub_msg":"应用授权令牌已过期"}`, true), Permanent, true, nil},
+		{"classic 40005", Classic, classicAnswer(node, `{"code":"40005","msg":"Call Limited","sub_code":"isv.app-call-limited"}`, true), Throttled, false, nil},
+		{"classic code-invalid", Classic, classicAnswer("error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid"}`, true), Permanent, false, nil},
 		// Unsigned, the same refusal may be forged: transient (item 13).
-		{"classic code-invalid, unsigned", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, "error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid"}`, false)
-			}
-		}, Retryable, false, nil},
-		{"classic unknown app_id, unsigned", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, "error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id"}`, false)
-			}
-		}, Permanent, false, nil},
-		{"classic unsigned success", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, node, `{"code":"10000","msg":"Success","user_id":"1"}`, false)
-			}
-		}, Permanent, false, ErrBadSignature},
-		{"classic wrong node", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, alipayapi.ResponseNode, `{"code":"10000","msg":"Success"}`, true)
-			}
-		}, Permanent, false, ErrBadResponse},
-		{"v3 token", V3, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeV3(w, http.StatusUnauthorized, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, true)
-			}
-		}, Permanent, true, nil},
+		{"classic code-invalid, unsigned", Classic, classicAnswer("error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid"}`, false), Retryable, false, nil},
+		{"classic unknown app_id, unsigned", Classic, classicAnswer("error_response", `{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id"}`, false), Permanent, false, nil},
+		{"classic unsigned success", Classic, classicAnswer(node, `{"code":"10000","msg":"Success","user_id":"1"}`, false), Permanent, false, ErrBadSignature},
+		{"classic wrong node", Classic, classicAnswer(alipayapi.ResponseNode, `{"code":"10000","msg":"Success"}`, true), Permanent, false, ErrBadResponse},
+		{"v3 token", V3, v3Answer(http.StatusUnauthorized, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, true), Permanent, true, nil},
 		// Unsigned v3 refusals may be forged: transient, and no token
 		// verdict, but for the codes Alipay cannot sign for (item 13).
-		{"v3 token, unsigned", V3, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeV3(w, http.StatusUnauthorized, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, false)
-			}
-		}, Retryable, false, nil},
-		{"v3 unknown app_id, unsigned", V3, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeV3(w, http.StatusBadRequest, `{"code":"invalid-app-id","message":"无效的AppID参数"}`, false)
-			}
-		}, Permanent, false, nil},
-		{"classic token, unsigned", Classic, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeNode(w, node, `{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.app-auth-token-time-out"}`, false)
-			}
-		}, Retryable, false, nil},
-		{"v3 429", V3, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) {
-				g.writeV3(w, http.StatusTooManyRequests, `{"code":"app-call-limited","message":"应用调用频率超限"}`, true)
-			}
-		}, Throttled, false, nil},
-		{"v3 503", V3, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) { g.writeV3(w, http.StatusServiceUnavailable, "busy", false) }
-		}, Retryable, false, nil},
-		{"v3 unsigned success", V3, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) { g.writeV3(w, http.StatusOK, `{"user_id":"1"}`, false) }
-		}, Permanent, false, ErrBadSignature},
-		{"v3 not JSON", V3, func(g *gateway) func(http.ResponseWriter, *received) {
-			return func(w http.ResponseWriter, _ *received) { g.writeV3(w, http.StatusOK, `{"user_id":`, true) }
-		}, Permanent, false, ErrBadResponse},
+		{"v3 token, unsigned", V3, v3Answer(http.StatusUnauthorized, `{"code":"invalid-app-auth-token","message":"无效的应用授权令牌"}`, false), Retryable, false, nil},
+		{"v3 unknown app_id, unsigned", V3, v3Answer(http.StatusBadRequest, `{"code":"invalid-app-id","message":"无效的AppID参数"}`, false), Permanent, false, nil},
+		{"classic token, unsigned", Classic, classicAnswer(node, `{"code":"20001","msg":"Insufficient Token Permissions","sub_code":"aop.app-auth-token-time-out"}`, false), Retryable, false, nil},
+		{"v3 429", V3, v3Answer(http.StatusTooManyRequests, `{"code":"app-call-limited","message":"应用调用频率超限"}`, true), Throttled, false, nil},
+		{"v3 503", V3, v3Answer(http.StatusServiceUnavailable, "busy", false), Retryable, false, nil},
+		{"v3 unsigned success", V3, v3Answer(http.StatusOK, `{"user_id":"1"}`, false), Permanent, false, ErrBadSignature},
+		{"v3 not JSON", V3, v3Answer(http.StatusOK, `{"user_id":`, true), Permanent, false, ErrBadResponse},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := newGateway(t)
-			g.setAnswer(tc.answer(g))
+			g.setAnswer(func(w http.ResponseWriter, _ *received) { tc.answer(g, w) })
 			cfg := v3Config(t, g)
 			cfg.Protocol = tc.protocol
 			_, err := tokenApp.Do(context.Background(), newClient(t, cfg), "tok", tokenRequest{GrantType: "refresh_token"})
