@@ -23,11 +23,7 @@ import (
 // Upload one PNG to a gateway emulator standing in for Alipay.
 func Example() {
 	keys := alipaytest.TestKeys()
-	srv, err := alipaytest.NewServer(alipaytest.Config{
-		AppID:        "2021000000000001",
-		AppPublicKey: &keys.App.PublicKey,
-		GatewayKey:   keys.Gateway,
-	})
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,7 +44,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := upload.Config{AppID: "2021000000000001", GatewayURL: srv.URL}
+	cfg := upload.Config{AppID: alipaytest.TestAppID, GatewayURL: srv.URL}
 	k.Apply(&cfg)
 	client, err := upload.New(cfg)
 	if err != nil {
@@ -143,11 +139,7 @@ func ExampleClassify() {
 // A reader that fails mid-way aborts the upload, and the caller finds its
 // own error in the result.
 func ExampleClient_Upload_readerFailure() {
-	srv, err := alipaytest.NewServer(alipaytest.Config{
-		AppID:        alipaytest.TestAppID,
-		AppPublicKey: &alipaytest.TestKeys().App.PublicKey,
-		GatewayKey:   alipaytest.TestKeys().Gateway,
-	})
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -305,17 +297,13 @@ func ExampleAPIError_Class() {
 // claims is kept, unverified, for reconciliation.
 func ExampleUnverifiedResult() {
 	keys := alipaytest.TestKeys()
-	srv, err := alipaytest.NewServer(alipaytest.Config{
-		AppID:        "2021000000000001",
-		AppPublicKey: &keys.App.PublicKey,
-		GatewayKey:   keys.Gateway,
-	})
+	srv, err := alipaytest.NewServer(alipaytest.Config{}.WithTestKeys())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
 	client, err := upload.New(upload.Config{
-		AppID: "2021000000000001", GatewayURL: srv.URL,
+		AppID: alipaytest.TestAppID, GatewayURL: srv.URL,
 		Signer: sign.RSA2{Key: keys.App}, AlipayPublicKey: &keys.App.PublicKey, // wrong key
 	})
 	if err != nil {
