@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -176,20 +175,18 @@ const (
 // WriteFiles writes the three certificate files into dir (created if
 // missing) and returns their paths.
 func (c *Certs) WriteFiles(dir string) (CertFiles, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return CertFiles{}, fmt.Errorf("alipaytest: certificate directory: %w", err)
-	}
 	f := CertFiles{
 		AppCert:    filepath.Join(dir, AppCertFile),
 		AlipayCert: filepath.Join(dir, AlipayCertFile),
 		RootCert:   filepath.Join(dir, RootCertFile),
 	}
-	for path, data := range map[string][]byte{
-		f.AppCert: c.AppCertPEM, f.AlipayCert: c.AlipayCertPEM, f.RootCert: c.RootBundlePEM,
-	} {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			return CertFiles{}, fmt.Errorf("alipaytest: write certificate: %w", err)
-		}
+	err := writeFiles(dir, "certificate",
+		file{f.AppCert, c.AppCertPEM, 0o644},
+		file{f.AlipayCert, c.AlipayCertPEM, 0o644},
+		file{f.RootCert, c.RootBundlePEM, 0o644},
+	)
+	if err != nil {
+		return CertFiles{}, err
 	}
 	return f, nil
 }

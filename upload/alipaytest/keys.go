@@ -73,9 +73,6 @@ const (
 // WriteFiles writes the four key files into dir (created if missing;
 // private keys mode 0600) and returns their paths.
 func (k *Keys) WriteFiles(dir string) (KeyFiles, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return KeyFiles{}, fmt.Errorf("alipaytest: key directory: %w", err)
-	}
 	f := KeyFiles{
 		AppPrivateKey:     filepath.Join(dir, AppPrivateKeyFile),
 		AppPublicKey:      filepath.Join(dir, AppPublicKeyFile),
@@ -86,21 +83,37 @@ func (k *Keys) WriteFiles(dir string) (KeyFiles, error) {
 	if err != nil {
 		return KeyFiles{}, err
 	}
-	for _, w := range []struct {
-		path string
-		data []byte
-		mode os.FileMode
-	}{
-		{f.AppPrivateKey, appPriv, 0o600},
-		{f.AppPublicKey, PublicKeyPEM(&k.App.PublicKey), 0o644},
-		{f.GatewayPrivateKey, PrivateKeyPKCS1PEM(k.Gateway), 0o600},
-		{f.GatewayPublicKey, PublicKeyPEM(&k.Gateway.PublicKey), 0o644},
-	} {
-		if err := os.WriteFile(w.path, w.data, w.mode); err != nil {
-			return KeyFiles{}, fmt.Errorf("alipaytest: write key file: %w", err)
-		}
+	err = writeFiles(dir, "key",
+		file{f.AppPrivateKey, appPriv, 0o600},
+		file{f.AppPublicKey, PublicKeyPEM(&k.App.PublicKey), 0o644},
+		file{f.GatewayPrivateKey, PrivateKeyPKCS1PEM(k.Gateway), 0o600},
+		file{f.GatewayPublicKey, PublicKeyPEM(&k.Gateway.PublicKey), 0o644},
+	)
+	if err != nil {
+		return KeyFiles{}, err
 	}
 	return f, nil
+}
+
+// file is one file for writeFiles.
+type file struct {
+	path string
+	data []byte
+	mode os.FileMode
+}
+
+// writeFiles creates dir if missing and writes files into it; what names
+// their kind in errors ("key", "certificate").
+func writeFiles(dir, what string, files ...file) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("alipaytest: %s directory: %w", what, err)
+	}
+	for _, f := range files {
+		if err := os.WriteFile(f.path, f.data, f.mode); err != nil {
+			return fmt.Errorf("alipaytest: write %s file: %w", what, err)
+		}
+	}
+	return nil
 }
 
 // PublicKeyPEM encodes a public key as SubjectPublicKeyInfo PEM
