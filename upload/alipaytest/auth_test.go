@@ -81,15 +81,6 @@ func uploadWith(c *upload.Client, token string) error {
 	return err
 }
 
-func bothProtocols(t *testing.T, f func(t *testing.T, proto upload.Protocol)) {
-	for _, p := range []upload.Protocol{upload.Classic, upload.V3} {
-		t.Run(string(p), func(t *testing.T) {
-			t.Parallel()
-			f(t, p)
-		})
-	}
-}
-
 // codeFor is the code subCodeOf gives for a classic sub_code.
 func codeFor(v3 bool, sub string) string {
 	if v3 {

@@ -26,6 +26,17 @@ import (
 // must behave the same way, with the same checks and faults, over both.
 var protocols = []upload.Protocol{upload.Classic, upload.V3}
 
+// bothProtocols runs f once per protocol, in parallel subtests named after
+// it.
+func bothProtocols(t *testing.T, f func(t *testing.T, proto upload.Protocol)) {
+	for _, p := range protocols {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			f(t, p)
+		})
+	}
+}
+
 // newClient returns an upload client for srv speaking p, signing with the
 // test app key; adjust tweaks its config.
 func newClient(t *testing.T, srv *alipaytest.Server, p upload.Protocol, adjust func(*upload.Config)) *upload.Client {
@@ -264,12 +275,7 @@ func TestClientRejectsForgedAnswers(t *testing.T) {
 
 func TestClientCertificateMode(t *testing.T) {
 	t.Parallel()
-	for _, p := range protocols {
-		t.Run(string(p), func(t *testing.T) {
-			t.Parallel()
-			testClientCertificateMode(t, p)
-		})
-	}
+	bothProtocols(t, testClientCertificateMode)
 }
 
 func testClientCertificateMode(t *testing.T, p upload.Protocol) {
@@ -329,12 +335,7 @@ func testClientCertificateMode(t *testing.T, p upload.Protocol) {
 // must arrive exactly once per reported success.
 func TestClientUnderRandomFaults(t *testing.T) {
 	t.Parallel()
-	for _, p := range protocols {
-		t.Run(string(p), func(t *testing.T) {
-			t.Parallel()
-			testClientUnderRandomFaults(t, p)
-		})
-	}
+	bothProtocols(t, testClientUnderRandomFaults)
 }
 
 func testClientUnderRandomFaults(t *testing.T, p upload.Protocol) {
