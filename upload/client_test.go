@@ -395,41 +395,47 @@ func TestCancelMidBody(t *testing.T) {
 	}
 }
 
-// A reader failing mid-body aborts the request; the error wraps the
-// reader's error and is permanent.
-func TestReaderFailsMidBody(t *testing.T) {
+// A reader that fails aborts the request; the error wraps the reader's
+// error and ErrContent.
+func TestReaderFails(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t)
-	c := newClient(t, testConfig(t, g))
 	errChanged := errors.New("file changed since enqueue")
-	req := testRequest("failing")
-	req.Content = &hookReader{r: bytes.NewReader(testContent), at: len(testContent) / 2, hook: func() error { return errChanged }}
-	_, err := c.Upload(context.Background(), req)
-	if !errors.Is(err, errChanged) || !errors.Is(err, ErrContent) {
-		t.Errorf("err = %v, want it to wrap the reader's error and ErrContent", err)
+	for _, tc := range []struct {
+		name    string
+		content io.Reader
+		want    error
+		class   Class
+	}{
+		// Failing mid-body is the file's fault: permanent.
+		{"mid-body", &hookReader{r: bytes.NewReader(testContent), at: len(testContent) / 2, hook: func() error { return errChanged }},
+			errChanged, Permanent},
+		// A reader that fails with its context's error is not the file's
+		// fault.
+		{"context error", &hookReader{r: bytes.NewReader(testContent), at: 100, hook: func() error { return context.DeadlineExceeded }},
+			context.DeadlineExceeded, Retryable},
+		// A reader that never makes progress is stopped instead of
+		// spinning.
+		{"stuck", emptyReader{}, io.ErrNoProgress, Permanent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGateway(t)
+			c := newClient(t, testConfig(t, g))
+			req := testRequest(tc.name)
+			req.Content = tc.content
+			_, err := c.Upload(context.Background(), req)
+			if !errors.Is(err, tc.want) || !errors.Is(err, ErrContent) {
+				t.Errorf("err = %v, want it to wrap %v and ErrContent", err, tc.want)
+			}
+			assertClass(t, err, tc.class)
+			if r := g.waitArrived(t); r.Complete || r.BodyBytes >= r.ContentLength {
+				t.Errorf("the gateway received %d of %d bytes, complete=%v", r.BodyBytes, r.ContentLength, r.Complete)
+			}
+			if n := len(g.received()); n != 0 {
+				t.Errorf("gateway answered %d uploads", n)
+			}
+		})
 	}
-	assertClass(t, err, Permanent)
-	if r := g.waitArrived(t); r.Complete || r.BodyBytes >= r.ContentLength {
-		t.Errorf("the gateway received %d of %d bytes, complete=%v", r.BodyBytes, r.ContentLength, r.Complete)
-	}
-	if n := len(g.received()); n != 0 {
-		t.Errorf("gateway answered %d uploads", n)
-	}
-}
-
-// A reader that fails with its context's error is not the file's fault.
-func TestReaderContextErrorIsRetryable(t *testing.T) {
-	t.Parallel()
-	g := newGateway(t)
-	c := newClient(t, testConfig(t, g))
-	req := testRequest("ctx")
-	req.Content = &hookReader{r: bytes.NewReader(testContent), at: 100, hook: func() error { return context.DeadlineExceeded }}
-	_, err := c.Upload(context.Background(), req)
-	if !errors.Is(err, ErrContent) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v", err)
-	}
-	assertClass(t, err, Retryable)
-	g.waitArrived(t)
 }
 
 func TestSizeMismatch(t *testing.T) {
@@ -457,21 +463,6 @@ func TestSizeMismatch(t *testing.T) {
 	if n := len(g.received()); n != 0 {
 		t.Errorf("gateway answered %d uploads", n)
 	}
-}
-
-// A reader that never makes progress is stopped instead of spinning.
-func TestStuckReader(t *testing.T) {
-	t.Parallel()
-	g := newGateway(t)
-	c := newClient(t, testConfig(t, g))
-	req := testRequest("stuck")
-	req.Content = emptyReader{}
-	_, err := c.Upload(context.Background(), req)
-	if !errors.Is(err, io.ErrNoProgress) {
-		t.Errorf("err = %v, want io.ErrNoProgress", err)
-	}
-	assertClass(t, err, Permanent)
-	g.waitArrived(t)
 }
 
 type emptyReader struct{}
