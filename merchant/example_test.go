@@ -94,3 +94,44 @@ func ExampleStore() {
 }
 
 func decodeKey(line string) ([]byte, error) { return base64.StdEncoding.DecodeString(line) }
+
+// A key rotation: a new key first in the key file, the old one after it;
+// Reseal seals every record again with the new key, after which the old
+// key can leave the file.
+func ExampleStore_Reseal() {
+	opt, _ := redis.ParseURL(exampleRedisURL)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	oldRaw, _ := decodeKey(must(merchant.GenerateKey()))
+	newRaw, _ := decodeKey(must(merchant.GenerateKey()))
+	oldKeys, _ := merchant.NewKeyring(oldRaw)
+	before, _ := merchant.NewStore(merchant.Config{Redis: rdb, Keyring: oldKeys})
+	if _, err := before.Put(ctx, merchant.Grant{AuthAppID: "2021004100000011", AppAuthToken: "a token"}); err != nil {
+		panic(err)
+	}
+
+	rotated, _ := merchant.NewKeyring(newRaw, oldRaw)
+	store, _ := merchant.NewStore(merchant.Config{Redis: rdb, Keyring: rotated})
+	counts, err := store.Reseal(ctx, func(r merchant.Resealed) {
+		fmt.Println(r.AuthAppID, r.Rewritten, r.Err, r.Done, "of", r.Total)
+	})
+	fmt.Printf("%+v %v\n", counts, err)
+
+	newOnly, _ := merchant.NewKeyring(newRaw)
+	after, _ := merchant.NewStore(merchant.Config{Redis: rdb, Keyring: newOnly})
+	tok, err := after.Token(ctx, "2021004100000011")
+	fmt.Println(tok, err)
+	_ = after.Remove(ctx, "2021004100000011")
+	// Output:
+	// 2021004100000011 true <nil> 1 of 1
+	// {Merchants:1 Rewritten:1 Failed:0} <nil>
+	// a token <nil>
+}
+
+func must(s string, err error) string {
+	if err != nil {
+		panic(err)
+	}
+	return s
+}

@@ -102,11 +102,11 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := s.Authorize(ctx, issue(t, b.srv, shopB)); err != nil { // sealed with the new key
 		t.Fatal(err)
 	}
-	if n, err := s.Reseal(ctx); err != nil || n != 1 {
-		t.Fatalf("Reseal = %d, %v; want 1 merchant rewritten", n, err)
+	if c, err := s.Reseal(ctx, nil); err != nil || c != (merchant.ResealCounts{Merchants: 2, Rewritten: 1}) {
+		t.Fatalf("Reseal = %+v, %v; want 1 of 2 merchants rewritten", c, err)
 	}
-	if n, err := s.Reseal(ctx); err != nil || n != 0 {
-		t.Errorf("second Reseal = %d, %v; want 0", n, err)
+	if c, err := s.Reseal(ctx, nil); err != nil || c != (merchant.ResealCounts{Merchants: 2}) {
+		t.Errorf("second Reseal = %+v, %v; want none rewritten", c, err)
 	}
 	for _, f := range []string{"app_auth_token", "app_refresh_token"} {
 		sealed := b.rdb.HGet(ctx, merchant.KeyPrefix+shopA.AuthAppID, f).Val()
@@ -132,6 +132,36 @@ func TestKeyRotation(t *testing.T) {
 	// Nothing was lost: the right key still opens it.
 	if _, err := s.Token(ctx, shopA.AuthAppID); err != nil {
 		t.Errorf("after the wrong key file: %v", err)
+	}
+}
+
+// A record Reseal cannot open (sealed with a key the file lacks) is
+// reported and counted as failed; the merchants after it are still sealed
+// again, and each is reported in order with the progress so far.
+func TestResealGoesOn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, upload.Classic, alipaytest.AuthConfig{})
+	ctx := context.Background()
+	lostKey, _ := merchant.GenerateKey()
+	lost := b.newStore(t, func(c *merchant.Config) { c.Keyring = keyringOf(t, lostKey) })
+	if _, err := lost.Authorize(ctx, issue(t, b.srv, shopA)); err != nil {
+		t.Fatal(err)
+	}
+	b.authorize(t, shopB)
+	newKey, _ := merchant.GenerateKey()
+	s := b.newStore(t, func(c *merchant.Config) { c.Keyring = keyringOf(t, newKey, b.keyLine) })
+	var seen []merchant.Resealed
+	c, err := s.Reseal(ctx, func(r merchant.Resealed) { seen = append(seen, r) })
+	if err != nil || c != (merchant.ResealCounts{Merchants: 2, Rewritten: 1, Failed: 1}) {
+		t.Fatalf("Reseal = %+v, %v; want 1 rewritten and 1 failed of 2", c, err)
+	}
+	if len(seen) != 2 || seen[0].AuthAppID != shopA.AuthAppID || !errors.Is(seen[0].Err, merchant.ErrKey) || seen[0].Done != 1 || seen[0].Total != 2 ||
+		seen[1].AuthAppID != shopB.AuthAppID || seen[1].Err != nil || !seen[1].Rewritten || seen[1].Done != 2 {
+		t.Fatalf("reported %+v", seen)
+	}
+	t.Log(seen[0].Err)
+	if _, err := b.newStore(t, func(c *merchant.Config) { c.Keyring = keyringOf(t, newKey) }).Token(ctx, shopB.AuthAppID); err != nil {
+		t.Errorf("the merchant after the failed one was not sealed again: %v", err)
 	}
 }
 

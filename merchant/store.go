@@ -744,56 +744,120 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
+// Resealed is what [Store.Reseal] did with one merchant, given to its
+// callback after each one.
+type Resealed struct {
+	// AuthAppID is the merchant's.
+	AuthAppID string
+	// Rewritten reports that its secrets were sealed again with the first
+	// key and stored. False with a nil Err: they were sealed with the first
+	// key already, it holds none, or it changed or went meanwhile (its
+	// writer sealed with the first key).
+	Rewritten bool
+	// Err says why its record could not be sealed again: a secret the key
+	// file cannot open (matching [ErrKey]) or a damaged record. Reseal goes
+	// on with the next merchant.
+	Err error
+	// Done of Total merchants are handled, this one included.
+	Done, Total int
+}
+
+// ResealCounts sums up a [Store.Reseal].
+type ResealCounts struct {
+	// Merchants were looked at; Rewritten of them were sealed again, and
+	// Failed could not be (see [Resealed].Err).
+	Merchants, Rewritten, Failed int
+}
+
+// resealBatch is how many records Reseal reads in one round trip.
+const resealBatch = 100
+
 // Reseal seals again, with the key file's first key, every stored token
-// and refresh token sealed with another key, and returns how many
-// merchants it rewrote. It completes a key rotation: once it returned
-// without error, the old keys can leave the key file. A record changed
-// meanwhile (refreshed, authorized anew) is skipped: its writer sealed it
-// with the first key already.
-func (s *Store) Reseal(ctx context.Context) (int, error) {
+// and refresh token sealed with another key. It completes a key rotation:
+// once it returned with no merchant failed, the old keys can leave the key
+// file. A record changed meanwhile (refreshed, authorized anew) is left
+// alone: its writer sealed it with the first key already.
+//
+// each, when not nil, is called after each merchant, in auth_app_id order.
+// A record that cannot be sealed again (see [Resealed].Err) is counted as
+// failed and the others go on; the error returned is Redis failing or ctx
+// ending, with the counts so far.
+func (s *Store) Reseal(ctx context.Context, each func(Resealed)) (ResealCounts, error) {
+	var c ResealCounts
 	ids, err := s.rdb.SMembers(ctx, IndexKey).Result()
 	if err != nil {
-		return 0, fmt.Errorf("merchant: reading Redis: %w", err)
+		return c, fmt.Errorf("merchant: reading Redis: %w", err)
 	}
 	slices.Sort(ids)
-	first := s.keys.KeyIDs()[0] + ":"
-	n := 0
-	for _, id := range ids {
-		r, err := s.load(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
+	ids = slices.DeleteFunc(ids, func(id string) bool { return checkID(id) != nil })
+	for batch := range slices.Chunk(ids, resealBatch) {
+		cmds := make([]*redis.SliceCmd, len(batch))
+		pipe := s.rdb.Pipeline()
+		for i, id := range batch {
+			cmds[i] = pipe.HMGet(ctx, KeyPrefix+id, recordFields...)
 		}
-		if err != nil {
-			return n, err
+		if _, err := pipe.Exec(ctx); err != nil {
+			return c, fmt.Errorf("merchant: reading Redis: %w", err)
 		}
-		nr := r
-		changed := false
-		for _, f := range []struct {
-			field string
-			v     *string
-		}{{fieldToken, &nr.token}, {fieldRefresh, &nr.refreshed}} {
-			if *f.v == "" || strings.HasPrefix(*f.v, first) {
-				continue
+		for i, id := range batch {
+			res := Resealed{AuthAppID: id}
+			r, err := parseRecord(id, cmds[i].Val())
+			switch {
+			case errors.Is(err, ErrNotFound):
+				// Removed meanwhile.
+			case err != nil:
+				res.Err = err
+			case r.m.AuthAppID != id:
+				res.Err = fmt.Errorf("merchant %s: damaged record in Redis: it names merchant %q", id, r.m.AuthAppID)
+			default:
+				res.Rewritten, err = s.reseal(ctx, r)
+				if err != nil && !errors.Is(err, ErrKey) {
+					return c, err
+				}
+				res.Err = err
 			}
-			plain, err := s.open(id, f.field, *f.v)
-			if err != nil {
-				return n, err
+			c.Merchants++
+			switch {
+			case res.Err != nil:
+				c.Failed++
+			case res.Rewritten:
+				c.Rewritten++
 			}
-			if *f.v, err = s.keys.Seal([]byte(plain), sealAD(id, f.field)); err != nil {
-				return n, err
+			if each != nil {
+				res.Done, res.Total = c.Merchants, len(ids)
+				each(res)
 			}
-			changed = true
-		}
-		if !changed {
-			continue
-		}
-		wrote, err := s.write(ctx, nr, r.gen)
-		if err != nil {
-			return n, err
-		}
-		if wrote {
-			n++
 		}
 	}
-	return n, nil
+	return c, nil
+}
+
+// reseal seals r's secrets again with the first key, if another sealed
+// them, and stores it unless it changed meanwhile. Its errors match
+// [ErrKey] for a secret that does not open; others are Redis failing.
+func (s *Store) reseal(ctx context.Context, r record) (bool, error) {
+	id := r.m.AuthAppID
+	first := s.keys.KeyIDs()[0] + ":"
+	nr := r
+	changed := false
+	for _, f := range []struct {
+		field string
+		v     *string
+	}{{fieldToken, &nr.token}, {fieldRefresh, &nr.refreshed}} {
+		if *f.v == "" || strings.HasPrefix(*f.v, first) {
+			continue
+		}
+		plain, err := s.open(id, f.field, *f.v)
+		if err != nil {
+			return false, err
+		}
+		if *f.v, err = s.keys.Seal([]byte(plain), sealAD(id, f.field)); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	if !changed {
+		return false, nil
+	}
+	return s.write(ctx, nr, r.gen)
 }

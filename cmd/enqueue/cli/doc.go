@@ -1,7 +1,7 @@
 // Package cli is the enqueue command: bulk import (enqueue PATH...), task
 // status (enqueue status ID...), the HTTP enqueue API (enqueue serve) and
 // merchants' authorizations (enqueue merchant keygen|authorize|list|show|
-// refresh|remove), which never print a token.
+// refresh|remove|reseal), which never print a token.
 //
 // [Main] takes the arguments, the output streams and the environment, and
 // returns the exit status instead of exiting, so the whole command can be
@@ -14,8 +14,8 @@
 // some files were rejected or failed (for status: some task IDs are
 // unknown), ExitUsage (2) for a bad command line or configuration,
 // ExitUnavailable (3) when Redis cannot be reached. enqueue merchant: 1
-// for a refused app_auth_code or an unknown merchant, 2 for a missing or
-// wrong key file or app key.
+// for a refused app_auth_code, an unknown merchant or (reseal) a record
+// not sealed again, 2 for a missing or wrong key file or app key.
 //
 // Configuration comes from flags, each mirrored by an environment
 // variable: REDIS_URL, MEDIA_ROOTS (':'-separated, as for the worker),

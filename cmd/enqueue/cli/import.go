@@ -69,6 +69,11 @@ const usageTemplate = `Usage:
     list | show ID | refresh ID | remove ID
                                  ID is the merchant's auth_app_id; --json
                                  prints JSON lines
+    reseal [--json]              seal every record again with the key file's
+                                 first key, after keygen --rotate: then the
+                                 old keys may leave the file (exit 1 when
+                                 some record could not be; 2 when the key
+                                 file opens none)
   enqueue help                   show this help
 
 Import: every file is checked locally (media root, size, real type,

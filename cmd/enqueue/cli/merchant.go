@@ -46,14 +46,14 @@ func runMerchant(ctx context.Context, args []string, env Env) int {
 	var f merchantFlags
 	return runSubcommand(ctx, f.flags(env), args, env, func(ops []string) (int, error) {
 		if len(ops) == 0 {
-			return 0, command.Usagef("merchant: say what to do: keygen FILE, authorize --code CODE, list, show ID, refresh ID or remove ID")
+			return 0, command.Usagef("merchant: say what to do: keygen FILE, authorize --code CODE, list, show ID, refresh ID, remove ID or reseal")
 		}
 		verb, ops := ops[0], ops[1:]
-		want := map[string]int{"keygen": 1, "authorize": 0, "list": 0, "show": 1, "refresh": 1, "remove": 1}
+		want := map[string]int{"keygen": 1, "authorize": 0, "list": 0, "show": 1, "refresh": 1, "remove": 1, "reseal": 0}
 		n, ok := want[verb]
 		switch {
 		case !ok:
-			return 0, command.Usagef("merchant: unknown action %q: keygen, authorize, list, show, refresh or remove", verb)
+			return 0, command.Usagef("merchant: unknown action %q: keygen, authorize, list, show, refresh, remove or reseal", verb)
 		case len(ops) != n && n == 0:
 			return 0, command.Usagef("merchant %s takes no arguments, got %q", verb, ops)
 		case len(ops) != n:
@@ -254,6 +254,72 @@ func doMerchant(ctx context.Context, f merchantFlags, verb string, ops []string,
 			return 0, merchantErr(err)
 		}
 		fmt.Fprintf(env.Stdout, "removed merchant %s; its queued jobs will fail as merchant_not_found\n", ops[0])
+	case "reseal":
+		keys, err := f.keyring()
+		if err != nil {
+			return 0, err
+		}
+		return reseal(ctx, st, keys.KeyIDs(), f.asJSON, env)
+	}
+	return command.ExitOK, nil
+}
+
+// resealFailure is a merchant reseal could not seal again.
+type resealFailure struct {
+	AuthAppID string `json:"auth_app_id"`
+	Error     string `json:"error"`
+}
+
+// resealSummary is what reseal prints with --json.
+type resealSummary struct {
+	// KeyID is the key that seals now, the key file's first.
+	KeyID     string          `json:"key_id"`
+	Merchants int             `json:"merchants"`
+	Resealed  int             `json:"resealed"`
+	Failed    []resealFailure `json:"failed"`
+}
+
+// reseal seals every merchant's record again with the key file's first
+// key (keys are its key ids), printing a line for each merchant that
+// fails and a progress line at most every plain interval. Exit status: 0
+// when every record is sealed with the first key, 1 when some are not, 2
+// when the key file opens none of those it had to seal again (the wrong
+// key file), 3 when Redis fails meanwhile.
+func reseal(ctx context.Context, st *merchant.Store, keys []string, asJSON bool, env Env) (int, error) {
+	every := cmp.Or(env.plainInterval, PlainInterval)
+	last := time.Now()
+	sum := resealSummary{KeyID: keys[0], Failed: []resealFailure{}}
+	keyFailures := 0
+	c, err := st.Reseal(ctx, func(r merchant.Resealed) {
+		if r.Err != nil {
+			sum.Failed = append(sum.Failed, resealFailure{r.AuthAppID, r.Err.Error()})
+			if errors.Is(r.Err, merchant.ErrKey) {
+				keyFailures++
+			}
+			fmt.Fprintf(env.Stderr, "merchant %s: not sealed again: %v\n", r.AuthAppID, r.Err)
+		}
+		if now := time.Now(); now.Sub(last) >= every && r.Done < r.Total {
+			last = now
+			fmt.Fprintf(env.Stderr, "reseal: %d/%d merchants, %d failed\n", r.Done, r.Total, len(sum.Failed))
+		}
+	})
+	sum.Merchants, sum.Resealed = c.Merchants, c.Rewritten
+	if err != nil {
+		return 0, command.UnavailableError(fmt.Errorf("merchant reseal: stopped after %d of the merchants (%d sealed again; run it again): %w", c.Merchants, c.Rewritten, err))
+	}
+	if asJSON {
+		_ = json.NewEncoder(env.Stdout).Encode(sum)
+	} else {
+		fmt.Fprintf(env.Stdout, "%d merchant(s), %d sealed again with key %s, %d failed\n", c.Merchants, c.Rewritten, keys[0], c.Failed)
+	}
+	switch {
+	case c.Failed == 0 && len(keys) > 1:
+		fmt.Fprintf(env.Stderr, "every record is sealed with key %s: the other keys of the key file (%s) may leave it, on every host\n", keys[0], strings.Join(keys[1:], ", "))
+	case c.Failed == 0:
+	case c.Rewritten == 0 && keyFailures == c.Failed:
+		return 0, command.Usagef("merchant reseal: the key file opens none of the %d record(s) it had to seal again: use the key file they were sealed with, the new key first", c.Failed)
+	default:
+		return 0, fmt.Errorf("merchant reseal: %d merchant(s) not sealed again (listed above); keep the old keys in the key file until they are authorized anew or removed", c.Failed)
 	}
 	return command.ExitOK, nil
 }

@@ -1,13 +1,20 @@
 package cli
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/storemedia/alipay-media-worker/internal/command"
+	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/internal/syncbuf"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/merchant"
@@ -211,5 +218,193 @@ func TestMerchantKeyRotation(t *testing.T) {
 	}
 	if c, out, errOut := run(ctx, env, "merchant", "show", id); c != 0 || !strings.Contains(out, id) {
 		t.Errorf("show after rotation: %d %q %q", c, out, errOut)
+	}
+}
+
+// A key rotation through the command: keygen --rotate, reseal, then the
+// old key leaves the key file. A merchant the key file cannot open is
+// named and the others are still sealed again (exit 1); a wrong key file
+// opens none (exit 2); Redis away is exit 3. Afterwards a key file with
+// the new key alone opens every record, and no token is in Redis in clear.
+func TestMerchantReseal(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	env, w := merchantEnv(t, t.TempDir())
+	ids := []string{"2021000000000901", "2021000000000902"}
+	for _, id := range ids {
+		code, err := w.Gateway.IssueCode(alipaytest.AuthMerchant{AuthAppID: id, UserID: "2088" + id[4:]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, _, errOut := run(ctx, env, "merchant", "authorize", "--code", code); c != 0 {
+			t.Fatalf("authorize %s: %d %q", id, c, errOut)
+		}
+	}
+	// A merchant sealed with a key the key file never had.
+	opt, err := redisurl.Parse(env["REDIS_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, _ := redisurl.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	lostLine, _ := merchant.GenerateKey()
+	lostKeys, err := merchant.NewKeyring(mustBase64(t, lostLine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := merchant.NewStore(merchant.Config{Redis: rdb, Keyring: lostKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lostID, lostToken = "2021000000000903", "202612BBlosttokenClearText903"
+	if _, err := lost.Put(ctx, merchant.Grant{AuthAppID: lostID, AppAuthToken: lostToken}); err != nil {
+		t.Fatal(err)
+	}
+
+	keyFile := env["MERCHANT_KEY_FILE"]
+	if c, _, errOut := run(ctx, env, "merchant", "keygen", "--rotate", keyFile); c != 0 {
+		t.Fatalf("rotate: %d %q", c, errOut)
+	}
+	rotated, err := merchant.LoadKeyring(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newID := rotated.KeyIDs()[0]
+
+	c, out, errOut := run(ctx, env, "merchant", "reseal", "--json")
+	var sum resealSummary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("reseal --json printed %q: %v", out, err)
+	}
+	if c != command.ExitFailed || sum.KeyID != newID || sum.Merchants != 3 || sum.Resealed != 2 ||
+		len(sum.Failed) != 1 || sum.Failed[0].AuthAppID != lostID || !strings.Contains(errOut, lostID) {
+		t.Fatalf("reseal with a record the key file cannot open: %d %+v %q", c, sum, errOut)
+	}
+	if c, _, errOut := run(ctx, env, "merchant", "remove", lostID); c != 0 {
+		t.Fatalf("remove: %d %q", c, errOut)
+	}
+
+	// With a progress line after each merchant (a tiny interval).
+	var stdout, stderr syncbuf.Buffer
+	c = Main(ctx, []string{"merchant", "reseal"}, Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, plainInterval: time.Nanosecond})
+	if c != 0 || !strings.Contains(stdout.String(), "2 merchant(s), 0 sealed again with key "+newID) ||
+		!strings.Contains(stderr.String(), "reseal: 1/2 merchants") || !strings.Contains(stderr.String(), "may leave") {
+		t.Fatalf("reseal again: %d %q %q", c, stdout.String(), stderr.String())
+	}
+
+	// The old key leaves the key file: every record still opens.
+	onlyNew := filepath.Join(t.TempDir(), "new.keys")
+	first := strings.Fields(string(dropComments(mustRead(t, keyFile))))[0]
+	if err := os.WriteFile(onlyNew, []byte(first+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	newEnv := maps.Clone(env)
+	newEnv["MERCHANT_KEY_FILE"] = onlyNew
+	newKeys, err := merchant.LoadKeyring(onlyNew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := merchant.NewStore(merchant.Config{Redis: rdb, Keyring: newKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if _, err := st.Token(ctx, id); err != nil {
+			t.Errorf("%s with the new key alone: %v", id, err)
+		}
+	}
+	if c, out, errOut := run(ctx, newEnv, "merchant", "refresh", ids[0]); c != 0 || !strings.Contains(out, "active") {
+		t.Errorf("refresh with the new key alone: %d %q %q", c, out, errOut)
+	}
+	if c, out, errOut := run(ctx, newEnv, "merchant", "reseal"); c != 0 || !strings.Contains(out, "0 failed") {
+		t.Errorf("reseal with the new key alone: %d %q %q", c, out, errOut)
+	}
+
+	// A wrong key file opens none of the records: a configuration error.
+	wrong := filepath.Join(t.TempDir(), "wrong.keys")
+	if c, _, errOut := run(ctx, nil, "merchant", "keygen", wrong); c != 0 {
+		t.Fatal(errOut)
+	}
+	wrongEnv := maps.Clone(env)
+	wrongEnv["MERCHANT_KEY_FILE"] = wrong
+	if c, _, errOut := run(ctx, wrongEnv, "merchant", "reseal"); c != command.ExitUsage || !strings.Contains(errOut, "opens none") {
+		t.Errorf("reseal with a wrong key file: %d %q", c, errOut)
+	}
+
+	var secrets []string
+	for _, id := range ids {
+		m, _ := w.Gateway.Merchant(id)
+		secrets = append(secrets, m.Secrets...)
+	}
+	if len(secrets) < 4 {
+		t.Fatalf("the emulator issued %d secrets", len(secrets))
+	}
+	redisHasNone(t, rdb, append(secrets, lostToken)...)
+}
+
+// A reseal with Redis away exits 3.
+func TestMerchantResealRedisDown(t *testing.T) {
+	t.Parallel()
+	env, _ := merchantEnv(t, t.TempDir())
+	srv := testproc.StartRedis(t)
+	srv.Kill()
+	env["REDIS_URL"] = srv.URL()
+	if c, _, errOut := run(t.Context(), env, "merchant", "reseal"); c != command.ExitUnavailable {
+		t.Errorf("reseal with Redis away: %d %q", c, errOut)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustBase64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// redisHasNone reads every key and value in Redis and fails if one of
+// secrets is in it, in clear or in standard base64.
+func redisHasNone(t *testing.T, rdb redis.UniversalClient, secrets ...string) {
+	t.Helper()
+	ctx := t.Context()
+	var dump strings.Builder
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys in Redis: %d, %v", len(keys), err)
+	}
+	for _, key := range keys {
+		var vals []string
+		switch typ := rdb.Type(ctx, key).Val(); typ {
+		case "string":
+			vals = []string{rdb.Get(ctx, key).Val()}
+		case "hash":
+			for f, v := range rdb.HGetAll(ctx, key).Val() {
+				vals = append(vals, f, v)
+			}
+		case "set":
+			vals = rdb.SMembers(ctx, key).Val()
+		case "list":
+			vals = rdb.LRange(ctx, key, 0, -1).Val()
+		case "zset":
+			vals = rdb.ZRange(ctx, key, 0, -1).Val()
+		default:
+			t.Fatalf("key %s of unexpected type %s", key, typ)
+		}
+		dump.WriteString(key + "\n" + strings.Join(vals, "\n") + "\n")
+	}
+	for _, s := range secrets {
+		if strings.Contains(dump.String(), s) || strings.Contains(dump.String(), base64.StdEncoding.EncodeToString([]byte(s))) {
+			t.Errorf("a token is in Redis in clear")
+		}
 	}
 }
