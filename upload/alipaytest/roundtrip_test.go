@@ -286,25 +286,15 @@ func testClientCertificateMode(t *testing.T, p upload.Protocol) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	appSN, err := sign.CertFileSN(files.AppCert)
+	keyFiles, err := alipaytest.TestKeys().WriteFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootSN, err := sign.RootCertFileSN(files.RootCert)
+	keys, err := upload.CertKeysFromFiles(keyFiles.AppPrivateKey, files.AppCert, files.AlipayCert, files.RootCert)
 	if err != nil {
 		t.Fatal(err)
 	}
-	alipayKey, err := sign.LoadPublicKeyFile(files.AlipayCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alipaySN, err := sign.CertFileSN(files.AlipayCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newClient(t, srv, p, func(c *upload.Config) {
-		c.AppCertSN, c.AlipayRootCertSN, c.AlipayPublicKey, c.AlipayCertSN = appSN, rootSN, alipayKey, alipaySN
-	})
+	c := newClient(t, srv, p, keys.Apply)
 	res, err := uploadFile(c, "gif", mediagen.Sample("gif", 1))
 	if err != nil {
 		t.Fatalf("upload in certificate mode: %v", err)
@@ -322,7 +312,8 @@ func testClientCertificateMode(t *testing.T, p upload.Protocol) {
 	// naming this one.
 	if p == upload.V3 {
 		other := newClient(t, srv, p, func(c *upload.Config) {
-			c.AppCertSN, c.AlipayRootCertSN, c.AlipayPublicKey, c.AlipayCertSN = appSN, rootSN, alipayKey, "0123456789abcdef0123456789abcdef"
+			keys.Apply(c)
+			c.AlipayCertSN = "0123456789abcdef0123456789abcdef"
 		})
 		if _, err := uploadFile(other, "gif", mediagen.Sample("gif", 1)); !errors.Is(err, upload.ErrBadSignature) {
 			t.Errorf("other alipay-sn: %v, want ErrBadSignature", err)
