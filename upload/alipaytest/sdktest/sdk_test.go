@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -51,25 +50,17 @@ type sdkOutput struct {
 	TraceID  string `json:"trace_id"`
 }
 
-// dir is the directory of this file: upload.js and package.json.
-func dir(t *testing.T) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test's source directory")
-	}
-	return filepath.Dir(file)
-}
-
 // requireSDK fails (never skips) when node or the installed SDK is missing.
 func requireSDK(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatalf("node not found: run `make deps` (installs nodejs, npm and, from the lock file, alipay-sdk): %v", err)
 	}
-	pkg := filepath.Join(dir(t), "node_modules", "alipay-sdk", "package.json")
-	if _, err := os.Stat(pkg); err != nil {
-		t.Fatalf("the official Alipay SDK is not installed (%v): run `make deps`, which runs `npm ci` in %s", err, dir(t))
+	// go test runs in the package's directory, beside package.json and
+	// the scripts.
+	if _, err := os.Stat(filepath.Join("node_modules", "alipay-sdk", "package.json")); err != nil {
+		wd, _ := os.Getwd()
+		t.Fatalf("the official Alipay SDK is not installed (%v): run `make deps`, which runs `npm ci` in %s", err, wd)
 	}
 }
 
@@ -91,7 +82,6 @@ func runNode(t *testing.T, script string, in, out any) string {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(t.Context(), "node", script, string(arg))
-	cmd.Dir = dir(t)
 	cmd.Env = append(os.Environ(), "TZ=Asia/Shanghai")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
