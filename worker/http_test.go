@@ -58,21 +58,11 @@ func TestRunWithHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
-		{"alipay_media_uploads_total", []string{"outcome", "success"}, 1},
-		{"alipay_media_upload_bytes_total", nil, float64(p.Size)},
-		{"alipay_media_upload_duration_seconds", []string{"outcome", "success"}, 1},
-		{"asynq_queue_tasks", []string{"queue", "default", "state", "completed"}, 1},
-		{"asynq_inspector_up", nil, 1},
-	} {
-		if got, err := f.Value(c.name, c.labels...); err != nil || got != c.want {
-			t.Errorf("%s%q = %v, %v; want %v", c.name, c.labels, got, err, c.want)
-		}
-	}
+	f.Check(t, 1, "alipay_media_uploads_total", "outcome", "success")
+	f.Check(t, float64(p.Size), "alipay_media_upload_bytes_total")
+	f.Check(t, 1, "alipay_media_upload_duration_seconds", "outcome", "success")
+	f.Check(t, 1, "asynq_queue_tasks", "queue", "default", "state", "completed")
+	f.Check(t, 1, "asynq_inspector_up")
 	// Config.Observer is told too, next to the metrics.
 	if got := obs.String(); got != "throttled=0 success=1 retrying=0 rejected=0" {
 		t.Errorf("observer saw %s", got)

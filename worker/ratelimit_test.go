@@ -48,19 +48,9 @@ func TestRateLimitWired(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []struct {
-			name   string
-			labels []string
-			want   float64
-		}{
-			{"alipay_media_rate_cooldowns_total", nil, 1},
-			{"alipay_media_rate_wait_seconds", []string{"outcome", "slot"}, 2},
-			{"alipay_media_rate_held_total", []string{"by", "cooldown"}, 1},
-		} {
-			if got, err := f.Value(c.name, c.labels...); err != nil || got != c.want {
-				t.Errorf("%s%q = %v, %v; want %v", c.name, c.labels, got, err, c.want)
-			}
-		}
+		f.Check(t, 1, "alipay_media_rate_cooldowns_total")
+		f.Check(t, 2, "alipay_media_rate_wait_seconds", "outcome", "slot")
+		f.Check(t, 1, "alipay_media_rate_held_total", "by", "cooldown")
 		// The retry waited out what was left of the cool-down: the throttle
 		// delay (100ms) is shorter.
 		if waited, err := f.Sum("alipay_media_rate_wait_seconds", "outcome", "slot"); err != nil || waited < 0.1 {

@@ -5,5 +5,6 @@
 // [Scrape] fetches and parses a URL; [Families.Value] picks one sample by
 // metric name and label pairs. Counters, gauges and untyped samples give
 // their value; histograms and summaries give their sample count, and their
-// sums are available through [Families.Sum].
+// sums are available through [Families.Sum]. [Families.Check] is Value
+// for tests: it reports a missing sample or another value as an error.
 package promtext

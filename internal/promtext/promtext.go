@@ -73,6 +73,27 @@ func (f Families) Value(name string, labels ...string) (float64, error) {
 	return 0, fmt.Errorf("%w: %s has no value", ErrNoSample, name)
 }
 
+// Reporter is the part of testing.TB that [Families.Check] reports
+// through; the package does not import testing.
+type Reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// Check reports through r.Errorf, without stopping the test, when the
+// sample that [Families.Value] finds for name and labels is missing or
+// holds another value than want.
+func (f Families) Check(r Reporter, want float64, name string, labels ...string) {
+	r.Helper()
+	got, err := f.Value(name, labels...)
+	switch {
+	case err != nil:
+		r.Errorf("%s%q: %v", name, labels, err)
+	case got != want:
+		r.Errorf("%s%q = %v, want %v", name, labels, got, want)
+	}
+}
+
 // Sum returns the sample sum of a histogram or summary.
 func (f Families) Sum(name string, labels ...string) (float64, error) {
 	m, err := f.find(name, labels)

@@ -2,6 +2,8 @@ package promtext
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,33 @@ func TestParseRejectsGarbage(t *testing.T) {
 	t.Parallel()
 	if _, err := Parse(strings.NewReader("metric{unclosed 1\n")); err == nil {
 		t.Fatal("Parse accepted malformed text")
+	}
+}
+
+// reports records what Check reports.
+type reports struct{ errs []string }
+
+func (r *reports) Helper() {}
+func (r *reports) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	f, err := Parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reports
+	f.Check(&r, 3, "jobs_total", "queue", "a")
+	f.Check(&r, 3, "took_seconds")
+	if len(r.errs) != 0 {
+		t.Errorf("matching samples reported: %q", r.errs)
+	}
+	f.Check(&r, 4, "jobs_total", "queue", "a")
+	f.Check(&r, 1, "nope")
+	want := []string{`jobs_total["queue" "a"] = 3, want 4`, `nope[]: promtext: no such sample: metric nope absent`}
+	if !slices.Equal(r.errs, want) {
+		t.Errorf("reported %q, want %q", r.errs, want)
 	}
 }

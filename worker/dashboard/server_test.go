@@ -325,15 +325,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := fams.Value("asynq_queue_tasks", "queue", "photos", "state", "pending"); err != nil || v != 3 {
-		t.Errorf("pending photos = %v, %v; want 3", v, err)
-	}
-	if v, err := fams.Value("alipay_media_upload_throttled_total"); err != nil || v != 1 {
-		t.Errorf("alipay_media_upload_throttled_total = %v, %v; want 1", v, err)
-	}
-	if v, err := fams.Value("asynq_inspector_up"); err != nil || v != 1 {
-		t.Errorf("asynq_inspector_up = %v, %v; want 1", v, err)
-	}
+	fams.Check(t, 3, "asynq_queue_tasks", "queue", "photos", "state", "pending")
+	fams.Check(t, 1, "alipay_media_upload_throttled_total")
+	fams.Check(t, 1, "asynq_inspector_up")
 }
 
 func TestBasicAuth(t *testing.T) {

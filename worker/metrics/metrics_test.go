@@ -37,18 +37,6 @@ func scrape(t *testing.T, reg *prometheus.Registry) promtext.Families {
 	return fams
 }
 
-func want(t *testing.T, f promtext.Families, value float64, name string, labels ...string) {
-	t.Helper()
-	got, err := f.Value(name, labels...)
-	if err != nil {
-		t.Errorf("%s%q: %v", name, labels, err)
-		return
-	}
-	if got != value {
-		t.Errorf("%s%q = %v, want %v", name, labels, got, value)
-	}
-}
-
 // queueSetup starts a private Redis and returns its connection option
 // with an asynq client and inspector on it, closed when the test ends.
 func queueSetup(t *testing.T) (asynq.RedisClientOpt, *asynq.Client, *asynq.Inspector) {
@@ -89,17 +77,17 @@ func TestQueueCollectorReadsRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := scrape(t, reg)
-	want(t, f, 1, "asynq_inspector_up")
-	want(t, f, 2, "asynq_queue_tasks", "queue", "photos", "state", "pending")
-	want(t, f, 1, "asynq_queue_tasks", "queue", "photos", "state", "scheduled")
-	want(t, f, 1, "asynq_queue_tasks", "queue", "photos", "state", "archived")
-	want(t, f, 0, "asynq_queue_tasks", "queue", "photos", "state", "active")
-	want(t, f, 4, "asynq_queue_size", "queue", "photos")
-	want(t, f, 1, "asynq_queue_tasks", "queue", "videos", "state", "pending")
-	want(t, f, 0, "asynq_queue_paused", "queue", "photos")
-	want(t, f, 1, "asynq_queue_paused", "queue", "videos")
-	want(t, f, 0, "asynq_tasks_processed_total", "queue", "photos")
-	want(t, f, 0, "asynq_tasks_failed_total", "queue", "photos")
+	f.Check(t, 1, "asynq_inspector_up")
+	f.Check(t, 2, "asynq_queue_tasks", "queue", "photos", "state", "pending")
+	f.Check(t, 1, "asynq_queue_tasks", "queue", "photos", "state", "scheduled")
+	f.Check(t, 1, "asynq_queue_tasks", "queue", "photos", "state", "archived")
+	f.Check(t, 0, "asynq_queue_tasks", "queue", "photos", "state", "active")
+	f.Check(t, 4, "asynq_queue_size", "queue", "photos")
+	f.Check(t, 1, "asynq_queue_tasks", "queue", "videos", "state", "pending")
+	f.Check(t, 0, "asynq_queue_paused", "queue", "photos")
+	f.Check(t, 1, "asynq_queue_paused", "queue", "videos")
+	f.Check(t, 0, "asynq_tasks_processed_total", "queue", "photos")
+	f.Check(t, 0, "asynq_tasks_failed_total", "queue", "photos")
 	if lat, err := f.Value("asynq_queue_latency_seconds", "queue", "photos"); err != nil || lat < 0 {
 		t.Errorf("latency = %v, %v; want a non-negative value", lat, err)
 	}
@@ -109,7 +97,7 @@ func TestQueueCollectorReadsRedis(t *testing.T) {
 	}
 	// And the build, as --version names it.
 	bi := buildinfo.Read()
-	want(t, f, 1, "alipay_media_build_info", "version", bi.Version, "revision", bi.Revision, "go_version", bi.GoVersion)
+	f.Check(t, 1, "alipay_media_build_info", "version", bi.Version, "revision", bi.Revision, "go_version", bi.GoVersion)
 }
 
 func TestQueueCollectorCountsProcessedAndFailed(t *testing.T) {
@@ -150,9 +138,9 @@ func TestQueueCollectorCountsProcessedAndFailed(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.NewQueueCollector(insp, nil))
 	f := scrape(t, reg)
-	want(t, f, 3, "asynq_tasks_processed_total", "queue", "default")
-	want(t, f, 1, "asynq_tasks_failed_total", "queue", "default")
-	want(t, f, 1, "asynq_queue_tasks", "queue", "default", "state", "archived")
+	f.Check(t, 3, "asynq_tasks_processed_total", "queue", "default")
+	f.Check(t, 1, "asynq_tasks_failed_total", "queue", "default")
+	f.Check(t, 1, "asynq_queue_tasks", "queue", "default", "state", "archived")
 }
 
 type brokenInspector struct{}
@@ -167,7 +155,7 @@ func TestQueueCollectorReportsRedisDown(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.NewQueueCollector(brokenInspector{}, nil))
 	f := scrape(t, reg)
-	want(t, f, 0, "asynq_inspector_up")
+	f.Check(t, 0, "asynq_inspector_up")
 	if _, err := f.Value("asynq_queue_size"); err == nil {
 		t.Error("queue metrics exported although Redis could not be read")
 	}
@@ -193,20 +181,20 @@ func TestUploadsScrape(t *testing.T) {
 	}
 
 	f := scrape(t, reg)
-	want(t, f, 2, "alipay_media_uploads_total", "outcome", "success", "reason", "")
-	want(t, f, 1, "alipay_media_uploads_total", "outcome", "retry", "reason", "transport")
-	want(t, f, 1, "alipay_media_uploads_total", "outcome", "rejected", "reason", "type_mismatch")
-	want(t, f, 3500, "alipay_media_upload_bytes_total")
-	want(t, f, 2, "alipay_media_upload_duration_seconds", "outcome", "success")
+	f.Check(t, 2, "alipay_media_uploads_total", "outcome", "success", "reason", "")
+	f.Check(t, 1, "alipay_media_uploads_total", "outcome", "retry", "reason", "transport")
+	f.Check(t, 1, "alipay_media_uploads_total", "outcome", "rejected", "reason", "type_mismatch")
+	f.Check(t, 3500, "alipay_media_upload_bytes_total")
+	f.Check(t, 2, "alipay_media_upload_duration_seconds", "outcome", "success")
 	if s, err := f.Sum("alipay_media_upload_duration_seconds", "outcome", "success"); err != nil || s != 3.2 {
 		t.Errorf("success duration sum = %v, %v; want 3.2", s, err)
 	}
-	want(t, f, 1, "alipay_media_upload_retries_total", "reason", "transport")
-	want(t, f, 1, "alipay_media_upload_throttled_total")
-	want(t, f, 1, "alipay_media_upload_rejections_total", "reason", "type_mismatch")
-	want(t, f, 2, "alipay_media_upload_rejections_total", "reason", "too_large")
-	want(t, f, 1, "alipay_media_uploads_total", "outcome", "throttled", "reason", "alipay_40005")
-	want(t, f, 2, "alipay_media_uploads_total", "outcome", "rejected", "reason", "too_large")
+	f.Check(t, 1, "alipay_media_upload_retries_total", "reason", "transport")
+	f.Check(t, 1, "alipay_media_upload_throttled_total")
+	f.Check(t, 1, "alipay_media_upload_rejections_total", "reason", "type_mismatch")
+	f.Check(t, 2, "alipay_media_upload_rejections_total", "reason", "too_large")
+	f.Check(t, 1, "alipay_media_uploads_total", "outcome", "throttled", "reason", "alipay_40005")
+	f.Check(t, 2, "alipay_media_uploads_total", "outcome", "rejected", "reason", "too_large")
 }
 
 // TestUploadsBoundsReasonLabels: reasons outside tasks.KnownReasons (30
@@ -230,10 +218,10 @@ func TestUploadsBoundsReasonLabels(t *testing.T) {
 	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: "alipay_40004_unsigned"})
 	u.Observe(tasks.Attempt{Outcome: tasks.OutcomeRejected, Reason: "alipay_invalid-parameter"})
 	f := scrape(t, reg)
-	want(t, f, 31, "alipay_media_upload_rejections_total", "reason", "other")
-	want(t, f, 1, "alipay_media_upload_rejections_total", "reason", "alipay_40004_unsigned")
-	want(t, f, 1, "alipay_media_upload_rejections_total", "reason", "alipay_invalid-parameter")
-	want(t, f, 30, "alipay_media_upload_retries_total", "reason", "other")
+	f.Check(t, 31, "alipay_media_upload_rejections_total", "reason", "other")
+	f.Check(t, 1, "alipay_media_upload_rejections_total", "reason", "alipay_40004_unsigned")
+	f.Check(t, 1, "alipay_media_upload_rejections_total", "reason", "alipay_invalid-parameter")
+	f.Check(t, 30, "alipay_media_upload_retries_total", "reason", "other")
 	if n := len(f["alipay_media_uploads_total"].GetMetric()); n != 4 {
 		t.Errorf("alipay_media_uploads_total has %d series, want 4", n)
 	}

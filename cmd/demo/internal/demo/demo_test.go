@@ -121,18 +121,8 @@ func checkMetrics(t *testing.T, rep demo.Report) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
-		{"alipay_media_uploads_total", []string{"outcome", "success"}, 5},
-		{"alipay_media_upload_rejections_total", []string{"reason", "alipay_20001"}, 1},
-		{"asynq_queue_tasks", []string{"queue", demo.DefaultQueue, "state", "completed"}, 5},
-		{"asynq_queue_tasks", []string{"queue", demo.DefaultQueue, "state", "archived"}, 1},
-	} {
-		if got, err := f.Value(c.name, c.labels...); err != nil || got != c.want {
-			t.Errorf("%s%q = %v, %v; want %v", c.name, c.labels, got, err, c.want)
-		}
-	}
+	f.Check(t, 5, "alipay_media_uploads_total", "outcome", "success")
+	f.Check(t, 1, "alipay_media_upload_rejections_total", "reason", "alipay_20001")
+	f.Check(t, 5, "asynq_queue_tasks", "queue", demo.DefaultQueue, "state", "completed")
+	f.Check(t, 1, "asynq_queue_tasks", "queue", demo.DefaultQueue, "state", "archived")
 }
