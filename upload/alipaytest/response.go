@@ -42,6 +42,22 @@ func (g *Gateway) answer(w http.ResponseWriter, node []byte, legacy bool, kind F
 	g.answerNode(w, alipayapi.ResponseNode, node, legacy, kind)
 }
 
+// signAnswer signs an answer's content with the gateway key; for the
+// badsign fault, a well-formed signature over other content. When signing
+// fails it answers HTTP 500 and reports false.
+func (g *Gateway) signAnswer(w http.ResponseWriter, content []byte, kind FaultKind) (string, bool) {
+	if kind == FaultBadSignature {
+		content = append(content[:len(content):len(content)], ' ')
+	}
+	sig, err := g.signer.Sign(content)
+	if err != nil {
+		g.cfg.Logger.Error("sign response", "error", err)
+		http.Error(w, "alipaytest: cannot sign the response", http.StatusInternalServerError)
+		return "", false
+	}
+	return sig, true
+}
+
 // answerNode is answer for the method whose response node is name.
 func (g *Gateway) answerNode(w http.ResponseWriter, name string, node []byte, legacy bool, kind FaultKind) {
 	b := make([]byte, 0, len(node)+512)
@@ -58,15 +74,8 @@ func (g *Gateway) answerNode(w http.ResponseWriter, name string, node []byte, le
 			b = append(b, `,"alipay_cert_sn":`...)
 			b = appendJSONString(b, g.cfg.GatewayCertSN)
 		}
-		signed := node
-		if kind == FaultBadSignature {
-			// A well-formed signature, but over other content.
-			signed = append(append([]byte(nil), node...), ' ')
-		}
-		sig, err := g.signer.Sign(signed)
-		if err != nil {
-			g.cfg.Logger.Error("sign response", "error", err)
-			http.Error(w, "alipaytest: cannot sign the response", http.StatusInternalServerError)
+		sig, ok := g.signAnswer(w, node, kind)
+		if !ok {
 			return
 		}
 		b = append(b, `,"sign":`...)

@@ -72,14 +72,8 @@ func (g *Gateway) answerV3(w http.ResponseWriter, status int, body []byte, kind 
 	}
 	ts := strconv.FormatInt(g.cfg.Now().UnixMilli(), 10)
 	nonce := g.newID(hexID)
-	signed := sign.V3ResponseContent(ts, nonce, body)
-	if kind == FaultBadSignature {
-		signed = append(signed, ' ')
-	}
-	sig, err := g.signer.Sign(signed)
-	if err != nil {
-		g.cfg.Logger.Error("sign response", "error", err)
-		http.Error(w, "alipaytest: cannot sign the response", http.StatusInternalServerError)
+	sig, ok := g.signAnswer(w, sign.V3ResponseContent(ts, nonce, body), kind)
+	if !ok {
 		return
 	}
 	h := w.Header()
