@@ -142,29 +142,25 @@ func (g *Gateway) read(r *http.Request, body *bodyReader, api string) (_ *incomi
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			if body.err != nil {
-				return in, body.err
-			}
-			in.problem = reject(CodeInvalidParam, SubUploadFail, "文件上传失败 (multipart: "+err.Error()+")")
-			return in, nil
-		}
-		name := p.FormName()
-		if seen[name] {
-			in.dup = name
-		}
-		seen[name] = true
-		switch {
-		case name == fileField:
-			err = g.readFile(p, in)
-		case api == APIV3 && name != dataField:
-			in.problem = reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (unexpected part "+name+"; v3 sends the fields in the data part)")
-		default:
-			err = readText(p, name, in)
-			if qv, inQuery := q[name]; err == nil && inQuery && qv[0] != in.params[name] && in.dup == "" {
+		if err == nil {
+			name := p.FormName()
+			if seen[name] {
 				in.dup = name
 			}
+			seen[name] = true
+			switch {
+			case name == fileField:
+				err = g.readFile(p, in)
+			case api == APIV3 && name != dataField:
+				in.problem = reject(CodeInvalidParam, SubInvalidParameter, "参数无效 (unexpected part "+name+"; v3 sends the fields in the data part)")
+			default:
+				err = readText(p, name, in)
+				if qv, inQuery := q[name]; err == nil && inQuery && qv[0] != in.params[name] && in.dup == "" {
+					in.dup = name
+				}
+			}
 		}
+		// A broken part, or a broken multipart stream.
 		if err != nil {
 			if body.err != nil {
 				return in, body.err
