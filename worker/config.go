@@ -25,7 +25,7 @@ import (
 
 // Defaults of [Config].
 const (
-	DefaultUploadTimeout            = 60 * time.Second
+	DefaultUploadTimeout            = upload.DefaultTimeout
 	DefaultConcurrency              = 8
 	DefaultQueues                   = "critical:6,default:3,low:1"
 	DefaultShutdownTimeout          = 25 * time.Second

@@ -15,7 +15,11 @@
 //     the process exiting with [ExitInterrupted] on a second SIGINT;
 //   - [Vars]: settings that are environment variables, each overridden by
 //     the flag of the same name (REDIS_URL → --redis-url), with the table
-//     that --help prints.
+//     that --help prints;
+//   - [Problems]: every problem with a command's settings collected, each
+//     named by its variables, and the readers of positive durations and
+//     numbers and of booleans that word a refusal the same in every
+//     command.
 //
 // Libraries never import this package: they take their settings as values
 // and read no environment variable.

@@ -43,3 +43,15 @@ func ExampleNewLogger() {
 	// false
 	// true
 }
+
+func ExampleProblems() {
+	var ps command.Problems
+	timeout := ps.Duration("ALIPAY_TIMEOUT", "30")
+	burst := ps.Positive("ALIPAY_RATE_BURST", "5")
+	ps.Addf("ALIPAY_APP_ID", "required")
+	fmt.Println(timeout, burst, ps.Bad("ALIPAY_APP_ID, MEDIA_ROOTS"))
+	fmt.Println(ps.Err())
+	// Output:
+	// 0s 5 true
+	// ALIPAY_TIMEOUT: "30" is not a positive duration (write e.g. 500ms, 30s or 2m); ALIPAY_APP_ID: required
+}

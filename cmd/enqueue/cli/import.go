@@ -142,9 +142,8 @@ Common flags:
                         /v1/merchants routes, and to queue an
                         app_auth_token (sealed with it). merchant authorize
                         and refresh, and serve's merchant routes, also read
-                        the workers' ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY_FILE,
-                        ALIPAY_PUBLIC_KEY_FILE (or ALIPAY_*_CERT_FILE),
-                        ALIPAY_GATEWAY_URL, ALIPAY_API, ALIPAY_V3_ENDPOINT
+                        the workers' ALIPAY_* settings (see worker --help),
+                        checked as the worker checks them
   --convert-max-bytes N largest file queued for conversion (import --convert,
                         the API's "convert"; env UPLOAD_CONVERT_MAX_BYTES,
                         default {convert-max})

@@ -16,11 +16,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storemedia/alipay-media-worker/cmd/internal/alipayenv"
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/tasks"
-	"github.com/storemedia/alipay-media-worker/upload"
 )
 
 // merchantFlags are the flags of "enqueue merchant".
@@ -126,8 +126,8 @@ func dropComments(data []byte) []byte {
 
 // merchantStore builds a merchant.Store from the settings: Redis, the key
 // file (MERCHANT_KEY_FILE) and, when needAlipay, the app's keys and
-// gateway (the worker's ALIPAY_* variables) to exchange codes and refresh
-// tokens.
+// gateway (the worker's ALIPAY_* variables, read as the worker reads them)
+// to exchange codes and refresh tokens.
 func merchantStore(c common, env Env, needAlipay bool, log *slog.Logger) (*merchant.Store, redis.UniversalClient, error) {
 	keys, err := c.keyring()
 	if err != nil {
@@ -146,7 +146,7 @@ func merchantStore(c common, env Env, needAlipay bool, log *slog.Logger) (*merch
 	}
 	cfg := merchant.Config{Redis: rdb, Keyring: keys, Logger: log}
 	if needAlipay {
-		if cfg.Client, err = alipayClient(env, log); err != nil {
+		if cfg.Client, err = alipayenv.Client(env.Getenv, log); err != nil {
 			rdb.Close()
 			return nil, nil, err
 		}
@@ -157,43 +157,6 @@ func merchantStore(c common, env Env, needAlipay bool, log *slog.Logger) (*merch
 		return nil, nil, command.UsageError(err)
 	}
 	return st, rdb, nil
-}
-
-// alipayVars are what the merchant commands and serve's merchant routes
-// read to call Alipay, the worker's variables of the same names.
-var alipayVars = []string{"ALIPAY_APP_ID", "ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE", "ALIPAY_APP_CERT_FILE",
-	"ALIPAY_PUBLIC_CERT_FILE", "ALIPAY_ROOT_CERT_FILE", "ALIPAY_GATEWAY_URL", "ALIPAY_API", "ALIPAY_V3_ENDPOINT"}
-
-// alipayClient is the client of the app's gateway, from the worker's
-// ALIPAY_* variables: exchanging a code or refreshing a token is signed
-// with the app's key, as uploads are.
-func alipayClient(env Env, log *slog.Logger) (*upload.Client, error) {
-	get := func(k string) string { return strings.TrimSpace(env.Getenv(k)) }
-	appID, priv := get("ALIPAY_APP_ID"), get("ALIPAY_PRIVATE_KEY_FILE")
-	if appID == "" || priv == "" {
-		return nil, command.Usagef("authorizing or refreshing a merchant calls Alipay as the app: set ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY_FILE and ALIPAY_PUBLIC_KEY_FILE " +
-			"(or the ALIPAY_*_CERT_FILE of certificate mode), and ALIPAY_GATEWAY_URL / ALIPAY_API as the workers have them")
-	}
-	proto, err := upload.ParseProtocol(get("ALIPAY_API"))
-	if err != nil {
-		return nil, command.Usagef("ALIPAY_API: %w", err)
-	}
-	var keys upload.Keys
-	if get("ALIPAY_APP_CERT_FILE") != "" {
-		keys, err = upload.CertKeysFromFiles(priv, get("ALIPAY_APP_CERT_FILE"), get("ALIPAY_PUBLIC_CERT_FILE"), get("ALIPAY_ROOT_CERT_FILE"))
-	} else {
-		keys, err = upload.KeysFromFiles(priv, get("ALIPAY_PUBLIC_KEY_FILE"))
-	}
-	if err != nil {
-		return nil, command.Usagef("ALIPAY_*_FILE: %w", err)
-	}
-	cfg := upload.Config{Protocol: proto, GatewayURL: get("ALIPAY_GATEWAY_URL"), V3Endpoint: get("ALIPAY_V3_ENDPOINT"), AppID: appID, Logger: log}
-	keys.Apply(&cfg)
-	cl, err := upload.New(cfg)
-	if err != nil {
-		return nil, command.UsageError(err)
-	}
-	return cl, nil
 }
 
 // merchantErr gives the store's errors their exit status: a refused code

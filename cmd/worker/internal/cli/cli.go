@@ -51,7 +51,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			return getenv(k)
 		}
 		if store, err := s3env.Open(ctx, get); err != nil {
-			ps.add("S3_ENDPOINT", err)
+			ps.Add("S3_ENDPOINT", err)
 		} else {
 			st.worker.ObjectStore = store
 		}
@@ -89,9 +89,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 
 // start loads the keys and builds the worker, logging every problem
 // found. With problems it returns a nil worker and the exit status.
-func start(ctx context.Context, st settings, ps problems, logger *slog.Logger) (*worker.Worker, int) {
+func start(ctx context.Context, st settings, ps command.Problems, logger *slog.Logger) (*worker.Worker, int) {
 	cfg := st.worker
-	cfg.Keys, _ = st.keys.load(&ps)
+	cfg.Keys, _ = st.alipay.LoadKeys(&ps)
 	pingCtx, cancel := context.WithTimeout(ctx, st.pingTimeout)
 	defer cancel()
 	var w *worker.Worker
@@ -99,10 +99,10 @@ func start(ctx context.Context, st settings, ps problems, logger *slog.Logger) (
 	if cfg.Redis != nil {
 		w, err = worker.New(pingCtx, cfg, logger.With("component", "worker"))
 		if err != nil {
-			ps.fromNew(err, st)
+			fromNew(&ps, err, st)
 		}
 	}
-	if len(ps.list) == 0 {
+	if len(ps.List) == 0 {
 		return w, command.ExitOK
 	}
 	if w != nil {
@@ -112,23 +112,23 @@ func start(ctx context.Context, st settings, ps problems, logger *slog.Logger) (
 		logger.Info("interrupted during the start-up checks")
 		return nil, command.ExitInterrupted
 	}
-	for _, p := range ps.list {
+	for _, p := range ps.List {
 		logger.Error("start-up check failed", "problem", p.String())
 	}
 	logger.Error("worker cannot start: fix the settings named above (see --help)")
-	if len(ps.list) == 1 && onlyRedisDown(err) {
+	if len(ps.List) == 1 && onlyRedisDown(err) {
 		return nil, command.ExitUnavailable
 	}
 	return nil, command.ExitUsage
 }
 
 // addrProblem explains an HTTP_ADDR the worker could not listen on.
-func addrProblem(err error, st settings) problem {
+func addrProblem(err error, st settings) command.Problem {
 	addr := st.worker.HTTP.Addr
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return problem{"HTTP_ADDR", fmt.Errorf("%s is in use (another worker?): set HTTP_ADDR to a free address, 127.0.0.1:0 for any free port, or %s", addr, httpOff)}
+		return command.Problem{Vars: "HTTP_ADDR", Err: fmt.Errorf("%s is in use (another worker?): set HTTP_ADDR to a free address, 127.0.0.1:0 for any free port, or %s", addr, httpOff)}
 	}
-	return problem{"HTTP_ADDR", fmt.Errorf("%s: cannot listen (set HTTP_ADDR to another address, or %s): %w", addr, httpOff, err)}
+	return command.Problem{Vars: "HTTP_ADDR", Err: fmt.Errorf("%s: cannot listen (set HTTP_ADDR to another address, or %s): %w", addr, httpOff, err)}
 }
 
 func usage(w io.Writer, settings *command.Vars) {

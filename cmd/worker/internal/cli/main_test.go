@@ -262,7 +262,7 @@ func TestAddrProblemOtherFailure(t *testing.T) {
 	st, _ := read(envOf(map[string]string{"HTTP_ADDR": "192.0.2.1:0"}))
 	cause := errors.New("listen tcp 192.0.2.1:0: bind: cannot assign requested address")
 	p := addrProblem(cause, st)
-	if !errors.Is(p.err, cause) || !strings.Contains(p.String(), "HTTP_ADDR: 192.0.2.1:0: cannot listen") {
+	if !errors.Is(p.Err, cause) || !strings.Contains(p.String(), "HTTP_ADDR: 192.0.2.1:0: cannot listen") {
 		t.Errorf("problem = %s", p)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +13,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/storemedia/alipay-media-worker/upload"
-	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
 	"github.com/storemedia/alipay-media-worker/upload/ratelimit"
 )
 
@@ -29,20 +29,11 @@ func minimalEnv() map[string]string {
 	}
 }
 
-// text joins the problems as they are logged.
-func (ps problems) text() string {
-	var b strings.Builder
-	for _, p := range ps.list {
-		b.WriteString(p.String() + "\n")
-	}
-	return b.String()
-}
-
 func TestReadDefaults(t *testing.T) {
 	t.Parallel()
 	st, ps := read(envOf(minimalEnv()))
-	if len(ps.list) > 0 {
-		t.Fatal(ps.text())
+	if len(ps.List) > 0 {
+		t.Fatal(fmt.Sprint(ps.List))
 	}
 	if st.redisURL != "redis://127.0.0.1:6379/0" || st.pingTimeout != 5*time.Second || st.logFormat != "" || st.logLevel != "" {
 		t.Errorf("settings %+v", st)
@@ -115,8 +106,8 @@ func TestReadEverything(t *testing.T) {
 		env[k] = v
 	}
 	st, ps := read(envOf(env))
-	if len(ps.list) > 0 {
-		t.Fatal(ps.text())
+	if len(ps.List) > 0 {
+		t.Fatal(fmt.Sprint(ps.List))
 	}
 	cfg := st.worker
 	redis, _ := cfg.Redis.(asynq.RedisClientOpt)
@@ -198,8 +189,8 @@ func TestReadRateLimitWithoutCoolDown(t *testing.T) {
 		env := minimalEnv()
 		env["ALIPAY_RATE_LIMIT"], env["ALIPAY_RATE_COOLDOWN"] = "20", off
 		st, ps := read(envOf(env))
-		if len(ps.list) > 0 || st.worker.RateLimit == nil || st.worker.RateLimit.CoolDown >= 0 || st.worker.RateLimit.Rate.Calls != 20 {
-			t.Errorf("ALIPAY_RATE_COOLDOWN=%s: %+v, %s", off, st.worker.RateLimit, ps.text())
+		if len(ps.List) > 0 || st.worker.RateLimit == nil || st.worker.RateLimit.CoolDown >= 0 || st.worker.RateLimit.Rate.Calls != 20 {
+			t.Errorf("ALIPAY_RATE_COOLDOWN=%s: %+v, %s", off, st.worker.RateLimit, fmt.Sprint(ps.List))
 		}
 	}
 }
@@ -213,13 +204,13 @@ func TestReadHTTP(t *testing.T) {
 	env := minimalEnv()
 	env["DASHBOARD_USER"], env["DASHBOARD_PASSWORD_FILE"] = "ops", pwFile
 	st, ps := read(envOf(env))
-	if len(ps.list) > 0 || st.worker.HTTP.Password != "s3cret" {
-		t.Errorf("password file: %+v, %s", st.worker.HTTP, ps.text())
+	if len(ps.List) > 0 || st.worker.HTTP.Password != "s3cret" {
+		t.Errorf("password file: %+v, %s", st.worker.HTTP, fmt.Sprint(ps.List))
 	}
 	env = minimalEnv()
 	env["HTTP_ADDR"] = "OFF"
-	if st, ps := read(envOf(env)); len(ps.list) > 0 || st.worker.HTTP != nil {
-		t.Errorf("HTTP_ADDR=off: %+v, %s", st.worker.HTTP, ps.text())
+	if st, ps := read(envOf(env)); len(ps.List) > 0 || st.worker.HTTP != nil {
+		t.Errorf("HTTP_ADDR=off: %+v, %s", st.worker.HTTP, fmt.Sprint(ps.List))
 	}
 }
 
@@ -295,8 +286,8 @@ func TestReadErrors(t *testing.T) {
 				delete(env, k)
 			}
 			_, ps := read(envOf(env))
-			got := ps.text()
-			if got == "" {
+			got := fmt.Sprint(ps.List)
+			if len(ps.List) == 0 {
 				t.Fatal("no problem reported")
 			}
 			for _, w := range tt.want {
@@ -330,90 +321,6 @@ func TestEverySettingIsBound(t *testing.T) {
 	for name := range bound {
 		if !asked[name] {
 			t.Errorf("%s is bound but never read", name)
-		}
-	}
-}
-
-func TestKeyFileProblems(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	garbage := filepath.Join(dir, "garbage.pem")
-	if err := os.WriteFile(garbage, []byte("-----BEGIN NONSENSE-----\nAAAA\n-----END NONSENSE-----\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	good, err := alipaytest.TestKeys().WriteFiles(filepath.Join(dir, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	certs, err := alipaytest.TestCerts().WriteFiles(filepath.Join(dir, "certs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := keyFiles{privateKey: good.AppPrivateKey, publicKey: good.GatewayPublicKey}
-	cert := keyFiles{privateKey: good.AppPrivateKey, appCert: certs.AppCert, alipayCert: certs.AlipayCert, root: certs.RootCert}
-	with := func(k keyFiles, f func(*keyFiles)) keyFiles { f(&k); return k }
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	huge := filepath.Join(dir, "huge.pem")
-	if err := os.WriteFile(huge, make([]byte, 2<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		keys keyFiles
-		want []string // empty: loads
-	}{
-		{"public key mode", pub, nil},
-		{"certificate mode", cert, nil},
-		{"missing private key", with(pub, func(k *keyFiles) { k.privateKey = filepath.Join(dir, "nope.pem") }),
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "nope.pem", "no such file"}},
-		{"private key is a directory", with(pub, func(k *keyFiles) { k.privateKey = dir }),
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "is a directory"}},
-		{"private key in the wrong format", with(pub, func(k *keyFiles) { k.privateKey = garbage }),
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "garbage.pem", "unrecognised key format"}},
-		{"public key file holds no public key", with(pub, func(k *keyFiles) { k.publicKey = garbage }),
-			[]string{"ALIPAY_PUBLIC_KEY_FILE", "unrecognised key format"}},
-		{"both key files missing", keyFiles{privateKey: filepath.Join(dir, "nope.pem"), publicKey: filepath.Join(dir, "nope-either.pem")},
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "ALIPAY_PUBLIC_KEY_FILE: sign: read public key: open " + filepath.Join(dir, "nope-either.pem")}},
-		// Issue 12 item 7: devices and FIFOs are refused, not read without end.
-		{"private key is /dev/zero", with(pub, func(k *keyFiles) { k.privateKey = "/dev/zero" }),
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "/dev/zero is a character device, not a regular file"}},
-		{"public key is a FIFO", with(pub, func(k *keyFiles) { k.publicKey = fifo }),
-			[]string{"ALIPAY_PUBLIC_KEY_FILE", "is a named pipe (FIFO), not a regular file"}},
-		{"app certificate is /dev/zero", with(cert, func(k *keyFiles) { k.appCert = "/dev/zero" }),
-			[]string{"ALIPAY_APP_CERT_FILE", "is a character device"}},
-		{"root certificate is a FIFO", with(cert, func(k *keyFiles) { k.root = fifo }),
-			[]string{"ALIPAY_ROOT_CERT_FILE", "is a named pipe (FIFO)"}},
-		{"private key too large", with(pub, func(k *keyFiles) { k.privateKey = huge }),
-			[]string{"ALIPAY_PRIVATE_KEY_FILE", "file too large"}},
-		// The Alipay certificate holds the gateway's key, not the app's.
-		{"app certificate of another key", with(cert, func(k *keyFiles) { k.appCert = certs.AlipayCert }),
-			[]string{"does not match the private key"}},
-		{"missing app certificate", with(cert, func(k *keyFiles) { k.appCert = filepath.Join(dir, "missing.crt") }),
-			[]string{"ALIPAY_APP_CERT_FILE", "missing.crt"}},
-	}
-	for _, tt := range tests {
-		var ps problems
-		keys, ok := tt.keys.load(&ps)
-		got := ps.text()
-		if len(tt.want) == 0 {
-			if !ok || keys.Signer == nil || keys.AlipayPublicKey == nil || got != "" {
-				t.Errorf("%s: ok %v, keys %+v, problems %s", tt.name, ok, keys, got)
-			}
-			continue
-		}
-		if ok {
-			t.Errorf("%s: loaded", tt.name)
-		}
-		for _, w := range tt.want {
-			if !strings.Contains(got, w) {
-				t.Errorf("%s: problems %q do not contain %q", tt.name, got, w)
-			}
-		}
-		if strings.Contains(got, "PRIVATE KEY-----") {
-			t.Errorf("%s: problems quote a key: %q", tt.name, got)
 		}
 	}
 }
