@@ -13,7 +13,9 @@
 // declared in the module or in a package the module imports, that requires
 // it (String for fmt.Stringer, ServeHTTP for http.Handler, Collect and
 // Describe for prometheus.Collector, ProcessTask for asynq.Handler, and so
-// on).
+// on; Unwrap, Is and As for the errors package). The constants of a type
+// the package declares are kept with the type: a caller that switches on
+// its values needs all of them.
 //
 // A name is covered by an example when one of its package's Example
 // functions is named after it (ExampleName, ExampleType_Method, with an

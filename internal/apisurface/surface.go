@@ -36,6 +36,9 @@ const (
 	Interface
 	// Example: an Example function of its package, by name or in its body.
 	Example
+	// Enumeration: a constant of a type of its package that is itself used
+	// outside or shown by an example.
+	Enumeration
 )
 
 // Name is one exported name of the surface.
@@ -60,16 +63,18 @@ func (n Name) String() string {
 
 // Kept reports whether the name earns its place: used outside its package
 // (directly or as a method an interface requires) or shown by an example.
-func (n Name) Kept() bool { return n.Use&(Outside|Interface|Example) != 0 }
+func (n Name) Kept() bool { return n.Use&(Outside|Interface|Example|Enumeration) != 0 }
 
 // Class is a short word for where the name is used, the widest first:
-// outside, interface, inside, tests or unused.
+// outside, interface, enumeration, inside, tests or unused.
 func (n Name) Class() string {
 	switch {
 	case n.Use&Outside != 0:
 		return "outside"
 	case n.Use&Interface != 0:
 		return "interface"
+	case n.Use&Enumeration != 0:
+		return "enumeration"
 	case n.Use&Inside != 0:
 		return "inside"
 	case n.Use&Tests != 0:
@@ -353,7 +358,30 @@ func (l *loader) run() error {
 		}
 	}
 	l.interfaces(plain)
+	l.enumerations()
 	return nil
+}
+
+// enumerations keeps the constants of a type the package declares when the
+// type is kept: a caller that switches on a value needs all of them.
+func (l *loader) enumerations() {
+	for _, n := range l.names {
+		if n.Kind != "const" || n.Use&(Outside|Example) != 0 {
+			continue
+		}
+		c := l.checked[n.Pkg]
+		if c == nil {
+			continue
+		}
+		named, ok := c.pkg.Scope().Lookup(n.Name).Type().(*types.Named)
+		if !ok || named.Obj().Pkg() != c.pkg {
+			continue
+		}
+		if t := l.names[key(named.Obj())]; t != nil && t.Use&(Outside|Example) != 0 {
+			n.Use |= Enumeration
+			n.Via = named.Obj().Name()
+		}
+	}
 }
 
 // key names an object as Name.String does, or "" for objects that are no
