@@ -9,8 +9,5 @@ import (
 )
 
 func main() {
-	ctx, stop := command.SignalContext(context.Background())
-	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	command.Main(func(ctx context.Context) int { return cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }

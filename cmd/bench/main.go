@@ -22,10 +22,7 @@ import (
 
 func main() {
 	redislog.Discard()
-	ctx, stop := command.SignalContext(context.Background())
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	command.Main(func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 const usageHead = `Usage: bench [flags]

@@ -11,8 +11,5 @@ import (
 
 func main() {
 	redislog.Discard()
-	ctx, stop := command.SignalContext(context.Background())
-	code := cli.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	command.Main(func(ctx context.Context) int { return cli.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr) })
 }

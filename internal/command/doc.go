@@ -12,7 +12,8 @@
 //   - [NewLogger], the *slog.Logger built from a format (text or json) and
 //     a level (debug, info, warn, error);
 //   - [SignalContext]: a context cancelled on the first SIGINT or SIGTERM,
-//     the process exiting with [ExitInterrupted] on a second SIGINT;
+//     the process exiting with [ExitInterrupted] on a second SIGINT; [Main]
+//     runs a command's body with it and exits with the status it returns;
 //   - [Vars]: settings that are environment variables, each overridden by
 //     the flag of the same name (REDIS_URL → --redis-url), with the table
 //     that --help prints;

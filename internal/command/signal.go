@@ -8,6 +8,16 @@ import (
 	"syscall"
 )
 
+// Main is the body of every command's main: it runs run with the context
+// of [SignalContext], releases the signals and exits the process with the
+// status run returned.
+func Main(run func(ctx context.Context) int) {
+	ctx, stop := SignalContext(context.Background())
+	code := run(ctx)
+	stop()
+	os.Exit(code)
+}
+
 // SignalContext returns a context that is cancelled when the process gets
 // SIGINT or SIGTERM, so the command can stop cleanly (finish in-flight
 // work, flush its output). A second SIGINT (Ctrl-C pressed again) ends the
