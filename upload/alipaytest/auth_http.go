@@ -136,15 +136,9 @@ func (g *Gateway) readAuth(r *http.Request, api, method string, raw []byte, tooL
 	}
 	text := string(raw)
 	if api == APIClassic {
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			return biz, reject(CodeInvalidParam, SubInvalidParameter, "请求参数无效 (query string: "+err.Error()+")")
-		}
-		for k, vs := range q {
-			if len(vs) > 1 && in.dup == "" {
-				in.dup = k
-			}
-			in.params[k] = vs[0]
+		q, rj := in.readQuery(r.URL.RawQuery)
+		if rj != nil {
+			return biz, rj
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 			form, err := url.ParseQuery(string(raw))

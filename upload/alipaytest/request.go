@@ -98,6 +98,24 @@ type incoming struct {
 	tokenState, tokenOwner string
 }
 
+// readQuery parses a classic request's query string into in.params,
+// noting in in.dup the first parameter sent twice. It returns the query,
+// and the refusal of one that does not parse (whose parameters up to the
+// fault are kept).
+func (in *incoming) readQuery(raw string) (url.Values, *rejection) {
+	q, err := url.ParseQuery(raw)
+	for k, vs := range q {
+		if len(vs) > 1 && in.dup == "" {
+			in.dup = k
+		}
+		in.params[k] = vs[0]
+	}
+	if err != nil {
+		return q, reject(CodeInvalidParam, SubInvalidParameter, "请求参数无效 (query string: "+err.Error()+")")
+	}
+	return q, nil
+}
+
 // read parses the query and streams the multipart body: text parts are
 // kept, the file part is hashed and counted, never stored. A non-nil error
 // means the body could not be read (the client went away, or the body
@@ -115,17 +133,7 @@ func (g *Gateway) read(r *http.Request, body *bodyReader, api string) (_ *incomi
 	}()
 	var q url.Values
 	if api == APIClassic {
-		var qerr error
-		q, qerr = url.ParseQuery(r.URL.RawQuery)
-		if qerr != nil {
-			in.problem = reject(CodeInvalidParam, SubInvalidParameter, "请求参数无效 (query string: "+qerr.Error()+")")
-		}
-		for k, vs := range q {
-			if len(vs) > 1 && in.dup == "" {
-				in.dup = k
-			}
-			in.params[k] = vs[0]
-		}
+		q, in.problem = in.readQuery(r.URL.RawQuery)
 	}
 	mt, mp, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
