@@ -38,5 +38,9 @@
 // Nothing in the upload path talks to Redis unless a Limiter is set: the
 // worker builds one only when ALIPAY_RATE_LIMIT is set. With one, each call
 // costs two Redis round trips (the cool-down's PTTL and the GCRA script),
-// plus one per wait.
+// plus one per wait; one without a cool-down (CoolDown negative).
+// BenchmarkWait measures both and counts their round trips. The two
+// cannot be one script while the GCRA is redis_rate's: its script is its
+// own, on its one key, and a script cannot call another; sending both in
+// one pipeline would take a slot during a cool-down.
 package ratelimit

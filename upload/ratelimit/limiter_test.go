@@ -17,7 +17,7 @@ import (
 
 // client returns a client of its own for the package's Redis, as each
 // process of a fleet has.
-func client(t *testing.T) *redis.Client {
+func client(t testing.TB) *redis.Client {
 	t.Helper()
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
