@@ -162,3 +162,40 @@ func ExampleError_Detail() {
 	}
 	// Output: rejected empty.jpg (empty): the file has 0 bytes; the file was probably not fully written or copied; provide the complete file
 }
+
+// A caller branches on a rejection with errors.Is and the sentinel of its
+// reason, and finds the request field at fault in the [*validate.Error].
+func ExampleError_Is() {
+	v, _ := validate.New(validate.Config{})
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")
+	for _, err := range []error{
+		v.CheckSize(0),
+		v.CheckSize(v.MaxSize() + 1),
+		v.CheckName(""),
+		func() error { _, err := v.CheckType("image/jpeg"); return err }(),
+		func() error { _, err := v.Check(bytes.NewReader(png), int64(len(png)), "jpg", "logo"); return err }(),
+	} {
+		var e *validate.Error
+		errors.As(err, &e)
+		switch {
+		case errors.Is(err, validate.ErrEmpty), errors.Is(err, validate.ErrTooLarge):
+			fmt.Println("size:", e.Field == validate.FieldContent, e.Reason)
+		case errors.Is(err, validate.ErrBadName):
+			fmt.Println("name:", e.Field == validate.FieldName, e.Reason)
+		case errors.Is(err, validate.ErrBadImageType), errors.Is(err, validate.ErrTypeMismatch):
+			fmt.Println("type:", e.Field, e.Reason)
+		}
+		fmt.Println("  sentinel of its reason:", errors.Is(err, e.Reason.Sentinel()))
+	}
+	// Output:
+	// size: true empty
+	//   sentinel of its reason: true
+	// size: true too_large
+	//   sentinel of its reason: true
+	// name: true bad_name
+	//   sentinel of its reason: true
+	// type: image_type bad_image_type
+	//   sentinel of its reason: true
+	// type: image_type type_mismatch
+	//   sentinel of its reason: true
+}
