@@ -200,6 +200,10 @@ func (c *Client) findContent(ctx context.Context, hex string) ([]Status, error) 
 	return c.statuses(ctx, places)
 }
 
+// taskKey is asynq's key of a task, "asynq:{<queue>}:t:<id>", where its
+// ResultWriter writes the result (field "result").
+func taskKey(queue, id string) string { return "asynq:{" + queue + "}:t:" + id }
+
 // splitTaskKey splits asynq's "asynq:{<queue>}:t:<id>" into queue and ID.
 func splitTaskKey(key string) (queue, id string, ok bool) {
 	rest, ok := strings.CutPrefix(key, "asynq:{")

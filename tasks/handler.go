@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/mediaroot"
@@ -294,10 +295,28 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, t *asynq.Task, i
 	if err != nil {
 		return rejected(reasonResultWrite, fmt.Errorf("tasks: uploaded as image_id %s, but encoding the result failed: %w", res.ImageID, err))
 	}
-	if h.ledger != nil && id != "" {
-		err = retryWrite(ctx, func() error { return h.ledger.store(ctx, id, res) })
-	}
-	if w := t.ResultWriter(); err == nil && w != nil {
+	w := t.ResultWriter()
+	switch {
+	case h.ledger != nil && id != "":
+		// One round trip: the ledger's record, asynq's task result (what
+		// w.Write would write) and, when [NotifyEnded] runs the handler,
+		// the notice of the attempt's end.
+		queue, _ := asynq.GetQueueName(ctx)
+		n := noticeOf(ctx)
+		err = retryWrite(ctx, func() error {
+			return h.ledger.storeData(ctx, id, data, func(p redis.Pipeliner) {
+				if w != nil {
+					p.HSet(ctx, taskKey(queue, id), "result", data)
+				}
+				if n != nil {
+					p.Publish(ctx, n.channel, id)
+				}
+			})
+		})
+		if err == nil && n != nil {
+			n.sent = true
+		}
+	case w != nil:
 		err = retryWrite(ctx, func() error { _, err := w.Write(data); return err })
 	}
 	switch {

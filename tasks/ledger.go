@@ -273,10 +273,23 @@ func (l *Ledger) store(ctx context.Context, taskID string, res Result) error {
 	if err != nil {
 		return fmt.Errorf("tasks: encode result: %w", err)
 	}
+	return l.storeData(ctx, taskID, data, nil)
+}
+
+// storeData is store with the result already encoded; also, when set,
+// adds the attempt's other writes to the same pipeline (one round trip on
+// a standalone Redis), after the record's. They are all idempotent: a
+// failure is retried as a whole.
+func (l *Ledger) storeData(ctx context.Context, taskID string, data []byte, also func(redis.Pipeliner)) error {
 	key := jobKey(taskID)
-	_, err = l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	// No transaction: the writes need none (the claim gave the record its
+	// expiry already), and a Redis Cluster refuses one across slots.
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, "result", data, "owner", l.id)
 		p.Expire(ctx, key, l.retention)
+		if also != nil {
+			also(p)
+		}
 		return nil
 	})
 	if err != nil {

@@ -48,25 +48,47 @@ const noticeTimeout = time.Second
 
 // NotifyEnded returns an asynq middleware that publishes a task's ID on
 // [NoticeChannel] of its queue once the handler has returned, whatever its
-// outcome. A failed publish is logged at debug level and otherwise
-// ignored. The worker installs it (worker.New).
+// outcome. A [Handler] with a [Ledger] that stores a result publishes the
+// notice itself, in the same round trip as the result (after it), and the
+// middleware then sends none. A failed publish is logged at debug level
+// and otherwise ignored. The worker installs it (worker.New).
 func NotifyEnded(rdb redis.UniversalClient, log *slog.Logger) asynq.MiddlewareFunc {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-			err := next.ProcessTask(ctx, t)
 			id, _ := asynq.GetTaskID(ctx)
 			queue, _ := asynq.GetQueueName(ctx)
+			n := &notice{channel: NoticeChannel(queue)}
+			err := next.ProcessTask(context.WithValue(ctx, noticeKey{}, n), t)
+			if n.sent {
+				return err
+			}
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
 			defer cancel()
-			if perr := rdb.Publish(pctx, NoticeChannel(queue), id).Err(); perr != nil {
+			if perr := rdb.Publish(pctx, n.channel, id).Err(); perr != nil {
 				log.Debug("could not publish the end of an attempt; waiters will poll", "task_id", id, "err", perr)
 			}
 			return err
 		})
 	}
+}
+
+// notice is the notice of one attempt's end, which [NotifyEnded] hands
+// the handler through the context: a [Handler] with a ledger publishes it
+// with the result it stores, in the same round trip, and sets sent.
+type notice struct {
+	channel string
+	sent    bool
+}
+
+type noticeKey struct{}
+
+// noticeOf returns the notice NotifyEnded put in ctx, or nil.
+func noticeOf(ctx context.Context) *notice {
+	n, _ := ctx.Value(noticeKey{}).(*notice)
+	return n
 }
 
 // Re-check pauses: after a notice, a task is first looked up after
