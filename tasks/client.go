@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -682,6 +684,79 @@ func (c *Client) Lookup(ctx context.Context, id string) (Status, error) {
 		return Status{}, c.unavailable("looking up a task", err)
 	}
 	return statusOf(info), nil
+}
+
+// Completed reads the records asynq keeps of ids, all in one pipelined
+// round trip, and returns the status of those it records as completed:
+// the ID, queue, state, result, and the completion time the result names;
+// for the payload and retries, use [Client.Lookup]. Tasks in any other
+// state, unknown ones and records it cannot read are not in the map: look
+// them up with Lookup. It reads asynq's task hash ("asynq:{<queue>}:t:<id>",
+// its state and result fields) rather than going through asynq's
+// Inspector, whose look-up costs two round trips per task.
+func (c *Client) Completed(ctx context.Context, ids ...string) (map[string]Status, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.SliceCmd, len(ids))
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HMGet(ctx, taskKey(c.queue, id), "state", "result")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, c.unavailable("looking up tasks", err)
+	}
+	found := map[string]Status{}
+	for i, cmd := range cmds {
+		v := cmd.Val()
+		state, _ := v[0].(string)
+		raw, _ := v[1].(string)
+		if State(state) != StateCompleted || raw == "" {
+			continue
+		}
+		var r Result
+		if json.Unmarshal([]byte(raw), &r) != nil {
+			continue // another shape: Lookup gives it raw
+		}
+		found[ids[i]] = Status{ID: ids[i], Queue: c.queue, State: StateCompleted, Result: &r, RawResult: []byte(raw), CompletedAt: r.CompletedAt}
+	}
+	return found, nil
+}
+
+// RecheckCompleted is [Client.Completed] after notices of ended attempts.
+// asynq records an attempt's end just after its notice, so, like
+// [Client.Recheck], it first waits 2ms, and reads the tasks not completed
+// yet again after 4ms and 8ms; those still missing then (not completed,
+// or slow to be recorded) are left to Recheck.
+func (c *Client) RecheckCompleted(ctx context.Context, ids ...string) (map[string]Status, error) {
+	found := map[string]Status{}
+	ids = slices.Clone(ids) // the caller's stays as it was
+	pause := recheckFirst
+	for range 3 {
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		pause *= 2
+		got, err := c.Completed(ctx, ids...)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) == 0 {
+			continue
+		}
+		maps.Copy(found, got)
+		ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := got[id]; return ok })
+		if len(ids) == 0 {
+			break
+		}
+	}
+	return found, nil
 }
 
 func statusOf(info *asynq.TaskInfo) Status {

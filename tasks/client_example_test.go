@@ -96,6 +96,48 @@ func ExampleClient_Wait() {
 	// Output: completed mp4 2491 true
 }
 
+func ExampleClient_Completed() {
+	worker, err := workertest.New(workertest.Config{
+		RedisURL:   exampleRedisURL,
+		MediaRoots: []string{exampleRoot},
+		Queue:      "example-completed",
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer worker.Stop()
+	client, err := tasks.NewClient(tasks.ClientConfig{
+		RedisURL:     exampleRedisURL,
+		MediaRoots:   []string{exampleRoot},
+		Queue:        "example-completed",
+		PollInterval: 50 * time.Millisecond,
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	enq, err := client.Enqueue(ctx, tasks.UploadRequest{Path: filepath.Join(exampleRoot, "photo.jpeg")})
+	if err != nil {
+		panic(err)
+	}
+	done, err := client.Wait(ctx, enq.ID)
+	if err != nil {
+		panic(err)
+	}
+
+	// One round trip for any number of tasks; only the completed ones
+	// are in the map.
+	completed, err := client.Completed(ctx, enq.ID, "upload:no-such-task")
+	if err != nil {
+		panic(err)
+	}
+	st := completed[enq.ID]
+	fmt.Println(len(completed), st.State, st.Result.ImageID == done.Result.ImageID)
+	// Output: 1 completed true
+}
+
 func ExampleClient_Lookup() {
 	client, err := tasks.NewClient(tasks.ClientConfig{
 		RedisURL:   exampleRedisURL,

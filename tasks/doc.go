@@ -52,8 +52,9 @@
 // long poll look a task up as soon as they hear of it. asynq records the
 // new state just after the handler returns, so the notice comes a moment
 // early: [Client.Recheck] looks again after short pauses while the task
-// still reads active. Polling stays, slower ([DefaultPollInterval]), so a
-// lost notice costs latency, never a result.
+// still reads active. [Client.Completed] reads many tasks in one round
+// trip (the importer's --wait looks there first). Polling stays, slower
+// ([DefaultPollInterval]), so a lost notice costs latency, never a result.
 //
 // # Payload versions
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
 	"github.com/storemedia/alipay-media-worker/internal/testproc"
+	"github.com/storemedia/alipay-media-worker/internal/workertest"
 	"github.com/storemedia/alipay-media-worker/tasks"
 )
 
@@ -312,5 +314,67 @@ func TestNoNotices(t *testing.T) {
 	case <-w.Changed():
 		t.Fatal("a watch of a NoNotices client was signalled")
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestHandlerNotifiesAfterResult: the worker's handler publishes the end
+// of a successful attempt itself, in the round trip that stores its
+// result in the ledger and in asynq's task: once the notice arrives, the
+// task soon reads completed with that result (Client.RecheckCompleted,
+// else Client.Wait), and Client.Completed agrees with Client.Lookup.
+func TestHandlerNotifiesAfterResult(t *testing.T) {
+	t.Parallel()
+	url := testproc.StartRedis(t).URL()
+	root := copyMedia(t, "photo.jpg")
+	w, err := workertest.New(workertest.Config{RedisURL: url, MediaRoots: []string{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	c, err := tasks.NewClient(tasks.ClientConfig{RedisURL: url, MediaRoots: []string{root}, PollInterval: neverPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	p, err := c.Prepare(ctx, tasks.UploadRequest{Path: filepath.Join(root, "photo.jpg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := c.Watch(p.TaskID)
+	defer watch.Close()
+	// The subscription is made before the task is queued, so its notice
+	// cannot be missed.
+	<-watch.Changed()
+	if _, all := watch.Take(); !all {
+		t.Fatal("the first signal of a watch is not its subscription")
+	}
+	if _, err := c.EnqueuePrepared(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for ended := false; !ended; {
+		select {
+		case <-watch.Changed():
+		case <-ctx.Done():
+			t.Fatal("no notice of the task's end")
+		}
+		ids, _ := watch.Take()
+		ended = slices.Contains(ids, p.TaskID)
+	}
+	if _, err := c.RecheckCompleted(ctx, p.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Wait(ctx, p.TaskID)
+	if err != nil || st.State != tasks.StateCompleted || st.Result == nil || st.Result.ImageID == "" {
+		t.Fatalf("Wait = %+v, %v; want the completed task", st, err)
+	}
+	completed, err := c.Completed(ctx, p.TaskID, "upload:no-such-task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := completed[p.TaskID]
+	if len(completed) != 1 || !ok || got.State != tasks.StateCompleted || got.Result == nil || string(got.RawResult) != string(st.RawResult) {
+		t.Fatalf("Completed = %+v; want the task as Lookup reads it, %s", completed, st.RawResult)
 	}
 }
