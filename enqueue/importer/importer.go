@@ -223,6 +223,13 @@ type run struct {
 	// lookup is cfg.Client.Lookup (a test counts the calls through it);
 	// recheck is cfg.Client.Recheck, for tasks the worker announced.
 	lookup, recheck func(context.Context, string) (tasks.Status, error)
+	// completed is cfg.Client.Completed, recompleted
+	// cfg.Client.RecheckCompleted: a round's tasks read at once before any
+	// lookup (nil: none).
+	completed, recompleted func(context.Context, ...string) (map[string]tasks.Status, error)
+	// early hears notices while the files are queued (with Wait); nil
+	// otherwise.
+	early *earlyWatch
 }
 
 // Run imports the files of cfg.Paths: it walks them, checks and hashes each
@@ -241,7 +248,8 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err := cfg.withDefaults(); err != nil {
 		return Summary{}, err
 	}
-	r := &run{cfg: cfg, cnt: newCounters(cfg.Now), man: newManifest(cfg.Manifest), lookup: cfg.Client.Lookup, recheck: cfg.Client.Recheck}
+	r := &run{cfg: cfg, cnt: newCounters(cfg.Now), man: newManifest(cfg.Manifest), lookup: cfg.Client.Lookup, recheck: cfg.Client.Recheck,
+		completed: cfg.Client.Completed, recompleted: cfg.Client.RecheckCompleted}
 	if err := cfg.Client.Ping(ctx); err != nil {
 		return Summary{}, err
 	}
@@ -342,6 +350,10 @@ type prepared struct {
 // hashing workers, whose checked files go to the enqueuers, whose rows come
 // back here; the first fatal error (Redis failing) cancels the rest.
 func (r *run) run(parent context.Context) error {
+	if r.cfg.Wait && !r.cfg.DryRun {
+		r.early = &earlyWatch{w: r.cfg.Client.Watch(), added: map[string]int{}, confirmed: -1, heard: map[string]struct{}{}}
+		defer r.early.w.Close()
+	}
 	g, ctx := errgroup.WithContext(parent)
 
 	// The pre-count only feeds the progress display; it stops with the
@@ -381,8 +393,14 @@ func (r *run) run(parent context.Context) error {
 	waiting := map[string][]Row{}
 	flush := time.NewTicker(time.Second)
 	defer flush.Stop()
+	var heard <-chan struct{} // the early watch's signal, nil without one
+	if r.early != nil {
+		heard = r.early.w.Changed()
+	}
 	for open := true; open; {
 		select {
+		case <-heard:
+			r.early.take()
 		case row, ok := <-rows:
 			if !ok {
 				open = false
@@ -567,6 +585,9 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		}
 		return row, nil
 	}
+	if r.early != nil {
+		r.early.add(item.p.TaskID)
+	}
 	enq, err := c.EnqueuePrepared(ctx, item.p)
 	if err != nil {
 		return row, err
@@ -632,6 +653,76 @@ func applyStatus(row *Row, st tasks.Status) {
 	}
 }
 
+// earlyWatch hears the workers' notices while the files are queued, so
+// that the wait need not look every task up first: each task is watched
+// before it is queued, so once the subscription is made none of its
+// notices can be missed.
+type earlyWatch struct {
+	w *tasks.Watch
+
+	mu    sync.Mutex
+	added map[string]int // watched task IDs, in the order watched
+	// confirmed is how many tasks were watched before the subscription
+	// was made (-1: not made yet); missed says it was made again since
+	// (notices may have been lost meanwhile).
+	confirmed int
+	missed    bool
+	heard     map[string]struct{} // announced since the start
+}
+
+// add watches id, before its task is queued.
+func (e *earlyWatch) add(id string) {
+	e.mu.Lock()
+	if _, ok := e.added[id]; !ok {
+		e.added[id] = len(e.added)
+	}
+	e.mu.Unlock()
+	e.w.Add(id)
+}
+
+// take reads what the watch has heard.
+func (e *earlyWatch) take() {
+	ended, all := e.w.Take()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ended {
+		e.heard[id] = struct{}{}
+	}
+	switch {
+	case !all:
+	case e.confirmed < 0:
+		e.confirmed = len(e.added)
+	default:
+		e.missed = true
+	}
+}
+
+// first returns, for the tasks of waiting, those the wait must look up
+// first (look: watched before the subscription was made; heard: announced
+// already), and whether that is enough (ok false: look them all up); made
+// says the subscription was made.
+func (e *earlyWatch) first(waiting map[string][]Row) (look, heard []string, ok, made bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	made = e.confirmed >= 0
+	if !made || e.missed {
+		return nil, nil, false, made
+	}
+	for id := range waiting {
+		i, watched := e.added[id]
+		_, announced := e.heard[id]
+		switch {
+		case !watched:
+			return nil, nil, false, made
+		case announced:
+			heard = append(heard, id)
+		case i < e.confirmed:
+			look = append(look, id)
+		}
+	}
+	return look, heard, true, made
+}
+
 // answer is one finished task's status as looked up while waiting.
 type answer struct {
 	id string
@@ -649,17 +740,31 @@ func (r *run) lookupRound(ctx context.Context, waiting map[string][]Row) ([]answ
 	for id := range waiting {
 		ids = append(ids, id)
 	}
-	return r.lookupIDs(ctx, ids, r.lookup)
+	return r.lookupIDs(ctx, ids, r.completed, r.lookup)
 }
 
-// lookupIDs looks ids up with lookup as lookupRound does.
-func (r *run) lookupIDs(ctx context.Context, ids []string, lookup func(context.Context, string) (tasks.Status, error)) ([]answer, error) {
+// lookupIDs looks ids up with lookup as lookupRound does, after batch
+// (when not nil) has read them all in one round trip: the tasks it finds
+// completed need no lookup (most of them, once the worker has announced
+// their end).
+func (r *run) lookupIDs(ctx context.Context, ids []string, batch func(context.Context, ...string) (map[string]tasks.Status, error),
+	lookup func(context.Context, string) (tasks.Status, error)) ([]answer, error) {
+	var finished []answer
+	if batch != nil && len(ids) > 0 {
+		done, err := batch(ctx, ids...)
+		if err != nil {
+			return nil, err
+		}
+		for id, st := range done {
+			finished = append(finished, answer{id, st})
+		}
+		if len(done) > 0 {
+			ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { _, ok := done[id]; return ok })
+		}
+	}
 	g, round := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Enqueuers)
-	var (
-		mu       sync.Mutex
-		finished []answer
-	)
+	var mu sync.Mutex
 	for _, id := range ids {
 		if round.Err() != nil {
 			break
@@ -703,25 +808,53 @@ func (r *run) wait(ctx context.Context, waiting map[string][]Row) error {
 	for id := range waiting {
 		ids = append(ids, id)
 	}
-	watch := r.cfg.Client.Watch(ids...)
-	defer watch.Close()
-	poll := time.NewTimer(r.cfg.PollInterval)
-	defer poll.Stop()
 	// announced tasks to look up, or nil: look up all. The first full
 	// round waits for the subscription to be made (it marks every task
 	// worth a look, notices having been missed until then), or for the
 	// first poll: a round at once would be repeated a moment later.
 	ended := []string{}
+	var (
+		watch       *tasks.Watch
+		look, early []string // the first look, when the early watch covers the rest
+		first       bool
+	)
+	if r.early != nil {
+		watch = r.early.w
+		r.early.take()
+		var made bool
+		look, early, first, made = r.early.first(waiting)
+		if made && !first {
+			ended = nil // made again while queueing: look at all at once
+		}
+	} else {
+		watch = r.cfg.Client.Watch()
+		defer watch.Close()
+	}
+	watch.Add(ids...)
+	poll := time.NewTimer(r.cfg.PollInterval)
+	defer poll.Stop()
 	for len(waiting) > 0 {
 		var (
 			finished []answer
 			firstErr error
 		)
-		if ended == nil {
+		switch {
+		case first:
+			// The subscription was made while the files were queued:
+			// only the tasks queued before it, and those announced
+			// meanwhile, need a look; the others' notices will come.
+			first, round = false, r.cfg.Now()
+			finished, firstErr = r.lookupIDs(ctx, look, r.completed, r.lookup)
+			if firstErr == nil {
+				var more []answer
+				more, firstErr = r.lookupIDs(ctx, early, r.completed, r.recheck)
+				finished = append(finished, more...)
+			}
+		case ended == nil:
 			round = r.cfg.Now()
 			finished, firstErr = r.lookupRound(ctx, waiting)
-		} else {
-			finished, firstErr = r.lookupIDs(ctx, ended, r.recheck)
+		default:
+			finished, firstErr = r.lookupIDs(ctx, ended, r.recompleted, r.recheck)
 		}
 		for _, a := range finished {
 			for _, row := range waiting[a.id] {
