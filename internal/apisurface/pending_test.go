@@ -54,7 +54,6 @@ var pending = map[string]bool{
 	"tasks.PayloadVersion1":                     true,
 	"tasks.QueueLow":                            true,
 	"tasks.UploadPayload.Validate":              true,
-	"tasks.Watch.Add":                           true,
 	"tasks.Words":                               true,
 	"upload.DefaultDialTimeout":                 true,
 	"upload.DefaultResponseHeaderTimeout":       true,
