@@ -116,11 +116,11 @@ func TestFleetRateLimit(t *testing.T) {
 	}()
 
 	// Three seconds of the steady rate, then two throttled answers.
-	waitFor(t, 30*time.Second, "60 calls", func() bool { return len(gw.Calls()) >= 60 })
+	testproc.WaitFor(t, 30*time.Second, "60 calls", func() bool { return len(gw.Calls()) >= 60 })
 	if err := gw.Faults().Next(alipaytest.FaultThrottled, 2); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, "every job completed", func() bool {
+	testproc.WaitFor(t, 90*time.Second, "every job completed", func() bool {
 		qi, err := insp.GetQueueInfo(tasks.QueueDefault)
 		return err == nil && qi.Completed == files
 	})
@@ -214,18 +214,6 @@ func maxInWindow(times []time.Time, w time.Duration) int {
 		best = max(best, i-j+1)
 	}
 	return best
-}
-
-// waitFor polls cond until it holds, failing the test after limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s after %v", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // metricsURL is the /metrics address of a worker started with

@@ -56,4 +56,6 @@
 // [RunRedis] starts a server for a command (cmd/demo starts one when no
 // Redis listens, cmd/bench a private one) or a TestMain
 // ([RunWithRedis]); [Ping] tells whether a Redis answers at an address.
+// [Poll] waits for a condition (the demo waits for its worker with it);
+// [WaitFor] is Poll for tests, failing the test when the time is up.
 package testproc

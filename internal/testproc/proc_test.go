@@ -29,7 +29,7 @@ func TestProcLifecycle(t *testing.T) {
 	if err := p.Start(); err == nil {
 		t.Error("a second Start of a running process succeeded")
 	}
-	waitFor(t, func() bool { return strings.Contains(p.Log(), "[sh#1] started\n") }, "first start's output")
+	WaitFor(t, 10*time.Second, "first start's output", func() bool { return strings.Contains(p.Log(), "[sh#1] started\n") })
 	if rss, err := p.PeakRSS(); err != nil || rss <= 0 {
 		t.Errorf("PeakRSS = %d, %v", rss, err)
 	}
@@ -48,7 +48,7 @@ func TestProcLifecycle(t *testing.T) {
 	if err := p.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(p.Log(), "[sh#2] started\n") }, "second start's output")
+	WaitFor(t, 10*time.Second, "second start's output", func() bool { return strings.Contains(p.Log(), "[sh#2] started\n") })
 	pid := p.Pid()
 	p.Kill()
 	err := p.Wait(time.Second)
@@ -75,17 +75,6 @@ func TestProcKeepsPartialLastLine(t *testing.T) {
 	}
 	if got, want := p.Log(), "[printf#1] one\n[printf#1] two\n"; got != want {
 		t.Errorf("log %q, want %q", got, want)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

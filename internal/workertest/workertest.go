@@ -10,6 +10,7 @@ import (
 
 	"github.com/storemedia/alipay-media-worker/convert"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/objstore"
 	"github.com/storemedia/alipay-media-worker/sign"
@@ -140,15 +141,12 @@ func (w *Worker) Stop() {
 // [Start] returns. It fails the test after 10 seconds.
 func WaitWorkers(tb testing.TB, c *tasks.Client, n int) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		list, err := c.Workers(context.Background())
-		if err == nil && len(list) == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("workertest: %d workers announced (%v), want %d", len(list), err, n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var list []tasks.WorkerInfo
+	var err error
+	if !testproc.Poll(context.Background(), 10*time.Second, 10*time.Millisecond, func() bool {
+		list, err = c.Workers(context.Background())
+		return err == nil && len(list) == n
+	}) {
+		tb.Fatalf("workertest: %d workers announced (%v), want %d", len(list), err, n)
 	}
 }

@@ -99,18 +99,6 @@ func get(t *testing.T, hs *httptest.Server, path string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// waitFor polls cond until it holds, failing the test after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestTokenNeverInAPI puts a task carrying the token in every state asynq
 // has, one of them failing with an error that quotes the token, and reads
 // every list of the dashboard's JSON API.
@@ -163,7 +151,7 @@ func TestTokenNeverInAPI(t *testing.T) {
 	defer srv.Shutdown()
 	defer close(release)
 
-	waitFor(t, "every task state", func() bool {
+	testproc.WaitFor(t, time.Minute, "every task state", func() bool {
 		in, err := f.insp.GetQueueInfo("uploads")
 		if err != nil {
 			return false

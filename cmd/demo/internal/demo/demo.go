@@ -20,6 +20,7 @@ import (
 	"github.com/storemedia/alipay-media-worker/cmd/enqueue/cli"
 	"github.com/storemedia/alipay-media-worker/enqueue/importer"
 	"github.com/storemedia/alipay-media-worker/internal/redisurl"
+	"github.com/storemedia/alipay-media-worker/internal/testproc"
 	"github.com/storemedia/alipay-media-worker/merchant"
 	"github.com/storemedia/alipay-media-worker/sign"
 	"github.com/storemedia/alipay-media-worker/tasks"
@@ -242,11 +243,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	defer client.Close()
 	// The import warns when no running worker serves its queue: let the
 	// worker announce itself first (it does once Run has started).
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if ws, err := client.Workers(ctx); (err == nil && len(ws) > 0) || time.Now().After(deadline) || ctx.Err() != nil {
-			break
-		}
-	}
+	testproc.Poll(ctx, 10*time.Second, 20*time.Millisecond, func() bool {
+		ws, err := client.Workers(ctx)
+		return err == nil && len(ws) > 0
+	})
 	manifest, err := os.Create(filepath.Join(dir, "manifest.jsonl"))
 	if err != nil {
 		return rep, fmt.Errorf("demo: %w", err)
