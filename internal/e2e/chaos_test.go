@@ -272,21 +272,7 @@ func newRig(t *testing.T, sc scenario) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.keys, err = alipaytest.TestKeys().WriteFiles(filepath.Join(t.TempDir(), "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := alipaytest.TestKeys()
-	r.gw, err = alipaytest.New(alipaytest.Config{
-		AppID:        alipaytest.TestAppID,
-		AppPublicKey: &keys.App.PublicKey,
-		GatewayKey:   keys.Gateway,
-		SlowDelay:    slowDelay,
-		Logger:       slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r.gw, r.keys = newGateway(t, alipaytest.Config{SlowDelay: slowDelay})
 	if sc.faults {
 		err := r.gw.Faults().Apply(alipaytest.FaultSettings{Rates: map[alipaytest.FaultKind]float64{
 			alipaytest.Fault502:         0.10,
@@ -343,6 +329,36 @@ func newRig(t *testing.T, sc scenario) *rig {
 		}
 	})
 	return r
+}
+
+// newGateway is an emulator with the test keys and no log, and the key
+// files of a worker that uploads to it.
+func newGateway(t *testing.T, cfg alipaytest.Config) (*alipaytest.Gateway, alipaytest.KeyFiles) {
+	t.Helper()
+	keys, err := alipaytest.TestKeys().WriteFiles(filepath.Join(t.TempDir(), "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.WithTestKeys()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	gw, err := alipaytest.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gw, keys
+}
+
+// killAll kills procs and, when the test failed, logs the last tail bytes
+// of what each one wrote.
+func killAll(t *testing.T, procs []*testproc.Proc, tail int) {
+	for _, p := range procs {
+		p.Kill()
+	}
+	if t.Failed() {
+		for _, p := range procs {
+			t.Logf("log of %s:\n%s", p.Name, lastBytes(p.Log(), tail))
+		}
+	}
 }
 
 func lastBytes(s string, n int) string {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,18 +43,7 @@ func TestFleetRateLimit(t *testing.T) {
 	)
 	bins := binaries(t)
 	redis := testproc.StartRedis(t)
-	keyFiles, err := alipaytest.TestKeys().WriteFiles(filepath.Join(t.TempDir(), "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := alipaytest.TestKeys()
-	gw, err := alipaytest.New(alipaytest.Config{
-		AppID: alipaytest.TestAppID, AppPublicKey: &keys.App.PublicKey, GatewayKey: keys.Gateway,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw, keyFiles := newGateway(t, alipaytest.Config{})
 
 	// The jobs, queued before the workers start, so that all of them
 	// start by asking for a slot at once.
@@ -100,20 +88,13 @@ func TestFleetRateLimit(t *testing.T) {
 			},
 		})
 	}
+	defer killAll(t, procs, 16<<10)
 	start := time.Now()
 	for _, p := range procs {
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}
-		defer p.Kill()
 	}
-	defer func() {
-		if t.Failed() {
-			for _, p := range procs {
-				t.Logf("log of %s:\n%s", p.Name, lastBytes(p.Log(), 16<<10))
-			}
-		}
-	}()
 
 	// Three seconds of the steady rate, then two throttled answers.
 	testproc.WaitFor(t, 30*time.Second, "60 calls", func() bool { return len(gw.Calls()) >= 60 })

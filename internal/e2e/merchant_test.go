@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -45,35 +44,18 @@ type merchantRig struct {
 func newMerchantRig(t *testing.T) *merchantRig {
 	r := &merchantRig{t: t, bins: binaries(t), root: t.TempDir()}
 	r.redis = testproc.StartRedis(t)
-	var err error
-	if r.keys, err = alipaytest.TestKeys().WriteFiles(filepath.Join(t.TempDir(), "keys")); err != nil {
-		t.Fatal(err)
-	}
-	keys := alipaytest.TestKeys()
-	r.gw, err = alipaytest.New(alipaytest.Config{
-		AppID: alipaytest.TestAppID, AppPublicKey: &keys.App.PublicKey, GatewayKey: keys.Gateway,
+	r.gw, r.keys = newGateway(t, alipaytest.Config{
 		// A replaced token stops working at once, and uploads must carry
 		// a token the emulator issued: every upload is checked against
 		// the merchant's state at that moment.
-		Auth:   alipaytest.AuthConfig{OldTokenGrace: -1, RequireIssuedTokens: true},
-		Logger: slog.New(slog.DiscardHandler),
+		Auth: alipaytest.AuthConfig{OldTokenGrace: -1, RequireIssuedTokens: true},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r.keyFile = filepath.Join(t.TempDir(), "merchant.keys")
 	r.enqueue(0, "merchant", "keygen", r.keyFile)
 	r.insp = asynq.NewInspector(asynq.RedisClientOpt{Addr: r.redis.Addr()})
 	t.Cleanup(func() {
 		_ = r.insp.Close()
-		for _, w := range r.workers {
-			w.Kill()
-		}
-		if t.Failed() {
-			for _, w := range r.workers {
-				t.Logf("log of %s:\n%s", w.Name, lastBytes(w.Log(), 32<<10))
-			}
-		}
+		killAll(t, r.workers, 32<<10)
 	})
 	return r
 }

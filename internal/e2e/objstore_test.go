@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -62,29 +61,9 @@ func newObjectRig(t *testing.T) *objectRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.keys, err = alipaytest.TestKeys().WriteFiles(filepath.Join(t.TempDir(), "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := alipaytest.TestKeys()
-	r.gw, err = alipaytest.New(alipaytest.Config{
-		AppID: alipaytest.TestAppID, AppPublicKey: &keys.App.PublicKey, GatewayKey: keys.Gateway,
-		KeepContent: true, Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r.gw, r.keys = newGateway(t, alipaytest.Config{KeepContent: true})
 	r.front = newFront(t, r.gw)
-	t.Cleanup(func() {
-		for _, p := range r.procs {
-			p.Kill()
-		}
-		if t.Failed() {
-			for _, p := range r.procs {
-				t.Logf("log of %s:\n%s", p.Name, lastBytes(p.Log(), 32<<10))
-			}
-		}
-	})
+	t.Cleanup(func() { killAll(t, r.procs, 32<<10) })
 	return r
 }
 
