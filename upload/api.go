@@ -59,14 +59,14 @@ func ParseProtocol(s string) (Protocol, error) {
 	return "", fmt.Errorf("%w %q: want %s or %s", ErrProtocol, s, Classic, V3)
 }
 
-// DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
-const DefaultUserAgent = "alipay-media-worker/1"
+// defaultUserAgent is the User-Agent sent when Config.UserAgent is empty.
+const defaultUserAgent = "alipay-media-worker/1"
 
 // Limits Alipay documents for the method's fields; all but image_pid's are
 // the validate package's.
 const (
 	MaxFileSize     = validate.DefaultMaxSize  // bytes of image_content
-	MaxImageNameLen = validate.MaxNameLen      // characters of image_name
+	maxImageNameLen = validate.MaxNameLen      // characters of image_name
 	MaxImageTypeLen = validate.MaxImageTypeLen // characters of image_type
 	MaxImagePIDLen  = 16                       // characters of image_pid
 )
@@ -125,7 +125,7 @@ type Config struct {
 	// closes its connection when done and the next one dials a new one.
 	// Default [DefaultMaxIdleConnsPerHost].
 	MaxIdleConnsPerHost int
-	// UserAgent is sent as User-Agent. Default [DefaultUserAgent].
+	// UserAgent is sent as User-Agent. Default "alipay-media-worker/1".
 	UserAgent string
 	// MaxFileSize is the largest Request.Size accepted. Default
 	// [MaxFileSize] (5 MB), Alipay's documented limit.

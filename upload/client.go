@@ -25,8 +25,8 @@ import (
 // Defaults of the [Config] fields.
 const (
 	DefaultTimeout               = 60 * time.Second
-	DefaultDialTimeout           = 10 * time.Second
-	DefaultResponseHeaderTimeout = 30 * time.Second
+	defaultDialTimeout           = 10 * time.Second
+	defaultResponseHeaderTimeout = 30 * time.Second
 	DefaultMaxIdleConnsPerHost   = 64
 )
 
@@ -129,7 +129,7 @@ func New(cfg Config) (*Client, error) {
 		c.verifier = sign.RSA2Verifier{Key: cfg.AlipayPublicKey}
 	}
 	c.timeout = cmp.Or(c.timeout, DefaultTimeout)
-	c.userAgent = cmp.Or(c.userAgent, DefaultUserAgent)
+	c.userAgent = cmp.Or(c.userAgent, defaultUserAgent)
 	c.maxSize = cmp.Or(c.maxSize, MaxFileSize)
 	c.log = cmp.Or(c.log, slog.New(slog.DiscardHandler))
 	if c.now == nil {
@@ -140,8 +140,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.hc == nil {
 		c.hc = newHTTPClient(
-			cmp.Or(cfg.DialTimeout, DefaultDialTimeout),
-			cmp.Or(cfg.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
+			cmp.Or(cfg.DialTimeout, defaultDialTimeout),
+			cmp.Or(cfg.ResponseHeaderTimeout, defaultResponseHeaderTimeout),
 			cmp.Or(cfg.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost))
 	}
 	return c, nil
@@ -406,7 +406,7 @@ func (c *Client) check(r *Request) error {
 		required    bool
 	}{
 		{"image_type", r.ImageType, MaxImageTypeLen, true},
-		{"image_name", r.ImageName, MaxImageNameLen, true},
+		{"image_name", r.ImageName, maxImageNameLen, true},
 		{"image_pid", r.ImagePID, MaxImagePIDLen, false},
 	} {
 		switch n := utf8.RuneCountInString(f.value); {

@@ -76,7 +76,7 @@ func TestUploadSucceeds(t *testing.T) {
 	if len(r.Query) != len(wantQuery)+1 || r.Query.Get("sign") == "" {
 		t.Errorf("query = %v, want the system parameters and sign only", r.Query)
 	}
-	if r.UserAgent != DefaultUserAgent {
+	if r.UserAgent != defaultUserAgent {
 		t.Errorf("User-Agent = %q", r.UserAgent)
 	}
 }
@@ -181,7 +181,7 @@ func TestContentLengthExact(t *testing.T) {
 		{ImageType: "jpg", ImageName: "plain"},
 		{ImageType: "png", ImageName: "门店-照片", ImagePID: "2088000000000001"},
 		{ImageType: "mp4", ImageName: "clip", FileName: "we\"ird\\name\r\n.mp4", ContentType: "video/mp4"},
-		{ImageType: "bmp", ImageName: strings.Repeat("长", MaxImageNameLen)},
+		{ImageType: "bmp", ImageName: strings.Repeat("长", maxImageNameLen)},
 		{ImageType: "tiff", ImageName: "unknown type"},
 	} {
 		for _, size := range []int{1, copyBufSize - 1, copyBufSize, copyBufSize + 1, 3*copyBufSize + 7} {
@@ -243,7 +243,7 @@ func TestRequestValidation(t *testing.T) {
 		"no type":           {c, func(r *Request) { r.ImageType = "" }},
 		"long type":         {c, func(r *Request) { r.ImageType = "jpgjpgjpg" }},
 		"no name":           {c, func(r *Request) { r.ImageName = "" }},
-		"long name":         {c, func(r *Request) { r.ImageName = strings.Repeat("图", MaxImageNameLen+1) }},
+		"long name":         {c, func(r *Request) { r.ImageName = strings.Repeat("图", maxImageNameLen+1) }},
 		"long pid":          {c, func(r *Request) { r.ImagePID = "20880000000000011" }},
 		"bad UTF-8 name":    {c, func(r *Request) { r.ImageName = "a\xffb" }},
 		"header injection":  {c, func(r *Request) { r.ContentType = "image/png\r\nX-Evil: 1" }},
@@ -261,7 +261,7 @@ func TestRequestValidation(t *testing.T) {
 	}
 	// Limits are inclusive, and the override allows smaller files.
 	req := ok()
-	req.ImageType, req.ImageName, req.ImagePID = "jpegjpeg", strings.Repeat("图", MaxImageNameLen), "2088000000000001"
+	req.ImageType, req.ImageName, req.ImagePID = "jpegjpeg", strings.Repeat("图", maxImageNameLen), "2088000000000001"
 	if _, err := c.Upload(context.Background(), req); err != nil {
 		t.Errorf("request at the limits: %v", err)
 	}
@@ -282,7 +282,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.gateway.String() != ProductionGateway || c.timeout != DefaultTimeout || c.maxSize != MaxFileSize || c.userAgent != DefaultUserAgent {
+	if c.gateway.String() != ProductionGateway || c.timeout != DefaultTimeout || c.maxSize != MaxFileSize || c.userAgent != defaultUserAgent {
 		t.Errorf("defaults: gateway %s, timeout %v, max %d, UA %q", c.gateway, c.timeout, c.maxSize, c.userAgent)
 	}
 	for name, mutate := range map[string]func(*Config){

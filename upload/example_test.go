@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,10 +105,20 @@ func ExampleCertKeysFromFiles() {
 	fmt.Println("app_cert_sn matches:", k.AppCertSN == certs.AppCertSN)
 	fmt.Println("alipay_root_cert_sn matches:", k.AlipayRootCertSN == certs.RootCertSN)
 	fmt.Println("Alipay key from its certificate:", k.AlipayPublicKey.Equal(certs.Alipay.PublicKey))
+
+	// Alipay's certificate given as the app's does not hold the app's key.
+	_, err = upload.CertKeysFromFiles(
+		keyFiles.AppPrivateKey,
+		filepath.Join(dir, alipaytest.AlipayCertFile),
+		filepath.Join(dir, alipaytest.AlipayCertFile),
+		certFiles.RootCert,
+	)
+	fmt.Println("certificates swapped:", errors.Is(err, upload.ErrKeyMismatch))
 	// Output:
 	// app_cert_sn matches: true
 	// alipay_root_cert_sn matches: true
 	// Alipay key from its certificate: true
+	// certificates swapped: true
 }
 
 // A worker decides what to do with a failed upload from its class alone.
@@ -168,9 +179,17 @@ func ExampleClient_Upload_readerFailure() {
 		time.Sleep(5 * time.Millisecond)
 	}
 	fmt.Println("uploads recorded:", len(srv.Uploads()))
+
+	// A reader shorter than Request.Size is refused as a size mismatch.
+	short := "\xff\xd8\xff not a megabyte"
+	_, err = client.Upload(context.Background(), upload.Request{
+		Content: strings.NewReader(short), Size: 1 << 20, ImageType: "jpg", ImageName: "short.jpg",
+	})
+	fmt.Println(errors.Is(err, upload.ErrSizeMismatch), errors.Is(err, upload.ErrContent))
 	// Output:
 	// true true permanent
 	// uploads recorded: 0
+	// true true
 }
 
 // failingReader yields after bytes of JPEG-looking data, then err.
@@ -224,8 +243,17 @@ func ExampleProtocol() {
 	}
 	got := srv.Uploads()[0]
 	fmt.Println(got.API, res.ImageID == got.ImageID, res.TraceID == got.TraceID)
+
+	// A protocol named in configuration is parsed; Alipay's sandbox has a
+	// v3 endpoint of its own.
+	p, err := upload.ParseProtocol("V3")
+	fmt.Println(p, err, upload.SandboxV3Endpoint)
+	_, err = upload.ParseProtocol("soap")
+	fmt.Println(errors.Is(err, upload.ErrProtocol))
 	// Output:
 	// v3 true true
+	// v3 <nil> https://openapi-sandbox.dl.alipaydev.com
+	// true
 }
 
 // A JSON call names one operation in both protocols; the same typed request
@@ -286,9 +314,11 @@ func ExampleAPIError_Class() {
 	unknownApp := &upload.APIError{Code: "40002", Msg: "Invalid Arguments", SubCode: "isv.invalid-app-id", Unsigned: true}
 	signed := &upload.APIError{Code: "40004", Msg: "Business Failed", SubCode: "INVALID_PARAM"}
 	fmt.Println(forged.Class(), unknownApp.Class(), signed.Class())
+	fmt.Println(slices.Contains(upload.UnsignedFinalSubCodes, unknownApp.SubCode))
 	fmt.Println(forged)
 	// Output:
 	// retryable permanent permanent
+	// true
 	// unsigned answer, not verified as Alipay's: alipay 40004 Business Failed (INVALID_PARAM)
 }
 
@@ -319,4 +349,20 @@ func ExampleUnverifiedResult() {
 	u, ok := upload.UnverifiedResult(err)
 	fmt.Println(errors.Is(err, upload.ErrBadSignature), ok, u.ImageID == srv.Uploads()[0].ImageID)
 	// Output: true true true
+}
+
+// Every error of an upload matches exactly one class sentinel with
+// errors.Is; an HTTP answer other than 200 is classed by its status.
+func ExampleHTTPError_Class() {
+	for _, status := range []int{503, 429, 403} {
+		err := fmt.Errorf("job 7: %w", &upload.HTTPError{StatusCode: status})
+		var h *upload.HTTPError
+		errors.As(err, &h)
+		fmt.Println(status, h.Class(),
+			errors.Is(err, upload.ErrRetryable), errors.Is(err, upload.ErrThrottled), errors.Is(err, upload.ErrPermanent))
+	}
+	// Output:
+	// 503 retryable true false false
+	// 429 throttled false true false
+	// 403 permanent false false true
 }
