@@ -99,16 +99,9 @@ func TestSweepSpool(t *testing.T) {
 	// Completed: the upload is done, the file goes.
 	gif := post("anim.gif")
 	workertest.Start(t, workertest.Config{RedisURL: "redis://" + s.redis.Addr() + "/0", MediaRoots: []string{s.root}})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if got := s.do(t, "GET", "/v1/uploads/"+gif.TaskID, "", nil, "Bearer "+token); got.task.State == "completed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the gif never completed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testproc.WaitFor(t, time.Minute, "the gif's upload to complete", func() bool {
+		return s.do(t, "GET", "/v1/uploads/"+gif.TaskID, "", nil, "Bearer "+token).task.State == "completed"
+	})
 	if res := sweep(httpapi.SweepOptions{}); res.Young != 1 || !exists(gif.Path) {
 		t.Fatalf("completed but fresh: %+v", res)
 	}

@@ -413,14 +413,10 @@ func TestServe(t *testing.T) {
 	}
 	// A worker completes the task; then the sweep removes the file.
 	workertest.Start(t, workertest.Config{RedisURL: srv.URL(), MediaRoots: []string{root}})
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(task.Path); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the file of a completed task was never swept")
-		}
-	}
+	testproc.WaitFor(t, 30*time.Second, "the sweep to remove the file of a completed task", func() bool {
+		_, err := os.Stat(task.Path)
+		return errors.Is(err, fs.ErrNotExist)
+	})
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("serve after shutdown: %v", err)
