@@ -19,8 +19,9 @@ const (
 	// should reach.
 	GoalRatio = 0.8
 	// GoalPeakRSS is the worker's peak RSS limit (bytes) at the highest
-	// concurrency with the largest files.
-	GoalPeakRSS = 100 << 20
+	// concurrency with the largest files: 100 MB, in millions of bytes
+	// like every MB the bench prints.
+	GoalPeakRSS = 100_000_000
 )
 
 // Measure is one timed run over a number of files.
@@ -225,7 +226,13 @@ func sizeLabel(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+// mb prints a byte count in MB of 10^6 bytes, the unit of every memory
+// figure and memory goal in the bench's tables.
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+// mbMiB prints a byte count in MB and, for comparison with tools that
+// count in binary units, in MiB.
+func mbMiB(n int64) string { return fmt.Sprintf("%s (%.1f MiB)", mb(n), float64(n)/(1<<20)) }
 
 func (m Machine) String() string {
 	model := m.CPUModel

@@ -20,7 +20,7 @@ func sampleReport() *Report {
 			{Size: 5_000_000, Concurrency: 32, Files: 10,
 				Direct: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second}, Noop: Measure{Files: 2000, Elapsed: time.Second},
 				Worker: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second}, EndToEnd: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second},
-				InProcess: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second}, WorkerPeakRSS: 120 << 20},
+				InProcess: Measure{Files: 10, Bytes: 50_000_000, Elapsed: time.Second}, WorkerPeakRSS: 120_000_000},
 		},
 		Enqueue: EnqueueResult{Files: 1000, Importer: time.Second, ClientLoop: 2 * time.Second, AsynqLoop: 500 * time.Millisecond},
 		Elapsed: time.Minute,
@@ -181,5 +181,26 @@ func TestUpdateFileKeepsScenariosNotRun(t *testing.T) {
 	}
 	if strings.Count(got, blockStart(ScenarioThroughput)) != 1 || strings.Count(got, "## Latest run") != 1 {
 		t.Errorf("blocks repeated:\n%s", got)
+	}
+}
+
+// TestConvertRSSGoalIsInMillionsOfBytes: the goal is 300 MB, so 297 MiB
+// (311 million bytes) misses it, and the line says both units.
+func TestConvertRSSGoalIsInMillionsOfBytes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rss  int64
+		want string
+	}{
+		{297 << 20, "311.4 MB (297.0 MiB) (goal <= 300.0 MB): MISSED"},
+		{300_000_000, "300.0 MB (286.1 MiB) (goal <= 300.0 MB): met"},
+		{250_000_000, "250.0 MB (238.4 MiB) (goal <= 300.0 MB): met"},
+	} {
+		c := &ConvertResult{Concurrency: 8, Wall: time.Second, VipsWall: time.Second, WorkerPeakRSS: tc.rss,
+			Inputs: []ConvertInput{{Kind: "heic", Files: 1, VipsWall: time.Second}}}
+		lines := c.verdicts()
+		if len(lines) != 2 || !strings.HasSuffix(lines[1], tc.want) {
+			t.Errorf("peak %d bytes: verdicts %q, want the RSS line to end with %q", tc.rss, lines, tc.want)
+		}
 	}
 }
