@@ -38,18 +38,40 @@ func (b *memBudget) grantQueued() {
 	}
 }
 
-// acquire waits until n bytes of the budget are free (or nothing else
-// holds any) and returns the function that gives them back.
-func (b *memBudget) acquire(ctx context.Context, n int64) (release func(), err error) {
-	release = sync.OnceFunc(func() {
+// releaser returns the function that gives n granted bytes back.
+func (b *memBudget) releaser(n int64) func() {
+	return sync.OnceFunc(func() {
 		b.mu.Lock()
 		b.used -= n
 		b.holders--
 		b.grantQueued()
 		b.mu.Unlock()
 	})
+}
+
+// tryAcquire takes n bytes of the budget if they are free now and no
+// request waits before this one, and returns the function that gives
+// them back; otherwise it takes nothing and returns false.
+func (b *memBudget) tryAcquire(n int64) (release func(), ok bool) {
 	b.mu.Lock()
-	if len(b.queue) == 0 && b.fits(n) {
+	defer b.mu.Unlock()
+	if len(b.queue) > 0 || !b.fits(n) {
+		return nil, false
+	}
+	b.used += n
+	b.holders++
+	return b.releaser(n), true
+}
+
+// acquire waits until n bytes of the budget are free (or nothing else
+// holds any) and returns the function that gives them back.
+func (b *memBudget) acquire(ctx context.Context, n int64) (release func(), err error) {
+	if release, ok := b.tryAcquire(n); ok {
+		return release, nil
+	}
+	release = b.releaser(n)
+	b.mu.Lock()
+	if len(b.queue) == 0 && b.fits(n) { // freed meanwhile
 		b.used += n
 		b.holders++
 		b.mu.Unlock()

@@ -3,6 +3,7 @@ package convert
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -77,5 +78,47 @@ func TestMemBudget(t *testing.T) {
 	}
 	if b.used != 0 || b.holders != 0 || len(b.queue) != 0 {
 		t.Fatalf("at the end: used %d by %d, %d queued; want nothing", b.used, b.holders, len(b.queue))
+	}
+}
+
+func TestMemBudgetTryAcquire(t *testing.T) {
+	t.Parallel()
+	b := &memBudget{limit: 100}
+	first, ok := b.tryAcquire(70)
+	if !ok {
+		t.Fatal("70 of 100 not granted with nothing held")
+	}
+	if _, ok := b.tryAcquire(40); ok {
+		t.Fatal("40 more granted with 70 of 100 held")
+	}
+	// A request waiting in line comes first, even when a smaller one
+	// would fit.
+	queued := make(chan func())
+	go func() {
+		rel, err := b.acquire(context.Background(), 50)
+		if err != nil {
+			t.Error(err)
+		}
+		queued <- rel
+	}()
+	for waiting := false; !waiting; {
+		b.mu.Lock()
+		waiting = len(b.queue) == 1
+		b.mu.Unlock()
+		runtime.Gosched()
+	}
+	if _, ok := b.tryAcquire(10); ok {
+		t.Fatal("10 granted past a waiting request")
+	}
+	first()
+	second := <-queued
+	third, ok := b.tryAcquire(50)
+	if !ok {
+		t.Fatal("50 not granted beside 50 of 100")
+	}
+	second()
+	third()
+	if b.used != 0 || b.holders != 0 {
+		t.Errorf("after every release: used %d by %d; want none", b.used, b.holders)
 	}
 }

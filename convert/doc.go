@@ -51,28 +51,33 @@
 //
 // # Memory
 //
-// One conversion holds the input (in C memory, freed when it is over), the
-// decoded photo, about 3 bytes a pixel (72 MB for 24 megapixels), and its
-// encodes; decoding a HEIC or WebP holds more for a while: libheif's YCbCr
-// planes, its HEVC decoder's state and an RGB copy, or libwebp's own
-// decoded copy (the vips command itself peaks at about 240 MB on a
-// 24-megapixel HEIC from heif-enc, 226 MB on a WebP). Two bounds
-// apply: Config.Concurrency (2 by default) conversions at most, and
+// One conversion holds the decoded photo, about 3 bytes a pixel (72 MB for
+// 24 megapixels), and its encodes. The input sits in C memory until the
+// photo is decoded, then goes back (its SHA-256 is taken first); decoding
+// a HEIC or WebP holds more for a while: libheif's YCbCr planes, its HEVC
+// decoder's state and its RGB buffer, or libwebp's own decoded copy (the
+// vips command itself peaks at about 240 MB on a 24-megapixel HEIC from
+// heif-enc, 226 MB on a WebP). An upright HEIC is read sequentially, so
+// libvips serves its rows from libheif's buffer instead of copying them
+// into a second one (see load in engine_vips.go). Two bounds apply:
+// Config.Concurrency (2 by default) conversions at most, and
 // Config.MaxMemory (224 MiB by default), a budget each conversion takes
-// from before it decodes, by an estimate made from the header: the
-// input's bytes plus 4 bytes a pixel for JPEG, 8 for HEIC/HEIF and WebP.
-// Two 24-megapixel JPEGs fit together; a 24-megapixel HEIC or WebP runs
-// alone. A photo estimated over the whole budget runs when nothing else
-// does. libvips keeps a decoded photo over 100 MB in a temporary file
-// instead of memory (its VIPS_DISC_THRESHOLD).
+// from before it decodes, by an estimate made from the header: the input's
+// bytes plus 4 bytes a pixel for JPEG, 8 for HEIC/HEIF and WebP. Two
+// 24-megapixel JPEGs fit together; a 24-megapixel HEIC or WebP runs alone.
+// A photo estimated over the whole budget runs when nothing else does. A
+// conversion whose share is not free gives its input back while it waits
+// and reads it again once granted. libvips keeps a decoded photo over 100
+// MB in a temporary file instead of memory (its VIPS_DISC_THRESHOLD).
 //
 // The first conversion also sets glibc's malloc up for the process: a
 // fixed mmap threshold of 128 KiB (buffers of the decoders and encoders go
 // back to the system when freed, instead of staying in the heap arenas of
 // the threads that freed them), at most two arenas, and malloc_trim after
-// each conversion. With them, a worker converting 24-megapixel HEIC and
-// JPEG photos with WORKER_CONCURRENCY=8 peaked at 275 to 290 MB instead of
-// over 1 GB (BENCHMARKS.md, the convert scenario of cmd/bench).
+// each conversion; the Go heap, through which the encodes pass, is
+// collected and given back after each conversion too. BENCHMARKS.md (the
+// convert scenario of cmd/bench) has what each of these saves in a worker
+// converting 24-megapixel HEIC and JPEG photos with WORKER_CONCURRENCY=8.
 //
 // # Scratch space and records
 //

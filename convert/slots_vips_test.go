@@ -5,8 +5,13 @@ package convert
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"image/jpeg"
+	"io"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,5 +76,80 @@ func TestConvertWaitsForItsShareOfMemory(t *testing.T) {
 	}
 	if c.memory.used != 0 || c.memory.holders != 0 {
 		t.Errorf("after the conversion: %d bytes held by %d; want none", c.memory.used, c.memory.holders)
+	}
+}
+
+// countingReader counts the reads of all its bytes at once.
+type countingReader struct {
+	*bytes.Reader
+	whole atomic.Int32
+}
+
+func (r *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.Reader.ReadAt(p, off)
+	if off == 0 && int64(n) == r.Size() {
+		r.whole.Add(1)
+	}
+	return n, err
+}
+
+// TestConvertWaitsForMemoryWithoutItsInput: a conversion whose share of
+// the memory budget is not free gives its input back while it waits, and
+// reads it again once granted; the hash is the bytes decoded.
+func TestConvertWaitsForMemoryWithoutItsInput(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, mediagen.Photo(64, 48, 1, 4), nil); err != nil {
+		t.Fatal(err)
+	}
+	small := buf.Bytes()
+	c, err := New(Config{MaxPixels: 64 * 48 / 4, MaxMemory: int64(len(small)) + 64*48*bytesPerPixel, ScratchDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	held, err := c.memory.acquire(context.Background(), 1) // another conversion runs
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &countingReader{Reader: bytes.NewReader(small)}
+	type outcome struct {
+		res *Result
+		err error
+	}
+	done := make(chan outcome)
+	go func() {
+		res, err := c.Convert(context.Background(), r, int64(len(small)))
+		done <- outcome{res, err}
+	}()
+	for waiting := false; !waiting; {
+		c.memory.mu.Lock()
+		waiting = len(c.memory.queue) == 1
+		c.memory.mu.Unlock()
+		runtime.Gosched()
+	}
+	if n := r.whole.Load(); n != 1 {
+		t.Errorf("read %d times before waiting; want once", n)
+	}
+	held()
+	got := <-done
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	defer got.res.Remove()
+	if n := r.whole.Load(); n != 2 {
+		t.Errorf("read %d times in all; want twice (again once granted)", n)
+	}
+	sum := sha256.Sum256(small)
+	if got.res.SourceSHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("source sha256 %s; want the input's", got.res.SourceSHA256)
+	}
+	f, err := got.res.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(io.Discard, f); err != nil {
+		t.Fatal(err)
 	}
 }
