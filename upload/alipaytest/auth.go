@@ -375,16 +375,20 @@ func (g *Gateway) refresh(token string) (*tokenAnswer, *rejection) {
 func (g *Gateway) tokenStatus(token string) (state string, m MerchantAuth, issued, expires time.Time, rj *rejection) {
 	now := g.authNow()
 	a := g.auth
+	// The session's times are copied under the lock: ExpireToken and a
+	// refresh change them while uploads are checked.
+	var replaced, lifetime time.Time
 	a.mu.Lock()
 	s := a.tokens[token]
 	if s != nil {
 		m = s.merchant.MerchantAuth
-		issued, expires = s.issued, s.expires
-		if !s.replaced.IsZero() {
-			expires = minTime(expires, s.replaced.Add(a.cfg.OldTokenGrace))
-		}
+		issued, lifetime, replaced = s.issued, s.expires, s.replaced
 	}
 	a.mu.Unlock()
+	expires = lifetime
+	if !replaced.IsZero() {
+		expires = minTime(lifetime, replaced.Add(a.cfg.OldTokenGrace))
+	}
 	switch {
 	case s == nil && g.tokens[token]:
 		return TokenListed, m, time.Time{}, time.Time{}, nil
@@ -394,11 +398,11 @@ func (g *Gateway) tokenStatus(token string) (state string, m MerchantAuth, issue
 		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌")
 	case m.Revoked:
 		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌 (authorization cancelled)")
-	case !s.replaced.IsZero() && !now.Before(s.replaced.Add(a.cfg.OldTokenGrace)):
+	case !replaced.IsZero() && !now.Before(replaced.Add(a.cfg.OldTokenGrace)):
 		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubInvalidAppAuthToken, "无效的应用授权令牌 (replaced by a refresh)")
-	case !now.Before(s.expires):
+	case !now.Before(lifetime):
 		return "", m, time.Time{}, time.Time{}, reject(CodeInvalidToken, SubAppAuthTokenTimeOut, "应用授权令牌已过期")
-	case !s.replaced.IsZero():
+	case !replaced.IsZero():
 		return TokenReplaced, m, issued, expires, nil
 	}
 	return TokenCurrent, m, issued, expires, nil
