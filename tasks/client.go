@@ -823,6 +823,41 @@ func (c *Client) Wait(ctx context.Context, id string) (Status, error) {
 	}
 }
 
+// Replace queues p again in place of its archived task, whose stored
+// payload asynq cannot change: it deletes the archived task, then queues
+// p under the same ID (dedupe by content stays as it was). It is how a
+// job refused because it did not ask for conversion is queued again with
+// conversion. Only an archived task is replaced: a task in any other
+// state gives an error wrapping [ErrNotArchived], and none is deleted.
+func (c *Client) Replace(ctx context.Context, p *Prepared) (Enqueued, error) {
+	if err := ctx.Err(); err != nil {
+		return Enqueued{}, err
+	}
+	st, err := c.Lookup(ctx, p.TaskID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Enqueued{}, err
+	}
+	if err == nil {
+		if st.State != StateArchived {
+			return Enqueued{}, fmt.Errorf("%w: %q is %s", ErrNotArchived, p.TaskID, st.State)
+		}
+		err := c.inspector.DeleteTask(c.queue, p.TaskID)
+		switch {
+		case err == nil, errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		case strings.Contains(err.Error(), "FAILED_PRECONDITION"):
+			// Re-run by someone else meanwhile, and running now.
+			return Enqueued{}, fmt.Errorf("%w: %q is running", ErrNotArchived, p.TaskID)
+		default:
+			return Enqueued{}, c.unavailable("deleting an archived task", err)
+		}
+	}
+	return c.EnqueuePrepared(ctx, p)
+}
+
+// ErrNotArchived is the error of [Client.Replace] for a task that is not
+// archived (queued, running, completed): it is left as it is.
+var ErrNotArchived = errors.New("tasks: the task is not archived")
+
 // Requeue runs an archived (or scheduled, or retrying) task again now and
 // returns its new status. Pending and active tasks give an error.
 func (c *Client) Requeue(ctx context.Context, id string) (Status, error) {
