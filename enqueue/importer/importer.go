@@ -582,6 +582,9 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		if row.State == StateFailed && r.cfg.RequeueFailed {
 			row.State = StateWouldQueue
 			row.Requeued = true
+			if gainsConvert(item.p.Payload, st.Payload) {
+				row.Note = noteWouldReplace
+			}
 		}
 		return row, nil
 	}
@@ -598,6 +601,13 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		return row, nil
 	}
 	reuse(&row, item.p.Payload, *enq.Existing)
+	if row.State == StateFailed && gainsConvert(item.p.Payload, enq.Existing.Payload) {
+		if !r.cfg.RequeueFailed {
+			row.Note = noteNotConverting
+			return row, nil
+		}
+		return r.replace(ctx, item, row)
+	}
 	if row.State == StateFailed && r.cfg.RequeueFailed {
 		st, err := c.Requeue(ctx, enq.ID)
 		switch {
@@ -617,6 +627,51 @@ func (r *run) enqueue(ctx context.Context, item prepared) (Row, error) {
 		}
 	}
 	return row, nil
+}
+
+// Notes of a failed task that did not ask for conversion, met by an
+// import asking for it.
+const (
+	noteNotConverting = "its task failed without asking for conversion, and asynq re-runs a task unchanged: " +
+		"run the import again with --requeue-failed --convert to replace it with a job that asks for conversion"
+	noteReplaced     = "its failed task did not ask for conversion: it was deleted and the file queued again with conversion, under the same task ID"
+	noteWouldReplace = "its failed task did not ask for conversion: it would be deleted and the file queued again with conversion, under the same task ID"
+)
+
+// gainsConvert reports whether a job asking for conversion meets a task
+// of the same content that did not ask for it: re-running that task would
+// fail the same way.
+func gainsConvert(asked, existing tasks.UploadPayload) bool {
+	return asked.Convert && !existing.Convert
+}
+
+// replace queues item again, with conversion, in place of its archived
+// task (--requeue-failed --convert): asynq re-runs an archived task with
+// the payload it stored, which did not ask for conversion.
+func (r *run) replace(ctx context.Context, item prepared, row Row) (Row, error) {
+	c := r.cfg.Client
+	enq, err := c.Replace(ctx, item.p)
+	switch {
+	case err == nil:
+		row = item.row
+		row.TaskID = enq.ID
+		row.Requeued = true
+		row.Note = noteReplaced
+		row.State = StateQueued
+		if enq.Duplicate {
+			// Queued again by someone else between the deletion and ours.
+			reuse(&row, item.p.Payload, *enq.Existing)
+		}
+		return row, nil
+	case errors.Is(err, tasks.ErrNotArchived):
+		// Someone else re-ran it first; report it as it stands.
+		if st, lerr := c.Lookup(ctx, row.TaskID); lerr == nil {
+			applyStatus(&row, st)
+		}
+		return row, nil
+	default:
+		return row, err
+	}
 }
 
 // reuse marks row, whose file would have queued asked, as a duplicate of

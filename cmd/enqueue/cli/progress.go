@@ -84,15 +84,23 @@ func (d *Display) Attach(cfg *importer.Config) {
 }
 
 // row prints a line for a rejected or failed file, and for a file whose
-// content was already queued for another file or under another name.
+// content was already queued for another file or under another name, or
+// whose task was queued again in another form (with conversion).
 func (d *Display) row(r importer.Row) {
 	switch r.State {
 	case importer.StateRejected:
 		d.message(fmt.Sprintf("rejected %s (%s): %s", r.Path, r.Reason, r.Error))
 	case importer.StateFailed:
-		d.message(fmt.Sprintf("failed %s (task %s): %s", r.Path, r.TaskID, r.Error))
-	default:
+		line := fmt.Sprintf("failed %s (task %s): %s", r.Path, r.TaskID, r.Error)
 		if r.Note != "" {
+			line += " (" + r.Note + ")"
+		}
+		d.message(line)
+	default:
+		switch {
+		case r.Note != "" && r.Requeued:
+			d.message(fmt.Sprintf("requeued %s: %s", r.Path, r.Note))
+		case r.Note != "":
 			d.message(fmt.Sprintf("reused %s: %s", r.Path, r.Note))
 		}
 	}
