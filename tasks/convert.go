@@ -96,6 +96,14 @@ func convertHint(reason validate.Reason, typ string, asked, allowed bool) string
 	return ""
 }
 
+// ConvertHint is the advice for a file refused for reason (too_large,
+// unsupported_type) before it was queued, when conversion could fix it:
+// head is the start of the file (at least [validate.HeadSize] bytes when
+// the file has them). It is "" when conversion would not help.
+func ConvertHint(reason validate.Reason, head []byte) string {
+	return convertHint(reason, validate.Sniff(head), false, true)
+}
+
 // withHint returns the validator's refusal ve with the conversion hint for
 // the file read through f added to its fix, or ve itself when conversion
 // would not help. Only the advice changes: the reason stays the same.

@@ -41,8 +41,8 @@ func TestCreateAskingForConversion(t *testing.T) {
 		t.Fatal(err)
 	}
 	a = s.postFile(t, nil, "big.jpg", bytes.NewReader(big))
-	if a.status != http.StatusRequestEntityTooLarge || a.errCode != "too_large" {
-		t.Errorf("big JPEG without convert: %d %s %q; want 413 too_large", a.status, a.errCode, a.errorMsg)
+	if a.status != http.StatusRequestEntityTooLarge || a.errCode != "too_large" || !strings.Contains(a.errorMsg, `"convert": true`) {
+		t.Errorf("big JPEG without convert: %d %s %q; want 413 too_large with a hint", a.status, a.errCode, a.errorMsg)
 	}
 	a = s.postFile(t, map[string]string{"convert": "true"}, "big.jpg", bytes.NewReader(big))
 	if a.status != http.StatusAccepted || !a.task.Convert || a.task.ImageType != "jpg" || a.task.Size != int64(len(big)) {

@@ -617,7 +617,7 @@ func (s *Server) createFromFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sp.size > s.maxFile && !req.Convert {
-		s.tooLarge(w, false)
+		s.tooLargeFile(w, sp)
 		return
 	}
 	if req.ImageName == "" {
@@ -684,6 +684,22 @@ func (s *Server) tooLarge(w http.ResponseWriter, converting bool) {
 		return
 	}
 	writeError(w, http.StatusRequestEntityTooLarge, string(validate.ReasonTooLarge), fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile))
+}
+
+// tooLargeFile answers 413 for the spooled file sp, over the limit in a
+// request not asking for conversion, with the hint that conversion exists
+// when it is a JPEG.
+func (s *Server) tooLargeFile(w http.ResponseWriter, sp *spooled) {
+	msg := fmt.Sprintf("the file is over the limit of %d bytes", s.maxFile)
+	if f, err := os.Open(sp.tmp); err == nil {
+		head := make([]byte, validate.HeadSize)
+		n, _ := io.ReadFull(f, head)
+		_ = f.Close()
+		if hint := tasks.ConvertHint(validate.ReasonTooLarge, head[:n]); hint != "" {
+			msg += "; " + hint
+		}
+	}
+	writeError(w, http.StatusRequestEntityTooLarge, string(validate.ReasonTooLarge), msg)
 }
 
 func isClientError(err error) bool {
