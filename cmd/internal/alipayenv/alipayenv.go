@@ -108,7 +108,9 @@ func readRateLimit(trimmed func(string) string, ps *command.Problems) *ratelimit
 	} else {
 		c.Burst = int(n)
 	}
-	switch s := strings.ToLower(trimmed("ALIPAY_RATE_COOLDOWN")); s {
+	// A duration is parsed as written ("1H" is no duration), and quoted
+	// as written when refused; only "off" is taken in any case.
+	switch s := trimmed("ALIPAY_RATE_COOLDOWN"); strings.ToLower(s) {
 	case "", "0", rateOff:
 		if s != "" {
 			c.CoolDown = -1 // none

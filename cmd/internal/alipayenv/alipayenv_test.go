@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/storemedia/alipay-media-worker/internal/command"
 	"github.com/storemedia/alipay-media-worker/upload/alipaytest"
@@ -92,6 +93,42 @@ func TestKeyFileProblems(t *testing.T) {
 		}
 		if strings.Contains(got, "PRIVATE KEY-----") {
 			t.Errorf("%s: problems quote a key: %q", tt.name, got)
+		}
+	}
+}
+
+// ALIPAY_RATE_COOLDOWN's "off" is taken in any case, a duration only as
+// Go writes it, and a refused value is quoted as written.
+func TestCoolDownAsWritten(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value string
+		want  time.Duration
+		bad   string // the problem, when refused
+	}{
+		{"OFF", -1, ""},
+		{" Off ", -1, ""},
+		{"0", -1, ""},
+		{"", 0, ""},
+		{"90s", 90 * time.Second, ""},
+		{"1H", 0, `ALIPAY_RATE_COOLDOWN: "1H" is not a positive duration`},
+		{"5S", 0, `ALIPAY_RATE_COOLDOWN: "5S" is not a positive duration`},
+	} {
+		var ps command.Problems
+		env := map[string]string{"ALIPAY_RATE_LIMIT": "20", "ALIPAY_RATE_COOLDOWN": tc.value}
+		s := Read(func(k string) string { return env[k] }, &ps)
+		if s.RateLimit == nil {
+			t.Fatalf("%q: no rate limit read", tc.value)
+		}
+		if s.RateLimit.CoolDown != tc.want {
+			t.Errorf("%q: cool-down %v, want %v", tc.value, s.RateLimit.CoolDown, tc.want)
+		}
+		got := fmt.Sprint(ps.List)
+		if tc.bad == "" && ps.Bad("ALIPAY_RATE_COOLDOWN") {
+			t.Errorf("%q refused: %s", tc.value, got)
+		}
+		if tc.bad != "" && !strings.Contains(got, tc.bad) {
+			t.Errorf("%q: problems %s, want %s", tc.value, got, tc.bad)
 		}
 	}
 }
