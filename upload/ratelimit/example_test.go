@@ -16,6 +16,7 @@ import (
 // and a fleet-wide pause of 2 seconds after a throttled answer. Set the
 // limiter as upload.Config.Limiter; here it is asked directly.
 func Example() {
+	var events eventLog
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
 		panic(err)
@@ -33,6 +34,7 @@ func Example() {
 		Burst:    5,
 		CoolDown: 2 * time.Second,
 		MaxWait:  time.Second,
+		Observer: &events,
 	})
 	if err != nil {
 		panic(err)
@@ -49,15 +51,39 @@ func Example() {
 	lim.Throttled(ctx)
 	err = lim.Wait(ctx) // the pause outlasts MaxWait: the call is not sent
 	fmt.Println(errors.Is(err, upload.ErrRateLimit))
+	left, err := lim.CoolingDown(ctx)
+	fmt.Println("cool-down left:", left > 0 && left <= 2*time.Second, err)
+
+	// The observer (worker/metrics in the worker) saw each wait end.
+	for _, ev := range events {
+		switch {
+		case ev.CoolDown:
+			fmt.Println("cool-down started")
+		case ev.Outcome == ratelimit.OutcomeSlot && ev.HeldBy == "":
+			fmt.Print("sent at once; ")
+		case ev.Outcome == ratelimit.OutcomeTimeout && ev.HeldBy == ratelimit.HeldByCoolDown:
+			fmt.Println("gave up, held by the cool-down")
+		case ev.HeldBy == ratelimit.HeldByRate, ev.Outcome == ratelimit.OutcomeCancelled, ev.Outcome == ratelimit.OutcomeError:
+			fmt.Println("held by the rate, or the caller or Redis gave up")
+		}
+	}
 	// Output:
 	// 5 calls sent, the rate is 20/s
 	// true
+	// cool-down left: true <nil>
+	// sent at once; sent at once; sent at once; sent at once; sent at once; cool-down started
+	// gave up, held by the cool-down
 }
+
+// eventLog keeps what a limiter reports.
+type eventLog []ratelimit.Event
+
+func (l *eventLog) Observe(ev ratelimit.Event) { *l = append(*l, ev) }
 
 func ExampleParseRate() {
 	for _, s := range []string{"20", "20/s", "300/m", "0", "5/d"} {
 		r, err := ratelimit.ParseRate(s)
-		fmt.Println(r, r.Interval(), err != nil)
+		fmt.Println(r, r.Interval(), errors.Is(err, ratelimit.ErrRate))
 	}
 	// Output:
 	// 20/s 50ms false
@@ -75,6 +101,9 @@ func ExampleLimiter_String() {
 		panic(err)
 	}
 	fmt.Println(lim)
+	_, err = ratelimit.New(ratelimit.Config{Redis: rdb, Key: "example:rate:app"})
+	fmt.Println(errors.Is(err, ratelimit.ErrConfig))
 	// Output:
 	// 20/s for the fleet, burst 1, cool-down 5s
+	// true
 }
