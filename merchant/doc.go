@@ -21,11 +21,12 @@
 //
 // # Records
 //
-// A [Store] keeps one Redis hash per merchant ([KeyPrefix] + auth_app_id)
-// holding the [Merchant] as JSON (never a token), the sealed token and
-// refresh token, and a generation that changes at every write, plus the
-// set [IndexKey] of auth_app_ids. Writes after a refresh or a refusal are
-// conditional on the generation read before, so an authorization stored
+// A [Store] keeps one Redis hash per merchant
+// ("alipay-media-worker:merchant:" + auth_app_id) holding the [Merchant] as
+// JSON (never a token), the sealed token and refresh token, and a
+// generation that changes at every write, plus the set
+// "alipay-media-worker:merchants" of auth_app_ids. Writes after a refresh
+// or a refusal are conditional on the generation read before, so an authorization stored
 // meanwhile is never overwritten by an older one's refresh.
 //
 // # Tokens at upload time
@@ -36,8 +37,8 @@
 // upload.ErrAppAuthToken), the caller hands it to [Store.Renew]: if it is
 // no longer the current token, the current one comes back at once;
 // otherwise one caller across the fleet refreshes it, holding the
-// merchant's lock ([LockPrefix] + auth_app_id, SET NX PX with a random
-// value, released by a compare-and-delete script), while the others poll
+// merchant's lock ("alipay-media-worker:merchant-lock:" + auth_app_id,
+// SET NX PX with a random value, released by a compare-and-delete script), while the others poll
 // the record until the new token is there. A refresh Alipay refuses
 // (refresh token invalid or expired, authorization cancelled) marks the
 // merchant [StatusReauthorizationRequired], with the reason and the time:

@@ -109,7 +109,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Errorf("second Reseal = %+v, %v; want none rewritten", c, err)
 	}
 	for _, f := range []string{"app_auth_token", "app_refresh_token"} {
-		sealed := b.rdb.HGet(ctx, merchant.KeyPrefix+shopA.AuthAppID, f).Val()
+		sealed := b.rdb.HGet(ctx, "alipay-media-worker:merchant:"+shopA.AuthAppID, f).Val()
 		if !strings.HasPrefix(sealed, rotated.KeyIDs()[0]+":") {
 			t.Errorf("after Reseal %s is sealed with %q, want the new key %s", f, sealed[:8], rotated.KeyIDs()[0])
 		}

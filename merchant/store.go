@@ -28,22 +28,22 @@ const (
 	// refreshed ahead of use. It is capped at half the token's lifetime,
 	// so a short-lived token is not refreshed at every use.
 	DefaultRefreshBefore = 24 * time.Hour
-	// DefaultLockTTL is how long a host may hold a merchant's refresh
+	// defaultLockTTL is how long a host may hold a merchant's refresh
 	// lock; it also bounds how long the others wait for its refresh.
-	DefaultLockTTL = 90 * time.Second
+	defaultLockTTL = 90 * time.Second
 )
 
 // Redis keys. Every key starts with "alipay-media-worker:", as the rest of
 // the module's own keys do.
 const (
-	// KeyPrefix + auth_app_id is a merchant's record: a hash holding the
+	// keyPrefix + auth_app_id is a merchant's record: a hash holding the
 	// Merchant as JSON, its sealed token and refresh token, and a
 	// generation that changes at every write.
-	KeyPrefix = "alipay-media-worker:merchant:"
-	// LockPrefix + auth_app_id is the merchant's refresh lock.
-	LockPrefix = "alipay-media-worker:merchant-lock:"
-	// IndexKey is the set of stored auth_app_ids.
-	IndexKey = "alipay-media-worker:merchants"
+	keyPrefix = "alipay-media-worker:merchant:"
+	// lockPrefix + auth_app_id is the merchant's refresh lock.
+	lockPrefix = "alipay-media-worker:merchant-lock:"
+	// indexKey is the set of stored auth_app_ids.
+	indexKey = "alipay-media-worker:merchants"
 )
 
 // The outcomes of refreshes counted in [Stats].Refreshes.
@@ -73,7 +73,7 @@ type Config struct {
 	RefreshBefore time.Duration
 	// LockTTL is how long a refresh may hold the merchant's fleet-wide
 	// lock, and how long another caller waits for it. Default
-	// [DefaultLockTTL].
+	// 90s.
 	LockTTL time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -122,7 +122,7 @@ func NewStore(cfg Config) (*Store, error) {
 		keys:          cfg.Keyring,
 		client:        cfg.Client,
 		refreshBefore: cmp.Or(cfg.RefreshBefore, DefaultRefreshBefore),
-		lockTTL:       cmp.Or(cfg.LockTTL, DefaultLockTTL),
+		lockTTL:       cmp.Or(cfg.LockTTL, defaultLockTTL),
 		now:           cfg.Now,
 		log:           cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 	}
@@ -190,7 +190,7 @@ func (s *Store) load(ctx context.Context, id string) (record, error) {
 	if err := checkID(id); err != nil {
 		return record{}, err
 	}
-	vals, err := s.rdb.HMGet(ctx, KeyPrefix+id, recordFields...).Result()
+	vals, err := s.rdb.HMGet(ctx, keyPrefix+id, recordFields...).Result()
 	if err != nil {
 		return record{}, fmt.Errorf("merchant %s: reading Redis: %w", id, err)
 	}
@@ -228,14 +228,14 @@ func (s *Store) write(ctx context.Context, r record, ifGen string) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("merchant %s: %w", id, err)
 	}
-	n, err := writeScript.Run(ctx, s.rdb, []string{KeyPrefix + id}, ifGen, newGen(), js, r.token, r.refreshed).Int()
+	n, err := writeScript.Run(ctx, s.rdb, []string{keyPrefix + id}, ifGen, newGen(), js, r.token, r.refreshed).Int()
 	if err != nil {
 		return false, fmt.Errorf("merchant %s: writing Redis: %w", id, err)
 	}
 	if n == 0 {
 		return false, nil
 	}
-	if err := s.rdb.SAdd(ctx, IndexKey, id).Err(); err != nil {
+	if err := s.rdb.SAdd(ctx, indexKey, id).Err(); err != nil {
 		return true, fmt.Errorf("merchant %s: writing Redis: %w", id, err)
 	}
 	return true, nil
@@ -332,7 +332,7 @@ func (s *Store) Get(ctx context.Context, authAppID string) (Merchant, error) {
 
 // List returns every stored merchant, sorted by auth_app_id.
 func (s *Store) List(ctx context.Context) ([]Merchant, error) {
-	ids, err := s.rdb.SMembers(ctx, IndexKey).Result()
+	ids, err := s.rdb.SMembers(ctx, indexKey).Result()
 	if err != nil {
 		return nil, fmt.Errorf("merchant: reading Redis: %w", err)
 	}
@@ -344,7 +344,7 @@ func (s *Store) List(ctx context.Context) ([]Merchant, error) {
 	if len(ids) > 0 {
 		pipe := s.rdb.Pipeline()
 		for i, id := range ids {
-			cmds[i] = pipe.HMGet(ctx, KeyPrefix+id, recordFields...)
+			cmds[i] = pipe.HMGet(ctx, keyPrefix+id, recordFields...)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, fmt.Errorf("merchant: reading Redis: %w", err)
@@ -370,11 +370,11 @@ func (s *Store) Remove(ctx context.Context, authAppID string) error {
 	if err := checkID(authAppID); err != nil {
 		return err
 	}
-	n, err := s.rdb.Del(ctx, KeyPrefix+authAppID).Result()
+	n, err := s.rdb.Del(ctx, keyPrefix+authAppID).Result()
 	if err != nil {
 		return fmt.Errorf("merchant %s: writing Redis: %w", authAppID, err)
 	}
-	if err := s.rdb.SRem(ctx, IndexKey, authAppID).Err(); err != nil {
+	if err := s.rdb.SRem(ctx, indexKey, authAppID).Err(); err != nil {
 		return fmt.Errorf("merchant %s: writing Redis: %w", authAppID, err)
 	}
 	if n == 0 {
@@ -532,7 +532,7 @@ func (s *Store) refresh(ctx context.Context, id string, needed func(record) bool
 	if s.client == nil {
 		return "", Merchant{}, fmt.Errorf("merchant %s: cannot refresh: the store has no upload client (Config.Client)", id)
 	}
-	lockKey := LockPrefix + id
+	lockKey := lockPrefix + id
 	value := newGen()
 	// A lock whose holder died expires after lockTTL: wait a little longer.
 	deadline := time.Now().Add(s.lockTTL + time.Second)
@@ -784,7 +784,7 @@ const resealBatch = 100
 // ending, with the counts so far.
 func (s *Store) Reseal(ctx context.Context, each func(Resealed)) (ResealCounts, error) {
 	var c ResealCounts
-	ids, err := s.rdb.SMembers(ctx, IndexKey).Result()
+	ids, err := s.rdb.SMembers(ctx, indexKey).Result()
 	if err != nil {
 		return c, fmt.Errorf("merchant: reading Redis: %w", err)
 	}
@@ -794,7 +794,7 @@ func (s *Store) Reseal(ctx context.Context, each func(Resealed)) (ResealCounts, 
 		cmds := make([]*redis.SliceCmd, len(batch))
 		pipe := s.rdb.Pipeline()
 		for i, id := range batch {
-			cmds[i] = pipe.HMGet(ctx, KeyPrefix+id, recordFields...)
+			cmds[i] = pipe.HMGet(ctx, keyPrefix+id, recordFields...)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return c, fmt.Errorf("merchant: reading Redis: %w", err)

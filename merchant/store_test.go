@@ -228,7 +228,7 @@ func TestAuthorizeRefusedCodes(t *testing.T) {
 		if list, err := b.store.List(ctx); err != nil || len(list) != 0 {
 			t.Errorf("stored %+v, %v after refused codes", list, err)
 		}
-		if keys := b.rdb.Keys(ctx, merchant.KeyPrefix+"*").Val(); len(keys) != 0 {
+		if keys := b.rdb.Keys(ctx, "alipay-media-worker:merchant:"+"*").Val(); len(keys) != 0 {
 			t.Errorf("records left: %v", keys)
 		}
 	})
@@ -473,7 +473,7 @@ func TestSwappedCiphertextsRefused(t *testing.T) {
 	if _, err := b.store.Authorize(ctx, issue(t, b.srv, shopA, shopB)); err != nil {
 		t.Fatal(err)
 	}
-	keyA, keyB := merchant.KeyPrefix+shopA.AuthAppID, merchant.KeyPrefix+shopB.AuthAppID
+	keyA, keyB := "alipay-media-worker:merchant:"+shopA.AuthAppID, "alipay-media-worker:merchant:"+shopB.AuthAppID
 	b.rdb.HSet(ctx, keyB, "app_auth_token", b.rdb.HGet(ctx, keyA, "app_auth_token").Val())
 	if _, err := b.store.Token(ctx, shopB.AuthAppID); !errors.Is(err, merchant.ErrKey) {
 		t.Errorf("A's token in B's record: %v", err)
