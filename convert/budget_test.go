@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// granted reports whether acquire(n) returns within a short wait, and its
+// tryAcquire reports whether acquire(n) returns within a short wait, and its
 // release function when it does.
 func tryAcquire(t *testing.T, b *memBudget, n int64) (func(), bool) {
 	t.Helper()
@@ -22,6 +22,36 @@ func tryAcquire(t *testing.T, b *memBudget, n int64) (func(), bool) {
 		return nil, false
 	}
 	return rel, true
+}
+
+// acquireInLine starts acquire(n) in its own goroutine and returns once
+// the request waits in b's queue; the channel yields its release function
+// when granted.
+func acquireInLine(t *testing.T, b *memBudget, n int64) <-chan func() {
+	t.Helper()
+	granted := make(chan func())
+	go func() {
+		rel, err := b.acquire(context.Background(), n)
+		if err != nil {
+			t.Error(err)
+		}
+		granted <- rel
+	}()
+	waitQueued(b, 1)
+	return granted
+}
+
+// waitQueued returns once n requests wait in b's queue.
+func waitQueued(b *memBudget, n int) {
+	for {
+		b.mu.Lock()
+		queued := len(b.queue)
+		b.mu.Unlock()
+		if queued == n {
+			return
+		}
+		runtime.Gosched()
+	}
 }
 
 func TestMemBudget(t *testing.T) {
@@ -45,23 +75,7 @@ func TestMemBudget(t *testing.T) {
 	}
 	// A request over the whole budget waits for everything to be given
 	// back, then runs alone; a request queued behind it waits too.
-	big := make(chan func())
-	go func() {
-		rel, err := b.acquire(context.Background(), 500)
-		if err != nil {
-			t.Error(err)
-		}
-		big <- rel
-	}()
-	for {
-		b.mu.Lock()
-		n := len(b.queue)
-		b.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	big := acquireInLine(t, b, 500)
 	if _, ok := tryAcquire(t, b, 10); ok {
 		t.Fatal("a small request passed the large one queued before it")
 	}
@@ -93,20 +107,7 @@ func TestMemBudgetTryAcquire(t *testing.T) {
 	}
 	// A request waiting in line comes first, even when a smaller one
 	// would fit.
-	queued := make(chan func())
-	go func() {
-		rel, err := b.acquire(context.Background(), 50)
-		if err != nil {
-			t.Error(err)
-		}
-		queued <- rel
-	}()
-	for waiting := false; !waiting; {
-		b.mu.Lock()
-		waiting = len(b.queue) == 1
-		b.mu.Unlock()
-		runtime.Gosched()
-	}
+	queued := acquireInLine(t, b, 50)
 	if _, ok := b.tryAcquire(10); ok {
 		t.Fatal("10 granted past a waiting request")
 	}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"image/jpeg"
 	"io"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,12 +121,7 @@ func TestConvertWaitsForMemoryWithoutItsInput(t *testing.T) {
 		res, err := c.Convert(context.Background(), r, int64(len(small)))
 		done <- outcome{res, err}
 	}()
-	for waiting := false; !waiting; {
-		c.memory.mu.Lock()
-		waiting = len(c.memory.queue) == 1
-		c.memory.mu.Unlock()
-		runtime.Gosched()
-	}
+	waitQueued(c.memory, 1)
 	if n := r.whole.Load(); n != 1 {
 		t.Errorf("read %d times before waiting; want once", n)
 	}
