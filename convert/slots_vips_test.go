@@ -40,20 +40,27 @@ func TestConvertWaitsForAFreeSlot(t *testing.T) {
 	}
 }
 
-func TestConvertWaitsForItsShareOfMemory(t *testing.T) {
-	t.Parallel()
+// newBudgetedConverter returns a small JPEG photo and a Converter that
+// converts it for its pixels (over MaxPixels), with a memory budget just
+// its estimate: its bytes plus 4 a pixel.
+func newBudgetedConverter(t *testing.T) (*Converter, []byte) {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, mediagen.Photo(64, 48, 1, 4), nil); err != nil {
 		t.Fatal(err)
 	}
 	small := buf.Bytes()
-	// Converted for its pixels (over MaxPixels), with a budget just its
-	// estimate: its bytes plus 4 a pixel.
 	c, err := New(Config{MaxPixels: 64 * 48 / 4, MaxMemory: int64(len(small)) + 64*48*bytesPerPixel, ScratchDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c, small
+}
+
+func TestConvertWaitsForItsShareOfMemory(t *testing.T) {
+	t.Parallel()
+	c, small := newBudgetedConverter(t)
 	held, err := c.memory.acquire(context.Background(), 1) // another conversion runs
 	if err != nil {
 		t.Fatal(err)
@@ -97,16 +104,7 @@ func (r *countingReader) ReadAt(p []byte, off int64) (int, error) {
 // reads it again once granted; the hash is the bytes decoded.
 func TestConvertWaitsForMemoryWithoutItsInput(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, mediagen.Photo(64, 48, 1, 4), nil); err != nil {
-		t.Fatal(err)
-	}
-	small := buf.Bytes()
-	c, err := New(Config{MaxPixels: 64 * 48 / 4, MaxMemory: int64(len(small)) + 64*48*bytesPerPixel, ScratchDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, small := newBudgetedConverter(t)
 	held, err := c.memory.acquire(context.Background(), 1) // another conversion runs
 	if err != nil {
 		t.Fatal(err)
