@@ -110,6 +110,7 @@ type common struct {
 
 	getenv func(string) string // the S3_* and AWS SDK settings
 	store  *objstore.Store     // made by objects, once
+	keys   *merchant.Keyring   // loaded by keyring, once
 }
 
 func (c *common) register(fs *flag.FlagSet, env Env) {
@@ -206,16 +207,17 @@ func (c *common) objects() (*objstore.Store, error) {
 	return s, nil
 }
 
-// keyring loads the merchant key file, nil when none is configured.
+// keyring loads the merchant key file, once, nil when none is configured.
 func (c *common) keyring() (*merchant.Keyring, error) {
 	path := strings.TrimSpace(c.merchantKeyFile)
-	if path == "" {
-		return nil, nil
+	if c.keys != nil || path == "" {
+		return c.keys, nil
 	}
 	k, err := merchant.LoadKeyring(path)
 	if err != nil {
 		return nil, command.Usagef("--merchant-key-file (env MERCHANT_KEY_FILE): %w", err)
 	}
+	c.keys = k
 	return k, nil
 }
 

@@ -128,7 +128,7 @@ func dropComments(data []byte) []byte {
 // file (MERCHANT_KEY_FILE) and, when needAlipay, the app's keys and
 // gateway (the worker's ALIPAY_* variables, read as the worker reads them)
 // to exchange codes and refresh tokens.
-func merchantStore(c common, env Env, needAlipay bool, log *slog.Logger) (*merchant.Store, redis.UniversalClient, error) {
+func merchantStore(c *common, env Env, needAlipay bool, log *slog.Logger) (*merchant.Store, redis.UniversalClient, error) {
 	keys, err := c.keyring()
 	if err != nil {
 		return nil, nil, err
@@ -175,7 +175,7 @@ func doMerchant(ctx context.Context, f merchantFlags, verb string, ops []string,
 	if err != nil {
 		return 0, err
 	}
-	st, rdb, err := merchantStore(f.common, env, verb == "authorize" || verb == "refresh", log)
+	st, rdb, err := merchantStore(&f.common, env, verb == "authorize" || verb == "refresh", log)
 	if err != nil {
 		return 0, err
 	}

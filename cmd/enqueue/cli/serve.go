@@ -148,7 +148,7 @@ func serve(ctx context.Context, f serveFlags, env Env, ready chan<- string) erro
 		// The merchant routes: the key file, and the app's keys to
 		// exchange codes and refresh tokens (without them, the routes
 		// answer 501 saying so; the key file alone seals tokens).
-		st, rdb, err := merchantStore(f.common, env, true, log)
+		st, rdb, err := merchantStore(&f.common, env, true, log)
 		if err != nil {
 			return err
 		}
