@@ -735,20 +735,13 @@ func (c *Client) RecheckCompleted(ctx context.Context, ids ...string) (map[strin
 	ids = slices.Clone(ids) // the caller's stays as it was
 	pause := recheckFirst
 	for range 3 {
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, pause); err != nil {
+			return nil, err
 		}
 		pause *= 2
 		got, err := c.Completed(ctx, ids...)
 		if err != nil {
 			return nil, err
-		}
-		if len(got) == 0 {
-			continue
 		}
 		maps.Copy(found, got)
 		ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := got[id]; return ok })

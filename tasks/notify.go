@@ -112,12 +112,8 @@ func (c *Client) Recheck(ctx context.Context, id string) (Status, error) {
 	deadline := time.Now().Add(recheckWindow)
 	pause := recheckFirst
 	for {
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Status{}, ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, pause); err != nil {
+			return Status{}, err
 		}
 		pause = min(2*pause, recheckMaxPause)
 		st, err := c.Lookup(ctx, id)
@@ -399,4 +395,16 @@ func (n *notifier) close() error {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// sleep waits d, or until ctx ends (then its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
