@@ -66,12 +66,9 @@ func (b *memBudget) tryAcquire(n int64) (release func(), ok bool) {
 // acquire waits until n bytes of the budget are free (or nothing else
 // holds any) and returns the function that gives them back.
 func (b *memBudget) acquire(ctx context.Context, n int64) (release func(), err error) {
-	if release, ok := b.tryAcquire(n); ok {
-		return release, nil
-	}
 	release = b.releaser(n)
 	b.mu.Lock()
-	if len(b.queue) == 0 && b.fits(n) { // freed meanwhile
+	if len(b.queue) == 0 && b.fits(n) {
 		b.used += n
 		b.holders++
 		b.mu.Unlock()
